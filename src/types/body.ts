@@ -1,0 +1,75 @@
+import type { InodeId, MountId } from "./ids.ts";
+
+/**
+ * A file body is chunks of `chunkSizeBytes` logical bytes; each chunk lists the immutable object
+ * blocks that hold its bytes. Bytes no block covers read as zeros (a truncate-extend hole).
+ */
+export interface BodySummary {
+  sizeBytes: number;
+  chunkSizeBytes: number;
+  blockSizeBytes: number;
+  chunkCount: number;
+  /** Content digest as the producer computed it ("sha256:<hex>"), or "" when none was given. */
+  digest: string;
+  producer: string;
+  contentType: string;
+}
+
+/** One immutable object holding bytes [offsetInChunk, offsetInChunk + lengthBytes) of a chunk. */
+export interface BlockRef {
+  key: string;
+  offsetInChunk: number;
+  lengthBytes: number;
+  /** Where the bytes start inside the object (non-zero after a truncate reuses a block's head). */
+  objectOffset: number;
+}
+
+export interface ChunkManifest {
+  chunkIndex: number;
+  blocks: BlockRef[];
+}
+
+/** What a publish sends: the body summary and every chunk's blocks. */
+export interface BodyManifest {
+  summary: BodySummary;
+  chunks: ChunkManifest[];
+}
+
+/** One direct read: `lengthBytes` from object `key` at `objectOffset` land at `outputOffset`. */
+export interface ReadRange {
+  key: string;
+  objectOffset: number;
+  lengthBytes: number;
+  outputOffset: number;
+}
+
+export interface ReadPlan {
+  inode: InodeId;
+  generation: number;
+  sizeBytes: number;
+  /** Ranges in output order; gaps between them are holes that read as zeros. */
+  ranges: ReadRange[];
+  /** Total bytes this plan covers (offset clipped to the body size). */
+  lengthBytes: number;
+}
+
+/** Result of prepare: where a writer uploads blocks before it publishes. */
+export interface PreparedPublish {
+  prepareId: string;
+  mount: MountId;
+  inode: InodeId;
+  generation: number;
+  blockSizeBytes: number;
+  chunkSizeBytes: number;
+  /** Block keys are `${keyPrefix}/<chunk>/<block>`. */
+  keyPrefix: string;
+  expiresAtMs: number;
+}
+
+export function blockKey(prefix: string, chunkIndex: number, blockIndex: number): string {
+  return `${prefix}/${chunkIndex}/${blockIndex}`;
+}
+
+export function bodyKeyPrefix(mount: MountId, inode: InodeId, generation: number): string {
+  return `blocks/${mount}/${inode}/${generation}`;
+}

@@ -1,0 +1,35 @@
+import type { InodeId, Version } from "./ids.ts";
+
+export type WatchEventKind = "create" | "remove" | "rename" | "update_attr" | "publish";
+
+/** A change in one directory scope; its (version, ordinal) is the cursor to resume after it. */
+export interface WatchEvent {
+  kind: WatchEventKind;
+  /** The directory whose listing or child changed. */
+  scope: InodeId;
+  name: string;
+  inode: InodeId;
+  /** rename: the destination directory and name (the event is logged in both scopes). */
+  toScope?: InodeId;
+  toName?: string;
+  /** publish: the new body generation. */
+  generation?: number;
+  version: Version;
+  ordinal: number;
+}
+
+/** A resume position in the watch log: events strictly after (version, ordinal). */
+export interface WatchCursor {
+  version: Version;
+  ordinal: number;
+}
+
+export function formatCursor(cursor: WatchCursor): string {
+  return `${cursor.version}.${cursor.ordinal}`;
+}
+
+export function parseCursor(text: string): WatchCursor | null {
+  const match = /^(\d{1,16})\.(\d{1,9})$/.exec(text);
+  if (!match) return null;
+  return { version: Number(match[1]), ordinal: Number(match[2]) };
+}
