@@ -1,0 +1,152 @@
+// The SQLite schema: one WITHOUT ROWID table per key family, primary key = the family's key, so
+// rows cluster by key and a directory listing or a history lookup is one B-tree range walk.
+//
+// Departures from a byte-keyed KV layout, and why:
+// - Versioned reads walk `history` with `version DESC` in the key instead of an inverted version:
+//   SQLite walks an index backwards as cheaply as forwards and integers are signed 64-bit.
+// - A history row records the version that replaced or deleted it (`replaced_version`), so it is
+//   valid for reads at [version, replaced_version). That takes the place of tombstone rows, and a
+//   read can never pick up a value from before a deletion that no snapshot needed recorded.
+// - The summary row of a body uses chunk_index = SUMMARY_CHUNK_INDEX (2^53-1) where the KV layout
+//   uses 2^64-1: it still sorts after every chunk and stays an exact JavaScript number.
+// - dentry_current stores the child's inode and type only; readdir-plus joins inode_current in
+//   the same statement, so there is no second round trip and no projection to keep fresh.
+
+export const SCHEMA_VERSION = 1;
+
+export const SUMMARY_CHUNK_INDEX = Number.MAX_SAFE_INTEGER;
+
+/** Family ids as stored in history.family. */
+export const FAMILY_ID = { inode: 1, dentry: 2, manifest: 3 } as const;
+
+/** Inode types as stored: small integers keep rows short. */
+export const TYPE_CODE = { file: 0, dir: 1, symlink: 2 } as const;
+export const TYPE_FROM_CODE = ["file", "dir", "symlink"] as const;
+
+/** Watch event kinds as stored. */
+export const WATCH_KIND_CODE = { create: 0, remove: 1, rename: 2, update_attr: 3, publish: 4 } as const;
+export const WATCH_KIND_FROM_CODE = ["create", "remove", "rename", "update_attr", "publish"] as const;
+
+export const DDL_V1 = `
+CREATE TABLE IF NOT EXISTS system (
+  name TEXT PRIMARY KEY,
+  int_value INTEGER,
+  text_value TEXT
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS inode_current (
+  mount INTEGER NOT NULL,
+  inode INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  type INTEGER NOT NULL,
+  mode INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  gid INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  generation INTEGER NOT NULL,
+  nlink INTEGER NOT NULL,
+  atime_ns INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  ctime_ns INTEGER NOT NULL,
+  target TEXT,
+  PRIMARY KEY (mount, inode)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS dentry_current (
+  mount INTEGER NOT NULL,
+  parent INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  child INTEGER NOT NULL,
+  type INTEGER NOT NULL,
+  PRIMARY KEY (mount, parent, name)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS chunk_manifest_current (
+  mount INTEGER NOT NULL,
+  inode INTEGER NOT NULL,
+  generation INTEGER NOT NULL,
+  chunk_index INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (mount, inode, generation, chunk_index)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS history (
+  family INTEGER NOT NULL,
+  mount INTEGER NOT NULL,
+  k1 INTEGER NOT NULL,
+  k2 INTEGER NOT NULL,
+  k3 INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  replaced_version INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (family, mount, k1, k2, k3, name, version DESC)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS path_index (
+  mount INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  inode INTEGER NOT NULL,
+  topology_epoch INTEGER NOT NULL,
+  PRIMARY KEY (mount, path)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS watch_log (
+  mount INTEGER NOT NULL,
+  scope INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  ordinal INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  inode INTEGER NOT NULL,
+  to_scope INTEGER,
+  to_name TEXT,
+  generation INTEGER,
+  PRIMARY KEY (mount, scope, version, ordinal)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS snapshot_pin (
+  mount INTEGER NOT NULL,
+  snapshot_id INTEGER NOT NULL,
+  root_inode INTEGER NOT NULL,
+  read_version INTEGER NOT NULL,
+  created_version INTEGER NOT NULL,
+  PRIMARY KEY (mount, snapshot_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS gc_queue (
+  mount INTEGER NOT NULL,
+  enqueue_version INTEGER NOT NULL,
+  object_key TEXT NOT NULL,
+  PRIMARY KEY (mount, enqueue_version, object_key)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS staged (
+  mount INTEGER NOT NULL,
+  prepare_id TEXT NOT NULL,
+  inode INTEGER NOT NULL,
+  generation INTEGER NOT NULL,
+  key_prefix TEXT NOT NULL,
+  expires_ms INTEGER NOT NULL,
+  created_version INTEGER NOT NULL,
+  PRIMARY KEY (mount, prepare_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS command_dedupe (
+  request_key TEXT PRIMARY KEY,
+  version INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  result BLOB
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS command_dedupe_by_age ON command_dedupe (created_ms);
+`;
+
+/**
+ * Migrations from version N to N+1, run in order inside one transaction on open. Index i upgrades
+ * a store at version i+1. Empty while only version 1 exists; the hook is here so a future schema
+ * change is one entry, not a new mechanism.
+ */
+export const MIGRATIONS: ReadonlyArray<string> = [];

@@ -1,0 +1,106 @@
+import type { BodySummary, ChunkManifest, Dentry, InodeAttrs, WatchEvent } from "../types/index.ts";
+import { TYPE_FROM_CODE, WATCH_KIND_FROM_CODE } from "./ddl.ts";
+import type { ManifestValue } from "./command.ts";
+
+// Row <-> value codecs. Rows come back as arrays from statements in safe-integer mode, so times are
+// exact bigints and every other integer is converted once here, right after it is read.
+
+/** Column order every inode read selects, so one decoder serves current rows and joins. */
+export const INODE_COLUMNS =
+  "inode, version, type, mode, uid, gid, size, generation, nlink, atime_ns, mtime_ns, ctime_ns, target";
+
+/** The history encoding of an inode: a JSON array built by SQLite inside the copy statement. */
+export const INODE_HISTORY_JSON =
+  "json_array(type, mode, uid, gid, size, generation, nlink, CAST(atime_ns AS TEXT), CAST(mtime_ns AS TEXT), CAST(ctime_ns AS TEXT), target)";
+
+type Row = readonly unknown[];
+
+function typeFromCode(code: unknown): InodeAttrs["type"] {
+  const type = TYPE_FROM_CODE[Number(code)];
+  if (!type) throw new Error(`metadata corrupt: inode type code ${String(code)}`);
+  return type;
+}
+
+/** Decodes INODE_COLUMNS starting at `offset` of a safe-integer row. */
+export function inodeFromRow(row: Row, offset = 0): InodeAttrs {
+  return {
+    inode: Number(row[offset]),
+    version: Number(row[offset + 1]),
+    type: typeFromCode(row[offset + 2]),
+    mode: Number(row[offset + 3]),
+    uid: Number(row[offset + 4]),
+    gid: Number(row[offset + 5]),
+    sizeBytes: Number(row[offset + 6]),
+    generation: Number(row[offset + 7]),
+    nlink: Number(row[offset + 8]),
+    atimeNs: row[offset + 9] as bigint,
+    mtimeNs: row[offset + 10] as bigint,
+    ctimeNs: row[offset + 11] as bigint,
+    target: (row[offset + 12] as string | null) ?? "",
+  };
+}
+
+export function inodeFromHistory(inode: number, version: number, json: string): InodeAttrs {
+  const v = JSON.parse(json) as [number, number, number, number, number, number, number, string, string, string, string | null];
+  return {
+    inode,
+    version,
+    type: typeFromCode(v[0]),
+    mode: v[1],
+    uid: v[2],
+    gid: v[3],
+    sizeBytes: v[4],
+    generation: v[5],
+    nlink: v[6],
+    atimeNs: BigInt(v[7]),
+    mtimeNs: BigInt(v[8]),
+    ctimeNs: BigInt(v[9]),
+    target: v[10] ?? "",
+  };
+}
+
+export const DENTRY_HISTORY_JSON = "json_array(child, type)";
+
+export function dentryFromRow(row: Row): Dentry {
+  return {
+    name: row[0] as string,
+    version: Number(row[1]),
+    inode: Number(row[2]),
+    type: typeFromCode(row[3]),
+  };
+}
+
+export function dentryFromHistory(name: string, version: number, json: string): Dentry {
+  const v = JSON.parse(json) as [number, number];
+  return { name, version, inode: v[0], type: typeFromCode(v[1]) };
+}
+
+export function encodeManifest(value: ManifestValue): string {
+  return JSON.stringify(value.kind === "summary" ? { s: value.summary } : { c: value.chunk });
+}
+
+export function decodeManifest(text: string): ManifestValue {
+  const parsed = JSON.parse(text) as { s?: BodySummary; c?: ChunkManifest };
+  if (parsed.s) return { kind: "summary", summary: parsed.s };
+  if (parsed.c) return { kind: "chunk", chunk: parsed.c };
+  throw new Error("metadata corrupt: manifest value is neither summary nor chunk");
+}
+
+export const WATCH_COLUMNS = "scope, version, ordinal, kind, name, inode, to_scope, to_name, generation";
+
+export function watchFromRow(row: Row): WatchEvent {
+  const kind = WATCH_KIND_FROM_CODE[Number(row[3])];
+  if (!kind) throw new Error(`metadata corrupt: watch kind code ${String(row[3])}`);
+  const event: WatchEvent = {
+    kind,
+    scope: Number(row[0]),
+    version: Number(row[1]),
+    ordinal: Number(row[2]),
+    name: row[4] as string,
+    inode: Number(row[5]),
+  };
+  if (row[6] !== null) event.toScope = Number(row[6]);
+  if (row[7] !== null) event.toName = row[7] as string;
+  if (row[8] !== null) event.generation = Number(row[8]);
+  return event;
+}

@@ -1,0 +1,99 @@
+import type { Mutation, WatchEventDraft } from "../command.ts";
+import { TYPE_CODE, WATCH_KIND_CODE } from "../ddl.ts";
+import { encodeManifest } from "../rows.ts";
+import type { WriteCounters } from "../store.ts";
+import type { Statements } from "./statements.ts";
+
+// Applies one command's mutations and watch events at `version`. Replaced values are copied to
+// history first (one INSERT ... SELECT, no round trip through JavaScript) when `keepHistory`.
+
+export function applyMutation(
+  s: Statements,
+  m: Mutation,
+  version: number,
+  keepHistory: boolean,
+  counters: WriteCounters,
+): void {
+  switch (m.family) {
+    case "inode": {
+      const { mount, inode } = m.key;
+      if (m.op !== "insert" && keepHistory) counters.historyWrites += s.inodeCopy.run(mount, inode, version).changes;
+      if (m.op === "delete") {
+        counters.currentDeletes += s.inodeDelete.run(mount, inode).changes;
+        return;
+      }
+      const v = m.value;
+      (m.op === "insert" ? s.inodeInsert : s.inodeUpsert).run(
+        mount, inode, version, TYPE_CODE[v.type], v.mode, v.uid, v.gid, v.sizeBytes, v.generation, v.nlink,
+        v.atimeNs, v.mtimeNs, v.ctimeNs, v.target === "" ? null : v.target,
+      );
+      counters.currentPuts++;
+      return;
+    }
+    case "dentry": {
+      const { mount, parent, name } = m.key;
+      if (m.op !== "insert" && keepHistory) counters.historyWrites += s.dentryCopy.run(mount, parent, name, version).changes;
+      if (m.op === "delete") {
+        counters.currentDeletes += s.dentryDelete.run(mount, parent, name).changes;
+        return;
+      }
+      (m.op === "insert" ? s.dentryInsert : s.dentryUpsert).run(mount, parent, name, version, m.value.inode, TYPE_CODE[m.value.type]);
+      counters.currentPuts++;
+      return;
+    }
+    case "manifest": {
+      const { mount, inode, generation, chunkIndex } = m.key;
+      if (m.op !== "insert" && keepHistory) {
+        counters.historyWrites += s.manifestCopy.run(mount, inode, generation, chunkIndex, version).changes;
+      }
+      if (m.op === "delete") {
+        counters.currentDeletes += s.manifestDelete.run(mount, inode, generation, chunkIndex).changes;
+        return;
+      }
+      (m.op === "insert" ? s.manifestInsert : s.manifestUpsert).run(mount, inode, generation, chunkIndex, version, encodeManifest(m.value));
+      counters.currentPuts++;
+      return;
+    }
+    case "path":
+      if (m.op === "delete") counters.currentDeletes += s.pathDelete.run(m.key.mount, m.key.path).changes;
+      else {
+        s.pathUpsert.run(m.key.mount, m.key.path, version, m.value.inode, m.value.topologyEpoch);
+        counters.currentPuts++;
+      }
+      return;
+    case "pin":
+      if (m.op === "delete") counters.currentDeletes += s.pinDelete.run(m.key.mount, m.key.snapshotId).changes;
+      else {
+        s.pinUpsert.run(m.key.mount, m.key.snapshotId, m.value.rootInode, m.value.readVersion, version);
+        counters.currentPuts++;
+      }
+      return;
+    case "gc":
+      if (m.op === "delete") counters.currentDeletes += s.gcDelete.run(m.key.mount, m.key.enqueueVersion, m.key.objectKey).changes;
+      else counters.currentPuts += s.gcInsert.run(m.key.mount, version, m.key.objectKey).changes;
+      return;
+    case "staged":
+      if (m.op === "delete") counters.currentDeletes += s.stagedDelete.run(m.key.mount, m.key.prepareId).changes;
+      else {
+        const v = m.value;
+        s.stagedUpsert.run(m.key.mount, m.key.prepareId, v.inode, v.generation, v.keyPrefix, v.expiresAtMs, version);
+        counters.currentPuts++;
+      }
+      return;
+    case "system":
+      s.systemUpsert.run(m.key.name, m.value.int ?? null, m.value.text ?? null);
+      counters.currentPuts++;
+      return;
+  }
+}
+
+export function applyWatchEvents(s: Statements, events: readonly WatchEventDraft[], version: number, counters: WriteCounters): void {
+  for (let ordinal = 0; ordinal < events.length; ordinal++) {
+    const e = events[ordinal]!;
+    s.watchInsert.run(
+      e.mount, e.scope, version, ordinal, WATCH_KIND_CODE[e.kind], e.name, e.inode,
+      e.toScope ?? null, e.toName ?? null, e.generation ?? null,
+    );
+  }
+  counters.watchWrites += events.length;
+}

@@ -1,0 +1,109 @@
+import type { Database, Statement } from "bun:sqlite";
+import { FAMILY_ID } from "../ddl.ts";
+import { DENTRY_HISTORY_JSON, INODE_COLUMNS, INODE_HISTORY_JSON, WATCH_COLUMNS } from "../rows.ts";
+
+// Every statement the engine runs, prepared once per database. Hot paths never build SQL.
+
+const H = FAMILY_ID;
+
+const SQL = {
+  inodeGet: `SELECT ${INODE_COLUMNS} FROM inode_current WHERE mount = ? AND inode = ?`,
+  inodeInsert: `INSERT INTO inode_current (mount, inode, version, type, mode, uid, gid, size, generation, nlink, atime_ns, mtime_ns, ctime_ns, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  inodeUpsert: `INSERT OR REPLACE INTO inode_current (mount, inode, version, type, mode, uid, gid, size, generation, nlink, atime_ns, mtime_ns, ctime_ns, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  inodeDelete: `DELETE FROM inode_current WHERE mount = ? AND inode = ?`,
+  inodeCopy: `INSERT INTO history (family, mount, k1, k2, k3, name, version, replaced_version, value)
+    SELECT ${H.inode}, mount, inode, 0, 0, '', version, ?3, ${INODE_HISTORY_JSON}
+    FROM inode_current WHERE mount = ?1 AND inode = ?2 AND version < ?3`,
+  inodeHistory: `SELECT version, replaced_version, value FROM history
+    WHERE family = ${H.inode} AND mount = ? AND k1 = ? AND k2 = 0 AND k3 = 0 AND name = '' AND version <= ?
+    ORDER BY version DESC LIMIT 1`,
+
+  dentryGet: `SELECT name, version, child, type FROM dentry_current WHERE mount = ? AND parent = ? AND name = ?`,
+  dentryInsert: `INSERT INTO dentry_current (mount, parent, name, version, child, type) VALUES (?, ?, ?, ?, ?, ?)`,
+  dentryUpsert: `INSERT OR REPLACE INTO dentry_current (mount, parent, name, version, child, type) VALUES (?, ?, ?, ?, ?, ?)`,
+  dentryDelete: `DELETE FROM dentry_current WHERE mount = ? AND parent = ? AND name = ?`,
+  dentryCopy: `INSERT INTO history (family, mount, k1, k2, k3, name, version, replaced_version, value)
+    SELECT ${H.dentry}, mount, parent, 0, 0, name, version, ?4, ${DENTRY_HISTORY_JSON}
+    FROM dentry_current WHERE mount = ?1 AND parent = ?2 AND name = ?3 AND version < ?4`,
+  dentryHistory: `SELECT version, replaced_version, value FROM history
+    WHERE family = ${H.dentry} AND mount = ? AND k1 = ? AND k2 = 0 AND k3 = 0 AND name = ? AND version <= ?
+    ORDER BY version DESC LIMIT 1`,
+  dentryScan: `SELECT name, version, child, type FROM dentry_current
+    WHERE mount = ? AND parent = ? AND name > ? ORDER BY name LIMIT ?`,
+  dentryScanPlus: `SELECT d.name, ${INODE_COLUMNS.split(", ").map((c) => `i.${c}`).join(", ")}
+    FROM dentry_current d JOIN inode_current i ON i.mount = d.mount AND i.inode = d.child
+    WHERE d.mount = ? AND d.parent = ? AND d.name > ? ORDER BY d.name LIMIT ?`,
+  dentryHistoryScan: `SELECT name, version, replaced_version, value FROM history
+    WHERE family = ${H.dentry} AND mount = ?1 AND k1 = ?2 AND k2 = 0 AND k3 = 0 AND name > ?3
+      AND version <= ?4 AND replaced_version > ?4
+    ORDER BY name`,
+  dentryAny: `SELECT 1 FROM dentry_current WHERE mount = ? AND parent = ? LIMIT 1`,
+
+  manifestGet: `SELECT version, value FROM chunk_manifest_current WHERE mount = ? AND inode = ? AND generation = ? AND chunk_index = ?`,
+  manifestInsert: `INSERT INTO chunk_manifest_current (mount, inode, generation, chunk_index, version, value) VALUES (?, ?, ?, ?, ?, ?)`,
+  manifestUpsert: `INSERT OR REPLACE INTO chunk_manifest_current (mount, inode, generation, chunk_index, version, value) VALUES (?, ?, ?, ?, ?, ?)`,
+  manifestDelete: `DELETE FROM chunk_manifest_current WHERE mount = ? AND inode = ? AND generation = ? AND chunk_index = ?`,
+  manifestCopy: `INSERT INTO history (family, mount, k1, k2, k3, name, version, replaced_version, value)
+    SELECT ${H.manifest}, mount, inode, generation, chunk_index, '', version, ?5, value
+    FROM chunk_manifest_current WHERE mount = ?1 AND inode = ?2 AND generation = ?3 AND chunk_index = ?4 AND version < ?5`,
+  manifestHistory: `SELECT version, replaced_version, value FROM history
+    WHERE family = ${H.manifest} AND mount = ? AND k1 = ? AND k2 = ? AND k3 = ? AND name = '' AND version <= ?
+    ORDER BY version DESC LIMIT 1`,
+  manifestScan: `SELECT chunk_index, version, value FROM chunk_manifest_current
+    WHERE mount = ? AND inode = ? AND generation = ? ORDER BY chunk_index`,
+  manifestHistoryScan: `SELECT k3, version, replaced_version, value FROM history
+    WHERE family = ${H.manifest} AND mount = ?1 AND k1 = ?2 AND k2 = ?3 AND version <= ?4 AND replaced_version > ?4
+    ORDER BY k3`,
+
+  pathGet: `SELECT inode, topology_epoch FROM path_index WHERE mount = ? AND path = ?`,
+  pathUpsert: `INSERT OR REPLACE INTO path_index (mount, path, version, inode, topology_epoch) VALUES (?, ?, ?, ?, ?)`,
+  pathDelete: `DELETE FROM path_index WHERE mount = ? AND path = ?`,
+
+  pinUpsert: `INSERT OR REPLACE INTO snapshot_pin (mount, snapshot_id, root_inode, read_version, created_version) VALUES (?, ?, ?, ?, ?)`,
+  pinDelete: `DELETE FROM snapshot_pin WHERE mount = ? AND snapshot_id = ?`,
+  pinList: `SELECT mount, snapshot_id, root_inode, read_version, created_version FROM snapshot_pin ORDER BY mount, snapshot_id`,
+
+  gcInsert: `INSERT OR IGNORE INTO gc_queue (mount, enqueue_version, object_key) VALUES (?, ?, ?)`,
+  gcDelete: `DELETE FROM gc_queue WHERE mount = ? AND enqueue_version = ? AND object_key = ?`,
+  gcScan: `SELECT mount, enqueue_version, object_key FROM gc_queue WHERE enqueue_version < ? ORDER BY enqueue_version LIMIT ?`,
+
+  stagedUpsert: `INSERT OR REPLACE INTO staged (mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  stagedDelete: `DELETE FROM staged WHERE mount = ? AND prepare_id = ?`,
+  stagedGet: `SELECT mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version FROM staged WHERE mount = ? AND prepare_id = ?`,
+  stagedExpired: `SELECT mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version FROM staged WHERE expires_ms < ? LIMIT ?`,
+
+  systemGet: `SELECT int_value, text_value FROM system WHERE name = ?`,
+  systemUpsert: `INSERT OR REPLACE INTO system (name, int_value, text_value) VALUES (?, ?, ?)`,
+  systemScan: `SELECT name, int_value, text_value FROM system WHERE name >= ? AND name < ? ORDER BY name`,
+
+  watchInsert: `INSERT INTO watch_log (mount, scope, version, ordinal, kind, name, inode, to_scope, to_name, generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  watchScan: `SELECT ${WATCH_COLUMNS} FROM watch_log
+    WHERE mount = ?1 AND scope = ?2 AND (version > ?3 OR (version = ?3 AND ordinal > ?4))
+    ORDER BY version, ordinal LIMIT ?5`,
+  watchFloor: `SELECT int_value FROM system WHERE name = ?`,
+  watchGc: `DELETE FROM watch_log WHERE (mount, scope, version, ordinal) IN
+    (SELECT mount, scope, version, ordinal FROM watch_log WHERE version < ? LIMIT ?)`,
+
+  dedupeGet: `SELECT version, result FROM command_dedupe WHERE request_key = ?`,
+  dedupeInsert: `INSERT INTO command_dedupe (request_key, version, created_ms, result) VALUES (?, ?, ?, ?)`,
+  dedupeGc: `DELETE FROM command_dedupe WHERE request_key IN (SELECT request_key FROM command_dedupe WHERE created_ms < ? ORDER BY created_ms LIMIT ?)`,
+
+  historyScanAll: `SELECT family, mount, k1, k2, k3, name, version, replaced_version FROM history`,
+  historyDelete: `DELETE FROM history WHERE family = ? AND mount = ? AND k1 = ? AND k2 = ? AND k3 = ? AND name = ? AND version = ?`,
+} as const;
+
+export type StatementName = keyof typeof SQL;
+export type Statements = { [K in StatementName]: Statement };
+
+/** Statements whose integer columns may exceed 2^53 (times) read in safe-integer mode. */
+const SAFE_INTEGER_READS: ReadonlySet<StatementName> = new Set(["inodeGet", "dentryScanPlus"]);
+
+export function prepareStatements(db: Database): Statements {
+  const out = {} as Statements;
+  for (const name of Object.keys(SQL) as StatementName[]) {
+    const stmt = db.prepare(SQL[name]);
+    if (SAFE_INTEGER_READS.has(name)) stmt.safeIntegers(true);
+    out[name] = stmt;
+  }
+  return out;
+}

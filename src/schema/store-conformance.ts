@@ -1,0 +1,262 @@
+import { describe, expect, test, afterEach } from "bun:test";
+import { FsError, type InodeAttrs } from "../types/index.ts";
+import type { InodeValue, MetadataCommand, Mutation, Predicate } from "./command.ts";
+import type { MetadataStore } from "./store.ts";
+
+// The definition of a metadata store engine: every engine runs this suite through one line,
+// runStoreSuite("name", factory). Engines differ in storage; they agree on everything here.
+
+export interface StoreHarness {
+  store: MetadataStore;
+  /** Closes and reopens the same data (file-backed engines); null when the engine cannot. */
+  reopen: (() => MetadataStore) | null;
+  cleanup: () => void;
+}
+
+const M = 1;
+
+function attrs(inode: number, type: InodeAttrs["type"] = "file", extra: Partial<InodeValue> = {}): InodeValue {
+  return {
+    inode, type, mode: 0o644, uid: 0, gid: 0, sizeBytes: 0, generation: 0, nlink: 1,
+    atimeNs: 1_732_430_000_123_456_789n, mtimeNs: 1_732_430_000_123_456_789n, ctimeNs: 1_732_430_000_123_456_789n,
+    target: "", ...extra,
+  };
+}
+
+function cmd(mutations: Mutation[], extra: Partial<MetadataCommand> = {}): MetadataCommand {
+  return { kind: "create_file", readVersion: 0, predicates: [], mutations, watchEvents: [], keepHistory: true, ...extra };
+}
+
+const putInode = (inode: number, type: InodeAttrs["type"] = "file", extra: Partial<InodeValue> = {}): Mutation =>
+  ({ family: "inode", op: "put", key: { mount: M, inode }, value: attrs(inode, type, extra) });
+const putDentry = (parent: number, name: string, inode: number, type: InodeAttrs["type"] = "file"): Mutation =>
+  ({ family: "dentry", op: "put", key: { mount: M, parent, name }, value: { inode, type } });
+const delDentry = (parent: number, name: string): Mutation => ({ family: "dentry", op: "delete", key: { mount: M, parent, name } });
+
+export function runStoreSuite(engine: string, makeHarness: () => StoreHarness): void {
+  describe(`metadata store conformance: ${engine}`, () => {
+    let h: StoreHarness;
+    const open = () => (h = makeHarness()).store;
+    afterEach(() => h?.cleanup());
+
+    test("a commit is visible at once with its version stamped", () => {
+      const s = open();
+      const r = s.commit(cmd([putInode(1, "dir"), putInode(2), putDentry(1, "a", 2)]));
+      expect(r.commitVersion).toBe(s.currentVersion());
+      expect(s.getInode({ mount: M, inode: 2 })).toEqual({ ...attrs(2), version: r.commitVersion });
+      expect(s.getDentry({ mount: M, parent: 1, name: "a" })).toEqual({ name: "a", inode: 2, type: "file", version: r.commitVersion });
+      expect(s.getInode({ mount: 2, inode: 2 })).toBeNull();
+    });
+
+    test("versions increase strictly across commits", () => {
+      const s = open();
+      const a = s.commit(cmd([putInode(1, "dir")])).commitVersion;
+      const b = s.commit(cmd([putInode(2)])).commitVersion;
+      expect(b).toBeGreaterThan(a);
+    });
+
+    test("nanosecond times survive exactly", () => {
+      const s = open();
+      s.commit(cmd([putInode(5, "file", { mtimeNs: 9_007_199_254_740_993_123n })]));
+      expect(s.getInode({ mount: M, inode: 5 })!.mtimeNs).toBe(9_007_199_254_740_993_123n);
+    });
+
+    test("each predicate kind holds or fails with its errno, applying nothing", () => {
+      const s = open();
+      s.commit(cmd([putInode(1, "dir"), putInode(2), putDentry(1, "a", 2)]));
+      const v = s.currentVersion();
+      const fails: Predicate[] = [
+        { kind: "exists", target: { family: "dentry", key: { mount: M, parent: 1, name: "zz" } }, errno: "ENOENT" },
+        { kind: "notExists", target: { family: "dentry", key: { mount: M, parent: 1, name: "a" } }, errno: "EEXIST" },
+        { kind: "prefixEmpty", target: { family: "dir", key: { mount: M, inode: 1 } }, errno: "ENOTEMPTY" },
+        { kind: "versionEquals", target: { family: "inode", key: { mount: M, inode: 2 } }, version: v - 1, errno: "ESTALE" },
+        { kind: "exists", target: { family: "dir", key: { mount: M, inode: 2 } }, errno: "ENOTDIR" },
+      ];
+      for (const p of fails) {
+        let caught: unknown;
+        try {
+          s.commit(cmd([putInode(9)], { predicates: [p] }));
+        } catch (err) {
+          caught = err;
+        }
+        expect(caught).toBeInstanceOf(FsError);
+        expect((caught as FsError).code).toBe(p.errno);
+        expect(s.getInode({ mount: M, inode: 9 })).toBeNull();
+      }
+      expect(s.currentVersion()).toBe(v);
+      const holds: Predicate[] = [
+        { kind: "exists", target: { family: "dentry", key: { mount: M, parent: 1, name: "a" } }, errno: "ENOENT" },
+        { kind: "notExists", target: { family: "inode", key: { mount: M, inode: 9 } }, errno: "EEXIST" },
+        { kind: "prefixEmpty", target: { family: "dir", key: { mount: M, inode: 2 } }, errno: "ENOTEMPTY" },
+        { kind: "versionEquals", target: { family: "inode", key: { mount: M, inode: 2 } }, version: v, errno: "ESTALE" },
+      ];
+      s.commit(cmd([putInode(9)], { predicates: holds }));
+      expect(s.getInode({ mount: M, inode: 9 })).not.toBeNull();
+      expect(s.counters.commandsRejected).toBe(fails.length);
+    });
+
+    test("a repeated request key returns the first result and writes nothing", () => {
+      const s = open();
+      const first = s.commit(cmd([putInode(3)], { requestKey: "client-1:7", result: (v) => ({ made: 3, at: v, t: 5n }) }));
+      const writesBefore = { ...s.counters };
+      const again = s.commit(cmd([putInode(4)], { requestKey: "client-1:7", result: () => "other" }));
+      expect(again.replayed).toBe(true);
+      expect(again.commitVersion).toBe(first.commitVersion);
+      expect(again.result).toEqual({ made: 3, at: first.commitVersion, t: 5n });
+      expect(s.getInode({ mount: M, inode: 4 })).toBeNull();
+      expect(s.counters.currentPuts).toBe(writesBefore.currentPuts);
+      expect(s.replay("client-1:8")).toBeNull();
+    });
+
+    test("a command that throws mid-apply leaves no trace, inside or outside a group", () => {
+      const s = open();
+      s.commit(cmd([putInode(1, "dir")]));
+      const boom = cmd([putInode(7)], { result: () => { throw new Error("boom"); } });
+      expect(() => s.commit(boom)).toThrow("boom");
+      expect(s.getInode({ mount: M, inode: 7 })).toBeNull();
+      s.group(() => {
+        s.commit(cmd([putInode(8)]));
+        expect(() => s.commit(boom)).toThrow("boom");
+        s.commit(cmd([putInode(10)]));
+      });
+      expect(s.getInode({ mount: M, inode: 7 })).toBeNull();
+      expect(s.getInode({ mount: M, inode: 8 })).not.toBeNull();
+      expect(s.getInode({ mount: M, inode: 10 })).not.toBeNull();
+    });
+
+    test("a group that throws rolls back every command in it", () => {
+      const s = open();
+      expect(() =>
+        s.group(() => {
+          s.commit(cmd([putInode(11)]));
+          throw new Error("group failed");
+        }),
+      ).toThrow("group failed");
+      expect(s.getInode({ mount: M, inode: 11 })).toBeNull();
+      s.commit(cmd([putInode(12)]));
+      expect(s.getInode({ mount: M, inode: 12 })).not.toBeNull();
+    });
+
+    test("reads at a version see replaced and deleted values from history", () => {
+      const s = open();
+      const v1 = s.commit(cmd([putInode(1, "dir"), putInode(2, "file", { mode: 0o600 }), putDentry(1, "a", 2)])).commitVersion;
+      const v2 = s.commit(cmd([putInode(2, "file", { mode: 0o644 })])).commitVersion;
+      const v3 = s.commit(cmd([delDentry(1, "a"), { family: "inode", op: "delete", key: { mount: M, inode: 2 } }])).commitVersion;
+      expect(s.getInode({ mount: M, inode: 2 }, v1)!.mode).toBe(0o600);
+      expect(s.getInode({ mount: M, inode: 2 }, v1)!.version).toBe(v1);
+      expect(s.getInode({ mount: M, inode: 2 }, v2)!.mode).toBe(0o644);
+      expect(s.getInode({ mount: M, inode: 2 }, v3)).toBeNull();
+      expect(s.getInode({ mount: M, inode: 2 }, v1 - 1)).toBeNull();
+      expect(s.getDentry({ mount: M, parent: 1, name: "a" }, v2)!.inode).toBe(2);
+      expect(s.getDentry({ mount: M, parent: 1, name: "a" }, v3)).toBeNull();
+      expect(s.counters.historyWrites).toBe(3);
+    });
+
+    test("a deletion made without history never resurrects an older history value", () => {
+      const s = open();
+      s.commit(cmd([putInode(1, "dir"), putDentry(1, "a", 2)]));
+      s.commit(cmd([putDentry(1, "a", 3)]));
+      s.commit(cmd([delDentry(1, "a")], { keepHistory: false }));
+      const later = s.currentVersion();
+      expect(s.getDentry({ mount: M, parent: 1, name: "a" }, later)).toBeNull();
+      expect(s.scanDentries(M, 1, { limit: 10, at: later })).toEqual([]);
+    });
+
+    test("a listing at a version shows entries deleted since and hides entries created since", () => {
+      const s = open();
+      s.commit(cmd([putInode(1, "dir"), putDentry(1, "b", 3), putDentry(1, "d", 5)]));
+      const v = s.commit(cmd([putDentry(1, "c", 4)])).commitVersion;
+      s.commit(cmd([delDentry(1, "b"), putDentry(1, "a", 6), putDentry(1, "c", 7)]));
+      const names = (at?: number) => s.scanDentries(M, 1, { limit: 10, at }).map((d) => `${d.name}:${d.inode}`);
+      expect(names(v)).toEqual(["b:3", "c:4", "d:5"]);
+      expect(names()).toEqual(["a:6", "c:7", "d:5"]);
+      expect(s.scanDentries(M, 1, { limit: 2, at: v, after: "b" }).map((d) => d.name)).toEqual(["c", "d"]);
+      expect(s.scanDentries(M, 1, { limit: 1, at: v }).map((d) => d.name)).toEqual(["b"]);
+    });
+
+    test("readdir-plus joins each entry with its inode, in name order, paged", () => {
+      const s = open();
+      const muts: Mutation[] = [putInode(1, "dir")];
+      for (let i = 0; i < 50; i++) muts.push(putInode(100 + i), putDentry(1, `f${String(i).padStart(2, "0")}`, 100 + i));
+      s.commit(cmd(muts));
+      const page = s.scanDentriesPlus(M, 1, { limit: 20, after: "f09" });
+      expect(page.length).toBe(20);
+      expect(page[0]!.name).toBe("f10");
+      expect(page[0]!.attrs.inode).toBe(110);
+      expect(page[0]!.attrs.mtimeNs).toBe(1_732_430_000_123_456_789n);
+    });
+
+    test("manifests are versioned like inodes", () => {
+      const s = open();
+      const key = { mount: M, inode: 2, generation: 1, chunkIndex: 0 };
+      const chunk = { chunkIndex: 0, blocks: [{ key: "blocks/1/2/1/0/0", offsetInChunk: 0, lengthBytes: 10, objectOffset: 0 }] };
+      const v1 = s.commit(cmd([{ family: "manifest", op: "insert", key, value: { kind: "chunk", chunk } }])).commitVersion;
+      s.commit(cmd([{ family: "manifest", op: "delete", key }]));
+      expect(s.getManifest(key)).toBeNull();
+      expect(s.getManifest(key, v1)).toEqual({ kind: "chunk", chunk });
+      expect(s.scanManifests(M, 2, 1, v1)).toEqual([{ chunkIndex: 0, value: { kind: "chunk", chunk } }]);
+      expect(s.scanManifests(M, 2, 1)).toEqual([]);
+    });
+
+    test("watch events replay after a cursor in commit order", () => {
+      const s = open();
+      const v1 = s.commit(cmd([], { watchEvents: [
+        { mount: M, kind: "create", scope: 1, name: "a", inode: 2 },
+        { mount: M, kind: "create", scope: 1, name: "b", inode: 3 },
+      ] })).commitVersion;
+      s.commit(cmd([], { watchEvents: [{ mount: M, kind: "rename", scope: 1, name: "a", inode: 2, toScope: 1, toName: "z" }] }));
+      const all = s.scanWatch(M, 1, { version: 0, ordinal: 0 }, 10);
+      expect(all.map((e) => `${e.kind}:${e.name}`)).toEqual(["create:a", "create:b", "rename:a"]);
+      expect(all[2]!.toName).toBe("z");
+      expect(s.scanWatch(M, 1, { version: v1, ordinal: 0 }, 10).map((e) => e.name)).toEqual(["b", "a"]);
+      expect(s.scanWatch(M, 1, { version: 0, ordinal: 0 }, 1).length).toBe(1);
+      expect(s.scanWatch(M, 2, { version: 0, ordinal: 0 }, 10)).toEqual([]);
+    });
+
+    test("history GC keeps exactly what a pinned version can read", () => {
+      const s = open();
+      s.commit(cmd([putInode(2, "file", { mode: 0o600 })]));
+      const pinned = s.commit(cmd([putInode(2, "file", { mode: 0o640 })])).commitVersion;
+      s.commit(cmd([putInode(2, "file", { mode: 0o644 })]));
+      const r = s.gcHistory(new Map([[M, [pinned]]]), 100);
+      expect(r.deleted).toBe(1);
+      expect(s.getInode({ mount: M, inode: 2 }, pinned)!.mode).toBe(0o640);
+      expect(s.gcHistory(new Map(), 100).deleted).toBe(1);
+    });
+
+    test("inode numbers are never handed out twice, even across a reopen", () => {
+      const s = open();
+      const seen = new Set<number>();
+      for (let i = 0; i < 10; i++) seen.add(s.allocateInode());
+      s.commit(cmd([putInode(1, "dir")]));
+      const version = s.currentVersion();
+      if (!h.reopen) return;
+      const again = h.reopen();
+      for (let i = 0; i < 10; i++) {
+        const n = again.allocateInode();
+        expect(seen.has(n)).toBe(false);
+      }
+      expect(again.currentVersion()).toBeGreaterThanOrEqual(version);
+      const next = again.commit(cmd([putInode(3)])).commitVersion;
+      expect(next).toBeGreaterThan(version);
+      expect(again.getInode({ mount: M, inode: 1 })).not.toBeNull();
+    });
+
+    test("path index, pins, staged entries and the GC queue round-trip", () => {
+      const s = open();
+      const v = s.commit(cmd([
+        { family: "path", op: "put", key: { mount: M, path: "/a/b" }, value: { inode: 9, topologyEpoch: 3 } },
+        { family: "pin", op: "put", key: { mount: M, snapshotId: 4 }, value: { rootInode: 1, readVersion: 2 } },
+        { family: "staged", op: "put", key: { mount: M, prepareId: "p1" }, value: { inode: 9, generation: 1, keyPrefix: "blocks/1/9/1", expiresAtMs: 100 } },
+        { family: "gc", op: "put", key: { mount: M, objectKey: "blocks/1/9/0/0/0" } },
+      ])).commitVersion;
+      expect(s.getPath(M, "/a/b")).toEqual({ inode: 9, topologyEpoch: 3 });
+      expect(s.listPins(M)).toEqual([{ mount: M, snapshotId: 4, rootInode: 1, readVersion: 2, createdVersion: v }]);
+      expect(s.getStaged(M, "p1")!.keyPrefix).toBe("blocks/1/9/1");
+      expect(s.scanStagedExpired(101, 10).length).toBe(1);
+      expect(s.scanStagedExpired(100, 10).length).toBe(0);
+      expect(s.scanGc(v + 1, 10)).toEqual([{ mount: M, enqueueVersion: v, objectKey: "blocks/1/9/0/0/0" }]);
+      expect(s.scanGc(v, 10)).toEqual([]);
+    });
+  });
+}
