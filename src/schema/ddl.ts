@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS inode_current (
   size INTEGER NOT NULL,
   generation INTEGER NOT NULL,
   nlink INTEGER NOT NULL,
+  parent INTEGER NOT NULL,
   atime_ns INTEGER NOT NULL,
   mtime_ns INTEGER NOT NULL,
   ctime_ns INTEGER NOT NULL,

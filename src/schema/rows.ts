@@ -7,11 +7,11 @@ import type { ManifestValue } from "./command.ts";
 
 /** Column order every inode read selects, so one decoder serves current rows and joins. */
 export const INODE_COLUMNS =
-  "inode, version, type, mode, uid, gid, size, generation, nlink, atime_ns, mtime_ns, ctime_ns, target";
+  "inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target";
 
 /** The history encoding of an inode: a JSON array built by SQLite inside the copy statement. */
 export const INODE_HISTORY_JSON =
-  "json_array(type, mode, uid, gid, size, generation, nlink, CAST(atime_ns AS TEXT), CAST(mtime_ns AS TEXT), CAST(ctime_ns AS TEXT), target)";
+  "json_array(type, mode, uid, gid, size, generation, nlink, parent, CAST(atime_ns AS TEXT), CAST(mtime_ns AS TEXT), CAST(ctime_ns AS TEXT), target)";
 
 type Row = readonly unknown[];
 
@@ -33,15 +33,16 @@ export function inodeFromRow(row: Row, offset = 0): InodeAttrs {
     sizeBytes: Number(row[offset + 6]),
     generation: Number(row[offset + 7]),
     nlink: Number(row[offset + 8]),
-    atimeNs: row[offset + 9] as bigint,
-    mtimeNs: row[offset + 10] as bigint,
-    ctimeNs: row[offset + 11] as bigint,
-    target: (row[offset + 12] as string | null) ?? "",
+    parent: Number(row[offset + 9]),
+    atimeNs: row[offset + 10] as bigint,
+    mtimeNs: row[offset + 11] as bigint,
+    ctimeNs: row[offset + 12] as bigint,
+    target: (row[offset + 13] as string | null) ?? "",
   };
 }
 
 export function inodeFromHistory(inode: number, version: number, json: string): InodeAttrs {
-  const v = JSON.parse(json) as [number, number, number, number, number, number, number, string, string, string, string | null];
+  const v = JSON.parse(json) as [number, number, number, number, number, number, number, number, string, string, string, string | null];
   return {
     inode,
     version,
@@ -52,10 +53,11 @@ export function inodeFromHistory(inode: number, version: number, json: string): 
     sizeBytes: v[4],
     generation: v[5],
     nlink: v[6],
-    atimeNs: BigInt(v[7]),
-    mtimeNs: BigInt(v[8]),
-    ctimeNs: BigInt(v[9]),
-    target: v[10] ?? "",
+    parent: v[7],
+    atimeNs: BigInt(v[8]),
+    mtimeNs: BigInt(v[9]),
+    ctimeNs: BigInt(v[10]),
+    target: v[11] ?? "",
   };
 }
 

@@ -17,7 +17,7 @@ const M = 1;
 
 function attrs(inode: number, type: InodeAttrs["type"] = "file", extra: Partial<InodeValue> = {}): InodeValue {
   return {
-    inode, type, mode: 0o644, uid: 0, gid: 0, sizeBytes: 0, generation: 0, nlink: 1,
+    inode, type, mode: 0o644, uid: 0, gid: 0, sizeBytes: 0, generation: 0, nlink: 1, parent: 1,
     atimeNs: 1_732_430_000_123_456_789n, mtimeNs: 1_732_430_000_123_456_789n, ctimeNs: 1_732_430_000_123_456_789n,
     target: "", ...extra,
   };
@@ -227,13 +227,13 @@ export function runStoreSuite(engine: string, makeHarness: () => StoreHarness): 
     test("inode numbers are never handed out twice, even across a reopen", () => {
       const s = open();
       const seen = new Set<number>();
-      for (let i = 0; i < 10; i++) seen.add(s.allocateInode());
+      for (let i = 0; i < 10; i++) seen.add(s.allocateId());
       s.commit(cmd([putInode(1, "dir")]));
       const version = s.currentVersion();
       if (!h.reopen) return;
       const again = h.reopen();
       for (let i = 0; i < 10; i++) {
-        const n = again.allocateInode();
+        const n = again.allocateId();
         expect(seen.has(n)).toBe(false);
       }
       expect(again.currentVersion()).toBeGreaterThanOrEqual(version);

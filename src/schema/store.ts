@@ -76,8 +76,8 @@ export interface MetadataStore {
   readonly counters: Readonly<WriteCounters>;
   /** The newest committed version. */
   currentVersion(): Version;
-  /** A fresh inode number, never handed out before (reserved ahead in blocks). */
-  allocateInode(): InodeId;
+  /** A fresh id for an inode, a body generation or a snapshot: never handed out before, reserved ahead in blocks. */
+  allocateId(): InodeId;
 
   /** Applies a command atomically; throws an FsError carrying the failed predicate's errno. */
   commit(command: MetadataCommand): CommitResult;

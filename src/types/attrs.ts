@@ -19,6 +19,8 @@ export interface InodeAttrs {
   /** Body generation: bumped by every body change, so cached read plans can detect staleness. */
   generation: number;
   nlink: number;
+  /** Directories: the one parent (root: itself). Files: the directory of the first link. */
+  parent: InodeId;
   atimeNs: bigint;
   mtimeNs: bigint;
   ctimeNs: bigint;

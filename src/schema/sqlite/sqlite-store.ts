@@ -132,7 +132,7 @@ export class SqliteStore implements MetadataStore {
     return this.version;
   }
 
-  allocateInode(): InodeId {
+  allocateId(): InodeId {
     const inode = this.nextInode++;
     if (inode > Number.MAX_SAFE_INTEGER - LIMITS.inodeReserveBlock) throw new Error("inode numbers exhausted");
     if (inode > this.inodeReservedHi) this.inodeReservedHi = inode + LIMITS.inodeReserveBlock - 1;
