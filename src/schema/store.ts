@@ -102,8 +102,8 @@ export interface MetadataStore {
   scanGc(beforeVersion: Version, limit: number): GcRecord[];
   /** Events of one scope strictly after the cursor, in commit order. */
   scanWatch(mount: MountId, scope: InodeId, after: WatchCursor, limit: number): WatchEvent[];
-  /** The oldest version still in a scope's watch log (cursors before it have lost events). */
-  watchFloor(mount: MountId): Version;
+  /** The oldest version still in the watch log (cursors before it have lost events). */
+  watchFloor(): Version;
   /** The recorded result of an earlier command with this key, or null: the exactly-once check. */
   replay(requestKey: string): CommitResult | null;
 

@@ -25,8 +25,8 @@ export function validateName(name: unknown): asserts name is string {
 }
 
 /**
- * Splits an absolute path into components: `//a/./b/` -> ["a", "b"]. `..` is refused rather than
- * resolved, because resolving it lexically is wrong under symlinks and the server has no cwd.
+ * Splits an absolute path into components: `//a/./b/` -> ["a", "b"]. `..` stays a component: the
+ * resolver follows it physically (to the directory's parent), as POSIX does under symlinks.
  */
 export function splitPath(path: unknown): string[] {
   if (typeof path !== "string") throw new FsError("EINVAL", "path must be a string");
@@ -38,14 +38,13 @@ export function splitPath(path: unknown): string[] {
   const parts: string[] = [];
   for (const part of path.split("/")) {
     if (part === "" || part === ".") continue;
-    if (part === "..") throw new FsError("EINVAL", `path contains '..': ${JSON.stringify(path)}`);
-    validateName(part);
+    if (part !== "..") validateName(part);
     parts.push(part);
   }
   return parts;
 }
 
-/** The canonical form of a path: `/` or `/a/b` with no empty, `.` or trailing components. */
-export function normalizePath(path: string): string {
-  return "/" + splitPath(path).join("/");
+/** Splits a symlink target: relative or absolute, `.` dropped, `..` kept for the resolver. */
+export function splitTarget(target: string): string[] {
+  return target.split("/").filter((part) => part !== "" && part !== ".");
 }

@@ -399,8 +399,8 @@ export class SqliteStore implements MetadataStore {
     return this.s.watchScan.values(mount, scope, after.version, after.ordinal, limit).map(watchFromRow);
   }
 
-  watchFloor(mount: MountId): Version {
-    return this.readSystemInt(`${SYS_WATCH_FLOOR}:${mount}`) ?? 0;
+  watchFloor(): Version {
+    return this.readSystemInt(SYS_WATCH_FLOOR) ?? 0;
   }
 
   gcHistory(pinnedVersions: ReadonlyMap<MountId, readonly Version[]>, limit: number): HistoryGcResult {
@@ -430,9 +430,8 @@ export class SqliteStore implements MetadataStore {
   gcWatch(beforeVersion: Version, limit: number): number {
     return this.group(() => {
       const deleted = this.s.watchGc.run(beforeVersion, limit).changes;
-      for (const { name, int } of this.scanSystem(`${SYS_WATCH_FLOOR}:`)) {
-        if ((int ?? 0) < beforeVersion) this.s.systemUpsert.run(name, beforeVersion, null);
-      }
+      // The floor moves only once every older event is gone, so a cursor at or above it is whole.
+      if (deleted < limit && beforeVersion > this.watchFloor()) this.s.systemUpsert.run(SYS_WATCH_FLOOR, beforeVersion, null);
       return deleted;
     });
   }

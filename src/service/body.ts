@@ -1,0 +1,68 @@
+import type { BlockRef, BodySummary, ChunkManifest, InodeId, MountId } from "../types/index.ts";
+import { SUMMARY_CHUNK_INDEX, type MetadataStore, type Mutation } from "../schema/index.ts";
+
+// Body manifests as the namespace sees them: which blocks a generation references, and the
+// mutations that drop a body (its manifest rows out, its blocks onto the GC queue).
+
+export interface StoredBody {
+  summary: BodySummary | null;
+  chunks: ChunkManifest[];
+}
+
+export function loadBody(store: MetadataStore, mount: MountId, inode: InodeId, generation: number): StoredBody {
+  const body: StoredBody = { summary: null, chunks: [] };
+  if (generation === 0) return body;
+  for (const { value } of store.scanManifests(mount, inode, generation)) {
+    if (value.kind === "summary") body.summary = value.summary;
+    else body.chunks.push(value.chunk);
+  }
+  return body;
+}
+
+export function blockKeysOf(chunks: readonly ChunkManifest[]): Set<string> {
+  const keys = new Set<string>();
+  for (const chunk of chunks) for (const block of chunk.blocks) keys.add(block.key);
+  return keys;
+}
+
+/**
+ * Mutations that delete a generation's manifest rows and queue for GC every block no longer
+ * referenced (`keep` holds blocks a newer generation of the same file still uses).
+ */
+export function dropBodyMutations(
+  mount: MountId,
+  inode: InodeId,
+  generation: number,
+  body: StoredBody,
+  keep: ReadonlySet<string> = new Set(),
+): Mutation[] {
+  const out: Mutation[] = [];
+  for (const chunk of body.chunks) {
+    out.push({ family: "manifest", op: "delete", key: { mount, inode, generation, chunkIndex: chunk.chunkIndex } });
+  }
+  if (body.summary) {
+    out.push({ family: "manifest", op: "delete", key: { mount, inode, generation, chunkIndex: SUMMARY_CHUNK_INDEX } });
+  }
+  for (const key of blockKeysOf(body.chunks)) {
+    if (!keep.has(key)) out.push({ family: "gc", op: "put", key: { mount, objectKey: key } });
+  }
+  return out;
+}
+
+/** The chunks of a body cut to `sizeBytes`: blocks past it dropped, a block across it shortened. */
+export function clipChunks(chunks: readonly ChunkManifest[], chunkSizeBytes: number, sizeBytes: number): ChunkManifest[] {
+  const out: ChunkManifest[] = [];
+  for (const chunk of chunks) {
+    const chunkStart = chunk.chunkIndex * chunkSizeBytes;
+    if (chunkStart >= sizeBytes) continue;
+    const limitInChunk = sizeBytes - chunkStart;
+    const blocks: BlockRef[] = [];
+    for (const block of chunk.blocks) {
+      if (block.offsetInChunk >= limitInChunk) continue;
+      const lengthBytes = Math.min(block.lengthBytes, limitInChunk - block.offsetInChunk);
+      blocks.push({ ...block, lengthBytes });
+    }
+    if (blocks.length > 0) out.push({ chunkIndex: chunk.chunkIndex, blocks });
+  }
+  return out;
+}

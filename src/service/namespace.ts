@@ -1,0 +1,394 @@
+import {
+  FsError,
+  LIMITS,
+  nowNs,
+  utf8Length,
+  validateName,
+  type AttrChanges,
+  type Dentry,
+  type DirEntryPlus,
+  type DirPage,
+  type InodeAttrs,
+  type InodeId,
+  type MountId,
+  type Version,
+} from "../types/index.ts";
+import type { InodeValue, MetadataCommand, Mutation } from "../schema/index.ts";
+import { newInode, valueOf, type ServiceCore, type WriteOptions } from "./core.ts";
+import { dropBodyMutations, loadBody } from "./body.ts";
+import type { PathIndex } from "./path-index.ts";
+import { truncateMutations } from "./truncate.ts";
+
+// Inode-first namespace operations: every rule of the filesystem tree. Each write reads what it
+// needs, decides, and commits one command whose predicates re-check what the decision relied on.
+
+export interface EntryArgs {
+  mount: MountId;
+  parent: InodeId;
+  name: string;
+}
+
+export interface NewEntryArgs extends EntryArgs, WriteOptions {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface ReaddirArgs {
+  mount: MountId;
+  inode: InodeId;
+  after?: string;
+  limit?: number;
+  at?: Version;
+}
+
+export interface RenameArgs extends EntryArgs, WriteOptions {
+  newParent: InodeId;
+  newName: string;
+  /** Fail with EEXIST instead of replacing an existing target. */
+  noReplace?: boolean;
+  /** Swap source and target atomically; both must exist. */
+  exchange?: boolean;
+}
+
+export class Namespace {
+  constructor(
+    private readonly core: ServiceCore,
+    private readonly pathIndex: PathIndex,
+  ) {}
+
+  lookup(args: EntryArgs & { at?: Version }): InodeAttrs {
+    validateName(args.name);
+    this.core.getDir(args.mount, args.parent, args.at);
+    const dentry = this.core.store.getDentry(args, args.at);
+    if (!dentry) throw new FsError("ENOENT", `'${args.name}' not found in directory ${args.parent}`);
+    return this.core.getInode(args.mount, dentry.inode, args.at);
+  }
+
+  getattr(args: { mount: MountId; inode: InodeId; at?: Version }): InodeAttrs {
+    return this.core.getInode(args.mount, args.inode, args.at);
+  }
+
+  readdir(args: ReaddirArgs): DirPage<Dentry> {
+    const limit = pageLimit(args.limit);
+    this.core.getDir(args.mount, args.inode, args.at);
+    const scan = { limit: limit + 1, ...(args.after === undefined ? {} : { after: args.after }), ...(args.at === undefined ? {} : { at: args.at }) };
+    return page(this.core.store.scanDentries(args.mount, args.inode, scan), limit, (d) => d.name);
+  }
+
+  readdirPlus(args: ReaddirArgs): DirPage<DirEntryPlus> {
+    const limit = pageLimit(args.limit);
+    this.core.getDir(args.mount, args.inode, args.at);
+    const after = args.after ?? "";
+    if (args.at === undefined) {
+      return page(this.core.store.scanDentriesPlus(args.mount, args.inode, { after, limit: limit + 1 }), limit, (e) => e.name);
+    }
+    const at = args.at;
+    const dentries = this.core.store.scanDentries(args.mount, args.inode, { after, limit: limit + 1, at });
+    const entries = dentries.map((d) => ({ name: d.name, attrs: this.core.getInode(args.mount, d.inode, at) }));
+    return page(entries, limit, (e) => e.name);
+  }
+
+  readlink(args: { mount: MountId; inode: InodeId; at?: Version }): string {
+    const attrs = this.core.getInode(args.mount, args.inode, args.at);
+    if (attrs.type !== "symlink") throw new FsError("EINVAL", `inode ${args.inode} is not a symlink`);
+    return attrs.target;
+  }
+
+  /** `indexPath`: the new directory's canonical path, recorded in the path index by path ops. */
+  mkdir(args: NewEntryArgs & { indexPath?: string }): InodeAttrs {
+    return this.createEntry(args, "dir", "create_dir", "");
+  }
+
+  create(args: NewEntryArgs): InodeAttrs {
+    return this.createEntry(args, "file", "create_file", "");
+  }
+
+  symlink(args: NewEntryArgs & { target: string }): InodeAttrs {
+    const { target } = args;
+    if (typeof target !== "string" || target.length === 0) throw new FsError("EINVAL", "symlink target is empty");
+    if (target.includes("\0")) throw new FsError("EINVAL", "symlink target contains NUL");
+    if (utf8Length(target) > LIMITS.symlinkTargetMaxBytes) {
+      throw new FsError("ENAMETOOLONG", `symlink target over ${LIMITS.symlinkTargetMaxBytes} bytes`);
+    }
+    return this.createEntry(args, "symlink", "create_symlink", target);
+  }
+
+  private createEntry(args: NewEntryArgs, type: InodeAttrs["type"], kind: MetadataCommand["kind"], target: string): InodeAttrs {
+    const replay = this.core.replayed<InodeAttrs>(args);
+    if (replay) return replay.value;
+    return this.createMany({ ...args, names: [args.name] }, type, kind, target, true) as InodeAttrs;
+  }
+
+  /** Creates many empty files in one directory as one command: all of them or none (EEXIST). */
+  createFiles(args: Omit<NewEntryArgs, "name"> & { names: string[] }): InodeAttrs[] {
+    const replay = this.core.replayed<InodeAttrs[]>(args);
+    if (replay) return replay.value;
+    if (!Array.isArray(args.names) || args.names.length === 0) throw new FsError("EINVAL", "names must be a non-empty array");
+    if (args.names.length > LIMITS.createManyMaxNames) {
+      throw new FsError("EINVAL", `${args.names.length} names in one create, limit ${LIMITS.createManyMaxNames}`);
+    }
+    return this.createMany(args, "file", "create_files", "", false) as InodeAttrs[];
+  }
+
+  private createMany(
+    args: Omit<NewEntryArgs, "name"> & { names: string[]; indexPath?: string },
+    type: InodeAttrs["type"],
+    kind: MetadataCommand["kind"],
+    target: string,
+    single: boolean,
+  ): InodeAttrs[] | InodeAttrs {
+    const { mount, parent, names } = args;
+    const seen = new Set<string>();
+    for (const name of names) {
+      validateName(name);
+      if (seen.has(name)) throw new FsError("EINVAL", `name '${name}' appears twice in one create`);
+      seen.add(name);
+    }
+    const dir = this.core.getDir(mount, parent);
+    const now = nowNs();
+    const command = this.core.command(kind, mount, args);
+    const values: InodeValue[] = [];
+    for (const name of names) {
+      const key = { mount, parent, name };
+      if (this.core.store.getDentry(key)) throw new FsError("EEXIST", `'${name}' exists in directory ${parent}`);
+      command.predicates.push({ kind: "notExists", target: { family: "dentry", key }, errno: "EEXIST", detail: `'${name}' exists in directory ${parent}` });
+      const inode = this.core.store.allocateId();
+      const value = newInode({
+        inode, type, parent, now, target,
+        mode: args.mode ?? (type === "dir" ? 0o755 : type === "symlink" ? 0o777 : 0o644),
+        uid: args.uid ?? 0,
+        gid: args.gid ?? 0,
+      });
+      values.push(value);
+      command.mutations.push(
+        { family: "inode", op: "insert", key: { mount, inode }, value },
+        { family: "dentry", op: "insert", key, value: { inode, type } },
+      );
+      command.watchEvents.push({ mount, kind: "create", scope: parent, name, inode });
+      if (args.indexPath !== undefined && type === "dir") command.mutations.push(this.pathIndex.entry(mount, args.indexPath, inode));
+    }
+    command.predicates.push({ kind: "exists", target: { family: "dir", key: { mount, inode: parent } }, errno: "ENOENT", detail: `directory ${parent} is gone` });
+    const subdirs = type === "dir" ? names.length : 0;
+    command.mutations.push(touchDir(mount, dir, now, subdirs));
+    command.result = single
+      ? (version) => ({ ...values[0]!, version })
+      : (version) => values.map((v) => ({ ...v, version }));
+    return this.core.commit(command).result as InodeAttrs[] | InodeAttrs;
+  }
+
+  link(args: { mount: MountId; inode: InodeId; newParent: InodeId; newName: string } & WriteOptions): InodeAttrs {
+    const replay = this.core.replayed<InodeAttrs>(args);
+    if (replay) return replay.value;
+    const { mount, inode, newParent, newName } = args;
+    validateName(newName);
+    const attrs = this.core.getInode(mount, inode);
+    if (attrs.type === "dir") throw new FsError("EPERM", `cannot hard-link directory ${inode}`);
+    if (attrs.nlink >= LIMITS.nlinkMax) throw new FsError("EMLINK", `inode ${inode} has ${attrs.nlink} links`);
+    const dir = this.core.getDir(mount, newParent);
+    const key = { mount, parent: newParent, name: newName };
+    if (this.core.store.getDentry(key)) throw new FsError("EEXIST", `'${newName}' exists in directory ${newParent}`);
+    const now = nowNs();
+    const command = this.core.command("link", mount, args);
+    command.predicates.push(
+      { kind: "notExists", target: { family: "dentry", key }, errno: "EEXIST" },
+      { kind: "versionEquals", target: { family: "inode", key: { mount, inode } }, version: attrs.version, errno: "ESTALE" },
+    );
+    const value = { ...valueOf(attrs), nlink: attrs.nlink + 1, ctimeNs: now };
+    command.mutations.push(
+      { family: "dentry", op: "insert", key, value: { inode, type: attrs.type } },
+      { family: "inode", op: "put", key: { mount, inode }, value },
+      touchDir(mount, dir, now, 0),
+    );
+    command.watchEvents.push({ mount, kind: "create", scope: newParent, name: newName, inode });
+    command.result = (version) => ({ ...value, version });
+    return this.core.commit(command).result as InodeAttrs;
+  }
+
+  unlink(args: EntryArgs & WriteOptions): void {
+    this.remove(args, false);
+  }
+
+  rmdir(args: EntryArgs & WriteOptions): void {
+    this.remove(args, true);
+  }
+
+  private remove(args: EntryArgs & WriteOptions, wantDir: boolean): void {
+    if (this.core.replayed(args)) return;
+    const { mount, parent, name } = args;
+    validateName(name);
+    const dir = this.core.getDir(mount, parent);
+    const key = { mount, parent, name };
+    const dentry = this.core.store.getDentry(key);
+    if (!dentry) throw new FsError("ENOENT", `'${name}' not found in directory ${parent}`);
+    if (wantDir && dentry.type !== "dir") throw new FsError("ENOTDIR", `'${name}' is not a directory`);
+    if (!wantDir && dentry.type === "dir") throw new FsError("EISDIR", `'${name}' is a directory`);
+    const command = this.core.command(wantDir ? "remove_dir" : "remove_file", mount, args);
+    const now = nowNs();
+    command.predicates.push({ kind: "versionEquals", target: { family: "dentry", key }, version: dentry.version, errno: "ESTALE" });
+    command.mutations.push({ family: "dentry", op: "delete", key });
+    command.mutations.push(...this.unlinkInode(command, mount, dentry.inode, now));
+    command.mutations.push(touchDir(mount, dir, now, wantDir ? -1 : 0));
+    command.watchEvents.push({ mount, kind: "remove", scope: parent, name, inode: dentry.inode });
+    if (wantDir) this.pathIndex.invalidate(mount, command);
+    this.core.commit(command);
+  }
+
+  /** Drops one link to `inode`: the inode and its body go with the last link. */
+  private unlinkInode(command: MetadataCommand, mount: MountId, inode: InodeId, now: bigint): Mutation[] {
+    const attrs = this.core.getInode(mount, inode);
+    const key = { mount, inode };
+    if (attrs.type === "dir") {
+      if (this.core.store.scanDentries(mount, inode, { limit: 1 }).length > 0) {
+        throw new FsError("ENOTEMPTY", `directory ${inode} is not empty`);
+      }
+      command.predicates.push({ kind: "prefixEmpty", target: { family: "dir", key }, errno: "ENOTEMPTY", detail: `directory ${inode} is not empty` });
+      return [{ family: "inode", op: "delete", key }];
+    }
+    if (attrs.nlink > 1) {
+      return [{ family: "inode", op: "put", key, value: { ...valueOf(attrs), nlink: attrs.nlink - 1, ctimeNs: now } }];
+    }
+    const body = loadBody(this.core.store, mount, inode, attrs.generation);
+    return [{ family: "inode", op: "delete", key }, ...dropBodyMutations(mount, inode, attrs.generation, body)];
+  }
+
+  rename(args: RenameArgs): void {
+    if (this.core.replayed(args)) return;
+    const { mount, parent, name, newParent, newName } = args;
+    validateName(name);
+    validateName(newName);
+    if (args.exchange && args.noReplace) throw new FsError("EINVAL", "exchange and noReplace are exclusive");
+    const fromDir = this.core.getDir(mount, parent);
+    const toDir = newParent === parent ? fromDir : this.core.getDir(mount, newParent);
+    const fromKey = { mount, parent, name };
+    const toKey = { mount, parent: newParent, name: newName };
+    const source = this.core.store.getDentry(fromKey);
+    if (!source) throw new FsError("ENOENT", `'${name}' not found in directory ${parent}`);
+    const target = this.core.store.getDentry(toKey);
+    if (parent === newParent && name === newName) return;
+    if (source.type === "dir") this.assertNotAncestor(mount, source.inode, newParent);
+    if (target && args.exchange && target.type === "dir") this.assertNotAncestor(mount, target.inode, parent);
+    const command = this.core.command("rename", mount, args);
+    const now = nowNs();
+    command.predicates.push({ kind: "versionEquals", target: { family: "dentry", key: fromKey }, version: source.version, errno: "ESTALE" });
+    if (target) {
+      command.predicates.push({ kind: "versionEquals", target: { family: "dentry", key: toKey }, version: target.version, errno: "ESTALE" });
+    } else {
+      if (args.exchange) throw new FsError("ENOENT", `'${newName}' not found in directory ${newParent} for exchange`);
+      command.predicates.push({ kind: "notExists", target: { family: "dentry", key: toKey }, errno: "EEXIST" });
+    }
+    let nlinkFrom = 0;
+    let nlinkTo = 0;
+    if (args.exchange && target) {
+      command.mutations.push(
+        { family: "dentry", op: "put", key: toKey, value: { inode: source.inode, type: source.type } },
+        { family: "dentry", op: "put", key: fromKey, value: { inode: target.inode, type: target.type } },
+      );
+      if (source.type === "dir") [nlinkFrom, nlinkTo] = [nlinkFrom - 1, nlinkTo + 1];
+      if (target.type === "dir") [nlinkFrom, nlinkTo] = [nlinkFrom + 1, nlinkTo - 1];
+      command.mutations.push(this.reparent(mount, target.inode, parent, now));
+    } else {
+      if (target) {
+        if (args.noReplace) throw new FsError("EEXIST", `'${newName}' exists in directory ${newParent}`);
+        if (target.inode === source.inode) return;
+        if (source.type === "dir" && target.type !== "dir") throw new FsError("ENOTDIR", `'${newName}' is not a directory`);
+        if (source.type !== "dir" && target.type === "dir") throw new FsError("EISDIR", `'${newName}' is a directory`);
+        command.mutations.push(...this.unlinkInode(command, mount, target.inode, now));
+        if (target.type === "dir") nlinkTo -= 1;
+      }
+      const moved = { inode: source.inode, type: source.type };
+      command.mutations.push(
+        { family: "dentry", op: "delete", key: fromKey },
+        target ? { family: "dentry", op: "put", key: toKey, value: moved } : { family: "dentry", op: "insert", key: toKey, value: moved },
+      );
+      if (source.type === "dir") [nlinkFrom, nlinkTo] = [nlinkFrom - 1, nlinkTo + 1];
+    }
+    command.mutations.push(this.reparent(mount, source.inode, newParent, now));
+    if (newParent === parent) command.mutations.push(touchDir(mount, fromDir, now, nlinkFrom + nlinkTo));
+    else command.mutations.push(touchDir(mount, fromDir, now, nlinkFrom), touchDir(mount, toDir, now, nlinkTo));
+    const event = { mount, kind: "rename" as const, name, inode: source.inode, toScope: newParent, toName: newName };
+    command.watchEvents.push({ ...event, scope: parent });
+    if (newParent !== parent) command.watchEvents.push({ ...event, scope: newParent });
+    if (source.type === "dir" || target?.type === "dir") this.pathIndex.invalidate(mount, command);
+    this.core.commit(command);
+  }
+
+  /** A moved inode records its new parent (directories: their one parent) and a new ctime. */
+  private reparent(mount: MountId, inode: InodeId, parent: InodeId, now: bigint): Mutation {
+    const attrs = this.core.getInode(mount, inode);
+    return { family: "inode", op: "put", key: { mount, inode }, value: { ...valueOf(attrs), parent, ctimeNs: now } };
+  }
+
+  /** EINVAL when `dir` is `inode` or lies beneath it: a directory cannot move into itself. */
+  private assertNotAncestor(mount: MountId, inode: InodeId, dir: InodeId): void {
+    let cursor = dir;
+    for (let depth = 0; depth < LIMITS.pathMaxBytes; depth++) {
+      if (cursor === inode) throw new FsError("EINVAL", `cannot move directory ${inode} into its own subtree`);
+      const attrs = this.core.getInode(mount, cursor);
+      if (attrs.parent === cursor) return;
+      cursor = attrs.parent;
+    }
+    throw new Error(`metadata corrupt: parent chain from ${dir} does not reach the root`);
+  }
+
+  setattr(args: { mount: MountId; inode: InodeId; changes: AttrChanges } & WriteOptions): InodeAttrs {
+    const replay = this.core.replayed<InodeAttrs>(args);
+    if (replay) return replay.value;
+    const { mount, inode, changes } = args;
+    const attrs = this.core.getInode(mount, inode);
+    const now = nowNs();
+    const value = { ...valueOf(attrs), ctimeNs: now };
+    if (changes.mode !== undefined) value.mode = checkUint(changes.mode, "mode", 0o7777);
+    if (changes.uid !== undefined) value.uid = checkUint(changes.uid, "uid", 0xffff_ffff);
+    if (changes.gid !== undefined) value.gid = checkUint(changes.gid, "gid", 0xffff_ffff);
+    if (changes.atimeNs !== undefined) value.atimeNs = checkTime(changes.atimeNs, "atimeNs");
+    if (changes.mtimeNs !== undefined) value.mtimeNs = checkTime(changes.mtimeNs, "mtimeNs");
+    const command = this.core.command("update_attrs", mount, args);
+    command.predicates.push({ kind: "versionEquals", target: { family: "inode", key: { mount, inode } }, version: attrs.version, errno: "ESTALE" });
+    if (changes.sizeBytes !== undefined && changes.sizeBytes !== attrs.sizeBytes) {
+      if (attrs.type === "dir") throw new FsError("EISDIR", `cannot truncate directory ${inode}`);
+      if (attrs.type !== "file") throw new FsError("EINVAL", `cannot truncate ${attrs.type} ${inode}`);
+      const truncated = truncateMutations(this.core.store, mount, attrs, changes.sizeBytes);
+      value.sizeBytes = changes.sizeBytes;
+      value.generation = truncated.generation;
+      if (changes.mtimeNs === undefined) value.mtimeNs = now;
+      command.mutations.push(...truncated.mutations);
+    }
+    command.mutations.push({ family: "inode", op: "put", key: { mount, inode }, value });
+    command.watchEvents.push({ mount, kind: "update_attr", scope: attrs.parent, name: "", inode });
+    command.result = (version) => ({ ...value, version });
+    return this.core.commit(command).result as InodeAttrs;
+  }
+}
+
+/** The parent directory's new attributes when a child comes or goes. */
+export function touchDir(mount: MountId, dir: InodeAttrs, now: bigint, nlinkDelta: number): Mutation {
+  return {
+    family: "inode",
+    op: "put",
+    key: { mount, inode: dir.inode },
+    value: { ...valueOf(dir), nlink: dir.nlink + nlinkDelta, mtimeNs: now, ctimeNs: now },
+  };
+}
+
+function pageLimit(limit: number | undefined): number {
+  if (limit === undefined) return LIMITS.readdirPageDefaultEntries;
+  if (!Number.isInteger(limit) || limit < 1) throw new FsError("EINVAL", `readdir limit must be a positive integer, got ${limit}`);
+  return Math.min(limit, LIMITS.readdirPageMaxEntries);
+}
+
+function page<T>(rows: T[], limit: number, nameOf: (row: T) => string): DirPage<T> {
+  if (rows.length <= limit) return { entries: rows, nextAfter: null };
+  const entries = rows.slice(0, limit);
+  return { entries, nextAfter: nameOf(entries[entries.length - 1]!) };
+}
+
+function checkUint(value: number, field: string, max: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new FsError("EINVAL", `${field} must be an integer in 0..${max}, got ${value}`);
+  return value;
+}
+
+function checkTime(value: bigint, field: string): bigint {
+  if (typeof value !== "bigint" || value < 0n || value >= 2n ** 63n) throw new FsError("EINVAL", `${field} must be nanoseconds as a non-negative 64-bit bigint`);
+  return value;
+}

@@ -1,0 +1,198 @@
+import {
+  FsError,
+  LIMITS,
+  bodyKeyPrefix,
+  nowNs,
+  validateName,
+  type BodyManifest,
+  type InodeAttrs,
+  type InodeId,
+  type MountId,
+  type PreparedPublish,
+  type ReadPlan,
+  type Version,
+} from "../types/index.ts";
+import { SUMMARY_CHUNK_INDEX, type Mutation } from "../schema/index.ts";
+import { dropBodyMutations, loadBody } from "./body.ts";
+import { newInode, valueOf, type ServiceCore, type WriteOptions } from "./core.ts";
+import { touchDir } from "./namespace.ts";
+import { validateManifest } from "./manifest-check.ts";
+
+// Artifact publication: prepare hands out where to upload (a fresh generation's key prefix),
+// the client uploads blocks straight to the object store, and publish commits the dentry, inode,
+// summary and every chunk manifest in one command. Until then, nothing is visible.
+
+export interface PrepareArgs extends WriteOptions {
+  mount: MountId;
+  parent: InodeId;
+  name: string;
+  blockSizeBytes?: number;
+  expiryMs?: number;
+}
+
+export interface PublishArgs extends WriteOptions {
+  mount: MountId;
+  prepareId: string;
+  parent: InodeId;
+  name: string;
+  manifest: BodyManifest;
+  /** Replace an existing file of that name; without it an existing name is EEXIST. */
+  replace?: boolean;
+  /** ESTALE unless the file's current generation is this one (optimistic writers). */
+  ifGeneration?: number;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface PlanArgs {
+  mount: MountId;
+  inode: InodeId;
+  /** ESTALE if the body moved past this generation since the caller looked. */
+  generation?: number;
+  offsetBytes: number;
+  lengthBytes: number;
+  at?: Version;
+}
+
+export class Publisher {
+  constructor(
+    private readonly core: ServiceCore,
+    private readonly nowMs: () => number,
+  ) {}
+
+  prepare(args: PrepareArgs): PreparedPublish {
+    const replay = this.core.replayed<PreparedPublish>(args);
+    if (replay) return replay.value;
+    const { mount, parent, name } = args;
+    validateName(name);
+    this.core.getDir(mount, parent);
+    const blockSizeBytes = args.blockSizeBytes ?? LIMITS.blockSizeDefaultBytes;
+    if (!Number.isInteger(blockSizeBytes) || blockSizeBytes < LIMITS.blockSizeMinBytes || blockSizeBytes > LIMITS.blockSizeMaxBytes || LIMITS.chunkSizeBytes % blockSizeBytes !== 0) {
+      throw new FsError("EINVAL", `block size ${blockSizeBytes} must divide ${LIMITS.chunkSizeBytes} and lie in ${LIMITS.blockSizeMinBytes}..${LIMITS.blockSizeMaxBytes}`);
+    }
+    const expiryMs = args.expiryMs ?? LIMITS.stagedExpiryDefaultMs;
+    if (!Number.isInteger(expiryMs) || expiryMs <= 0 || expiryMs > LIMITS.stagedExpiryMaxMs) {
+      throw new FsError("EINVAL", `expiry must be 1..${LIMITS.stagedExpiryMaxMs} ms, got ${expiryMs}`);
+    }
+    const existing = this.core.store.getDentry({ mount, parent, name });
+    if (existing && existing.type === "dir") throw new FsError("EISDIR", `'${name}' is a directory`);
+    // Replacing a file keeps its inode (open readers see ESTALE and re-plan); a new name gets one.
+    const inode = existing?.type === "file" ? existing.inode : this.core.store.allocateId();
+    const generation = this.core.store.allocateId();
+    const prepareId = `${mount}.${generation}.${crypto.randomUUID()}`;
+    const keyPrefix = bodyKeyPrefix(mount, inode, generation);
+    const expiresAtMs = this.nowMs() + expiryMs;
+    const command = this.core.command("prepare_publish", mount, args);
+    command.mutations.push({ family: "staged", op: "put", key: { mount, prepareId }, value: { inode, generation, keyPrefix, expiresAtMs } });
+    const prepared: PreparedPublish = {
+      prepareId, mount, inode, generation, blockSizeBytes, chunkSizeBytes: LIMITS.chunkSizeBytes, keyPrefix, expiresAtMs,
+    };
+    command.result = () => prepared;
+    return this.core.commit(command).result as PreparedPublish;
+  }
+
+  publish(args: PublishArgs): InodeAttrs {
+    const replay = this.core.replayed<InodeAttrs>(args);
+    if (replay) return replay.value;
+    const { mount, parent, name, manifest } = args;
+    validateName(name);
+    const staged = this.core.store.getStaged(mount, args.prepareId);
+    if (!staged) throw new FsError("ENOENT", `no prepared publish '${args.prepareId}' (expired or already published)`);
+    if (staged.expiresAtMs < this.nowMs()) throw new FsError("ESTALE", `prepared publish '${args.prepareId}' expired`);
+    validateManifest(manifest, staged.keyPrefix);
+    const dir = this.core.getDir(mount, parent);
+    const key = { mount, parent, name };
+    const existing = this.core.store.getDentry(key);
+    if (existing && !args.replace) throw new FsError("EEXIST", `'${name}' exists in directory ${parent}`);
+    if (existing?.type === "dir") throw new FsError("EISDIR", `'${name}' is a directory`);
+    const now = nowNs();
+    const command = this.core.command("publish_artifact", mount, args);
+    const { inode, generation } = staged;
+    const current = this.core.store.getInode({ mount, inode });
+    if (current && existing?.inode !== inode) {
+      throw new FsError("ESTALE", `inode ${inode} is no longer '${name}' in directory ${parent}; prepare again`);
+    }
+    if (args.ifGeneration !== undefined && (current?.generation ?? 0) !== args.ifGeneration) {
+      throw new FsError("ESTALE", `inode ${inode} is at generation ${current?.generation ?? 0}, not ${args.ifGeneration}`);
+    }
+    if (existing) {
+      command.predicates.push({ kind: "versionEquals", target: { family: "dentry", key }, version: existing.version, errno: "ESTALE" });
+    } else {
+      command.predicates.push({ kind: "notExists", target: { family: "dentry", key }, errno: "EEXIST" });
+    }
+    command.mutations.push(...this.displaced(mount, existing?.inode ?? null, inode, now));
+    const value = current
+      ? { ...valueOf(current), sizeBytes: manifest.summary.sizeBytes, generation, mtimeNs: now, ctimeNs: now }
+      : { ...newInode({ inode, type: "file", mode: args.mode ?? 0o644, uid: args.uid ?? 0, gid: args.gid ?? 0, parent, now }), sizeBytes: manifest.summary.sizeBytes, generation };
+    if (current) {
+      command.predicates.push({ kind: "versionEquals", target: { family: "inode", key: { mount, inode } }, version: current.version, errno: "ESTALE" });
+      command.mutations.push(...dropBodyMutations(mount, inode, current.generation, loadBody(this.core.store, mount, inode, current.generation)));
+    }
+    command.mutations.push(current ? { family: "inode", op: "put", key: { mount, inode }, value } : { family: "inode", op: "insert", key: { mount, inode }, value });
+    if (existing?.inode !== inode) {
+      const dentry = { inode, type: "file" as const };
+      command.mutations.push(existing ? { family: "dentry", op: "put", key, value: dentry } : { family: "dentry", op: "insert", key, value: dentry });
+    }
+    for (const chunk of manifest.chunks) {
+      command.mutations.push({ family: "manifest", op: "insert", key: { mount, inode, generation, chunkIndex: chunk.chunkIndex }, value: { kind: "chunk", chunk } });
+    }
+    command.mutations.push(
+      { family: "manifest", op: "insert", key: { mount, inode, generation, chunkIndex: SUMMARY_CHUNK_INDEX }, value: { kind: "summary", summary: manifest.summary } },
+      { family: "staged", op: "delete", key: { mount, prepareId: args.prepareId } },
+      touchDir(mount, dir, now, 0),
+    );
+    command.watchEvents.push({ mount, kind: "publish", scope: parent, name, inode, generation });
+    command.result = (version) => ({ ...value, version });
+    return this.core.commit(command).result as InodeAttrs;
+  }
+
+  /** When a publish puts a different inode under an existing name, the old one loses a link. */
+  private displaced(mount: MountId, oldInode: InodeId | null, newInodeId: InodeId, now: bigint): Mutation[] {
+    if (oldInode === null || oldInode === newInodeId) return [];
+    const old = this.core.getInode(mount, oldInode);
+    if (old.nlink > 1) return [{ family: "inode", op: "put", key: { mount, inode: oldInode }, value: { ...valueOf(old), nlink: old.nlink - 1, ctimeNs: now } }];
+    return [
+      { family: "inode", op: "delete", key: { mount, inode: oldInode } },
+      ...dropBodyMutations(mount, oldInode, old.generation, loadBody(this.core.store, mount, oldInode, old.generation)),
+    ];
+  }
+
+  /** Which object ranges hold [offset, offset + length) of a body; gaps between ranges are zeros. */
+  readPlan(args: PlanArgs): ReadPlan {
+    const { mount, inode, at } = args;
+    const attrs = this.core.getInode(mount, inode, at);
+    if (attrs.type !== "file") throw new FsError(attrs.type === "dir" ? "EISDIR" : "EINVAL", `inode ${inode} is not a regular file`);
+    if (args.generation !== undefined && args.generation !== attrs.generation) {
+      throw new FsError("ESTALE", `inode ${inode} moved from generation ${args.generation} to ${attrs.generation}`);
+    }
+    if (!Number.isSafeInteger(args.offsetBytes) || args.offsetBytes < 0 || !Number.isSafeInteger(args.lengthBytes) || args.lengthBytes < 0) {
+      throw new FsError("EINVAL", "offset and length must be non-negative integers");
+    }
+    const start = Math.min(args.offsetBytes, attrs.sizeBytes);
+    const end = Math.min(attrs.sizeBytes, start + args.lengthBytes);
+    const plan: ReadPlan = { inode, generation: attrs.generation, sizeBytes: attrs.sizeBytes, ranges: [], lengthBytes: end - start };
+    if (end <= start) return plan;
+    const chunkSizeBytes = this.chunkSizeOf(mount, attrs, at);
+    const firstChunk = Math.floor(start / chunkSizeBytes);
+    const lastChunk = Math.floor((end - 1) / chunkSizeBytes);
+    for (let c = firstChunk; c <= lastChunk; c++) {
+      const row = this.core.store.getManifest({ mount, inode, generation: attrs.generation, chunkIndex: c }, at);
+      if (!row || row.kind !== "chunk") continue;
+      const chunkStart = c * chunkSizeBytes;
+      for (const block of row.chunk.blocks) {
+        const blockStart = chunkStart + block.offsetInChunk;
+        const from = Math.max(start, blockStart);
+        const to = Math.min(end, blockStart + block.lengthBytes);
+        if (to <= from) continue;
+        plan.ranges.push({ key: block.key, objectOffset: block.objectOffset + (from - blockStart), lengthBytes: to - from, outputOffset: from - start });
+      }
+    }
+    return plan;
+  }
+
+  private chunkSizeOf(mount: MountId, attrs: InodeAttrs, at?: Version): number {
+    const row = this.core.store.getManifest({ mount, inode: attrs.inode, generation: attrs.generation, chunkIndex: SUMMARY_CHUNK_INDEX }, at);
+    return row?.kind === "summary" ? row.summary.chunkSizeBytes : LIMITS.chunkSizeBytes;
+  }
+}
