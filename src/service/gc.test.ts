@@ -1,0 +1,95 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { LIMITS, ROOT_INODE, blockKey } from "../types/index.ts";
+import type { GcObjectTarget } from "./gc.ts";
+import { openTestService, type ServiceHarness } from "./testing.ts";
+
+let h: ServiceHarness;
+let m: number;
+let clockMs = 5_000_000;
+beforeEach(() => {
+  h = openTestService({ nowMs: () => clockMs });
+  m = h.mount;
+});
+afterEach(() => h.cleanup());
+
+/** An in-memory object set standing in for a bucket: GC's contract is only delete and list. */
+class ObjectSet implements GcObjectTarget {
+  keys = new Set<string>();
+  failing = new Set<string>();
+  async deleteObject(key: string) {
+    if (this.failing.has(key)) throw new Error(`cannot delete ${key}`);
+    this.keys.delete(key);
+  }
+  async listObjects(prefix: string) {
+    return [...this.keys].filter((k) => k.startsWith(prefix)).sort();
+  }
+}
+
+function publish(objects: ObjectSet, name: string, blocks: number) {
+  const prep = h.service.publisher.prepare({ mount: m, parent: ROOT_INODE, name, blockSizeBytes: 4096 });
+  const list = Array.from({ length: blocks }, (_, b) => ({ key: blockKey(prep.keyPrefix, 0, b), offsetInChunk: b * 4096, lengthBytes: 4096, objectOffset: 0 }));
+  for (const b of list) objects.keys.add(b.key);
+  const summary = { sizeBytes: blocks * 4096, chunkSizeBytes: LIMITS.chunkSizeBytes, blockSizeBytes: 4096, chunkCount: 1, digest: "", producer: "", contentType: "" };
+  return h.service.publisher.publish({ mount: m, prepareId: prep.prepareId, parent: ROOT_INODE, name, manifest: { summary, chunks: [{ chunkIndex: 0, blocks: list }] } });
+}
+
+describe("garbage collection", () => {
+  test("blocks of an unlinked file are deleted, and their queue records after them", async () => {
+    const objects = new ObjectSet();
+    publish(objects, "keep", 2);
+    publish(objects, "drop", 3);
+    h.service.paths.remove({ mount: m, path: "/drop" });
+    const report = await h.service.gc.collect(objects);
+    expect(report.objectsDeleted).toBe(3);
+    expect(objects.keys.size).toBe(2);
+    expect(h.service.store.scanGc(Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+  });
+
+  test("a snapshot keeps blocks alive until it is retired", async () => {
+    const objects = new ObjectSet();
+    publish(objects, "f", 2);
+    const snap = h.service.snapshots.create({ mount: m });
+    h.service.paths.remove({ mount: m, path: "/f" });
+    const kept = await h.service.gc.collect(objects);
+    expect(kept).toMatchObject({ objectsDeleted: 0, objectsKeptForSnapshots: 2 });
+    expect(objects.keys.size).toBe(2);
+    h.service.snapshots.retire({ mount: m, snapshotId: snap.snapshotId });
+    expect((await h.service.gc.collect(objects)).objectsDeleted).toBe(2);
+    expect(objects.keys.size).toBe(0);
+  });
+
+  test("a failed delete keeps its record for the next pass", async () => {
+    const objects = new ObjectSet();
+    publish(objects, "f", 2);
+    h.service.paths.remove({ mount: m, path: "/f" });
+    const stuck = [...objects.keys][0]!;
+    objects.failing.add(stuck);
+    const first = await h.service.gc.collect(objects);
+    expect(first).toMatchObject({ objectsDeleted: 1, objectDeleteErrors: 1 });
+    objects.failing.clear();
+    expect((await h.service.gc.collect(objects)).objectsDeleted).toBe(1);
+    expect(objects.keys.size).toBe(0);
+  });
+
+  test("objects of an expired, never-published prepare are collected; a live one is left alone", async () => {
+    const objects = new ObjectSet();
+    const abandoned = h.service.publisher.prepare({ mount: m, parent: ROOT_INODE, name: "a", expiryMs: 1000 });
+    const live = h.service.publisher.prepare({ mount: m, parent: ROOT_INODE, name: "b", expiryMs: 60_000 });
+    objects.keys.add(blockKey(abandoned.keyPrefix, 0, 0));
+    objects.keys.add(blockKey(abandoned.keyPrefix, 0, 1));
+    objects.keys.add(blockKey(live.keyPrefix, 0, 0));
+    clockMs += 5000;
+    const report = await h.service.gc.collect(objects);
+    expect(report).toMatchObject({ stagedExpired: 1, stagedObjectsDeleted: 2 });
+    expect([...objects.keys]).toEqual([blockKey(live.keyPrefix, 0, 0)]);
+    expect(h.service.store.getStaged(m, abandoned.prepareId)).toBeNull();
+    expect(h.service.store.getStaged(m, live.prepareId)).not.toBeNull();
+  });
+
+  test("dedupe records older than their retention are dropped", () => {
+    h.service.paths.createFile({ mount: m, path: "/f", requestKey: "old:1" });
+    clockMs += LIMITS.dedupeRetainMs + 1;
+    expect(h.service.gc.collectMetadata().dedupeRecordsDeleted).toBe(1);
+    expect(h.service.store.replay("old:1")).toBeNull();
+  });
+});
