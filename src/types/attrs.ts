@@ -39,8 +39,9 @@ export function statMode(attrs: Pick<InodeAttrs, "type" | "mode">): number {
   return typeBits(attrs.type) | (attrs.mode & 0o7777);
 }
 
+/** Wall-clock time in nanoseconds, at microsecond resolution (what performance.now() offers). */
 export function nowNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n;
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
 }
 
 /** Changes setattr may make; absent fields stay as they are. */
