@@ -59,9 +59,12 @@ export class Namespace {
 
   lookup(args: EntryArgs & { at?: Version }): InodeAttrs {
     validateName(args.name);
-    this.core.getDir(args.mount, args.parent, args.at);
     const dentry = this.core.store.getDentry(args, args.at);
-    if (!dentry) throw new FsError("ENOENT", `'${args.name}' not found in directory ${args.parent}`);
+    // Only a miss needs the parent: to tell ENOENT in a directory from ENOTDIR or a gone parent.
+    if (!dentry) {
+      this.core.getDir(args.mount, args.parent, args.at);
+      throw new FsError("ENOENT", `'${args.name}' not found in directory ${args.parent}`);
+    }
     return this.core.getInode(args.mount, dentry.inode, args.at);
   }
 
