@@ -1,0 +1,29 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError, DEFAULT_CONFIG, parseConfig } from "./config.ts";
+
+describe("metad config", () => {
+  test("defaults, environment, then flags", () => {
+    expect(parseConfig([], {})).toEqual(DEFAULT_CONFIG);
+    const env = { NOKV_LISTEN: "0.0.0.0:9000", NOKV_DATA: "/var/nokv", NOKV_DURABILITY: "full" };
+    expect(parseConfig([], env)).toMatchObject({ host: "0.0.0.0", port: 9000, dataDir: "/var/nokv", durability: "full" });
+    const flags = parseConfig(["--listen", "127.0.0.1:0", "--data=/tmp/x", "--objects", "s3://b/p?endpoint=http://h:1"], env);
+    expect(flags).toMatchObject({ host: "127.0.0.1", port: 0, dataDir: "/tmp/x", objectsUrl: "s3://b/p?endpoint=http://h:1", durability: "full" });
+    expect(parseConfig(["--listen", "[::1]:7000"], {})).toMatchObject({ host: "::1", port: 7000 });
+  });
+
+  test("bad flags name the problem", () => {
+    const bad: Array<[string[], RegExp]> = [
+      [["--nope"], /unknown argument '--nope'/],
+      [["--listen"], /--listen needs a value/],
+      [["--listen", "localhost"], /not HOST:PORT/],
+      [["--listen", "h:70000"], /out of range/],
+      [["--durability", "fast"], /not normal or full/],
+      [["--objects", "ftp://x"], /not file:\/\/DIR/],
+      [["--gc-interval-ms", "-5"], /whole number/],
+    ];
+    for (const [argv, message] of bad) {
+      expect(() => parseConfig(argv, {})).toThrow(ConfigError);
+      expect(() => parseConfig(argv, {})).toThrow(message);
+    }
+  });
+});

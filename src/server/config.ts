@@ -1,0 +1,102 @@
+import type { Durability } from "../schema/index.ts";
+
+// metad's configuration: flags override environment variables override embedded defaults.
+
+export interface MetadConfig {
+  host: string;
+  port: number;
+  /** Directory holding the SQLite metadata store. */
+  dataDir: string;
+  /** Object store URL (file://DIR or s3://bucket[/prefix]?endpoint=...). */
+  objectsUrl: string;
+  durability: Durability;
+  /** Object and history GC runs this often; 0 turns the timer off (POST /gc still works). */
+  gcIntervalMs: number;
+}
+
+export const DEFAULT_CONFIG: MetadConfig = {
+  host: "127.0.0.1",
+  port: 7777,
+  dataDir: "./.nokv",
+  objectsUrl: "file://./.nokv/objects",
+  durability: "normal",
+  gcIntervalMs: 60_000,
+};
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const FLAGS: Record<string, { env: string; apply: (c: MetadConfig, v: string) => void }> = {
+  "--listen": { env: "NOKV_LISTEN", apply: (c, v) => Object.assign(c, parseListen(v)) },
+  "--data": { env: "NOKV_DATA", apply: (c, v) => (c.dataDir = nonEmpty("--data", v)) },
+  "--objects": { env: "NOKV_OBJECTS", apply: (c, v) => (c.objectsUrl = parseObjects(v)) },
+  "--durability": { env: "NOKV_DURABILITY", apply: (c, v) => (c.durability = parseDurability(v)) },
+  "--gc-interval-ms": { env: "NOKV_GC_INTERVAL_MS", apply: (c, v) => (c.gcIntervalMs = parseInterval(v)) },
+};
+
+export const USAGE = `usage: metad [--listen HOST:PORT] [--data DIR] [--objects URL] [--durability normal|full] [--gc-interval-ms MS]
+  --listen        address to serve RPC and HTTP on (env NOKV_LISTEN, default 127.0.0.1:7777)
+  --data          metadata directory (env NOKV_DATA, default ./.nokv)
+  --objects       object store: file://DIR or s3://bucket[/prefix]?endpoint=URL&region=R
+                  (env NOKV_OBJECTS, default file://./.nokv/objects)
+  --durability    normal: a process crash loses nothing acknowledged; full: power loss neither
+                  (env NOKV_DURABILITY, default normal)
+  --gc-interval-ms  object and history GC period, 0 for manual only (env NOKV_GC_INTERVAL_MS, default 60000)`;
+
+/** Reads flags (`--flag value` or `--flag=value`) over environment variables over defaults. */
+export function parseConfig(argv: readonly string[], env: Record<string, string | undefined>): MetadConfig {
+  const config = { ...DEFAULT_CONFIG };
+  for (const [flag, spec] of Object.entries(FLAGS)) {
+    const value = env[spec.env];
+    if (value !== undefined && value !== "") apply(spec, config, value, spec.env);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf("=");
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const spec = FLAGS[flag];
+    if (!spec) throw new ConfigError(`unknown argument '${arg}'\n${USAGE}`);
+    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new ConfigError(`${flag} needs a value\n${USAGE}`);
+    apply(spec, config, value, flag);
+  }
+  return config;
+}
+
+function apply(spec: (typeof FLAGS)[string], config: MetadConfig, value: string, source: string): void {
+  try {
+    spec.apply(config, value);
+  } catch (err) {
+    throw new ConfigError(`${source}: ${(err as Error).message}`);
+  }
+}
+
+function nonEmpty(flag: string, v: string): string {
+  if (v.trim() === "") throw new Error(`${flag} is empty`);
+  return v;
+}
+
+export function parseListen(value: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
+  if (!match) throw new Error(`'${value}' is not HOST:PORT`);
+  const port = Number(match[3]);
+  if (port > 65_535) throw new Error(`port ${port} is out of range`);
+  return { host: match[1] ?? (match[2] || "127.0.0.1"), port };
+}
+
+function parseObjects(value: string): string {
+  if (!/^(file|s3):\/\/./.test(value)) throw new Error(`'${value}' is not file://DIR or s3://BUCKET[/prefix]`);
+  return value;
+}
+
+function parseDurability(value: string): Durability {
+  if (value !== "normal" && value !== "full") throw new Error(`'${value}' is not normal or full`);
+  return value;
+}
+
+function parseInterval(value: string): number {
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 0) throw new Error(`'${value}' is not a whole number of milliseconds`);
+  return ms;
+}
