@@ -48,6 +48,53 @@ export const LIMITS = {
   inodeReserveBlock: 4_096,
   /** Rows deleted by one GC pass per family, so GC never holds the writer for long. */
   gcPassMaxRows: 10_000,
+
+  /** metad: open RPC and HTTP connections; one more is closed at once. */
+  connectionsMax: 1_024,
+  /** metad: requests read from one connection and not yet answered; more get EAGAIN. */
+  inFlightPerConnectionMax: 4_096,
+  /** metad: sub-requests in one batch. */
+  batchMaxOps: 4_096,
+  /** metad: reply bytes queued for a connection that does not read them; past it, it is closed. */
+  connectionOutboundMaxBytes: 256 * 1024 * 1024,
+  /** metad: how long a connection may sit on a partial frame or request before it is closed. */
+  partialFrameTimeoutMs: 30_000,
+  /** SDK: requests one client keeps in flight on its connection before callers queue. */
+  clientInFlightMax: 1_024,
+  /** SDK: reconnect attempts before a request fails with ECONNRESET, and the first backoff. */
+  clientReconnectMaxAttempts: 8,
+  clientReconnectBackoffMs: 50,
+  /** SDK: a request with no reply by then fails with ETIMEDOUT. */
+  clientRequestTimeoutMs: 60_000,
+
+  /** Object keys, in UTF-8 bytes: S3 allows 1,024 for the whole key, the store prefix included. */
+  objectKeyMaxBytes: 896,
+  objectStorePrefixMaxBytes: 127,
+  /** One key component, so a key always maps to a path on a POSIX filesystem (file:// stores). */
+  objectKeyComponentMaxBytes: 255,
+  /** The largest single object: far above the largest block, within one S3 PUT (5 GiB). */
+  objectMaxBytes: 1024 * 1024 * 1024,
+  /** Keys in one list page (S3 returns at most 1,000 per request), and the default. */
+  objectListPageMaxKeys: 1_000,
+  objectListPageDefaultKeys: 1_000,
+  /** One S3 request, and how often a failed one (timeout, 5xx, network) is tried in all. */
+  s3RequestTimeoutMs: 30_000,
+  s3RequestMaxAttempts: 3,
+  s3RetryBackoffBaseMs: 50,
+  /** A file:// put retried when a concurrent delete pruned its freshly made directory. */
+  filePutDirRaceMaxAttempts: 5,
+
+  /** Wire: the largest frame payload; a header announcing more is refused before its payload. */
+  frameMaxBytes: 64 * 1024 * 1024,
+  /** Wire: unconsumed bytes one FrameDecoder holds: a max frame plus a large socket read. */
+  frameBufferMaxBytes: 96 * 1024 * 1024,
+  /** Wire: nesting of arrays and maps in one payload (a publish manifest nests about 10 deep). */
+  payloadMaxDepth: 64,
+  /** Wire: msgpack items (keys included) in one payload; bounds decoded objects, not just bytes. */
+  payloadMaxItems: 4_000_000,
+  /** Wire: a request's op name and its exactly-once retry key. */
+  opNameMaxBytes: 64,
+  requestKeyMaxBytes: 128,
 } as const;
 
 function assertLimit(ok: boolean, what: string): void {
@@ -60,3 +107,12 @@ assertLimit(LIMITS.blockSizeDefaultBytes <= LIMITS.blockSizeMaxBytes, "default b
 assertLimit(LIMITS.chunkSizeBytes % LIMITS.blockSizeDefaultBytes === 0, "chunk not a multiple of block");
 assertLimit(LIMITS.fileMaxBytes < Number.MAX_SAFE_INTEGER, "file size not exact in a double");
 assertLimit(LIMITS.nameMaxBytes < LIMITS.pathMaxBytes, "name above path");
+assertLimit(LIMITS.batchMaxOps <= LIMITS.inFlightPerConnectionMax, "one batch above the in-flight limit");
+assertLimit(LIMITS.connectionOutboundMaxBytes >= 2 * LIMITS.frameMaxBytes, "outbound buffer below two max frames");
+assertLimit(LIMITS.objectKeyMaxBytes + 1 + LIMITS.objectStorePrefixMaxBytes <= 1024, "object key above the S3 key limit");
+assertLimit(LIMITS.objectMaxBytes >= LIMITS.blockSizeMaxBytes, "largest block above the largest object");
+assertLimit(LIMITS.objectListPageDefaultKeys <= LIMITS.objectListPageMaxKeys, "list default page above max");
+assertLimit(LIMITS.frameBufferMaxBytes >= LIMITS.frameMaxBytes + 1024 * 1024, "frame buffer leaves no room for a read");
+assertLimit(LIMITS.frameMaxBytes < 2 ** 32, "frame payload length does not fit the u32 header field");
+// A publish manifest of commandMaxMutations blocks (each a map of 4 fields: 9 items) must fit.
+assertLimit(LIMITS.payloadMaxItems >= 9 * LIMITS.commandMaxMutations, "payload items below a max manifest");

@@ -1,0 +1,108 @@
+import { FsError, LIMITS, toFsError } from "../types/index.ts";
+import { argArray, errorResponse, okResponse, parseRequest, type WireRequest, type WireResponse } from "../wire/index.ts";
+import { DATA_OPS } from "./ops-data.ts";
+import { NAMESPACE_OPS } from "./ops-namespace.ts";
+import type { OpContext, OpSpec } from "./op-context.ts";
+
+// The op table and the one way a request becomes a response. `batch` runs its sub-requests in
+// order, each with its own result; consecutive creates in one directory become one command.
+
+export const OPS: Readonly<Record<string, OpSpec>> = { ...NAMESPACE_OPS, ...DATA_OPS };
+
+for (const [name, spec] of Object.entries(OPS)) {
+  if (typeof spec.run !== "function") throw new Error(`op table: ${name} has no handler`);
+}
+
+export function isWriteRequest(request: WireRequest): boolean {
+  return request.op === "batch" || OPS[request.op]?.write === true;
+}
+
+export function isAsyncRequest(request: WireRequest): boolean {
+  return OPS[request.op]?.async === true;
+}
+
+export type OpObserver = (op: string, latencyUs: number, failed: boolean) => void;
+
+/** Runs one synchronous request (not an async op) and always returns a response. */
+export function execute(ctx: OpContext, request: WireRequest, observe: OpObserver): WireResponse {
+  if (request.op === "batch") return runBatch(ctx, request, observe);
+  const started = performance.now();
+  let response: WireResponse;
+  try {
+    const spec = OPS[request.op];
+    if (!spec || spec.async) throw new FsError("ENOSYS", `unknown op '${request.op}'`);
+    response = okResponse(spec.run(ctx, request.args, spec.write ? request.requestKey : undefined));
+  } catch (err) {
+    response = errorResponse(toFsError(err));
+  }
+  observe(request.op, (performance.now() - started) * 1000, !response.ok);
+  return response;
+}
+
+export async function executeAsync(ctx: OpContext, request: WireRequest, observe: OpObserver): Promise<WireResponse> {
+  const started = performance.now();
+  let response: WireResponse;
+  try {
+    response = okResponse(await OPS[request.op]!.run(ctx, request.args, undefined));
+  } catch (err) {
+    response = errorResponse(err);
+  }
+  observe(request.op, (performance.now() - started) * 1000, !response.ok);
+  return response;
+}
+
+function runBatch(ctx: OpContext, request: WireRequest, observe: OpObserver): WireResponse {
+  let subs: WireRequest[];
+  try {
+    subs = argArray(request.args, "ops", { maxLength: LIMITS.batchMaxOps }).map((sub, i) => {
+      try {
+        const parsed = parseRequest(sub);
+        if (parsed.op === "batch" || OPS[parsed.op]?.async) throw new FsError("EINVAL", `op '${parsed.op}' cannot be batched`);
+        if (parsed.requestKey === undefined && request.requestKey !== undefined) parsed.requestKey = `${request.requestKey}#${i}`;
+        return parsed;
+      } catch (err) {
+        throw new FsError("EINVAL", `batch op ${i}: ${toFsError(err).message}`);
+      }
+    });
+  } catch (err) {
+    return errorResponse(err);
+  }
+  const results: WireResponse[] = new Array(subs.length);
+  for (let i = 0; i < subs.length; ) {
+    const run = mergeableRun(subs, i);
+    if (run > 1 && runMergedCreates(ctx, subs, i, run, results, observe)) {
+      i += run;
+      continue;
+    }
+    results[i] = execute(ctx, subs[i]!, observe);
+    i++;
+  }
+  return okResponse(results);
+}
+
+/** How many creates from `start` share mount, parent and owner, so one command can make them. */
+function mergeableRun(subs: WireRequest[], start: number): number {
+  const first = subs[start]!;
+  if (first.op !== "create") return 1;
+  const same = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+    a.mount === b.mount && a.parent === b.parent && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
+  let end = start + 1;
+  while (end < subs.length && end - start < LIMITS.createManyMaxNames && subs[end]!.op === "create" && same(subs[end]!.args, first.args)) end++;
+  return end - start;
+}
+
+/**
+ * One create_files command for a run of creates. If it fails (a name exists, a bad name), the run
+ * falls back to one command per create so each gets its own answer; returns false then.
+ */
+function runMergedCreates(ctx: OpContext, subs: WireRequest[], start: number, count: number, results: WireResponse[], observe: OpObserver): boolean {
+  const first = subs[start]!;
+  const names = subs.slice(start, start + count).map((s) => s.args.name);
+  if (!names.every((n) => typeof n === "string")) return false;
+  const keyed = first.requestKey !== undefined ? { requestKey: `${first.requestKey}..${count}` } : {};
+  const merged: WireRequest = { op: "create_files", args: { ...first.args, names }, ...keyed };
+  const response = execute(ctx, merged, observe);
+  if (!response.ok || !Array.isArray(response.value)) return false;
+  response.value.forEach((attrs, j) => (results[start + j] = okResponse(attrs)));
+  return true;
+}

@@ -1,0 +1,88 @@
+import { LIMITS, toFsError } from "../types/index.ts";
+import { errorResponse, type WireRequest, type WireResponse } from "../wire/index.ts";
+import type { MetadataService } from "../service/index.ts";
+import { execute, executeAsync, isAsyncRequest, isWriteRequest, type OpObserver } from "./dispatch.ts";
+import type { OpContext } from "./op-context.ts";
+
+// Group commit: requests that arrive together, from every connection, run in one SQLite
+// transaction, each keeping its own result. Replies go out only after the transaction commits,
+// so no client ever sees a write that could still roll back.
+
+export interface Job {
+  request: WireRequest;
+  ctx: OpContext;
+  reply: (response: WireResponse) => void;
+}
+
+export class GroupCommitter {
+  private queue: Job[] = [];
+  private scheduled = false;
+  private idleWaiters: Array<() => void> = [];
+  private asyncRunning = 0;
+
+  constructor(
+    private readonly service: MetadataService,
+    private readonly observe: OpObserver,
+    private readonly onGroup: (ops: number) => void,
+  ) {}
+
+  get pending(): number {
+    return this.queue.length + this.asyncRunning;
+  }
+
+  submit(job: Job): void {
+    if (isAsyncRequest(job.request)) {
+      this.asyncRunning++;
+      void executeAsync(job.ctx, job.request, this.observe).then((response) => {
+        this.asyncRunning--;
+        job.reply(response);
+        this.maybeIdle();
+      });
+      return;
+    }
+    this.queue.push(job);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      // setImmediate runs after this turn's socket reads, so every connection's requests join.
+      setImmediate(() => this.drain());
+    }
+  }
+
+  /** Resolves once nothing is queued or running (shutdown waits for in-flight work). */
+  whenIdle(): Promise<void> {
+    if (this.pending === 0 && !this.scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    const jobs = this.queue.splice(0, LIMITS.groupCommitMaxCommands);
+    const responses: WireResponse[] = new Array(jobs.length);
+    const run = () => {
+      for (let i = 0; i < jobs.length; i++) responses[i] = execute(jobs[i]!.ctx, jobs[i]!.request, this.observe);
+    };
+    if (jobs.some((job) => isWriteRequest(job.request))) {
+      try {
+        this.service.group(run);
+        this.onGroup(jobs.length);
+      } catch (err) {
+        // The transaction itself failed (disk full, I/O error): nothing in it committed.
+        const failure = errorResponse(toFsError(err));
+        responses.fill(failure);
+      }
+    } else {
+      run();
+    }
+    for (let i = 0; i < jobs.length; i++) jobs[i]!.reply(responses[i]!);
+    if (this.queue.length > 0 && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
+    }
+    this.maybeIdle();
+  }
+
+  private maybeIdle(): void {
+    if (this.pending > 0 || this.scheduled) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+}

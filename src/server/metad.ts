@@ -1,0 +1,251 @@
+import { mkdirSync, accessSync, constants } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Socket, TCPSocketListener } from "bun";
+import { SqliteStore } from "../schema/index.ts";
+import { MetadataService, type GcObjectTarget } from "../service/index.ts";
+import { LIMITS, type InodeId, type MountId, type WatchEvent } from "../types/index.ts";
+import { openObjectStore, redactStoreUrl, type ObjectStore } from "../objstore/index.ts";
+import type { MetadConfig } from "./config.ts";
+import { Connection, type ConnectionHooks } from "./connection.ts";
+import { GroupCommitter } from "./group-commit.ts";
+import { jsonResponse, type HttpRequest, type HttpResponse } from "./http.ts";
+import type { OpContext } from "./op-context.ts";
+import { ServerStats } from "./stats.ts";
+
+// metad: one port, RPC and HTTP; one SQLite store; group commit; watch push; GC on a timer.
+
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+interface Subscriber {
+  conn: Connection;
+  id: number;
+}
+
+export class Metad {
+  readonly stats = new ServerStats();
+  private readonly connections = new Set<Connection>();
+  private readonly subscribers = new Map<string, Map<number, Subscriber>>();
+  private readonly subscriptionScopes = new Map<number, string>();
+  private nextSubscription = 1;
+  private listener: TCPSocketListener<Connection | undefined> | null = null;
+  private gcTimer: ReturnType<typeof setInterval> | null = null;
+  private gcRunning: Promise<unknown> | null = null;
+  private stopping = false;
+  private readonly committer: GroupCommitter;
+
+  private constructor(
+    readonly config: MetadConfig,
+    readonly service: MetadataService,
+    readonly objects: ObjectStore,
+  ) {
+    this.committer = new GroupCommitter(
+      service,
+      (op, latencyUs, failed) => this.stats.recordOp(op, latencyUs, failed),
+      (ops) => this.stats.groupCommitOps.record(ops),
+    );
+    service.core.onEvents((mount, events) => this.fanOut(mount, events));
+  }
+
+  static async start(config: MetadConfig): Promise<Metad> {
+    const dataDir = resolve(config.dataDir);
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      accessSync(dataDir, constants.W_OK);
+    } catch (err) {
+      throw new StartupError(`data directory ${dataDir} is not writable: ${(err as Error).message}`);
+    }
+    let service: MetadataService;
+    try {
+      service = new MetadataService(new SqliteStore({ path: join(dataDir, "meta.db"), durability: config.durability }));
+    } catch (err) {
+      throw new StartupError(`cannot open the metadata store in ${dataDir}: ${(err as Error).message}`);
+    }
+    let objects: ObjectStore;
+    try {
+      objects = await openObjectStore(config.objectsUrl, { durability: config.durability });
+    } catch (err) {
+      service.close();
+      throw new StartupError(`cannot open the object store ${redactStoreUrl(config.objectsUrl)}: ${(err as Error).message}`);
+    }
+    const metad = new Metad(config, service, objects);
+    try {
+      metad.listen();
+    } catch (err) {
+      service.close();
+      await objects.close();
+      const code = (err as { code?: string }).code;
+      const why = code === "EADDRINUSE" ? "the port is in use" : (err as Error).message;
+      throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${why}`);
+    }
+    if (config.gcIntervalMs > 0) metad.gcTimer = setInterval(() => void metad.runGc().catch(() => {}), config.gcIntervalMs);
+    return metad;
+  }
+
+  get address(): { host: string; port: number } {
+    return { host: this.config.host, port: this.listener?.port ?? this.config.port };
+  }
+
+  private listen(): void {
+    const hooks: ConnectionHooks = {
+      stats: this.stats,
+      onRequest: (conn, _requestId, request, reply) => this.committer.submit({ request, ctx: this.contextFor(conn), reply }),
+      onHttp: (request) => this.http(request),
+      onClose: (conn) => this.forget(conn),
+    };
+    this.listener = Bun.listen<Connection | undefined>({
+      hostname: this.config.host,
+      port: this.config.port,
+      socket: {
+        open: (socket: Socket<Connection | undefined>) => {
+          if (this.stopping || this.connections.size >= LIMITS.connectionsMax) {
+            this.stats.connections.refused++;
+            socket.end();
+            return;
+          }
+          const conn = new Connection(socket as Socket<unknown>, hooks);
+          socket.data = conn;
+          this.connections.add(conn);
+          this.stats.connections.accepted++;
+          this.stats.connections.open = this.connections.size;
+        },
+        data: (socket, data) => socket.data?.onData(data),
+        drain: (socket) => socket.data?.flush(),
+        close: (socket) => socket.data?.closed(),
+        error: (socket) => socket.data?.closed(),
+      },
+    });
+  }
+
+  private contextFor(conn: Connection): OpContext {
+    return {
+      service: this.service,
+      objectsUrl: this.objects.url,
+      subscribe: (mount, scope) => this.subscribe(conn, mount, scope),
+      unsubscribe: (id) => this.unsubscribe(conn, id),
+      runGc: () => this.runGc(),
+      stats: () => this.statsJson(),
+    };
+  }
+
+  private subscribe(conn: Connection, mount: MountId, scope: InodeId): number {
+    const id = this.nextSubscription++;
+    const key = `${mount}:${scope}`;
+    let subs = this.subscribers.get(key);
+    if (!subs) this.subscribers.set(key, (subs = new Map()));
+    subs.set(id, { conn, id });
+    this.subscriptionScopes.set(id, key);
+    conn.subscriptions.add(id);
+    this.stats.watch.subscriptions++;
+    return id;
+  }
+
+  private unsubscribe(conn: Connection, id: number): boolean {
+    if (!conn.subscriptions.delete(id)) return false;
+    const key = this.subscriptionScopes.get(id)!;
+    this.subscriptionScopes.delete(id);
+    const subs = this.subscribers.get(key)!;
+    subs.delete(id);
+    if (subs.size === 0) this.subscribers.delete(key);
+    this.stats.watch.subscriptions--;
+    return true;
+  }
+
+  /** Pushes committed events to every subscriber of their scope (and rename destinations). */
+  private fanOut(mount: MountId, events: readonly WatchEvent[]): void {
+    if (this.subscribers.size === 0) return;
+    const byScope = new Map<number, WatchEvent[]>();
+    for (const event of events) {
+      let list = byScope.get(event.scope);
+      if (!list) byScope.set(event.scope, (list = []));
+      list.push(event);
+    }
+    for (const [scope, scoped] of byScope) {
+      const subs = this.subscribers.get(`${mount}:${scope}`);
+      if (!subs) continue;
+      for (const { conn, id } of subs.values()) {
+        conn.push(id, { kind: "watch", subscription: id, events: scoped });
+        this.stats.watch.eventsPushed += scoped.length;
+      }
+    }
+  }
+
+  private forget(conn: Connection): void {
+    for (const id of [...conn.subscriptions]) this.unsubscribe(conn, id);
+    this.connections.delete(conn);
+    this.stats.connections.open = this.connections.size;
+  }
+
+  /** One GC pass; concurrent callers share the pass already running. */
+  runGc(): Promise<unknown> {
+    if (this.gcRunning) return this.gcRunning;
+    const target: GcObjectTarget = {
+      deleteObject: (key) => this.objects.delete(key),
+      listObjects: async (prefix) => {
+        const keys: string[] = [];
+        for (let after: string | null | undefined = undefined; ; ) {
+          const page = await this.objects.list(prefix, after ? { after } : {});
+          keys.push(...page.keys);
+          if (page.nextAfter === null) return keys;
+          after = page.nextAfter;
+        }
+      },
+    };
+    this.gcRunning = this.service.gc
+      .collect(target)
+      .then((report) => {
+        this.stats.recordGc(report);
+        return report;
+      })
+      .catch((err) => {
+        this.stats.gcLastError = (err as Error).message;
+        throw err;
+      })
+      .finally(() => (this.gcRunning = null));
+    return this.gcRunning;
+  }
+
+  statsJson() {
+    return this.stats.snapshot({
+      writes: this.service.store.counters,
+      version: this.service.store.currentVersion(),
+      objects: { url: this.objects.url },
+      pathIndex: { hits: this.service.pathIndex.hits, misses: this.service.pathIndex.misses },
+    });
+  }
+
+  private async http(request: HttpRequest): Promise<HttpResponse> {
+    const route = `${request.method} ${request.path}`;
+    switch (route) {
+      case "GET /healthz":
+        return jsonResponse(200, { ok: true, version: this.service.store.currentVersion() });
+      case "GET /readyz":
+        return this.stopping ? jsonResponse(503, { ready: false, reason: "stopping" }) : jsonResponse(200, { ready: true });
+      case "GET /stats":
+        return jsonResponse(200, this.statsJson());
+      case "POST /gc":
+        try {
+          return jsonResponse(200, await this.runGc());
+        } catch (err) {
+          return jsonResponse(500, { error: (err as Error).message });
+        }
+    }
+    if (["/healthz", "/readyz", "/stats", "/gc"].includes(request.path)) return jsonResponse(405, { error: `${request.method} not allowed on ${request.path}` });
+    return jsonResponse(404, { error: `no route ${request.path}` });
+  }
+
+  /** Stops accepting, lets in-flight work finish and replies flush, then closes the store. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.gcTimer) clearInterval(this.gcTimer);
+    this.listener?.stop(false);
+    await this.committer.whenIdle();
+    await this.gcRunning?.catch(() => {});
+    for (const conn of [...this.connections]) conn.close("server stopping");
+    this.listener?.stop(true);
+    this.service.close();
+    await this.objects.close();
+  }
+}

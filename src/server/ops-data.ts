@@ -1,0 +1,113 @@
+import { FsError, LIMITS, ROOT_INODE, parseCursor, type BodyManifest, type WatchCursor } from "../types/index.ts";
+import { argInt, argMap, argOptional, argString, type Args } from "../wire/index.ts";
+import { flagArg, inodeArg, mountArg, nameArg, ownerArgs, pathArg, viewArg, writeKey, type OpContext, type OpSpec } from "./op-context.ts";
+
+// Publish, read plans, snapshots, watch, mounts and housekeeping ops.
+
+const read = (run: OpSpec["run"]): OpSpec => ({ write: false, run });
+const write = (run: OpSpec["run"]): OpSpec => ({ write: true, run });
+
+/** The directory and name a path op publishes into. */
+function parentAndName(ctx: OpContext, args: Args): { mount: number; parent: number; name: string } {
+  const mount = mountArg(ctx, args);
+  if (args.path === undefined) return { mount, parent: inodeArg(args, "parent"), name: nameArg(args) };
+  const path = pathArg(args);
+  const cut = path.replace(/\/+$/, "").lastIndexOf("/");
+  const dirPath = cut <= 0 ? "/" : path.slice(0, cut);
+  const name = path.replace(/\/+$/, "").slice(cut + 1);
+  const dir = ctx.service.paths.stat({ mount, path: dirPath });
+  if (dir.type !== "dir") throw new FsError("ENOTDIR", `'${dirPath}' is not a directory`);
+  return { mount, parent: dir.inode, name };
+}
+
+function cursorArg(ctx: OpContext, args: Args): WatchCursor {
+  const text = argOptional(args, "cursor", argString, { maxBytes: 64 });
+  if (text === undefined || text === "now") return ctx.service.watch.head();
+  const cursor = parseCursor(text);
+  if (!cursor) throw new FsError("EINVAL", `args.cursor '${text}' is not VERSION.ORDINAL or "now"`);
+  return cursor;
+}
+
+/** The directory a watch or snapshot names: `inode`, or `path`, or the mount root. */
+function dirArg(ctx: OpContext, args: Args, mount: number): number {
+  if (args.inode !== undefined && args.inode !== null) return inodeArg(args);
+  if (args.path !== undefined && args.path !== null) return ctx.service.paths.stat({ mount, path: pathArg(args) }).inode;
+  return ROOT_INODE;
+}
+
+export const DATA_OPS: Record<string, OpSpec> = {
+  hello: read((ctx, a) => {
+    const name = argOptional(a, "mount", argString, { maxBytes: LIMITS.nameMaxBytes }) ?? "default";
+    const id = ctx.service.mounts.resolve(name);
+    return { mount: { id, name }, objects: ctx.objectsUrl, limits: LIMITS, protocol: 1 };
+  }),
+  mounts_list: read((ctx) => ctx.service.mounts.list()),
+  mount_create: write((ctx, a, k) => ctx.service.mounts.create(argString(a, "name", { maxBytes: LIMITS.nameMaxBytes * 4 }), writeKey(k))),
+
+  prepare: write((ctx, a, k) =>
+    ctx.service.publisher.prepare({
+      ...parentAndName(ctx, a),
+      ...optionalInt(a, "blockSizeBytes", "blockSizeBytes"),
+      ...optionalInt(a, "expiryMs", "expiryMs"),
+      ...writeKey(k),
+    }),
+  ),
+  publish: write((ctx, a, k) =>
+    ctx.service.publisher.publish({
+      ...parentAndName(ctx, a),
+      prepareId: argString(a, "prepareId", { maxBytes: 256 }),
+      manifest: argMap(a, "manifest") as unknown as BodyManifest,
+      replace: flagArg(a, "replace"),
+      ...optionalInt(a, "ifGeneration", "ifGeneration"),
+      ...ownerArgs(a),
+      ...writeKey(k),
+    }),
+  ),
+  read_plan: read((ctx, a) => {
+    const view = viewArg(ctx, a);
+    return ctx.service.publisher.readPlan({
+      mount: view.mount,
+      ...(view.at === undefined ? {} : { at: view.at }),
+      inode: inodeArg(a),
+      offsetBytes: argInt(a, "offsetBytes", { min: 0 }),
+      lengthBytes: argInt(a, "lengthBytes", { min: 0 }),
+      ...optionalInt(a, "generation", "generation"),
+    });
+  }),
+
+  snapshot_create: write((ctx, a, k) => {
+    const mount = mountArg(ctx, a);
+    return ctx.service.snapshots.create({ mount, inode: dirArg(ctx, a, mount), ...writeKey(k) });
+  }),
+  snapshot_list: read((ctx, a) => ctx.service.snapshots.list(mountArg(ctx, a))),
+  snapshot_get: read((ctx, a) => ctx.service.snapshots.get(mountArg(ctx, a), argInt(a, "snapshot", { min: 1 }))),
+  snapshot_retire: write((ctx, a, k) => ctx.service.snapshots.retire({ mount: mountArg(ctx, a), snapshotId: argInt(a, "snapshot", { min: 1 }), ...writeKey(k) })),
+
+  watch_replay: read((ctx, a) => {
+    const mount = mountArg(ctx, a);
+    return ctx.service.watch.replay({
+      mount,
+      scope: dirArg(ctx, a, mount),
+      cursor: cursorArg(ctx, a),
+      ...optionalInt(a, "limit", "limit"),
+    });
+  }),
+  /** Subscribes, then replays what the cursor missed; live events follow as PUSH frames. */
+  watch_subscribe: read((ctx, a) => {
+    const mount = mountArg(ctx, a);
+    const scope = dirArg(ctx, a, mount);
+    const cursor = cursorArg(ctx, a);
+    const replay = ctx.service.watch.replay({ mount, scope, cursor });
+    const subscription = ctx.subscribe(mount, scope);
+    return { subscription, scope, ...replay };
+  }),
+  watch_unsubscribe: read((ctx, a) => ({ removed: ctx.unsubscribe(argInt(a, "subscription", { min: 1 })) })),
+
+  gc: { write: false, async: true, run: (ctx) => ctx.runGc() },
+  stats: read((ctx) => ctx.stats()),
+};
+
+function optionalInt<K extends string>(args: Args, field: string, as: K): { [P in K]?: number } {
+  const value = argOptional(args, field, argInt, { min: 0 });
+  return (value === undefined ? {} : { [as]: value }) as { [P in K]?: number };
+}

@@ -1,0 +1,87 @@
+import { argArray, argOptional, argString, type Args } from "../wire/index.ts";
+import { LIMITS } from "../types/index.ts";
+import {
+  atArg, changesArg, flagArg, inodeArg, mountArg, nameArg, ownerArgs, pageArgs, pathArg, viewArg, writeKey,
+  type OpContext, type OpSpec,
+} from "./op-context.ts";
+
+// Inode ops (what FUSE uses) and path ops (what the SDK's fs-like API uses), argument to service.
+
+const read = (run: OpSpec["run"]): OpSpec => ({ write: false, run });
+const write = (run: OpSpec["run"]): OpSpec => ({ write: true, run });
+
+const entry = (ctx: OpContext, args: Args) => ({ mount: mountArg(ctx, args), parent: inodeArg(args, "parent"), name: nameArg(args) });
+
+export const NAMESPACE_OPS: Record<string, OpSpec> = {
+  lookup: read((ctx, a) => ctx.service.ns.lookup({ ...atArg(ctx, a), parent: inodeArg(a, "parent"), name: nameArg(a) })),
+  getattr: read((ctx, a) => ctx.service.ns.getattr({ ...atArg(ctx, a), inode: inodeArg(a) })),
+  readdir: read((ctx, a) => ctx.service.ns.readdir({ ...atArg(ctx, a), inode: inodeArg(a), ...pageArgs(a) })),
+  readdir_plus: read((ctx, a) => ctx.service.ns.readdirPlus({ ...atArg(ctx, a), inode: inodeArg(a), ...pageArgs(a) })),
+  readlink: read((ctx, a) => ctx.service.ns.readlink({ ...atArg(ctx, a), inode: inodeArg(a) })),
+  mkdir: write((ctx, a, k) => ctx.service.ns.mkdir({ ...entry(ctx, a), ...ownerArgs(a), ...writeKey(k) })),
+  create: write((ctx, a, k) => ctx.service.ns.create({ ...entry(ctx, a), ...ownerArgs(a), ...writeKey(k) })),
+  create_files: write((ctx, a, k) =>
+    ctx.service.ns.createFiles({
+      mount: mountArg(ctx, a),
+      parent: inodeArg(a, "parent"),
+      names: argArray(a, "names", { maxLength: LIMITS.createManyMaxNames }) as string[],
+      ...ownerArgs(a),
+      ...writeKey(k),
+    }),
+  ),
+  symlink: write((ctx, a, k) => ctx.service.ns.symlink({ ...entry(ctx, a), target: argString(a, "target", { allowEmpty: true }), ...ownerArgs(a), ...writeKey(k) })),
+  link: write((ctx, a, k) =>
+    ctx.service.ns.link({ mount: mountArg(ctx, a), inode: inodeArg(a), newParent: inodeArg(a, "newParent"), newName: nameArg(a, "newName"), ...writeKey(k) }),
+  ),
+  unlink: write((ctx, a, k) => ctx.service.ns.unlink({ ...entry(ctx, a), ...writeKey(k) })),
+  rmdir: write((ctx, a, k) => ctx.service.ns.rmdir({ ...entry(ctx, a), ...writeKey(k) })),
+  rename: write((ctx, a, k) =>
+    ctx.service.ns.rename({
+      ...entry(ctx, a),
+      newParent: inodeArg(a, "newParent"),
+      newName: nameArg(a, "newName"),
+      noReplace: flagArg(a, "noReplace"),
+      exchange: flagArg(a, "exchange"),
+      ...writeKey(k),
+    }),
+  ),
+  setattr: write((ctx, a, k) => ctx.service.ns.setattr({ mount: mountArg(ctx, a), inode: inodeArg(a), changes: changesArg(a), ...writeKey(k) })),
+
+  stat_path: read((ctx, a) => ctx.service.paths.stat({ ...viewArg(ctx, a), path: pathArg(a) })),
+  lstat_path: read((ctx, a) => ctx.service.paths.lstat({ ...viewArg(ctx, a), path: pathArg(a) })),
+  readdir_path: read((ctx, a) => {
+    const args = { ...viewArg(ctx, a), path: pathArg(a), ...pageArgs(a) };
+    return flagArg(a, "plus") ? ctx.service.paths.readdirPlus(args) : ctx.service.paths.readdir(args);
+  }),
+  readlink_path: read((ctx, a) => ctx.service.paths.readlink({ ...viewArg(ctx, a), path: pathArg(a) })),
+  mkdir_path: write((ctx, a, k) =>
+    ctx.service.paths.mkdir({ ...viewArg(ctx, a), path: pathArg(a), recursive: flagArg(a, "recursive"), ...ownerArgs(a), ...writeKey(k) }),
+  ),
+  create_file_path: write((ctx, a, k) => ctx.service.paths.createFile({ ...viewArg(ctx, a), path: pathArg(a), ...ownerArgs(a), ...writeKey(k) })),
+  symlink_path: write((ctx, a, k) =>
+    ctx.service.paths.symlink({ ...viewArg(ctx, a), path: pathArg(a), target: argString(a, "target", { allowEmpty: true }), ...ownerArgs(a), ...writeKey(k) }),
+  ),
+  link_path: write((ctx, a, k) => ctx.service.paths.link({ ...viewArg(ctx, a), path: pathArg(a), newPath: pathArg(a, "newPath"), ...writeKey(k) })),
+  remove_path: write((ctx, a, k) =>
+    ctx.service.paths.remove({ ...viewArg(ctx, a), path: pathArg(a), dirOnly: flagArg(a, "dirOnly"), fileOnly: flagArg(a, "fileOnly"), ...writeKey(k) }),
+  ),
+  rename_path: write((ctx, a, k) =>
+    ctx.service.paths.rename({
+      ...viewArg(ctx, a),
+      path: pathArg(a),
+      newPath: pathArg(a, "newPath"),
+      noReplace: flagArg(a, "noReplace"),
+      exchange: flagArg(a, "exchange"),
+      ...writeKey(k),
+    }),
+  ),
+  setattr_path: write((ctx, a, k) =>
+    ctx.service.paths.setattr({
+      ...viewArg(ctx, a),
+      path: pathArg(a),
+      changes: changesArg(a),
+      follow: argOptional(a, "follow", (x, n) => x[n] === true) ?? true,
+      ...writeKey(k),
+    }),
+  ),
+};
