@@ -29,7 +29,7 @@ export function formatCursor(cursor: WatchCursor): string {
 }
 
 export function parseCursor(text: string): WatchCursor | null {
-  const match = /^(\d{1,16})\.(\d{1,9})$/.exec(text);
+  const match = /^(\d{1,16})\.(\d{1,16})$/.exec(text);
   if (!match) return null;
   return { version: Number(match[1]), ordinal: Number(match[2]) };
 }

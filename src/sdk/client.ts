@@ -1,0 +1,204 @@
+import { FsError, LIMITS, type InodeAttrs } from "../types/index.ts";
+import { wireToError, type WireResponse } from "../wire/index.ts";
+import { withPath } from "./errors.ts";
+import { InodeApi } from "./inode-api.ts";
+import { PathReader } from "./path-reader.ts";
+import { RpcClient } from "./rpc-client.ts";
+import { NoKVStats, timeToNs } from "./stats.ts";
+import { Watcher, cursorFrom } from "./watcher.ts";
+
+// The SDK client: node:fs/promises-shaped path methods, the inode API, batches, snapshots and
+// watches, over one pipelined connection. Every write carries a fresh request key, so a retry
+// after a dropped connection is applied exactly once.
+
+export interface ConnectOptions {
+  /** Mount name; "default" when absent. */
+  mount?: string;
+  requestTimeoutMs?: number;
+}
+
+export interface BatchOp {
+  op: string;
+  args: Record<string, unknown>;
+}
+
+export interface SnapshotInfo {
+  snapshotId: number;
+  mount: number;
+  rootInode: number;
+  readVersion: number;
+  createdVersion: number;
+}
+
+/** A read-only view of a snapshot: the read methods of the client, rooted at the snapshot. */
+export class SnapshotView extends PathReader {
+  constructor(rpc: RpcClient, mountId: number, readonly info: SnapshotInfo, private readonly retireFn: () => Promise<void>) {
+    super(rpc, mountId, { snapshot: info.snapshotId });
+  }
+  get id(): number {
+    return this.info.snapshotId;
+  }
+  /** Drops the snapshot: what only it kept alive becomes garbage. */
+  retire(): Promise<void> {
+    return this.retireFn();
+  }
+}
+
+export class NoKVClient extends PathReader {
+  readonly inode: InodeApi;
+  private readonly clientId = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+  private sequence = 0;
+  private readonly watchers = new Set<Watcher>();
+
+  constructor(rpc: RpcClient, readonly mount: { id: number; name: string }, readonly objectsUrl: string) {
+    super(rpc, mount.id);
+    this.inode = new InodeApi((op, args, write) => this.call(op, args, write ? this.nextKey() : undefined));
+    rpc.onReconnect = () => {
+      for (const w of this.watchers) w.resubscribe();
+    };
+  }
+
+  /** A request key no other write of any client uses. */
+  private nextKey(): string {
+    return `${this.clientId}:${++this.sequence}`;
+  }
+
+  private write(op: string, args: Record<string, unknown>): Promise<unknown> {
+    return this.call(op, args, this.nextKey());
+  }
+
+  mkdir(path: string, options: { recursive?: boolean; mode?: number } = {}): Promise<string | undefined> {
+    return withPath("mkdir", path, async () => {
+      const made = await this.write("mkdir_path", { path, recursive: options.recursive ?? false, ...(options.mode === undefined ? {} : { mode: options.mode }) });
+      return options.recursive && made ? path : undefined;
+    });
+  }
+
+  /** Creates an empty file (EEXIST if the name is taken). */
+  createFile(path: string, options: { mode?: number } = {}): Promise<NoKVStats> {
+    return withPath("open", path, async () => new NoKVStats((await this.write("create_file_path", { path, ...options })) as InodeAttrs));
+  }
+
+  rmdir(path: string): Promise<void> {
+    return withPath("rmdir", path, async () => void (await this.write("remove_path", { path, dirOnly: true })));
+  }
+
+  unlink(path: string): Promise<void> {
+    return withPath("unlink", path, async () => void (await this.write("remove_path", { path, fileOnly: true })));
+  }
+
+  /** Like fs.rm: `recursive` removes a tree, `force` ignores a missing path. */
+  async rm(path: string, options: { recursive?: boolean; force?: boolean } = {}): Promise<void> {
+    let stats: NoKVStats;
+    try {
+      stats = await this.lstat(path);
+    } catch (err) {
+      if (options.force && (err as FsError).code === "ENOENT") return;
+      throw err;
+    }
+    if (!stats.isDirectory()) return this.unlink(path);
+    if (!options.recursive) throw new FsError("EISDIR", undefined, { syscall: "rm", path });
+    const base = path.endsWith("/") ? path : `${path}/`;
+    const entries = await this.readdir(path, { withFileTypes: true });
+    const files = entries.filter((e) => !e.isDirectory()).map((e) => ({ op: "remove_path", args: { path: base + e.name } }));
+    for (let i = 0; i < files.length; i += LIMITS.batchMaxOps) {
+      for (const r of await this.batch(files.slice(i, i + LIMITS.batchMaxOps))) {
+        if (!r.ok && !(options.force && r.error.code === "ENOENT")) throw wireToError(r.error);
+      }
+    }
+    await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => this.rm(base + e.name, options)));
+    await this.rmdir(path);
+  }
+
+  rename(oldPath: string, newPath: string, options: { noReplace?: boolean; exchange?: boolean } = {}): Promise<void> {
+    return withPath("rename", oldPath, async () => void (await this.write("rename_path", { path: oldPath, newPath, ...options })));
+  }
+
+  symlink(target: string, path: string): Promise<void> {
+    return withPath("symlink", path, async () => void (await this.write("symlink_path", { path, target })));
+  }
+
+  link(existingPath: string, newPath: string): Promise<void> {
+    return withPath("link", existingPath, async () => void (await this.write("link_path", { path: existingPath, newPath })));
+  }
+
+  chmod(path: string, mode: number): Promise<void> {
+    return withPath("chmod", path, async () => void (await this.write("setattr_path", { path, mode })));
+  }
+
+  chown(path: string, uid: number, gid: number): Promise<void> {
+    return withPath("chown", path, async () => void (await this.write("setattr_path", { path, uid, gid })));
+  }
+
+  utimes(path: string, atime: number | string | Date, mtime: number | string | Date): Promise<void> {
+    return withPath("utime", path, async () => void (await this.write("setattr_path", { path, atimeNs: timeToNs(atime), mtimeNs: timeToNs(mtime) })));
+  }
+
+  truncate(path: string, len = 0): Promise<void> {
+    return withPath("truncate", path, async () => void (await this.write("setattr_path", { path, sizeBytes: len })));
+  }
+
+  /**
+   * Many operations in one round trip: ordered, not atomic, one result per op. `args` take the
+   * wire op's fields (the mount is filled in); consecutive creates in one directory commit as one.
+   */
+  async batch(ops: BatchOp[]): Promise<WireResponse[]> {
+    if (ops.length > LIMITS.batchMaxOps) throw new FsError("EINVAL", `batch of ${ops.length} ops, limit ${LIMITS.batchMaxOps}`);
+    const wireOps = ops.map((o) => ({ op: o.op, args: { mount: this.mount.id, ...o.args } }));
+    return (await this.write("batch", { ops: wireOps })) as WireResponse[];
+  }
+
+  /** Snapshots the directory at `path` (the mount root by default) and opens a view of it. */
+  snapshot(path = "/"): Promise<SnapshotView> {
+    return withPath("snapshot", path, async () => this.view((await this.write("snapshot_create", { path })) as SnapshotInfo));
+  }
+
+  openSnapshot(snapshotId: number): Promise<SnapshotView> {
+    return withPath("snapshot", undefined, async () => this.view((await this.call("snapshot_get", { snapshot: snapshotId })) as SnapshotInfo));
+  }
+
+  listSnapshots(): Promise<SnapshotInfo[]> {
+    return this.call("snapshot_list", {}) as Promise<SnapshotInfo[]>;
+  }
+
+  private view(info: SnapshotInfo): SnapshotView {
+    return new SnapshotView(this.rpc, this.mount.id, info, async () => void (await this.write("snapshot_retire", { snapshot: info.snapshotId })));
+  }
+
+  /**
+   * Events in the directory at `path` as they commit (pushed, not polled). With `cursor` (from a
+   * previous watcher's `.cursor`), events since then are replayed first.
+   */
+  watch(path: string, options: { cursor?: string } = {}): Promise<Watcher> {
+    return withPath("watch", path, async () => {
+      const watcher = new Watcher(this.rpc, { mount: this.mount.id, path }, cursorFrom(options.cursor), (w) => this.watchers.delete(w));
+      this.watchers.add(watcher);
+      try {
+        return await watcher.start();
+      } catch (err) {
+        this.watchers.delete(watcher);
+        throw err;
+      }
+    });
+  }
+
+  /** Server statistics, as GET /stats returns them. */
+  serverStats(): Promise<unknown> {
+    return this.call("stats", {});
+  }
+
+  /** Runs one GC pass on the server now. */
+  gc(): Promise<unknown> {
+    return this.call("gc", {});
+  }
+
+  async close(): Promise<void> {
+    for (const w of [...this.watchers]) await w.close();
+    this.rpc.close();
+  }
+
+  /** Test hook: drops the connection without closing the client. */
+  dropConnection(): void {
+    this.rpc.dropConnection();
+  }
+}

@@ -1,0 +1,34 @@
+import { FsError } from "../types/index.ts";
+import { NoKVClient, type ConnectOptions } from "./client.ts";
+import { RpcClient } from "./rpc-client.ts";
+
+export { NoKVClient, SnapshotView, type BatchOp, type ConnectOptions, type SnapshotInfo } from "./client.ts";
+export { NoKVStats, NoKVDirent } from "./stats.ts";
+export { Watcher } from "./watcher.ts";
+export { InodeApi } from "./inode-api.ts";
+export { FsError } from "../types/index.ts";
+export type { InodeAttrs, WatchEvent, DirEntryPlus, Dentry, ReadPlan } from "../types/index.ts";
+
+export const DEFAULT_PORT = 7777;
+
+/** Parses `nokv://host[:port]` (also `host:port`). */
+export function parseServerUrl(url: string): { host: string; port: number } {
+  const match = /^(?:nokv:\/\/)?(\[[^\]]+\]|[^:/]+)(?::(\d{1,5}))?\/?$/.exec(url);
+  if (!match) throw new FsError("EINVAL", `server URL '${url}' is not nokv://HOST[:PORT]`);
+  const host = match[1]!.replace(/^\[|\]$/g, "");
+  const port = match[2] === undefined ? DEFAULT_PORT : Number(match[2]);
+  if (port < 1 || port > 65_535) throw new FsError("EINVAL", `port ${port} out of range`);
+  return { host, port };
+}
+
+/** Connects to metad and opens a mount: `await connect("nokv://127.0.0.1:7777", { mount: "default" })`. */
+export async function connect(url: string, options: ConnectOptions = {}): Promise<NoKVClient> {
+  const rpc = new RpcClient({ ...parseServerUrl(url), ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }) });
+  try {
+    const hello = (await rpc.call("hello", { mount: options.mount ?? "default" })) as { mount: { id: number; name: string }; objects: string };
+    return new NoKVClient(rpc, hello.mount, hello.objects);
+  } catch (err) {
+    rpc.close();
+    throw err;
+  }
+}

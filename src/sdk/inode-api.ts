@@ -1,0 +1,52 @@
+import type { AttrChanges, Dentry, DirEntryPlus, DirPage, InodeAttrs, InodeId, ReadPlan } from "../types/index.ts";
+
+// The inode-first API FUSE uses: every call names inodes, nothing resolves paths.
+
+type Call = (op: string, args: Record<string, unknown>, write: boolean) => Promise<unknown>;
+
+export class InodeApi {
+  constructor(private readonly call: Call) {}
+
+  lookup(parent: InodeId, name: string): Promise<InodeAttrs> {
+    return this.call("lookup", { parent, name }, false) as Promise<InodeAttrs>;
+  }
+  getattr(inode: InodeId): Promise<InodeAttrs> {
+    return this.call("getattr", { inode }, false) as Promise<InodeAttrs>;
+  }
+  readdir(inode: InodeId, page: { after?: string; limit?: number } = {}): Promise<DirPage<Dentry>> {
+    return this.call("readdir", { inode, ...page }, false) as Promise<DirPage<Dentry>>;
+  }
+  readdirPlus(inode: InodeId, page: { after?: string; limit?: number } = {}): Promise<DirPage<DirEntryPlus>> {
+    return this.call("readdir_plus", { inode, ...page }, false) as Promise<DirPage<DirEntryPlus>>;
+  }
+  mkdir(parent: InodeId, name: string, owner: { mode?: number; uid?: number; gid?: number } = {}): Promise<InodeAttrs> {
+    return this.call("mkdir", { parent, name, ...owner }, true) as Promise<InodeAttrs>;
+  }
+  create(parent: InodeId, name: string, owner: { mode?: number; uid?: number; gid?: number } = {}): Promise<InodeAttrs> {
+    return this.call("create", { parent, name, ...owner }, true) as Promise<InodeAttrs>;
+  }
+  symlink(parent: InodeId, name: string, target: string, owner: { uid?: number; gid?: number } = {}): Promise<InodeAttrs> {
+    return this.call("symlink", { parent, name, target, ...owner }, true) as Promise<InodeAttrs>;
+  }
+  readlink(inode: InodeId): Promise<string> {
+    return this.call("readlink", { inode }, false) as Promise<string>;
+  }
+  link(inode: InodeId, newParent: InodeId, newName: string): Promise<InodeAttrs> {
+    return this.call("link", { inode, newParent, newName }, true) as Promise<InodeAttrs>;
+  }
+  unlink(parent: InodeId, name: string): Promise<void> {
+    return this.call("unlink", { parent, name }, true) as Promise<void>;
+  }
+  rmdir(parent: InodeId, name: string): Promise<void> {
+    return this.call("rmdir", { parent, name }, true) as Promise<void>;
+  }
+  rename(args: { parent: InodeId; name: string; newParent: InodeId; newName: string; noReplace?: boolean; exchange?: boolean }): Promise<void> {
+    return this.call("rename", { ...args }, true) as Promise<void>;
+  }
+  setattr(inode: InodeId, changes: AttrChanges): Promise<InodeAttrs> {
+    return this.call("setattr", { inode, ...changes }, true) as Promise<InodeAttrs>;
+  }
+  readPlan(inode: InodeId, range: { offsetBytes: number; lengthBytes: number; generation?: number }): Promise<ReadPlan> {
+    return this.call("read_plan", { inode, ...range }, false) as Promise<ReadPlan>;
+  }
+}

@@ -1,0 +1,221 @@
+import { connect as netConnect, type Socket } from "node:net";
+import { FsError, LIMITS } from "../types/index.ts";
+import {
+  CONNECTION_MAGIC, FLAG_PUSH, FrameDecoder, decodePayload, encodeValueFrame, parsePush, parseResponse, wireToError,
+  type WirePush,
+} from "../wire/index.ts";
+
+// One pipelined connection to metad over node:net, so the same code runs under Bun and Node.
+// Requests are framed and written in batches; replies resolve by request id in any order. When
+// the connection drops, every request still waiting is sent again on a new connection: reads are
+// safe to repeat and every write carries a request key the server deduplicates, so none is
+// applied twice.
+
+export interface RpcClientOptions {
+  host: string;
+  port: number;
+  requestTimeoutMs?: number;
+  reconnectMaxAttempts?: number;
+}
+
+interface Pending {
+  op: string;
+  args: Record<string, unknown>;
+  requestKey: string | undefined;
+  deadlineMs: number;
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+}
+
+export type PushHandler = (push: WirePush) => void;
+
+export class RpcClient {
+  private socket: Socket | null = null;
+  private decoder = new FrameDecoder();
+  private connecting: Promise<void> | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly waiting: Array<() => void> = [];
+  private outbound: Uint8Array[] = [];
+  private flushScheduled = false;
+  private closed = false;
+  private readonly sweep: ReturnType<typeof setInterval>;
+  private readonly pushHandlers = new Map<number, PushHandler>();
+  /** Called after a reconnect, before waiting requests are re-sent (watches resubscribe here). */
+  onReconnect: (() => void) | null = null;
+
+  constructor(private readonly options: RpcClientOptions) {
+    this.sweep = setInterval(() => this.expire(), 1000);
+    this.sweep.unref?.();
+  }
+
+  /** Sends one request and resolves with its value or rejects with its FsError. */
+  async call(op: string, args: Record<string, unknown>, requestKey?: string): Promise<unknown> {
+    if (this.closed) throw new FsError("EBADF", "client is closed");
+    while (this.pending.size >= LIMITS.clientInFlightMax) await new Promise<void>((r) => this.waiting.push(r));
+    if (!this.socket) await this.connect();
+    return new Promise((resolve, reject) => {
+      const timeoutMs = this.options.requestTimeoutMs ?? LIMITS.clientRequestTimeoutMs;
+      const entry: Pending = { op, args, requestKey, deadlineMs: Date.now() + timeoutMs, resolve, reject };
+      this.send(entry);
+    });
+  }
+
+  onPush(subscription: number, handler: PushHandler | null): void {
+    if (handler) this.pushHandlers.set(subscription, handler);
+    else this.pushHandlers.delete(subscription);
+  }
+
+  private send(entry: Pending): void {
+    const id = this.nextId++;
+    const envelope = entry.requestKey === undefined ? { op: entry.op, args: entry.args } : { op: entry.op, args: entry.args, requestKey: entry.requestKey };
+    let frame: Uint8Array;
+    try {
+      frame = encodeValueFrame(id, 0, envelope);
+    } catch (err) {
+      entry.reject(err as Error);
+      return;
+    }
+    this.pending.set(id, entry);
+    this.outbound.push(frame);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (!this.socket || this.outbound.length === 0) return;
+    const frames = this.outbound;
+    this.outbound = [];
+    this.socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+  }
+
+  private connect(): Promise<void> {
+    if (this.connecting) return this.connecting;
+    this.connecting = this.connectWithRetry().finally(() => (this.connecting = null));
+    return this.connecting;
+  }
+
+  private async connectWithRetry(): Promise<void> {
+    const attempts = this.options.reconnectMaxAttempts ?? LIMITS.clientReconnectMaxAttempts;
+    let lastError: Error | null = null;
+    for (let attempt = 0; attempt < attempts && !this.closed; attempt++) {
+      if (attempt > 0) await sleep(LIMITS.clientReconnectBackoffMs * 2 ** Math.min(attempt - 1, 6));
+      try {
+        await this.openSocket();
+        return;
+      } catch (err) {
+        lastError = err as Error;
+      }
+    }
+    throw new FsError("ECONNRESET", `cannot reach metad at ${this.options.host}:${this.options.port}: ${lastError?.message ?? "client closed"}`);
+  }
+
+  private openSocket(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = netConnect({ host: this.options.host, port: this.options.port });
+      socket.setNoDelay(true);
+      const onError = (err: Error) => {
+        socket.destroy();
+        reject(err);
+      };
+      socket.once("error", onError);
+      socket.once("connect", () => {
+        socket.off("error", onError);
+        this.socket = socket;
+        this.decoder = new FrameDecoder();
+        socket.write(CONNECTION_MAGIC);
+        socket.on("data", (chunk: Buffer) => this.onData(socket, chunk));
+        socket.on("error", () => {});
+        socket.on("close", () => this.onClose(socket));
+        resolve();
+      });
+    });
+  }
+
+  private onData(socket: Socket, chunk: Buffer): void {
+    if (socket !== this.socket) return;
+    try {
+      this.decoder.push(chunk);
+      for (const frame of this.decoder) {
+        const message = decodePayload(frame.payload);
+        if (frame.flags & FLAG_PUSH) {
+          const push = parsePush(message);
+          this.pushHandlers.get(push.subscription)?.(push);
+          continue;
+        }
+        if (frame.requestId === 0) throw wireToError((message as { error?: unknown }).error);
+        this.settle(frame.requestId, message);
+      }
+    } catch (err) {
+      // A stream we cannot read, or a connection-level error from the server: everything waiting fails.
+      this.failAll(err instanceof FsError ? err : new FsError("EPROTO", String(err)));
+      socket.destroy();
+    }
+  }
+
+  private settle(requestId: number, message: unknown): void {
+    const entry = this.pending.get(requestId);
+    if (!entry) return;
+    this.pending.delete(requestId);
+    this.waiting.shift()?.();
+    const response = parseResponse(message);
+    if (response.ok) entry.resolve(response.value);
+    else entry.reject(wireToError(response.error));
+  }
+
+  private onClose(socket: Socket): void {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    // Reconnect now if anyone is waiting: requests in flight, or watches that must resubscribe.
+    if (this.closed || (this.pending.size === 0 && this.pushHandlers.size === 0)) return;
+    const retry = [...this.pending.values()];
+    this.pending.clear();
+    this.connect().then(
+      () => {
+        this.onReconnect?.();
+        for (const entry of retry) this.send(entry);
+      },
+      (err) => {
+        for (const entry of retry) entry.reject(err as Error);
+      },
+    );
+  }
+
+  private failAll(err: Error): void {
+    for (const entry of this.pending.values()) entry.reject(err);
+    this.pending.clear();
+    for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  private expire(): void {
+    const now = Date.now();
+    for (const [id, entry] of this.pending) {
+      if (entry.deadlineMs > now) continue;
+      this.pending.delete(id);
+      entry.reject(new FsError("ETIMEDOUT", `${entry.op} had no reply within ${this.options.requestTimeoutMs ?? LIMITS.clientRequestTimeoutMs} ms`));
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** Ends the connection; waiting requests fail with EBADF. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.sweep);
+    this.failAll(new FsError("EBADF", "client closed"));
+    this.socket?.end();
+    this.socket = null;
+  }
+
+  /** Drops the connection as if the network had (tests use it to prove retries are safe). */
+  dropConnection(): void {
+    this.socket?.destroy();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

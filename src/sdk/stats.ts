@@ -1,0 +1,91 @@
+import { statMode, type InodeAttrs } from "../types/index.ts";
+
+// node:fs-shaped results, so code written against fs/promises reads NoKV without changes.
+
+const NS_PER_MS = 1_000_000n;
+
+/** Like fs.Stats, plus NoKV's own `generation` and `version`. */
+export class NoKVStats {
+  readonly dev = 0;
+  readonly ino: number;
+  readonly mode: number;
+  readonly nlink: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly rdev = 0;
+  readonly size: number;
+  readonly blksize = 4096;
+  readonly blocks: number;
+  readonly atimeMs: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  readonly birthtimeMs: number;
+  readonly atimeNs: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly generation: number;
+  readonly version: number;
+  readonly type: InodeAttrs["type"];
+
+  constructor(attrs: InodeAttrs) {
+    this.ino = attrs.inode;
+    this.mode = statMode(attrs);
+    this.nlink = attrs.nlink;
+    this.uid = attrs.uid;
+    this.gid = attrs.gid;
+    this.size = attrs.sizeBytes;
+    this.blocks = Math.ceil(attrs.sizeBytes / 512);
+    this.atimeNs = BigInt(attrs.atimeNs);
+    this.mtimeNs = BigInt(attrs.mtimeNs);
+    this.ctimeNs = BigInt(attrs.ctimeNs);
+    this.atimeMs = nsToMs(this.atimeNs);
+    this.mtimeMs = nsToMs(this.mtimeNs);
+    this.ctimeMs = nsToMs(this.ctimeNs);
+    this.birthtimeMs = this.ctimeMs;
+    this.generation = attrs.generation;
+    this.version = attrs.version;
+    this.type = attrs.type;
+  }
+
+  get atime(): Date { return new Date(this.atimeMs); }
+  get mtime(): Date { return new Date(this.mtimeMs); }
+  get ctime(): Date { return new Date(this.ctimeMs); }
+  get birthtime(): Date { return new Date(this.birthtimeMs); }
+  isFile(): boolean { return this.type === "file"; }
+  isDirectory(): boolean { return this.type === "dir"; }
+  isSymbolicLink(): boolean { return this.type === "symlink"; }
+  isBlockDevice(): boolean { return false; }
+  isCharacterDevice(): boolean { return false; }
+  isFIFO(): boolean { return false; }
+  isSocket(): boolean { return false; }
+}
+
+/** Like fs.Dirent. */
+export class NoKVDirent {
+  constructor(
+    readonly name: string,
+    readonly parentPath: string,
+    private readonly type: InodeAttrs["type"],
+  ) {}
+  get path(): string { return this.parentPath; }
+  isFile(): boolean { return this.type === "file"; }
+  isDirectory(): boolean { return this.type === "dir"; }
+  isSymbolicLink(): boolean { return this.type === "symlink"; }
+  isBlockDevice(): boolean { return false; }
+  isCharacterDevice(): boolean { return false; }
+  isFIFO(): boolean { return false; }
+  isSocket(): boolean { return false; }
+}
+
+function nsToMs(ns: bigint): number {
+  return Number(ns / NS_PER_MS) + Number(ns % NS_PER_MS) / 1e6;
+}
+
+/** A time argument as fs.utimes takes it (seconds, Date, or numeric string) in nanoseconds. */
+export function timeToNs(time: number | string | Date): bigint {
+  if (time instanceof Date) return BigInt(time.getTime()) * NS_PER_MS;
+  const seconds = typeof time === "string" ? Number(time) : time;
+  if (!Number.isFinite(seconds)) throw new TypeError(`invalid time ${String(time)}`);
+  const whole = Math.floor(seconds);
+  return BigInt(whole) * 1_000_000_000n + BigInt(Math.round((seconds - whole) * 1e9));
+}
