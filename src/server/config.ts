@@ -12,6 +12,15 @@ export interface MetadConfig {
   durability: Durability;
   /** Object and history GC runs this often; 0 turns the timer off (POST /gc still works). */
   gcIntervalMs: number;
+  /** Connection limits, LIMITS by default; tests lower them to cross them cheaply. */
+  limits?: Partial<ConnectionLimits>;
+}
+
+export interface ConnectionLimits {
+  connectionsMax: number;
+  inFlightPerConnectionMax: number;
+  connectionOutboundMaxBytes: number;
+  partialFrameTimeoutMs: number;
 }
 
 export const DEFAULT_CONFIG: MetadConfig = {

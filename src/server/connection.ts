@@ -1,10 +1,11 @@
 import type { Socket } from "bun";
-import { FsError, LIMITS, toFsError } from "../types/index.ts";
+import { FsError, toFsError } from "../types/index.ts";
 import {
   FLAG_ERROR, FLAG_PUSH, FLAG_RESPONSE, FrameDecoder, FrameError, decodePayload, encodeValueFrame, errorResponse,
   matchConnectionMagic, parseRequest, type WirePush, type WireResponse,
 } from "../wire/index.ts";
 import { encodeHttpResponse, parseHttpRequest, type HttpRequest, type HttpResponse } from "./http.ts";
+import type { ConnectionLimits } from "./config.ts";
 import type { ServerStats } from "./stats.ts";
 
 // One client connection. Its first bytes decide what it speaks: the RPC magic, or HTTP. RPC
@@ -12,6 +13,7 @@ import type { ServerStats } from "./stats.ts";
 
 export interface ConnectionHooks {
   stats: ServerStats;
+  limits: ConnectionLimits;
   /** A decoded request; `reply` may be called later, once. */
   onRequest(conn: Connection, requestId: number, request: ReturnType<typeof parseRequest>, reply: (r: WireResponse) => void): void;
   onHttp(request: HttpRequest): Promise<HttpResponse>;
@@ -91,8 +93,9 @@ export class Connection {
       return;
     }
     if (requestId === 0) throw new FrameError("EPROTO", "request id 0 is reserved for connection errors");
-    if (this.inFlight >= LIMITS.inFlightPerConnectionMax) {
-      this.reply(requestId, errorResponse(new FsError("EAGAIN", `more than ${LIMITS.inFlightPerConnectionMax} requests in flight on one connection`)));
+    const maxInFlight = this.hooks.limits.inFlightPerConnectionMax;
+    if (this.inFlight >= maxInFlight) {
+      this.reply(requestId, errorResponse(new FsError("EAGAIN", `more than ${maxInFlight} requests in flight on one connection`)));
       return;
     }
     this.inFlight++;
@@ -128,7 +131,7 @@ export class Connection {
   private enqueue(bytes: Uint8Array): void {
     this.outbound.push(bytes);
     this.outboundBytes += bytes.length;
-    if (this.outboundBytes > LIMITS.connectionOutboundMaxBytes) {
+    if (this.outboundBytes > this.hooks.limits.connectionOutboundMaxBytes) {
       this.hooks.stats.connections.closedForAbuse++;
       this.close(`client does not read its replies (${this.outboundBytes} bytes queued)`);
       return;
@@ -176,7 +179,7 @@ export class Connection {
 
   private armPartialTimer(): void {
     if (this.partialTimer) return;
-    this.partialTimer = setTimeout(() => this.close("partial request timed out"), LIMITS.partialFrameTimeoutMs);
+    this.partialTimer = setTimeout(() => this.close("partial request timed out"), this.hooks.limits.partialFrameTimeoutMs);
   }
 
   private clearPartialTimer(): void {

@@ -5,7 +5,7 @@ import { SqliteStore } from "../schema/index.ts";
 import { MetadataService, type GcObjectTarget } from "../service/index.ts";
 import { LIMITS, type InodeId, type MountId, type WatchEvent } from "../types/index.ts";
 import { openObjectStore, redactStoreUrl, type ObjectStore } from "../objstore/index.ts";
-import type { MetadConfig } from "./config.ts";
+import type { ConnectionLimits, MetadConfig } from "./config.ts";
 import { Connection, type ConnectionHooks } from "./connection.ts";
 import { GroupCommitter } from "./group-commit.ts";
 import { jsonResponse, type HttpRequest, type HttpResponse } from "./http.ts";
@@ -88,8 +88,16 @@ export class Metad {
   }
 
   private listen(): void {
+    const limits: ConnectionLimits = {
+      connectionsMax: LIMITS.connectionsMax,
+      inFlightPerConnectionMax: LIMITS.inFlightPerConnectionMax,
+      connectionOutboundMaxBytes: LIMITS.connectionOutboundMaxBytes,
+      partialFrameTimeoutMs: LIMITS.partialFrameTimeoutMs,
+      ...this.config.limits,
+    };
     const hooks: ConnectionHooks = {
       stats: this.stats,
+      limits,
       onRequest: (conn, _requestId, request, reply) => this.committer.submit({ request, ctx: this.contextFor(conn), reply }),
       onHttp: (request) => this.http(request),
       onClose: (conn) => this.forget(conn),
@@ -99,7 +107,7 @@ export class Metad {
       port: this.config.port,
       socket: {
         open: (socket: Socket<Connection | undefined>) => {
-          if (this.stopping || this.connections.size >= LIMITS.connectionsMax) {
+          if (this.stopping || this.connections.size >= limits.connectionsMax) {
             this.stats.connections.refused++;
             socket.end();
             return;

@@ -1,0 +1,5 @@
+export * from "./args.ts";
+export * from "./codec.ts";
+export * from "./frame.ts";
+export * from "./messages.ts";
+export * from "./msgpack-guard.ts";
