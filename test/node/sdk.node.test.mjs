@@ -1,0 +1,74 @@
+// The SDK under Node 20, imported exactly as a user would ("nokv/sdk" resolves to dist/).
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { connect } from "nokv/sdk";
+import { startMetadProcess } from "./metad-process.mjs";
+
+let metad;
+let client;
+before(async () => {
+  metad = await startMetadProcess();
+  client = await connect(metad.url, { mount: "default" });
+});
+after(async () => {
+  await client.close();
+  assert.equal(await metad.stop(), 0, "metad exits 0 on SIGTERM");
+});
+
+describe("nokv/sdk under Node", () => {
+  test("runs on Node, not Bun", () => {
+    assert.equal(typeof globalThis.Bun, "undefined");
+  });
+
+  test("path API round trip", async () => {
+    await client.mkdir("/n/a", { recursive: true });
+    await client.createFile("/n/a/f");
+    await client.symlink("a", "/n/l");
+    assert.deepEqual(await client.readdir("/n"), ["a", "l"]);
+    const stats = await client.stat("/n/a/f");
+    assert.equal(stats.isFile(), true);
+    assert.equal(typeof stats.mtimeNs, "bigint");
+    assert.equal(await client.readlink("/n/l"), "a");
+    await client.rename("/n/a/f", "/n/g");
+    await client.chmod("/n/g", 0o600);
+    assert.equal((await client.stat("/n/g")).mode & 0o777, 0o600);
+    await client.rm("/n", { recursive: true });
+    assert.equal(await client.exists("/n"), false);
+  });
+
+  test("errors have node's shape", async () => {
+    await assert.rejects(client.stat("/missing"), (err) => {
+      assert.equal(err.code, "ENOENT");
+      assert.equal(err.syscall, "stat");
+      assert.equal(err.path, "/missing");
+      assert.equal(err.message, "ENOENT: no such file or directory, stat '/missing'");
+      return true;
+    });
+  });
+
+  test("batch, snapshot and watch", async () => {
+    await client.mkdir("/w");
+    const dir = await client.stat("/w");
+    const results = await client.batch([
+      { op: "create", args: { parent: dir.ino, name: "x" } },
+      { op: "create", args: { parent: dir.ino, name: "x" } },
+    ]);
+    assert.deepEqual(results.map((r) => r.ok), [true, false]);
+    const snap = await client.snapshot("/w");
+    await client.unlink("/w/x");
+    assert.deepEqual(await snap.readdir("/"), ["x"]);
+    await snap.retire();
+    const watcher = await client.watch("/w");
+    await client.createFile("/w/y");
+    const { value } = await watcher.next();
+    assert.equal(value.kind, "create");
+    assert.equal(value.name, "y");
+    await watcher.close();
+  });
+
+  test("pipelined requests all resolve", async () => {
+    const all = await Promise.all(Array.from({ length: 500 }, () => client.inode.getattr(1)));
+    assert.equal(all.length, 500);
+    assert.ok(all.every((a) => a.inode === 1));
+  });
+});
