@@ -1,8 +1,8 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { FsError, LIMITS } from "../types/index.ts";
 import {
-  CONNECTION_MAGIC, FLAG_PUSH, FrameDecoder, decodePayload, encodeValueFrame, parsePush, parseResponse, wireToError,
-  type WirePush,
+  CONNECTION_MAGIC, FLAG_PUSH, FrameDecoder, decodePayload, encodeValueFrame, parsePush, parseResponse, resultFromWire,
+  wireToError, type WirePush, type WireResponse,
 } from "../wire/index.ts";
 
 // One pipelined connection to metad over node:net, so the same code runs under Bun and Node.
@@ -162,7 +162,7 @@ export class RpcClient {
     this.pending.delete(requestId);
     this.waiting.shift()?.();
     const response = parseResponse(message);
-    if (response.ok) entry.resolve(response.value);
+    if (response.ok) entry.resolve(decodeResult(entry.op, entry.args, response.value));
     else entry.reject(wireToError(response.error));
   }
 
@@ -214,6 +214,13 @@ export class RpcClient {
   dropConnection(): void {
     this.socket?.destroy();
   }
+}
+
+/** Attribute tuples back to objects, for one op or each op of a batch. */
+function decodeResult(op: string, args: Record<string, unknown>, value: unknown): unknown {
+  if (op !== "batch") return resultFromWire(op, value);
+  const ops = args.ops as Array<{ op: string }>;
+  return (value as WireResponse[]).map((r, i) => (r.ok ? { ok: true, value: resultFromWire(ops[i]!.op, r.value) } : r));
 }
 
 function sleep(ms: number): Promise<void> {

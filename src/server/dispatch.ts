@@ -1,5 +1,5 @@
 import { FsError, LIMITS, toFsError } from "../types/index.ts";
-import { argArray, errorResponse, okResponse, parseRequest, type WireRequest, type WireResponse } from "../wire/index.ts";
+import { argArray, errorResponse, okResponse, parseRequest, resultToWire, type WireRequest, type WireResponse } from "../wire/index.ts";
 import { DATA_OPS } from "./ops-data.ts";
 import { NAMESPACE_OPS } from "./ops-namespace.ts";
 import type { OpContext, OpSpec } from "./op-context.ts";
@@ -31,7 +31,7 @@ export function execute(ctx: OpContext, request: WireRequest, observe: OpObserve
   try {
     const spec = OPS[request.op];
     if (!spec || spec.async) throw new FsError("ENOSYS", `unknown op '${request.op}'`);
-    response = okResponse(spec.run(ctx, request.args, spec.write ? request.requestKey : undefined));
+    response = okResponse(resultToWire(request.op, spec.run(ctx, request.args, spec.write ? request.requestKey : undefined)));
   } catch (err) {
     response = errorResponse(toFsError(err));
   }

@@ -3,3 +3,4 @@ export * from "./codec.ts";
 export * from "./frame.ts";
 export * from "./messages.ts";
 export * from "./msgpack-guard.ts";
+export * from "./results.ts";

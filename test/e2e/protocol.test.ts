@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { LIMITS } from "../../src/types/index.ts";
-import { FLAG_ERROR, FLAG_RESPONSE, encodeFrame, encodeValueFrame } from "../../src/wire/index.ts";
+import { FLAG_ERROR, FLAG_RESPONSE, attrsFromWire, encodeFrame, encodeValueFrame } from "../../src/wire/index.ts";
 import { startMetad, type MetadHarness } from "../harness.ts";
 import { RawConnection } from "../raw-socket.ts";
 
@@ -18,7 +18,8 @@ async function healthy(): Promise<void> {
   const conn = await RawConnection.open(h.port);
   conn.request(1, "getattr", { mount, inode: 1 });
   const reply = await conn.next();
-  expect(reply?.value).toMatchObject({ ok: true, value: { inode: 1, type: "dir" } });
+  expect(reply?.value).toMatchObject({ ok: true });
+  expect(attrsFromWire((reply!.value as { value: unknown }).value)).toMatchObject({ inode: 1, type: "dir" });
   conn.close();
 }
 

@@ -1,4 +1,5 @@
 // The SDK under Node 20, imported exactly as a user would ("nokv/sdk" resolves to dist/).
+// Named *.node-test.mjs so bun test leaves it to node --test.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "nokv/sdk";

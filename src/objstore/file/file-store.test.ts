@@ -1,0 +1,115 @@
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FsError } from "../../types/index.ts";
+import { patternBytes, runObjectStoreSuite } from "../conformance.ts";
+import { TEMP_COMPONENT_PREFIX } from "../keys.ts";
+import { FileObjectStore } from "./file-store.ts";
+
+// bunfig.toml's [test] timeout is not read by bun 1.4.5 (5 s default); these tests fsync multi-MiB
+// objects, so give a slow CI disk the room bunfig meant to.
+setDefaultTimeout(30_000);
+
+const tempDir = () => mkdtempSync(join(tmpdir(), "nokv-objstore-"));
+
+function harness(durability: "normal" | "full") {
+  return async () => {
+    const dir = tempDir();
+    const store = await FileObjectStore.open({ dir: join(dir, "objects"), durability });
+    return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  };
+}
+
+runObjectStoreSuite("file (durability normal)", harness("normal"));
+runObjectStoreSuite("file (durability full)", harness("full"));
+
+/** Every file under dir, relative, including dot files. */
+function allFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name).slice(dir.length + 1))
+    .sort();
+}
+
+describe("file object store", () => {
+  test("objects are plain files under DIR and no temp file survives a put", async () => {
+    const dir = tempDir();
+    const store = await FileObjectStore.open({ dir, durability: "full" });
+    await Promise.all(Array.from({ length: 32 }, (_, i) => store.put(`blocks/1/2/0/${i % 2}/${i}`, patternBytes(4096, i + 1))));
+    expect(allFiles(dir).length).toBe(32);
+    expect(allFiles(dir).some((f) => f.includes(TEMP_COMPONENT_PREFIX))).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a temp file left by a crash never lists and never blocks a put", async () => {
+    const dir = tempDir();
+    const store = await FileObjectStore.open({ dir });
+    await store.put("a/b", patternBytes(10));
+    writeFileSync(join(dir, "a", `${TEMP_COMPONENT_PREFIX}deadbeef`), "torn half-write");
+    expect((await store.list("")).keys).toEqual(["a/b"]);
+    expect((await store.list("a/", { after: "a/" })).keys).toEqual(["a/b"]);
+    await store.put("a/c", patternBytes(5));
+    expect((await store.list("a/")).keys).toEqual(["a/b", "a/c"]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("keys cannot reach outside DIR", async () => {
+    const parent = tempDir();
+    const dir = join(parent, "objects");
+    const store = await FileObjectStore.open({ dir });
+    writeFileSync(join(parent, "secret"), "outside");
+    for (const key of ["../secret", "a/../../secret", "/etc/passwd", "..", "a/..\\..\\secret"]) {
+      const err = await store.get(key).catch((e: unknown) => e);
+      expect(err instanceof FsError && err.code).toBe("EINVAL");
+      const putErr = await store.put(key, new Uint8Array([1])).catch((e: unknown) => e);
+      expect(putErr instanceof FsError && putErr.code).toBe("EINVAL");
+    }
+    expect(readdirSync(parent).sort()).toEqual(["objects", "secret"]);
+    expect(readdirSync(dir)).toEqual([]);
+    rmSync(parent, { recursive: true, force: true });
+  });
+
+  test("delete prunes emptied directories but never DIR itself", async () => {
+    const dir = tempDir();
+    const store = await FileObjectStore.open({ dir });
+    await store.put("x/y/z/1", patternBytes(1));
+    await store.put("x/w", patternBytes(1));
+    await store.delete("x/y/z/1");
+    expect(existsSync(join(dir, "x", "y"))).toBe(false);
+    expect(existsSync(join(dir, "x", "w"))).toBe(true);
+    await store.delete("x/w");
+    expect(existsSync(dir)).toBe(true);
+    expect(readdirSync(dir)).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("puts racing deletes in the same directory all land", async () => {
+    const dir = tempDir();
+    const store = await FileObjectStore.open({ dir });
+    for (let round = 0; round < 20; round++) {
+      await store.put("r/d/old", patternBytes(8));
+      await Promise.all([store.delete("r/d/old"), store.put(`r/d/new${round}`, patternBytes(8, round + 1))]);
+      expect(await store.head(`r/d/new${round}`)).toEqual({ sizeBytes: 8 });
+      await store.delete(`r/d/new${round}`);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a key under an existing object is ENOTDIR, not a crash", async () => {
+    const dir = tempDir();
+    const store = await FileObjectStore.open({ dir });
+    await store.put("f", patternBytes(3));
+    const err = await store.put("f/g", patternBytes(3)).catch((e: unknown) => e);
+    expect(err instanceof FsError && err.code).toBe("ENOTDIR");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("url is file:// and the absolute directory", async () => {
+    const dir = tempDir();
+    const store = await FileObjectStore.open({ dir });
+    expect(store.url).toBe(`file://${dir}`);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

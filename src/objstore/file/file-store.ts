@@ -1,0 +1,224 @@
+// file://DIR: one file per object, the key's components as directories. Writes go to a temp file
+// beside the target and are renamed over it, so a reader sees the old object or the new one,
+// never a torn write; with durability "full" the bytes and the directory entries are fsynced.
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { dirname, join, resolve, sep } from "node:path";
+import { FsError, LIMITS, toFsError } from "../../types/index.ts";
+import { checkKey, checkListOptions, checkObjectSize, checkPrefix, checkRange, TEMP_COMPONENT_PREFIX } from "../keys.ts";
+import type { ByteRange, Durability, ListOptions, ListPage, ObjectHead, ObjectStore } from "../object-store.ts";
+import { walkKeys } from "./walk.ts";
+
+export interface FileStoreOptions {
+  /** The store's root directory; created if missing. */
+  dir: string;
+  durability?: Durability;
+}
+
+function errnoCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** Errors that mean "no object at this key": the path is missing, a directory, or under a file. */
+const NO_OBJECT_CODES = new Set(["ENOENT", "ENOTDIR", "EISDIR"]);
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * After mkdir -p made firstMade..leaf, fsyncs every directory that gained an entry: the parent of
+ * firstMade down to the parent of leaf (leaf itself is fsynced once it holds something).
+ */
+async function fsyncNewDirs(firstMade: string, leaf: string, stopAt: string): Promise<void> {
+  const top = dirname(firstMade);
+  for (let d = dirname(leaf); ; d = dirname(d)) {
+    await fsyncDir(d);
+    if (d === top || d === stopAt || d === dirname(d)) return;
+  }
+}
+
+export class FileObjectStore implements ObjectStore {
+  readonly url: string;
+  readonly root: string;
+  readonly durability: Durability;
+
+  private constructor(root: string, durability: Durability) {
+    this.root = root;
+    this.durability = durability;
+    // Taken literally by openObjectStore (no percent-encoding), so this URL reopens the same store.
+    this.url = `file://${root}`;
+  }
+
+  static async open(options: FileStoreOptions): Promise<FileObjectStore> {
+    const root = resolve(options.dir);
+    const durability = options.durability ?? "normal";
+    const firstMade = await mkdir(root, { recursive: true });
+    // A root lost to power loss would take every durably written object with it.
+    if (durability === "full" && firstMade !== undefined) await fsyncNewDirs(firstMade, root, "/");
+    return new FileObjectStore(root, durability);
+  }
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    checkKey(key);
+    checkObjectSize(key, bytes);
+    const path = this.#pathOf(key);
+    const dir = dirname(path);
+    // Optimistic: most puts land in a directory that already exists, so mkdir only after ENOENT.
+    // ENOENT again means a concurrent delete pruned the fresh directory: make it and retry.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#writeAtomically(dir, path, bytes);
+        return;
+      } catch (err) {
+        if (errnoCode(err) !== "ENOENT" || attempt >= LIMITS.filePutDirRaceMaxAttempts) throw this.#error(err, "put", key);
+        try {
+          await this.#makeDirs(dir);
+        } catch (mkdirErr) {
+          throw this.#error(mkdirErr, "put", key);
+        }
+      }
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    checkKey(key);
+    if (range) checkRange(key, range);
+    const path = this.#pathOf(key);
+    try {
+      return range ? await this.#readRange(path, range) : await readFile(path);
+    } catch (err) {
+      throw this.#error(err, "get", key);
+    }
+  }
+
+  async head(key: string): Promise<ObjectHead | null> {
+    checkKey(key);
+    try {
+      const stats = await stat(this.#pathOf(key));
+      return stats.isFile() ? { sizeBytes: stats.size } : null;
+    } catch (err) {
+      if (NO_OBJECT_CODES.has(errnoCode(err) ?? "")) return null;
+      throw this.#error(err, "head", key);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    checkKey(key);
+    const path = this.#pathOf(key);
+    try {
+      await unlink(path);
+      // A delete lost to power loss after GC dropped its queue record would leak the object forever.
+      if (this.durability === "full") await fsyncDir(dirname(path));
+    } catch (err) {
+      // EPERM: unlink(2) of a directory on some systems; either way no object has this key.
+      if (NO_OBJECT_CODES.has(errnoCode(err) ?? "") || errnoCode(err) === "EPERM") return;
+      throw this.#error(err, "delete", key);
+    }
+    await this.#pruneEmptyDirs(dirname(path));
+  }
+
+  async list(prefix: string, options?: ListOptions): Promise<ListPage> {
+    checkPrefix(prefix);
+    const limit = checkListOptions(options);
+    const keys: string[] = [];
+    try {
+      // One key past the page tells whether another page exists.
+      for await (const key of walkKeys({ root: this.root, prefix, after: options?.after ?? "" })) {
+        keys.push(key);
+        if (keys.length > limit) break;
+      }
+    } catch (err) {
+      throw this.#error(err, "list", prefix);
+    }
+    if (keys.length <= limit) return { keys, nextAfter: null };
+    keys.length = limit;
+    return { keys, nextAfter: keys[limit - 1]! };
+  }
+
+  async close(): Promise<void> {}
+
+  #pathOf(key: string): string {
+    const path = join(this.root, ...key.split("/"));
+    // checkKey already refuses '..' and absolute keys; this guards the invariant, not user input.
+    if (!path.startsWith(this.root + sep)) throw new FsError("EINVAL", `object key ${JSON.stringify(key)} escapes the store`, { path: key });
+    return path;
+  }
+
+  async #writeAtomically(dir: string, path: string, bytes: Uint8Array): Promise<void> {
+    const temp = join(dir, `${TEMP_COMPONENT_PREFIX}${randomBytes(8).toString("hex")}`);
+    try {
+      if (this.durability === "full") {
+        const handle = await open(temp, "wx");
+        try {
+          await handle.writeFile(bytes);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      } else {
+        await writeFile(temp, bytes, { flag: "wx" });
+      }
+      await rename(temp, path);
+    } catch (err) {
+      // ENOENT: the directory is missing, so no temp file was made (or it went with the directory).
+      if (errnoCode(err) !== "ENOENT") await rm(temp, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    if (this.durability === "full") await fsyncDir(dir);
+  }
+
+  /** mkdir -p; with "full" durability also fsyncs each directory that gained a new entry. */
+  async #makeDirs(dir: string): Promise<void> {
+    const firstMade = await mkdir(dir, { recursive: true });
+    if (this.durability === "full" && firstMade !== undefined) await fsyncNewDirs(firstMade, dir, this.root);
+  }
+
+  /** Empty key directories left by deletes would otherwise pile up and slow every listing. */
+  async #pruneEmptyDirs(from: string): Promise<void> {
+    for (let d = from; d !== this.root && d.startsWith(this.root + sep); d = dirname(d)) {
+      try {
+        await rmdir(d);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  async #readRange(path: string, range: ByteRange): Promise<Uint8Array> {
+    const handle = await open(path, "r");
+    try {
+      const { size } = await handle.stat();
+      const start = Math.min(range.offsetBytes, size);
+      const lengthBytes = Math.min(range.lengthBytes, size - start);
+      const out = new Uint8Array(lengthBytes);
+      let doneBytes = 0;
+      while (doneBytes < lengthBytes) {
+        const { bytesRead } = await handle.read(out, doneBytes, lengthBytes - doneBytes, start + doneBytes);
+        if (bytesRead === 0) break;
+        doneBytes += bytesRead;
+      }
+      return doneBytes === lengthBytes ? out : out.subarray(0, doneBytes);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  #error(err: unknown, syscall: string, key: string): FsError {
+    if (err instanceof FsError) return err;
+    const code = errnoCode(err);
+    if (code && NO_OBJECT_CODES.has(code) && syscall === "get") {
+      return new FsError("ENOENT", `no object ${JSON.stringify(key)} in ${this.url}`, { syscall, path: key });
+    }
+    const mapped = toFsError(err);
+    mapped.syscall ??= syscall;
+    mapped.path ??= key;
+    return mapped;
+  }
+}

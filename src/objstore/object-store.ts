@@ -1,0 +1,50 @@
+// The whole object store contract. File bodies are immutable blocks, so the store needs no
+// conditional writes, no append and no rename: put whole objects, read them (or a range of them),
+// list and delete them. Every backend passes conformance.ts; backends differ only in where bytes go.
+
+/** A byte range of one object. Reads are clipped at the object's end, never padded. */
+export interface ByteRange {
+  offsetBytes: number;
+  lengthBytes: number;
+}
+
+export interface ObjectHead {
+  sizeBytes: number;
+}
+
+export interface ListOptions {
+  /** Only keys that sort strictly after this one (the `nextAfter` of the previous page). */
+  after?: string;
+  /** Keys in this page, 1..LIMITS.objectListPageMaxKeys (default objectListPageDefaultKeys). */
+  limit?: number;
+}
+
+export interface ListPage {
+  /** Keys in UTF-8 byte order (S3's order), all starting with the listed prefix. */
+  keys: string[];
+  /** Pass as `after` for the next page; null when this page is the last. */
+  nextAfter: string | null;
+}
+
+/** How hard a write tries to survive power loss: "full" fsyncs data and directory entries. */
+export type Durability = "normal" | "full";
+
+/**
+ * Keys are '/'-separated components: non-empty, never '.' or '..', no NUL or backslash, no
+ * leading '/'. Anything else is EINVAL naming the key. A key may not also be the directory of
+ * another key ("a" and "a/b"): a file:// store cannot hold both, so no backend offers it.
+ */
+export interface ObjectStore {
+  /** The store's URL without secrets: safe to log and to hand to clients. */
+  readonly url: string;
+  /** Writes the whole object, replacing any previous one; readers see old or new bytes, never a mix. */
+  put(key: string, bytes: Uint8Array): Promise<void>;
+  /** The object's bytes, or the part of `range` inside it. ENOENT when the key has no object. */
+  get(key: string, range?: ByteRange): Promise<Uint8Array>;
+  head(key: string): Promise<ObjectHead | null>;
+  /** Deleting a missing key succeeds: GC may retry a delete that already happened. */
+  delete(key: string): Promise<void>;
+  /** One page of the keys starting with `prefix` (a plain string prefix, not only directories). */
+  list(prefix: string, options?: ListOptions): Promise<ListPage>;
+  close(): Promise<void>;
+}
