@@ -1,3 +1,5 @@
+import { Database } from "bun:sqlite";
+import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,4 +27,33 @@ runStoreSuite("sqlite (file)", () => {
 runStoreSuite("sqlite (memory)", () => {
   const store = new SqliteStore({ path: ":memory:" });
   return { store, reopen: null, cleanup: () => store.close() };
+});
+
+
+test("durability: WAL with synchronous NORMAL by default, FULL on request", () => {
+  const dir = mkdtempSync(join(tmpdir(), "nokv-durability-"));
+  try {
+    const normal = new SqliteStore({ path: join(dir, "a.db") });
+    expect(normal.settings()).toEqual({ journalMode: "wal", synchronous: "normal" });
+    normal.close();
+    const full = new SqliteStore({ path: join(dir, "b.db"), durability: "full" });
+    expect(full.settings()).toEqual({ journalMode: "wal", synchronous: "full" });
+    full.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a store from a newer schema version is refused, not misread", () => {
+  const dir = mkdtempSync(join(tmpdir(), "nokv-schema-"));
+  try {
+    const path = join(dir, "meta.db");
+    new SqliteStore({ path }).close();
+    const raw = new Database(path);
+    raw.run("UPDATE system SET int_value = 99 WHERE name = 'schema_version'");
+    raw.close();
+    expect(() => new SqliteStore({ path })).toThrow("schema version 99 is newer");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -440,6 +440,13 @@ export class SqliteStore implements MetadataStore {
     return this.group(() => this.s.dedupeGc.run(beforeMs, limit).changes);
   }
 
+  /** What SQLite reports it is doing: the journal mode and sync level this store runs with. */
+  settings(): { journalMode: string; synchronous: "normal" | "full" | "other" } {
+    const journal = this.db.query("PRAGMA journal_mode").get() as { journal_mode: string };
+    const sync = (this.db.query("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
+    return { journalMode: journal.journal_mode, synchronous: sync === 1 ? "normal" : sync === 2 ? "full" : "other" };
+  }
+
   footprintBytes(): number {
     this.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
     const file = this.db.filename;
