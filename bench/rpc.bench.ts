@@ -33,8 +33,21 @@ async function measure(name: string, run: () => Promise<RunResult>, floor?: stri
 }
 
 const n = (base: number) => Math.max(1, Math.round(base * scale));
-await measure("floor: echo round trip, 1 in flight", () => runConcurrent(n(5000), 1, () => echoClient.call("getattr", { mount: 1, inode: 1 })));
-await measure("floor: echo pipelined, 256 in flight", () => runConcurrent(n(100_000), 256, () => echoClient.call("getattr", { mount: 1, inode: 1 })));
+const stopAll = async () => {
+  echoClient.close();
+  await client.close();
+  await metad.stop();
+  await echo.stop();
+  rmSync(dir, { recursive: true, force: true });
+};
+// A failed workload must not leave child servers running or the bench hanging.
+process.on("unhandledRejection", async (err) => {
+  console.error("bench failed:", err);
+  await stopAll();
+  process.exit(1);
+});
+await measure("floor: echo round trip, 1 in flight", () => runConcurrent(n(5000), 1, () => echoClient.call("echo", { mount: 1, inode: 1 })));
+await measure("floor: echo pipelined, 256 in flight", () => runConcurrent(n(100_000), 256, () => echoClient.call("echo", { mount: 1, inode: 1 })));
 
 await client.mkdir("/bench/batched", { recursive: true });
 const batched = await client.stat("/bench/batched");
@@ -57,11 +70,7 @@ await client.batch(Array.from({ length: 1000 }, (_, i) => ({ op: "create", args:
 await measure("readdir-plus of 1,000 entries, 1 in flight", () => runConcurrent(n(300), 1, () => client.inode.readdirPlus(list.ino, { limit: 1000 })));
 
 const stats = (await client.serverStats()) as { groupCommit: { opsPerCommit: unknown }; writes: unknown };
-await client.close();
-echoClient.close();
-await metad.stop();
-await echo.stop();
-rmSync(dir, { recursive: true, force: true });
+await stopAll();
 
 for (const row of rows) {
   const floor = rows.find((r) => r.name === row.floor);
