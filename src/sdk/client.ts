@@ -1,11 +1,17 @@
+import type { ObjectStore } from "../objstore/index.ts";
 import { FsError, LIMITS, type InodeAttrs } from "../types/index.ts";
 import { wireToError, type WireResponse } from "../wire/index.ts";
+import { BlockCache, type CacheStats } from "./block-cache.ts";
+import type { BodySource } from "./blocks.ts";
+import { publishBody, type Call, type PublishOptions, type PublishTarget } from "./body-writer.ts";
 import { withPath } from "./errors.ts";
 import { InodeApi } from "./inode-api.ts";
+import { DataPath } from "./objects.ts";
 import { PathReader } from "./path-reader.ts";
 import { RpcClient } from "./rpc-client.ts";
 import { NoKVStats, timeToNs } from "./stats.ts";
 import { Watcher, cursorFrom } from "./watcher.ts";
+import { bodyWriteStream, type NoKVWriteStream } from "./write-stream.ts";
 
 // The SDK client: node:fs/promises-shaped path methods, the inode API, batches, snapshots and
 // watches, over one pipelined connection. Every write carries a fresh request key, so a retry
@@ -15,6 +21,17 @@ export interface ConnectOptions {
   /** Mount name; "default" when absent. */
   mount?: string;
   requestTimeoutMs?: number;
+  /** Object store URL to use instead of the one metad names (same store, another route to it). */
+  objects?: string;
+  /** An open object store to use instead (a wrapped one, for metrics or tests); the caller closes it. */
+  objectStore?: ObjectStore;
+  /** Block cache capacity in bytes (default LIMITS.blockCacheDefaultBytes); 0 turns it off. */
+  cacheBytes?: number;
+}
+
+export interface WriteFileOptions extends Omit<PublishOptions, "replace"> {
+  /** For string data (default utf8). */
+  encoding?: BufferEncoding;
 }
 
 export interface BatchOp {
@@ -32,8 +49,8 @@ export interface SnapshotInfo {
 
 /** A read-only view of a snapshot: the read methods of the client, rooted at the snapshot. */
 export class SnapshotView extends PathReader {
-  constructor(rpc: RpcClient, mountId: number, readonly info: SnapshotInfo, private readonly retireFn: () => Promise<void>) {
-    super(rpc, mountId, { snapshot: info.snapshotId });
+  constructor(rpc: RpcClient, mountId: number, readonly info: SnapshotInfo, private readonly retireFn: () => Promise<void>, data: DataPath) {
+    super(rpc, mountId, { snapshot: info.snapshotId }, data);
   }
   get id(): number {
     return this.info.snapshotId;
@@ -49,10 +66,15 @@ export class NoKVClient extends PathReader {
   private readonly clientId = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
   private sequence = 0;
   private readonly watchers = new Set<Watcher>();
+  private readonly keyedCall: Call = (op, args, write) => this.call(op, args, write ? this.nextKey() : undefined);
 
-  constructor(rpc: RpcClient, readonly mount: { id: number; name: string }, readonly objectsUrl: string) {
-    super(rpc, mount.id);
-    this.inode = new InodeApi((op, args, write) => this.call(op, args, write ? this.nextKey() : undefined));
+  /** `objectsUrl` is the store metad named in hello; `options` may route data elsewhere. */
+  constructor(rpc: RpcClient, readonly mount: { id: number; name: string }, readonly objectsUrl: string, options: ConnectOptions = {}) {
+    super(rpc, mount.id, {}, new DataPath(options.objectStore ?? options.objects ?? objectsUrl, new BlockCache(options.cacheBytes ?? LIMITS.blockCacheDefaultBytes)));
+    this.inode = new InodeApi(this.keyedCall, {
+      reader: this.reader,
+      publish: (target, source, publishOptions) => this.publishTo(target, source, publishOptions),
+    });
     rpc.onReconnect = () => {
       for (const w of this.watchers) w.resubscribe();
     };
@@ -148,6 +170,41 @@ export class NoKVClient extends PathReader {
     return (await this.write("batch", { ops: wireOps })) as WireResponse[];
   }
 
+  /**
+   * Publishes a file atomically: its blocks upload straight to the object store (`concurrency` at
+   * a time, default 8), then one request makes it visible with all its bytes. `source` may be
+   * bytes, a string, a Blob, an async iterable of chunks (a node Readable) or a web ReadableStream;
+   * streams are read as the upload goes, never held whole. EEXIST unless `replace`.
+   */
+  publish(path: string, source: BodySource, options: PublishOptions = {}): Promise<NoKVStats> {
+    return withPath("open", path, async () => new NoKVStats(await this.publishTo({ path }, source, options)));
+  }
+
+  /** Like fs.writeFile: creates or replaces the file with `data`, atomically. */
+  writeFile(path: string, data: BodySource, options: WriteFileOptions | BufferEncoding = {}): Promise<void> {
+    const { encoding, ...rest } = typeof options === "string" ? { encoding: options } : options;
+    const source = typeof data === "string" && encoding ? Buffer.from(data, encoding) : data;
+    return withPath("open", path, async () => void (await this.publishTo({ path }, source, { ...rest, replace: true })));
+  }
+
+  /**
+   * A node:stream Writable that publishes the file when it finishes ('finish' fires once the file
+   * is visible). Replaces an existing file unless `replace: false`.
+   */
+  createWriteStream(path: string, options: PublishOptions = {}): NoKVWriteStream {
+    const queueBytes = options.blockSizeBytes ?? LIMITS.blockSizeDefaultBytes;
+    return bodyWriteStream((source) => withPath("open", path, () => this.publishTo({ path }, source, { replace: true, ...options })), queueBytes);
+  }
+
+  /** Hits and misses of the block cache (per object range read). */
+  cacheStats(): CacheStats {
+    return this.data.cache.stats();
+  }
+
+  private publishTo(target: PublishTarget, source: BodySource, options: PublishOptions): Promise<InodeAttrs> {
+    return publishBody(this.keyedCall, this.data, target, source, options);
+  }
+
   /** Snapshots the directory at `path` (the mount root by default) and opens a view of it. */
   snapshot(path = "/"): Promise<SnapshotView> {
     return withPath("snapshot", path, async () => this.view((await this.write("snapshot_create", { path })) as SnapshotInfo));
@@ -162,7 +219,7 @@ export class NoKVClient extends PathReader {
   }
 
   private view(info: SnapshotInfo): SnapshotView {
-    return new SnapshotView(this.rpc, this.mount.id, info, async () => void (await this.write("snapshot_retire", { snapshot: info.snapshotId })));
+    return new SnapshotView(this.rpc, this.mount.id, info, async () => void (await this.write("snapshot_retire", { snapshot: info.snapshotId })), this.data);
   }
 
   /**
@@ -195,6 +252,7 @@ export class NoKVClient extends PathReader {
   async close(): Promise<void> {
     for (const w of [...this.watchers]) await w.close();
     this.rpc.close();
+    await this.data.close();
   }
 
   /** Test hook: drops the connection without closing the client. */

@@ -2,7 +2,16 @@ import { FsError } from "../types/index.ts";
 import { NoKVClient, type ConnectOptions } from "./client.ts";
 import { RpcClient } from "./rpc-client.ts";
 
-export { NoKVClient, SnapshotView, type BatchOp, type ConnectOptions, type SnapshotInfo } from "./client.ts";
+export { NoKVClient, SnapshotView, type BatchOp, type ConnectOptions, type SnapshotInfo, type WriteFileOptions } from "./client.ts";
+export type { BodySource } from "./blocks.ts";
+export type { PublishOptions } from "./body-writer.ts";
+export type { PublishProgress } from "./upload.ts";
+export type { CacheStats } from "./block-cache.ts";
+export type { ReadStreamOptions } from "./read-stream.ts";
+export type { ReadFileOptions } from "./path-reader.ts";
+export type { InodeReadOptions } from "./inode-api.ts";
+export { NoKVFileHandle, type HandleReadResult } from "./file-handle.ts";
+export type { NoKVWriteStream } from "./write-stream.ts";
 export { NoKVStats, NoKVDirent } from "./stats.ts";
 export { Watcher } from "./watcher.ts";
 export { InodeApi } from "./inode-api.ts";
@@ -26,7 +35,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   const rpc = new RpcClient({ ...parseServerUrl(url), ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }) });
   try {
     const hello = (await rpc.call("hello", { mount: options.mount ?? "default" })) as { mount: { id: number; name: string }; objects: string };
-    return new NoKVClient(rpc, hello.mount, hello.objects);
+    return new NoKVClient(rpc, hello.mount, hello.objects, options);
   } catch (err) {
     rpc.close();
     throw err;

@@ -1,11 +1,51 @@
-import type { AttrChanges, Dentry, DirEntryPlus, DirPage, InodeAttrs, InodeId, ReadPlan } from "../types/index.ts";
+import { FsError, type AttrChanges, type Dentry, type DirEntryPlus, type DirPage, type InodeAttrs, type InodeId, type ReadPlan } from "../types/index.ts";
+import type { BodySource } from "./blocks.ts";
+import type { BodyReader } from "./body-reader.ts";
+import type { PublishOptions } from "./body-writer.ts";
 
 // The inode-first API FUSE uses: every call names inodes, nothing resolves paths.
 
 type Call = (op: string, args: Record<string, unknown>, write: boolean) => Promise<unknown>;
 
+/** The data path behind read and publish: object store reads and block uploads. */
+export interface InodeBodyOps {
+  reader: BodyReader;
+  publish(target: { parent: InodeId; name: string }, source: BodySource, options: PublishOptions): Promise<InodeAttrs>;
+}
+
+export interface InodeReadOptions {
+  offsetBytes: number;
+  lengthBytes: number;
+  /** With it, ESTALE when the body moved past this generation (drop what was cached, re-read). */
+  generation?: number;
+}
+
 export class InodeApi {
-  constructor(private readonly call: Call) {}
+  constructor(
+    private readonly call: Call,
+    private readonly body: InodeBodyOps | null = null,
+  ) {}
+
+  /**
+   * File bytes [offset, offset + length), straight from the object store, clipped at the end of
+   * the file; holes read as zeros. All bytes come from one generation: without `generation` a
+   * replace during the read restarts it on the new body.
+   */
+  async read(inode: InodeId, options: InodeReadOptions): Promise<Uint8Array> {
+    const { generation } = options;
+    const result = await this.bodyOps().reader.read(inode, options.offsetBytes, options.lengthBytes, generation === undefined ? {} : { generation, pinned: true });
+    return result.bytes;
+  }
+
+  /** Publishes `source` as the file `name` in directory `parent`, atomically (see client.publish). */
+  publish(parent: InodeId, name: string, source: BodySource, options: PublishOptions = {}): Promise<InodeAttrs> {
+    return this.bodyOps().publish({ parent, name }, source, options);
+  }
+
+  private bodyOps(): InodeBodyOps {
+    if (!this.body) throw new FsError("ENOTSUP", "this client has no object store");
+    return this.body;
+  }
 
   lookup(parent: InodeId, name: string): Promise<InodeAttrs> {
     return this.call("lookup", { parent, name }, false) as Promise<InodeAttrs>;

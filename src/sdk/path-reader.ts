@@ -1,5 +1,11 @@
-import type { Dentry, DirEntryPlus, DirPage, InodeAttrs } from "../types/index.ts";
-import { withPath } from "./errors.ts";
+import type { Readable } from "node:stream";
+import { FsError, type Dentry, type DirEntryPlus, type DirPage, type InodeAttrs } from "../types/index.ts";
+import { BodyReader, readWhole } from "./body-reader.ts";
+import { fsErrorFor, withPath } from "./errors.ts";
+import { NoKVFileHandle } from "./file-handle.ts";
+import type { DataPath } from "./objects.ts";
+import { ReadBatcher } from "./read-batcher.ts";
+import { bodyReadStream, type ReadStreamOptions } from "./read-stream.ts";
 import type { RpcClient } from "./rpc-client.ts";
 import { NoKVDirent, NoKVStats } from "./stats.ts";
 
@@ -10,12 +16,29 @@ export interface ReaddirOptions {
   withFileTypes?: boolean;
 }
 
+export type ReadFileOptions = { encoding?: BufferEncoding | null } | BufferEncoding | null;
+
 export class PathReader {
+  private bodyReader: BodyReader | null = null;
+  private readonly batcher = new ReadBatcher((op, args) => this.rpc.call(op, args));
+
   constructor(
     protected readonly rpc: RpcClient,
     protected readonly mountId: number,
     protected readonly viewArgs: Record<string, unknown> = {},
+    /** The object store and block cache; file bytes are read from there, never through metad. */
+    protected readonly data: DataPath,
   ) {}
+
+  /** Reads through read plans made in this view (a snapshot's plans read at its version). */
+  protected get reader(): BodyReader {
+    return (this.bodyReader ??= new BodyReader((op, args) => this.dataCall(op, args), this.data));
+  }
+
+  /** The metadata reads of the data path: many readers at once share one batch request. */
+  private dataCall(op: string, args: Record<string, unknown>): Promise<unknown> {
+    return this.batcher.call(op, { mount: this.mountId, ...this.viewArgs, ...args });
+  }
 
   protected call(op: string, args: Record<string, unknown>, requestKey?: string): Promise<unknown> {
     return this.rpc.call(op, { mount: this.mountId, ...this.viewArgs, ...args }, requestKey);
@@ -74,5 +97,41 @@ export class PathReader {
 
   readlink(path: string): Promise<string> {
     return withPath("readlink", path, async () => (await this.call("readlink_path", { path })) as string);
+  }
+
+  /** The whole file, as a Buffer or, with an encoding, a string (like fs.readFile). */
+  readFile(path: string, options?: { encoding?: null } | null): Promise<Buffer>;
+  readFile(path: string, options: { encoding: BufferEncoding } | BufferEncoding): Promise<string>;
+  readFile(path: string, options?: ReadFileOptions): Promise<Buffer | string>;
+  readFile(path: string, options: ReadFileOptions = null): Promise<Buffer | string> {
+    const encoding = typeof options === "string" ? options : options?.encoding;
+    return withPath("open", path, async () => {
+      const bytes = await readWhole(() => this.statAttrs(path), this.reader);
+      const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return encoding ? buffer.toString(encoding) : buffer;
+    });
+  }
+
+  /** A node:stream Readable of the file, or of bytes `start`..`end` (inclusive) of it. */
+  createReadStream(path: string, options: ReadStreamOptions = {}): Readable {
+    const describe = (err: unknown) => fsErrorFor(err, "open", path);
+    try {
+      return bodyReadStream(() => this.statAttrs(path), this.reader, options, describe);
+    } catch (err) {
+      throw describe(err);
+    }
+  }
+
+  /** A read-only handle like fs/promises FileHandle: positional reads, stat, close. */
+  open(path: string): Promise<NoKVFileHandle> {
+    return withPath("open", path, async () => {
+      const attrs = await this.statAttrs(path);
+      if (attrs.type !== "file") throw new FsError(attrs.type === "dir" ? "EISDIR" : "EINVAL", "not a regular file");
+      return new NoKVFileHandle(attrs, this.reader, () => this.dataCall("getattr", { inode: attrs.inode }) as Promise<InodeAttrs>);
+    });
+  }
+
+  private statAttrs(path: string): Promise<InodeAttrs> {
+    return this.dataCall("stat_path", { path }) as Promise<InodeAttrs>;
   }
 }

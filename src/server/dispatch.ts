@@ -13,8 +13,12 @@ for (const [name, spec] of Object.entries(OPS)) {
   if (typeof spec.run !== "function") throw new Error(`op table: ${name} has no handler`);
 }
 
+/** A batch writes only if one of its ops does; a batch of reads needs no write transaction. */
 export function isWriteRequest(request: WireRequest): boolean {
-  return request.op === "batch" || OPS[request.op]?.write === true;
+  if (request.op !== "batch") return OPS[request.op]?.write === true;
+  const ops = request.args.ops;
+  if (!Array.isArray(ops)) return false;
+  return ops.some((sub) => typeof sub?.op !== "string" || OPS[sub.op]?.write !== false);
 }
 
 export function isAsyncRequest(request: WireRequest): boolean {

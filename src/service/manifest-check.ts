@@ -36,4 +36,8 @@ export function validateManifest(manifest: BodyManifest, keyPrefix: string): voi
     covered += next;
   });
   if (covered !== sizeBytes) bad(`blocks cover ${covered} bytes, size is ${sizeBytes}`);
+  const blockCount = chunks.reduce((n, chunk) => n + chunk.blocks.length, 0);
+  if (blockCount > LIMITS.bodyMaxBlocks) {
+    throw new FsError("EFBIG", `manifest: ${blockCount} blocks, limit ${LIMITS.bodyMaxBlocks}; use larger blocks`);
+  }
 }

@@ -105,6 +105,18 @@ describe("prepare and publish", () => {
     expect(errnoOf(() => pub().prepare({ mount: m, parent: ROOT_INODE, name: "x", expiryMs: 0 }))).toBe("EINVAL");
   });
 
+  test("a body over the block limit is EFBIG before anything commits", () => {
+    const prep = pub().prepare({ mount: m, parent: ROOT_INODE, name: "huge", blockSizeBytes: 4096 });
+    const manifest = manifestFor(prep, (LIMITS.bodyMaxBlocks + 1) * 4096);
+    expect(errnoOf(() => pub().publish({ mount: m, prepareId: prep.prepareId, parent: ROOT_INODE, name: "huge", manifest }))).toBe("EFBIG");
+    const fits = manifestFor(prep, LIMITS.bodyMaxBlocks * 4096);
+    const attrs = pub().publish({ mount: m, prepareId: prep.prepareId, parent: ROOT_INODE, name: "huge", manifest: fits });
+    // The largest body can still be removed: its GC records fit one command.
+    h.service.ns.unlink({ mount: m, parent: ROOT_INODE, name: "huge" });
+    expect(h.service.store.scanGc(Number.MAX_SAFE_INTEGER, LIMITS.bodyMaxBlocks + 1).length).toBe(LIMITS.bodyMaxBlocks);
+    expect(attrs.sizeBytes).toBe(LIMITS.bodyMaxBlocks * 4096);
+  });
+
   test("an expired prepare cannot publish", () => {
     const prep = pub().prepare({ mount: m, parent: ROOT_INODE, name: "late", expiryMs: 1000 });
     clockMs += 2000;

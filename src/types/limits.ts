@@ -27,8 +27,10 @@ export const LIMITS = {
 
   /** Commands committed in one SQLite transaction by group commit. */
   groupCommitMaxCommands: 1_024,
-  /** Mutations in one command (a publish of a very large file is the biggest). */
-  commandMaxMutations: 100_000,
+  /** Mutations in one command: replacing the largest body (a GC record per old block) is the biggest. */
+  commandMaxMutations: 200_000,
+  /** Blocks in one file body: with 4 MiB blocks a 256 GiB file; larger files need larger blocks. */
+  bodyMaxBlocks: 65_536,
 
   /** Body layout defaults and bounds. */
   blockSizeDefaultBytes: 4 * 1024 * 1024,
@@ -66,6 +68,23 @@ export const LIMITS = {
   clientReconnectBackoffMs: 50,
   /** SDK: a request with no reply by then fails with ETIMEDOUT. */
   clientRequestTimeoutMs: 60_000,
+  /** SDK: block uploads one publish keeps in flight (default, and the most a caller may ask). */
+  uploadConcurrencyDefault: 8,
+  uploadConcurrencyMax: 64,
+  /** SDK: object range reads one read keeps in flight. */
+  readConcurrencyMax: 8,
+  /** SDK: plans one read makes when the body moved (ESTALE) or its blocks were collected. */
+  readReplanMaxAttempts: 8,
+  /** SDK: body bytes one read_plan request covers; longer reads plan window by window. */
+  readPlanWindowBytes: 64 * 1024 * 1024,
+  /** SDK: bytes a read stream fetches per step; it holds the step in use and one read ahead. */
+  readStreamWindowBytes: 8 * 1024 * 1024,
+  /** SDK: the most bytes one read returns (readFile, handle and inode reads): node's 2 GiB - 1 buffer limit. */
+  readResultMaxBytes: 2 ** 31 - 1,
+  /** SDK: block cache capacity unless connect() names one; 0 turns the cache off. */
+  blockCacheDefaultBytes: 64 * 1024 * 1024,
+  /** SDK: cached ranges of one object; past it the object's oldest range goes first. */
+  blockCacheRangesPerObjectMax: 64,
 
   /** Object keys, in UTF-8 bytes: S3 allows 1,024 for the whole key, the store prefix included. */
   objectKeyMaxBytes: 896,
@@ -95,6 +114,23 @@ export const LIMITS = {
   /** Wire: a request's op name and its exactly-once retry key. */
   opNameMaxBytes: 64,
   requestKeyMaxBytes: 128,
+
+  /** FUSE: the largest WRITE the kernel sends, and the read buffer (a max write plus its headers). */
+  fuseMaxWriteBytes: 1024 * 1024,
+  fuseReadBufferBytes: 1024 * 1024 + 4096,
+  /** FUSE: async requests (readahead, background writes) the kernel keeps in flight. */
+  fuseMaxBackgroundRequests: 64,
+  /** FUSE: how long the kernel trusts names and attributes; live mounts also invalidate on watch events. */
+  fuseLiveCacheTimeoutMs: 10_000,
+  fuseSnapshotCacheTimeoutMs: 60 * 60_000,
+  /** FUSE: directories with a watch subscription at once; past it, entries expire by timeout only. */
+  fuseWatchedDirsMax: 10_000,
+  /** FUSE: invalidations waiting for the kernel; past it they are dropped and timeouts take over. */
+  fuseNotifyQueueMax: 65_536,
+  /** FUSE: one open file's unpublished bytes (held in memory until close publishes them). */
+  fuseWriteBufferMaxBytes: 8 * 1024 * 1024 * 1024,
+  /** FUSE: bytes fetched per read of a file being read sequentially (one default block). */
+  fuseReadaheadBytes: 4 * 1024 * 1024,
 } as const;
 
 function assertLimit(ok: boolean, what: string): void {
@@ -107,6 +143,11 @@ assertLimit(LIMITS.blockSizeDefaultBytes <= LIMITS.blockSizeMaxBytes, "default b
 assertLimit(LIMITS.chunkSizeBytes % LIMITS.blockSizeDefaultBytes === 0, "chunk not a multiple of block");
 assertLimit(LIMITS.fileMaxBytes < Number.MAX_SAFE_INTEGER, "file size not exact in a double");
 assertLimit(LIMITS.nameMaxBytes < LIMITS.pathMaxBytes, "name above path");
+// Replacing a body drops every old block (one GC record each) and writes every chunk of both.
+assertLimit(
+  LIMITS.commandMaxMutations >= LIMITS.bodyMaxBlocks + 2 * Math.ceil((LIMITS.bodyMaxBlocks * LIMITS.blockSizeMaxBytes) / LIMITS.chunkSizeBytes) + 64,
+  "a body replace does not fit one command",
+);
 assertLimit(LIMITS.batchMaxOps <= LIMITS.inFlightPerConnectionMax, "one batch above the in-flight limit");
 assertLimit(LIMITS.connectionOutboundMaxBytes >= 2 * LIMITS.frameMaxBytes, "outbound buffer below two max frames");
 assertLimit(LIMITS.objectKeyMaxBytes + 1 + LIMITS.objectStorePrefixMaxBytes <= 1024, "object key above the S3 key limit");
@@ -114,5 +155,14 @@ assertLimit(LIMITS.objectMaxBytes >= LIMITS.blockSizeMaxBytes, "largest block ab
 assertLimit(LIMITS.objectListPageDefaultKeys <= LIMITS.objectListPageMaxKeys, "list default page above max");
 assertLimit(LIMITS.frameBufferMaxBytes >= LIMITS.frameMaxBytes + 1024 * 1024, "frame buffer leaves no room for a read");
 assertLimit(LIMITS.frameMaxBytes < 2 ** 32, "frame payload length does not fit the u32 header field");
+assertLimit(LIMITS.uploadConcurrencyDefault <= LIMITS.uploadConcurrencyMax, "upload concurrency default above max");
+assertLimit(LIMITS.readStreamWindowBytes <= LIMITS.readPlanWindowBytes, "read stream window above the plan window");
+// A plan of the smallest blocks: one range per block, each a map of 4 fields (9 items) and a key.
+assertLimit((LIMITS.readPlanWindowBytes / LIMITS.blockSizeMinBytes) * (LIMITS.objectKeyMaxBytes + 64) <= LIMITS.frameMaxBytes, "read plan window reply above a frame");
+assertLimit((LIMITS.readPlanWindowBytes / LIMITS.blockSizeMinBytes) * 9 <= LIMITS.payloadMaxItems, "read plan window reply above the payload items");
+assertLimit(LIMITS.fuseReadBufferBytes >= LIMITS.fuseMaxWriteBytes + 4096, "fuse read buffer below a max write plus headers");
+assertLimit(LIMITS.fuseMaxWriteBytes % 4096 === 0 && LIMITS.fuseMaxWriteBytes / 4096 <= 0xffff, "fuse max write not whole pages within max_pages");
+assertLimit(LIMITS.fuseWriteBufferMaxBytes <= LIMITS.fileMaxBytes, "fuse write buffer above the largest file");
+assertLimit(LIMITS.fuseReadaheadBytes >= LIMITS.fuseMaxWriteBytes, "fuse readahead below one kernel read");
 // A publish manifest of commandMaxMutations blocks (each a map of 4 fields: 9 items) must fit.
 assertLimit(LIMITS.payloadMaxItems >= 9 * LIMITS.commandMaxMutations, "payload items below a max manifest");

@@ -119,6 +119,11 @@ describe("SDK path API over TCP", () => {
     expect((await c.batch(merged)).every((r) => r.ok)).toBe(true);
     expect((await c.readdir("/t4")).length).toBe(304);
     expect(await codeOf(c.batch(Array.from({ length: 5000 }, () => ({ op: "getattr", args: { inode: 1 } }))))).toBe("EINVAL");
+    const groupsBefore = ((await c.serverStats()) as { groupCommit: { commits: number } }).groupCommit.commits;
+    const reads = await c.batch([{ op: "getattr", args: { inode: 1 } }, { op: "stat_path", args: { path: "/t4" } }]);
+    expect(reads.every((r) => r.ok)).toBe(true);
+    const groupsAfter = ((await c.serverStats()) as { groupCommit: { commits: number } }).groupCommit.commits;
+    expect(groupsAfter).toBe(groupsBefore);
   });
 
   test("the inode API maps one to one onto inode ops", async () => {

@@ -1,0 +1,168 @@
+import type { ObjectStore } from "../objstore/index.ts";
+import { FsError, LIMITS, type InodeAttrs, type InodeId, type ReadPlan, type ReadRange } from "../types/index.ts";
+import type { DataPath } from "./objects.ts";
+
+// The read half of the data path: metad plans which object ranges hold the bytes, the client
+// reads them straight from the store, several at once. Every byte of one read comes from one
+// generation: when the body moved (ESTALE) or its blocks were already collected (the store says
+// ENOENT), the read starts over from a new plan instead of mixing old and new bytes.
+
+export type ReadCall = (op: string, args: Record<string, unknown>) => Promise<unknown>;
+
+export interface BodyReadOptions {
+  /** The generation the caller saw; the first plan is made against it. */
+  generation?: number;
+  /**
+   * Pinned: ESTALE reaches the caller when the body moved past `generation` (a stream that has
+   * already handed out bytes, or FUSE, which must drop what it cached). Otherwise the read moves
+   * on to the new generation and starts over.
+   */
+  pinned?: boolean;
+}
+
+export interface BodyRead {
+  bytes: Uint8Array;
+  generation: number;
+  sizeBytes: number;
+}
+
+/** A planned block the store no longer has: its body was replaced and collected meanwhile. */
+class BlockMissing extends Error {
+  constructor(readonly generation: number, readonly key: string) {
+    super(`block ${key} of generation ${generation} is gone`);
+  }
+}
+
+export function isStale(err: unknown): boolean {
+  return (err as FsError | null)?.code === "ESTALE";
+}
+
+export class BodyReader {
+  constructor(
+    private readonly call: ReadCall,
+    private readonly data: DataPath,
+  ) {}
+
+  /** Bytes [offset, offset + length) of a file body, clipped at its end; holes read as zeros. */
+  async read(inode: InodeId, offsetBytes: number, lengthBytes: number, options: BodyReadOptions = {}): Promise<BodyRead> {
+    if (!Number.isSafeInteger(offsetBytes) || offsetBytes < 0 || !Number.isSafeInteger(lengthBytes) || lengthBytes < 0) {
+      throw new FsError("EINVAL", `read of ${lengthBytes} bytes at ${offsetBytes}: not non-negative integers`);
+    }
+    const store = await this.data.store();
+    let generation = options.generation;
+    let missingAt: number | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.readOnce(store, inode, offsetBytes, lengthBytes, generation, missingAt);
+      } catch (err) {
+        const missing = err instanceof BlockMissing;
+        if (!missing && !isStale(err)) throw err;
+        if (!missing && options.pinned) throw err;
+        if (attempt >= LIMITS.readReplanMaxAttempts) {
+          throw new FsError("ESTALE", `inode ${inode}: the body moved during each of ${attempt} read attempts`);
+        }
+        // A missing block is retried once against the same generation when pinned (to tell a
+        // moved body, ESTALE, from a lost object, EIO); otherwise against whatever is current.
+        missingAt = missing ? err.generation : undefined;
+        generation = missing && options.pinned ? err.generation : undefined;
+      }
+    }
+  }
+
+  private async readOnce(store: ObjectStore, inode: InodeId, offsetBytes: number, lengthBytes: number, generation: number | undefined, missingAt: number | undefined): Promise<BodyRead> {
+    const windowBytes = LIMITS.readPlanWindowBytes;
+    const first = await this.plan(inode, offsetBytes, Math.min(lengthBytes, windowBytes), generation);
+    if (first.generation === missingAt) {
+      throw new FsError("EIO", `inode ${inode} generation ${missingAt}: a block its manifest lists is missing from the object store`);
+    }
+    const endBytes = Math.min(first.sizeBytes, offsetBytes + lengthBytes);
+    const outBytes = Math.max(0, endBytes - offsetBytes);
+    if (outBytes > LIMITS.readResultMaxBytes) throw new FsError("EFBIG", `a read of ${outBytes} bytes is over the ${LIMITS.readResultMaxBytes}-byte limit of one read`);
+    const rest: Array<Promise<ReadPlan>> = [];
+    for (let at = offsetBytes + windowBytes; at < endBytes; at += windowBytes) {
+      rest.push(this.plan(inode, at, Math.min(windowBytes, endBytes - at), first.generation));
+    }
+    const ranges = first.ranges.slice();
+    for (const [i, plan] of (await Promise.all(rest)).entries()) {
+      const baseBytes = (i + 1) * windowBytes;
+      for (const range of plan.ranges) ranges.push({ ...range, outputOffset: range.outputOffset + baseBytes });
+    }
+    const bytes = await this.fetchInto(store, first.generation, ranges, outBytes);
+    return { bytes, generation: first.generation, sizeBytes: first.sizeBytes };
+  }
+
+  private plan(inode: InodeId, offsetBytes: number, lengthBytes: number, generation: number | undefined): Promise<ReadPlan> {
+    return this.call("read_plan", { inode, offsetBytes, lengthBytes, ...(generation === undefined ? {} : { generation }) }) as Promise<ReadPlan>;
+  }
+
+  /** Reads every range into one buffer of `outBytes`; bytes no range covers stay zero (holes). */
+  private async fetchInto(store: ObjectStore, generation: number, ranges: ReadRange[], outBytes: number): Promise<Uint8Array> {
+    const only = ranges.length === 1 ? ranges[0]! : null;
+    if (only && only.outputOffset === 0 && only.lengthBytes === outBytes) {
+      const { bytes, cached } = await this.fetch(store, generation, only);
+      // Bytes the cache keeps must not reach a caller who may write into them.
+      return cached ? bytes.slice() : bytes;
+    }
+    const out = new Uint8Array(outBytes);
+    await forEachLimited(ranges, LIMITS.readConcurrencyMax, async (range) => {
+      if (range.outputOffset + range.lengthBytes > outBytes) throw new FsError("EPROTO", `read plan range ends at ${range.outputOffset + range.lengthBytes}, past ${outBytes}`);
+      out.set((await this.fetch(store, generation, range)).bytes, range.outputOffset);
+    });
+    return out;
+  }
+
+  private async fetch(store: ObjectStore, generation: number, range: ReadRange): Promise<{ bytes: Uint8Array; cached: boolean }> {
+    const { cache } = this.data;
+    const hit = cache.get(range.key, range.objectOffset, range.lengthBytes);
+    if (hit) return { bytes: hit, cached: true };
+    let bytes: Uint8Array;
+    try {
+      bytes = await store.get(range.key, { offsetBytes: range.objectOffset, lengthBytes: range.lengthBytes });
+    } catch (err) {
+      if ((err as FsError).code === "ENOENT") throw new BlockMissing(generation, range.key);
+      throw err;
+    }
+    if (bytes.byteLength !== range.lengthBytes) {
+      throw new FsError("EIO", `object ${range.key} holds ${bytes.byteLength} bytes at ${range.objectOffset}, its manifest says ${range.lengthBytes}`);
+    }
+    const cached = cache.accepts(bytes.byteLength);
+    if (cached) cache.put(range.key, range.objectOffset, bytes);
+    return { bytes, cached };
+  }
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time; the first failure wins once all settle. */
+export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  if (items.length === 1) return fn(items[0]!);
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  const worker = async () => {
+    while (next < items.length && !failure) {
+      try {
+        await fn(items[next++]!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw (failure as { error: unknown }).error;
+}
+
+/**
+ * A whole file (readFile): its size comes from `stat`, so a body that moved between the stat and
+ * the read makes the read start over from a new stat, never return a size from one generation
+ * and bytes from another.
+ */
+export async function readWhole(stat: () => Promise<InodeAttrs>, reader: BodyReader): Promise<Uint8Array> {
+  for (let attempt = 1; ; attempt++) {
+    const attrs = await stat();
+    if (attrs.type !== "file") throw new FsError(attrs.type === "dir" ? "EISDIR" : "EINVAL", "not a regular file");
+    if (attrs.sizeBytes > LIMITS.readResultMaxBytes) throw new FsError("EFBIG", `${attrs.sizeBytes} bytes is over the ${LIMITS.readResultMaxBytes}-byte limit of one read; use createReadStream`);
+    try {
+      return (await reader.read(attrs.inode, 0, attrs.sizeBytes, { generation: attrs.generation, pinned: true })).bytes;
+    } catch (err) {
+      if (!isStale(err) || attempt >= LIMITS.readReplanMaxAttempts) throw err;
+    }
+  }
+}
