@@ -4,8 +4,20 @@ import { statMode, type InodeAttrs } from "../types/index.ts";
 
 const NS_PER_MS = 1_000_000n;
 
+/** The type predicates fs.Stats and fs.Dirent share. */
+abstract class TypedEntry {
+  abstract readonly type: InodeAttrs["type"];
+  isFile(): boolean { return this.type === "file"; }
+  isDirectory(): boolean { return this.type === "dir"; }
+  isSymbolicLink(): boolean { return this.type === "symlink"; }
+  isBlockDevice(): boolean { return false; }
+  isCharacterDevice(): boolean { return false; }
+  isFIFO(): boolean { return false; }
+  isSocket(): boolean { return false; }
+}
+
 /** Like fs.Stats, plus NoKV's own `generation` and `version`. */
-export class NoKVStats {
+export class NoKVStats extends TypedEntry {
   readonly dev = 0;
   readonly ino: number;
   readonly mode: number;
@@ -28,6 +40,7 @@ export class NoKVStats {
   readonly type: InodeAttrs["type"];
 
   constructor(attrs: InodeAttrs) {
+    super();
     this.ino = attrs.inode;
     this.mode = statMode(attrs);
     this.nlink = attrs.nlink;
@@ -51,30 +64,18 @@ export class NoKVStats {
   get mtime(): Date { return new Date(this.mtimeMs); }
   get ctime(): Date { return new Date(this.ctimeMs); }
   get birthtime(): Date { return new Date(this.birthtimeMs); }
-  isFile(): boolean { return this.type === "file"; }
-  isDirectory(): boolean { return this.type === "dir"; }
-  isSymbolicLink(): boolean { return this.type === "symlink"; }
-  isBlockDevice(): boolean { return false; }
-  isCharacterDevice(): boolean { return false; }
-  isFIFO(): boolean { return false; }
-  isSocket(): boolean { return false; }
 }
 
 /** Like fs.Dirent. */
-export class NoKVDirent {
+export class NoKVDirent extends TypedEntry {
   constructor(
     readonly name: string,
     readonly parentPath: string,
-    private readonly type: InodeAttrs["type"],
-  ) {}
+    readonly type: InodeAttrs["type"],
+  ) {
+    super();
+  }
   get path(): string { return this.parentPath; }
-  isFile(): boolean { return this.type === "file"; }
-  isDirectory(): boolean { return this.type === "dir"; }
-  isSymbolicLink(): boolean { return this.type === "symlink"; }
-  isBlockDevice(): boolean { return false; }
-  isCharacterDevice(): boolean { return false; }
-  isFIFO(): boolean { return false; }
-  isSocket(): boolean { return false; }
 }
 
 function nsToMs(ns: bigint): number {
