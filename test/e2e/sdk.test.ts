@@ -115,8 +115,12 @@ describe("SDK path API over TCP", () => {
     ]);
     expect(results.map((r) => (r.ok ? "ok" : r.error.code))).toEqual(["ok", "ok", "EEXIST", "ENOENT", "ok", "ENOSYS", "ok"]);
     expect(await c.readdir("/t4")).toEqual(["a", "b", "c", "d"]);
+    const commits = async () => ((await c.serverStats()) as { writes: { commits: number } }).writes.commits;
+    const before = await commits();
     const merged = Array.from({ length: 300 }, (_, i) => ({ op: "create", args: { parent: root.ino, name: `m${i}` } }));
     expect((await c.batch(merged)).every((r) => r.ok)).toBe(true);
+    // 300 consecutive creates in one directory commit as one command.
+    expect((await commits()) - before).toBe(1);
     expect((await c.readdir("/t4")).length).toBe(304);
     expect(await codeOf(c.batch(Array.from({ length: 5000 }, () => ({ op: "getattr", args: { inode: 1 } }))))).toBe("EINVAL");
     const groupsBefore = ((await c.serverStats()) as { groupCommit: { commits: number } }).groupCommit.commits;
