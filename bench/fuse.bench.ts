@@ -39,11 +39,6 @@ async function timed(script: string): Promise<number> {
   return performance.now() - started;
 }
 
-/** Empties the page cache so reads come from the disk (or the object store) on both sides. */
-async function dropCaches(): Promise<void> {
-  await sh("sync && echo 3 > /proc/sys/vm/drop_caches");
-}
-
 async function startMount(url: string, mountpoint: string): Promise<{ stop: () => Promise<void> }> {
   const proc = Bun.spawn([BUN, join(ROOT, "src/fuse/mount-main.ts"), "mount", mountpoint, "--server", url], { stdout: "pipe", stderr: "inherit" });
   let text = "";
@@ -60,15 +55,25 @@ async function startMount(url: string, mountpoint: string): Promise<{ stop: () =
   };
 }
 
-/** One workload on both sides: `prepare` untimed, then `script` timed, in dir $T. */
-async function both(rows: Row[], workload: string, items: number, dirs: { local: string; mount: string }, script: string, prepare = ""): Promise<void> {
-  const times: number[] = [];
-  for (const target of [dirs.local, dirs.mount]) {
-    if (prepare) await sh(`T=${target}; ${prepare}`);
-    times.push(await timed(`T=${target}; ${script}`));
+/**
+ * One workload on both sides, in $T (a fresh directory per round, $R the round): `prepare`
+ * untimed, then `script` timed, after a sync so the disk is not still busy with the previous
+ * round. The median of `rounds` rounds, since a shared 2-core machine is noisy.
+ */
+async function both(rows: Row[], spec: { workload: string; items: number; script: string; prepare?: string; rounds: number }, dirs: { local: string; mount: string }): Promise<void> {
+  const medians: number[] = [];
+  for (const base of [dirs.local, dirs.mount]) {
+    const times: number[] = [];
+    for (let round = 0; round < spec.rounds; round++) {
+      const env = `R=${round}; T=${base}/r${round}; mkdir -p $T;`;
+      if (spec.prepare) await sh(`${env} ${spec.prepare}`);
+      await sh("sync");
+      times.push(await timed(`${env} ${spec.script}`));
+    }
+    medians.push(times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!);
   }
-  rows.push({ workload, items, localMs: times[0]!, mountMs: times[1]! });
-  if (!json) console.error(`  ${workload}: local ${times[0]!.toFixed(0)} ms, mount ${times[1]!.toFixed(0)} ms`);
+  rows.push({ workload: spec.workload, items: spec.items, localMs: medians[0]!, mountMs: medians[1]! });
+  if (!json) console.error(`  ${spec.workload}: local ${medians[0]!.toFixed(0)} ms, mount ${medians[1]!.toFixed(0)} ms`);
 }
 
 function makeTree(dir: string): void {
@@ -108,16 +113,15 @@ async function main(): Promise<void> {
   const mount = await startMount(`nokv://127.0.0.1:${metad.port}`, dirs.mount);
   const rows: Row[] = [];
   try {
-    await both(rows, "create empty files", FILES, dirs, `mkdir $T/c && cd $T/c && seq -f 'f%05g' 1 ${FILES} | xargs touch`);
-    await both(rows, "stat files (cached)", FILES, dirs, `cd $T/c && ls -f | grep -v '^\\.' | xargs stat -c %s > /dev/null`, `cd $T/c && ls -f | grep -v '^\\.' | xargs stat -c %s > /dev/null`);
-    await both(rows, `cp -r tree (${TREE_DIRS * TREE_FILES_PER_DIR} x ${TREE_FILE_BYTES / 1024} KiB)`, TREE_DIRS * TREE_FILES_PER_DIR, dirs, `cp -r ${join(dir, "tree")} $T/tree`);
-    await both(rows, `sequential write ${BIG_MIB} MiB (MiB)`, BIG_MIB, dirs, `dd if=/dev/zero of=$T/big bs=1M count=${BIG_MIB} status=none`);
-    await dropCaches();
-    const readRow: Row = { workload: `sequential read ${BIG_MIB} MiB (MiB)`, items: BIG_MIB, localMs: 0, mountMs: 0 };
-    readRow.localMs = await timed(`dd if=${dirs.local}/big of=/dev/null bs=1M status=none`);
-    await dropCaches();
-    readRow.mountMs = await timed(`dd if=${dirs.mount}/big of=/dev/null bs=1M status=none`);
-    rows.push(readRow);
+    const statAll = `cd $T/c && ls -f | grep -v '^\\.' | xargs stat -c %s > /dev/null`;
+    const makeFiles = `mkdir $T/c && cd $T/c && seq -f 'f%05g' 1 ${FILES} | xargs touch`;
+    await both(rows, { workload: "create empty files", items: FILES, script: makeFiles, rounds: 3 }, dirs);
+    await both(rows, { workload: "stat files (cached)", items: FILES, prepare: statAll, script: statAll, rounds: 3 }, dirs);
+    const treeFiles = TREE_DIRS * TREE_FILES_PER_DIR;
+    await both(rows, { workload: `cp -r tree (${treeFiles} x ${TREE_FILE_BYTES / 1024} KiB)`, items: treeFiles, script: `cp -r ${join(dir, "tree")} $T/tree`, rounds: 3 }, dirs);
+    await both(rows, { workload: `sequential write ${BIG_MIB} MiB (MiB)`, items: BIG_MIB, script: `dd if=/dev/zero of=$T/big bs=1M count=${BIG_MIB} status=none`, rounds: 1 }, dirs);
+    const readBig = `dd if=$T/big of=/dev/null bs=1M status=none`;
+    await both(rows, { workload: `sequential read ${BIG_MIB} MiB (MiB)`, items: BIG_MIB, prepare: "sync && echo 3 > /proc/sys/vm/drop_caches", script: readBig, rounds: 1 }, dirs);
   } finally {
     await mount.stop();
     await metad.stop();

@@ -61,6 +61,10 @@ export const LIMITS = {
   connectionOutboundMaxBytes: 256 * 1024 * 1024,
   /** metad: how long a connection may sit on a partial frame or request before it is closed. */
   partialFrameTimeoutMs: 30_000,
+  /** metad: bytes of the shared token clients present in hello (longer ones are refused unread). */
+  authTokenMaxBytes: 1_024,
+  /** fsck: violations listed in one report; past it they are only counted. */
+  fsckViolationsMax: 100_000,
   /** SDK: requests one client keeps in flight on its connection before callers queue. */
   clientInFlightMax: 1_024,
   /** SDK: reconnect attempts before a request fails with ECONNRESET, and the first backoff. */
@@ -123,6 +127,8 @@ export const LIMITS = {
   /** FUSE: how long the kernel trusts names and attributes; live mounts also invalidate on watch events. */
   fuseLiveCacheTimeoutMs: 10_000,
   fuseSnapshotCacheTimeoutMs: 60 * 60_000,
+  /** FUSE: the same for directories we cannot watch (past fuseWatchedDirsMax, or metad refused). */
+  fuseUnwatchedCacheTimeoutMs: 1_000,
   /** FUSE: directories with a watch subscription at once; past it, entries expire by timeout only. */
   fuseWatchedDirsMax: 10_000,
   /** FUSE: invalidations waiting for the kernel; past it they are dropped and timeouts take over. */
@@ -164,5 +170,6 @@ assertLimit(LIMITS.fuseReadBufferBytes >= LIMITS.fuseMaxWriteBytes + 4096, "fuse
 assertLimit(LIMITS.fuseMaxWriteBytes % 4096 === 0 && LIMITS.fuseMaxWriteBytes / 4096 <= 0xffff, "fuse max write not whole pages within max_pages");
 assertLimit(LIMITS.fuseWriteBufferMaxBytes <= LIMITS.fileMaxBytes, "fuse write buffer above the largest file");
 assertLimit(LIMITS.fuseReadaheadBytes >= LIMITS.fuseMaxWriteBytes, "fuse readahead below one kernel read");
+assertLimit(LIMITS.fuseUnwatchedCacheTimeoutMs <= LIMITS.fuseLiveCacheTimeoutMs, "fuse unwatched cache timeout above the watched one");
 // A publish manifest of commandMaxMutations blocks (each a map of 4 fields: 9 items) must fit.
 assertLimit(LIMITS.payloadMaxItems >= 9 * LIMITS.commandMaxMutations, "payload items below a max manifest");

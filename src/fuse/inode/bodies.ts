@@ -1,0 +1,166 @@
+import { FsError, nowNs, type InodeAttrs } from "../../types/index.ts";
+import type { AttrOverlay } from "./attrs.ts";
+import type { Node, NodeTable } from "./node-table.ts";
+import type { NodeSource } from "./source.ts";
+import { WriteBuffer } from "./write-buffer.ts";
+
+// Bodies being written through the mount, one per node (every handle of a file shares it, so a
+// reader sees what a writer wrote). Writes land in a buffer; flush, fsync and the last release
+// publish the whole body under the file's name: the file changes all at once, never halfway.
+
+interface Body {
+  buffer: WriteBuffer | null;
+  loading: Promise<WriteBuffer> | null;
+  /** Bumped by every change; a publish clears `dirty` only if none happened while it ran. */
+  changeSeq: number;
+  publishedSeq: number;
+  mtimeNs: bigint;
+  /** Times set while dirty: a publish stamps mtime with now, so they are applied again after it. */
+  pendingTimes: { atimeNs?: bigint; mtimeNs?: bigint } | null;
+  publishing: Promise<void> | null;
+  writers: number;
+}
+
+export class Bodies {
+  private readonly bodies = new Map<number, Body>();
+
+  constructor(
+    private readonly source: NodeSource,
+    private readonly nodes: NodeTable,
+  ) {}
+
+  /** A handle that may write opened; `truncate` starts the body empty (O_TRUNC, or a new file). */
+  openWriter(node: Node, truncate: boolean): void {
+    const body = this.bodyOf(node);
+    body.writers++;
+    if (truncate) {
+      body.buffer = new WriteBuffer();
+      body.loading = null;
+    }
+  }
+
+  /**
+   * The last writer is gone after its final flush: the body goes too. Bytes still unpublished
+   * then are bytes whose publish failed, and that failure was already the close(2) error.
+   */
+  closeWriter(node: Node): void {
+    const body = this.bodies.get(node.nodeid);
+    if (!body) return;
+    body.writers = Math.max(0, body.writers - 1);
+    if (body.writers === 0 && body.publishing === null) this.bodies.delete(node.nodeid);
+  }
+
+  /** Size and mtime to report while unpublished bytes exist, so the kernel's view stays right. */
+  overlay(node: Node): AttrOverlay | undefined {
+    const body = this.bodies.get(node.nodeid);
+    if (!body?.buffer || !this.isDirty(body)) return undefined;
+    return { sizeBytes: body.buffer.sizeBytes, mtimeNs: body.mtimeNs };
+  }
+
+  /** The loaded body to read from, when this node has one (its bytes are the newest). */
+  loaded(node: Node): WriteBuffer | null {
+    return this.bodies.get(node.nodeid)?.buffer ?? null;
+  }
+
+  async write(node: Node, offsetBytes: number, data: Uint8Array): Promise<void> {
+    const body = this.bodyOf(node);
+    const buffer = await this.load(node, body);
+    buffer.write(offsetBytes, data);
+    this.changed(body);
+  }
+
+  /** Truncate of a node with an open body: it changes the buffer, and the publish carries it. */
+  async truncate(node: Node, sizeBytes: number): Promise<boolean> {
+    const body = this.bodies.get(node.nodeid);
+    if (!body || body.writers === 0) return false;
+    // Truncating to empty needs nothing of the old body: no point fetching it first.
+    if (sizeBytes === 0 && !body.buffer) body.buffer = new WriteBuffer();
+    (await this.load(node, body)).truncate(sizeBytes);
+    this.changed(body);
+    return true;
+  }
+
+  /** Remembers times set on a dirty node, to restore them after the publish. */
+  setTimes(node: Node, times: { atimeNs?: bigint; mtimeNs?: bigint }): void {
+    const body = this.bodies.get(node.nodeid);
+    if (!body || !this.isDirty(body)) return;
+    body.pendingTimes = { ...body.pendingTimes, ...times };
+    if (times.mtimeNs !== undefined) body.mtimeNs = times.mtimeNs;
+  }
+
+  /** Publishes the node's body if it changed since the last publish; waits for one in flight. */
+  async flush(node: Node): Promise<void> {
+    const body = this.bodies.get(node.nodeid);
+    if (!body) return;
+    while (body.publishing) await body.publishing;
+    if (!this.isDirty(body)) return;
+    body.publishing = this.publish(node, body).finally(() => (body.publishing = null));
+    await body.publishing;
+    if (body.writers === 0 && !this.isDirty(body)) this.bodies.delete(node.nodeid);
+  }
+
+  private async publish(node: Node, body: Body): Promise<void> {
+    const buffer = body.buffer!;
+    const seq = body.changeSeq;
+    const attrs = await this.publishAs(node, buffer);
+    if (attrs) {
+      this.nodes.update(node, attrs);
+      if (body.pendingTimes) this.nodes.update(node, await this.source.setattr(node.inode, body.pendingTimes));
+    }
+    body.publishedSeq = seq;
+    if (body.changeSeq === seq) body.pendingTimes = null;
+  }
+
+  /**
+   * Publishes under the node's newest name, guarded by the generation we last saw. ESTALE means
+   * someone else changed the name or the body meanwhile: if the name still holds our inode the
+   * last writer wins; if not (unlinked, replaced) the bytes belong to no name and are dropped,
+   * as writes to an unlinked file are.
+   */
+  private async publishAs(node: Node, buffer: WriteBuffer): Promise<InodeAttrs | null> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const link = this.nodes.linkOf(node);
+      if (!link) return null;
+      const guard = attempt === 0 ? { ifGeneration: node.attrs.generation } : {};
+      try {
+        return await this.source.publish(this.nodes.inodeOf(link.parent), link.name, buffer.body(), { mode: node.attrs.mode, ...guard });
+      } catch (err) {
+        if ((err as FsError).code !== "ESTALE") throw err;
+        const now = await this.source.lookup(this.nodes.inodeOf(link.parent), link.name).catch(() => null);
+        if (now?.inode !== node.inode) return null;
+      }
+    }
+    throw new FsError("ESTALE", `inode ${node.inode} kept changing while it was published`);
+  }
+
+  private bodyOf(node: Node): Body {
+    let body = this.bodies.get(node.nodeid);
+    if (!body) {
+      body = { buffer: null, loading: null, changeSeq: 0, publishedSeq: 0, mtimeNs: 0n, pendingTimes: null, publishing: null, writers: 0 };
+      this.bodies.set(node.nodeid, body);
+    }
+    return body;
+  }
+
+  /** The current body, fetched once, for a write that does not replace it from the start. */
+  private load(node: Node, body: Body): Promise<WriteBuffer> {
+    if (body.buffer) return Promise.resolve(body.buffer);
+    body.loading ??= (async () => {
+      const attrs = await this.source.getattr(node.inode);
+      const bytes = attrs.sizeBytes === 0 ? new Uint8Array(0) : await this.source.read(node.inode, { offsetBytes: 0, lengthBytes: attrs.sizeBytes, generation: attrs.generation });
+      this.nodes.update(node, attrs);
+      body.buffer ??= WriteBuffer.of(bytes);
+      return body.buffer;
+    })().finally(() => (body.loading = null));
+    return body.loading;
+  }
+
+  private changed(body: Body): void {
+    body.changeSeq++;
+    body.mtimeNs = nowNs();
+  }
+
+  private isDirty(body: Body): boolean {
+    return body.changeSeq !== body.publishedSeq;
+  }
+}

@@ -1,0 +1,68 @@
+import { FsError, LIMITS } from "../../types/index.ts";
+import type { Notifier, RawFileSystem } from "../kernel/index.ts";
+import { Bodies } from "./bodies.ts";
+import type { DirHandle } from "./dir-handle.ts";
+import { dirOps } from "./dir-ops.ts";
+import { entryOps } from "./entry-ops.ts";
+import { fileOps } from "./file-ops.ts";
+import { Invalidator } from "./invalidator.ts";
+import { miscOps } from "./misc-ops.ts";
+import { NodeTable } from "./node-table.ts";
+import { Handles, type FileHandle } from "./open-files.ts";
+import type { NodeSource } from "./source.ts";
+import type { FsState } from "./state.ts";
+
+// The one place the kernel layer meets the inode layer: builds the RawFileSystem the session
+// dispatches to, from the handler areas and their shared state.
+
+export interface NoKVFs {
+  readonly fs: RawFileSystem;
+  readonly state: FsState;
+  /** Null for snapshot mounts: nothing changes, so nothing is watched. */
+  readonly invalidator: Invalidator | null;
+  /** Connects invalidation to the mounted device. */
+  attach(notifier: Notifier): void;
+  close(): Promise<void>;
+}
+
+export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
+  const rootAttrs = await source.getattr(source.rootInode);
+  if (rootAttrs.type !== "dir") throw new FsError("ENOTDIR", `inode ${source.rootInode} is not a directory`);
+  const nodes = new NodeTable(source.rootInode, rootAttrs);
+  source.usePaths?.((inode) => nodes.pathOf(nodes.nodeidOf(inode)));
+  const files = new Handles<FileHandle>();
+  const watchable = source.watch ? (source as NodeSource & Required<Pick<NodeSource, "watch">>) : null;
+  const invalidator = watchable
+    ? new Invalidator(watchable, nodes, (nodeid) => {
+        for (const handle of files.forNode(nodeid)) handle.readahead?.drop();
+      })
+    : null;
+  const state: FsState = {
+    source,
+    nodes,
+    files,
+    dirs: new Handles<DirHandle>(),
+    bodies: new Bodies(source, nodes),
+    timeoutFor: (dirNodeid) => (invalidator ? invalidator.timeoutFor(dirNodeid) : LIMITS.fuseSnapshotCacheTimeoutMs),
+    sawDir: (nodeid) => invalidator?.watchDir(nodeid),
+  };
+  nodes.onDrop = (node) => {
+    if (node.type === "dir") invalidator?.unwatch(node.nodeid);
+  };
+  const fs: RawFileSystem = {
+    init: () => state.sawDir(1),
+    ...entryOps(state),
+    ...fileOps(state),
+    ...dirOps(state),
+    ...miscOps(state),
+  };
+  return {
+    fs,
+    state,
+    invalidator,
+    attach: (notifier) => invalidator?.attach(notifier),
+    close: async () => {
+      await invalidator?.close();
+    },
+  };
+}

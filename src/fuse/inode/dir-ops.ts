@@ -1,0 +1,91 @@
+import { LIMITS, type DirEntryPlus, type DirPage, type InodeAttrs } from "../../types/index.ts";
+import { DT_DIR, DT_LNK, DT_REG, FUSE_ROOT_ID, type DirentSink, type RawFileSystem } from "../kernel/index.ts";
+import { entryOut } from "./attrs.ts";
+import { COOKIE_DOT, COOKIE_DOTDOT, newDirHandle, type DirHandle } from "./dir-handle.ts";
+import { splitLinkKey } from "./node-table.ts";
+import type { FsState } from "./state.ts";
+
+// OPENDIR, READDIR, READDIRPLUS, RELEASEDIR, FSYNCDIR.
+
+export function direntType(type: InodeAttrs["type"]): number {
+  return type === "dir" ? DT_DIR : type === "symlink" ? DT_LNK : DT_REG;
+}
+
+export function dirOps(state: FsState): Pick<RawFileSystem, "opendir" | "readdir" | "releasedir" | "fsyncdir"> {
+  return {
+    async opendir(_ctx, nodeid) {
+      const node = state.nodes.require(nodeid);
+      const handle = state.dirs.add((fh) => newDirHandle(fh, node));
+      return { fh: handle.fh, openFlags: 0 };
+    },
+    async readdir(_ctx, nodeid, fh, offset, sink) {
+      const handle = state.dirs.get(fh);
+      state.sawDir(nodeid);
+      if (offset < COOKIE_DOTDOT && !addDots(state, handle, offset, sink)) return;
+      const after = offset <= COOKIE_DOTDOT ? undefined : handle.cookies.get(offset);
+      // The kernel only passes back cookies we gave; an unknown one ends the listing.
+      if (offset > COOKIE_DOTDOT && after === undefined) return;
+      await addEntries(state, handle, after, sink);
+    },
+    async releasedir(_ctx, _nodeid, fh) {
+      const handle = state.dirs.take(fh);
+      if (handle) state.nodes.release(handle.node);
+    },
+    // Metadata commits before each reply, so there is nothing left to sync.
+    async fsyncdir() {},
+  };
+}
+
+/** "." and ".." (no lookup counted for them, so their entries carry node id 0). */
+function addDots(state: FsState, handle: DirHandle, offset: number, sink: DirentSink): boolean {
+  const self = handle.node;
+  const parent = self.nodeid === FUSE_ROOT_ID || self.primary === null ? FUSE_ROOT_ID : splitLinkKey(self.primary).parent;
+  const dots = [
+    { name: ".", ino: self.nodeid, nextOffset: COOKIE_DOT },
+    { name: "..", ino: parent, nextOffset: COOKIE_DOTDOT },
+  ];
+  for (const dot of dots.slice(offset)) {
+    const entry = { ...entryOut(state.nodes, self.attrs, 0), nodeid: 0 };
+    if (!sink.add({ ...dot, type: DT_DIR, entry })) return false;
+  }
+  return true;
+}
+
+async function addEntries(state: FsState, handle: DirHandle, after: string | undefined, sink: DirentSink): Promise<void> {
+  let cursor = after;
+  for (;;) {
+    const page = await pageAfter(state, handle, cursor);
+    for (let i = 0; i < page.entries.length; i++) {
+      const e = page.entries[i]!;
+      if (!addEntry(state, handle, e, sink)) {
+        handle.pending = { after: cursor, entries: page.entries.slice(i), nextAfter: page.nextAfter };
+        return;
+      }
+      cursor = e.name;
+    }
+    handle.pending = null;
+    if (page.nextAfter === null) return;
+  }
+}
+
+function addEntry(state: FsState, handle: DirHandle, e: DirEntryPlus, sink: DirentSink): boolean {
+  const cookie = handle.nextCookie;
+  const known = state.nodes.get(state.nodes.nodeidOf(e.attrs.inode));
+  const overlay = known ? state.bodies.overlay(known) : undefined;
+  const entry = sink.plus ? entryOut(state.nodes, e.attrs, state.timeoutFor(handle.node.nodeid), overlay) : undefined;
+  const ino = state.nodes.nodeidOf(e.attrs.inode);
+  if (!sink.add({ name: e.name, ino, type: direntType(e.attrs.type), nextOffset: cookie, ...(entry ? { entry } : {}) })) return false;
+  handle.nextCookie++;
+  handle.cookies.set(cookie, e.name);
+  // READDIRPLUS: the kernel counts a lookup for every entry it took.
+  if (sink.plus) state.nodes.remember(handle.node.nodeid, e.name, e.attrs);
+  return true;
+}
+
+/** The entries after `cursor`: what the kernel did not take last time, or a new page. */
+async function pageAfter(state: FsState, handle: DirHandle, cursor: string | undefined): Promise<DirPage<DirEntryPlus>> {
+  const pending = handle.pending;
+  if (pending && pending.after === cursor) return { entries: pending.entries, nextAfter: pending.nextAfter };
+  const limit = LIMITS.readdirPageDefaultEntries;
+  return await state.source.readdirPlus(handle.node.inode, cursor === undefined ? { limit } : { after: cursor, limit });
+}

@@ -1,0 +1,65 @@
+import { describe, expect, test } from "bun:test";
+import type { WatchEvent } from "../../types/index.ts";
+import { invalidationsFor } from "./event-rules.ts";
+import { NodeTable } from "./node-table.ts";
+import { attrsOf } from "./testing.ts";
+
+function event(e: Partial<WatchEvent> & Pick<WatchEvent, "kind" | "name" | "inode">): WatchEvent {
+  return { scope: 1, version: 10, ordinal: 0, ...e };
+}
+
+function table(): NodeTable {
+  const nodes = new NodeTable(1, attrsOf(1, "dir"));
+  nodes.remember(1, "known", attrsOf(5, "file", { version: 8, generation: 3 }));
+  return nodes;
+}
+
+describe("watch events to invalidations", () => {
+  test("a create elsewhere drops a (maybe negative) entry and the directory's attributes; our own echo does nothing", () => {
+    const nodes = table();
+    expect(invalidationsFor(event({ kind: "create", name: "new", inode: 9 }), nodes)).toEqual([
+      { kind: "entry", parent: 1, name: "new" },
+      { kind: "inode", nodeid: 1, offsetBytes: -1 },
+    ]);
+    expect(invalidationsFor(event({ kind: "create", name: "known", inode: 5 }), nodes)).toEqual([]);
+  });
+
+  test("a remove of a name the kernel holds drops it; one it never saw needs nothing", () => {
+    const nodes = table();
+    expect(invalidationsFor(event({ kind: "remove", name: "other", inode: 9 }), nodes)).toEqual([]);
+    const out = invalidationsFor(event({ kind: "remove", name: "known", inode: 5 }), nodes);
+    expect(out).toContainEqual({ kind: "entry", parent: 1, name: "known" });
+    expect(out).toContainEqual({ kind: "inode", nodeid: 5, offsetBytes: -1 });
+    expect(nodes.childOf(1, "known")).toBeUndefined();
+    // Seen twice (a second scope, a replay): nothing more.
+    expect(invalidationsFor(event({ kind: "remove", name: "known", inode: 5 }), nodes)).toEqual([]);
+  });
+
+  test("a rename moves the name in the table and drops both entries, once", () => {
+    const nodes = table();
+    nodes.remember(1, "d", attrsOf(6, "dir"));
+    const e = event({ kind: "rename", name: "known", inode: 5, toScope: 6, toName: "moved" });
+    const out = invalidationsFor(e, nodes);
+    expect(out).toContainEqual({ kind: "entry", parent: 1, name: "known" });
+    expect(out).toContainEqual({ kind: "entry", parent: 6, name: "moved" });
+    expect(nodes.childOf(6, "moved")).toBe(5);
+    expect(invalidationsFor({ ...e, scope: 6 }, nodes)).toEqual([]);
+  });
+
+  test("attribute changes newer than what we served drop the inode; older or equal ones do not", () => {
+    const nodes = table();
+    expect(invalidationsFor(event({ kind: "update_attr", name: "known", inode: 5, version: 8 }), nodes)).toEqual([]);
+    expect(invalidationsFor(event({ kind: "update_attr", name: "known", inode: 5, version: 9 }), nodes)).toEqual([{ kind: "inode", nodeid: 5, offsetBytes: 0 }]);
+    expect(invalidationsFor(event({ kind: "update_attr", name: "x", inode: 99 }), nodes)).toEqual([]);
+  });
+
+  test("a publish of a new generation drops cached pages; of the one we published, nothing", () => {
+    const nodes = table();
+    expect(invalidationsFor(event({ kind: "publish", name: "known", inode: 5, generation: 3 }), nodes)).toEqual([]);
+    expect(invalidationsFor(event({ kind: "publish", name: "known", inode: 5, generation: 4 }), nodes)).toEqual([{ kind: "inode", nodeid: 5, offsetBytes: 0 }]);
+    expect(invalidationsFor(event({ kind: "publish", name: "fresh", inode: 12, generation: 1 }), nodes)).toEqual([
+      { kind: "entry", parent: 1, name: "fresh" },
+      { kind: "inode", nodeid: 1, offsetBytes: -1 },
+    ]);
+  });
+});

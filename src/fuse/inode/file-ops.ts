@@ -1,0 +1,109 @@
+import { FsError } from "../../types/index.ts";
+import { FOPEN, O_ACCMODE, O_RDONLY, O_TRUNC, type OpenOut, type RawFileSystem, type RequestContext } from "../kernel/index.ts";
+import type { Node } from "./node-table.ts";
+import { Readahead } from "./readahead.ts";
+import { checkWritable, killSuidGid, ownerOf, replyEntry, type FsState } from "./state.ts";
+
+// Open files: OPEN, CREATE, READ, WRITE, FLUSH, RELEASE, FSYNC. Reads go to the object store
+// through the SDK (with readahead); writes collect in the node's body and are published when
+// the file is flushed (every close), fsynced, or released.
+
+const O_EXCL = 0o200;
+
+type FileOps = "open" | "create" | "read" | "write" | "flush" | "release" | "fsync";
+
+export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
+  const { nodes, source, bodies, files } = state;
+
+  /**
+   * A new handle; `startEmpty` (a new file, O_TRUNC) spares its first write fetching the old body.
+   * The kernel may keep cached pages across opens: changes from elsewhere invalidate them.
+   */
+  const openHandle = (node: Node, writable: boolean, startEmpty: boolean): OpenOut => {
+    const handle = files.add((fh) => ({ fh, node, writable, readahead: null }));
+    if (writable) bodies.openWriter(node, startEmpty);
+    return { fh: handle.fh, openFlags: FOPEN.KEEP_CACHE };
+  };
+
+  /** O_TRUNC: empty the file now, so it is empty even if the writer never writes. */
+  const truncateOnOpen = async (node: Node): Promise<void> => {
+    nodes.update(node, await source.setattr(node.inode, { sizeBytes: 0 }));
+  };
+
+  return {
+    async open(_ctx, nodeid, flags, kill) {
+      const node = nodes.require(nodeid);
+      const writable = (flags & O_ACCMODE) !== O_RDONLY;
+      if (writable || (flags & O_TRUNC) !== 0) checkWritable(state);
+      const truncate = writable && (flags & O_TRUNC) !== 0;
+      if (truncate) await truncateOnOpen(node);
+      await killSuidGid(state, node, kill);
+      return openHandle(node, writable, truncate);
+    },
+    async create(ctx, parent, name, mode, flags, kill) {
+      checkWritable(state);
+      const parentInode = nodes.require(parent).inode;
+      const writable = (flags & O_ACCMODE) !== O_RDONLY;
+      const { attrs, existed } = await createOrOpen(state, ctx, parentInode, name, mode, flags);
+      const entry = replyEntry(state, parent, name, attrs);
+      const node = nodes.require(entry.nodeid);
+      const truncate = writable && (flags & O_TRUNC) !== 0;
+      if (existed && truncate) await truncateOnOpen(node);
+      if (existed) await killSuidGid(state, node, kill);
+      return { entry, open: openHandle(node, writable, !existed || truncate) };
+    },
+    async read(_ctx, _nodeid, fh, offsetBytes, lengthBytes) {
+      const handle = files.get(fh);
+      const loaded = bodies.loaded(handle.node);
+      if (loaded) return loaded.read(offsetBytes, lengthBytes);
+      const node = handle.node;
+      handle.readahead ??= new Readahead(
+        (offset, length, generation) => source.read(node.inode, { offsetBytes: offset, lengthBytes: length, generation }),
+        node.attrs.generation,
+        async () => {
+          nodes.update(node, await source.getattr(node.inode));
+          return node.attrs.generation;
+        },
+      );
+      // Our own publish or truncate moved the body since this handle last read: start over.
+      handle.readahead.follow(node.attrs.generation);
+      return await handle.readahead.read(offsetBytes, lengthBytes);
+    },
+    async write(_ctx, _nodeid, fh, offsetBytes, data, kill) {
+      const handle = files.get(fh);
+      if (!handle.writable) throw new FsError("EBADF", `handle ${fh} is not open for writing`);
+      await killSuidGid(state, handle.node, kill);
+      await bodies.write(handle.node, offsetBytes, data);
+      return data.byteLength;
+    },
+    async flush(_ctx, _nodeid, fh) {
+      await bodies.flush(files.get(fh).node);
+    },
+    async release(_ctx, _nodeid, fh) {
+      const handle = files.take(fh);
+      if (!handle) return;
+      try {
+        // Writes after the last flush (through a still-mapped page, say) are published here.
+        if (handle.writable) await bodies.flush(handle.node);
+      } finally {
+        if (handle.writable) bodies.closeWriter(handle.node);
+        nodes.release(handle.node);
+      }
+    },
+    async fsync(_ctx, _nodeid, fh) {
+      await bodies.flush(files.get(fh).node);
+    },
+  };
+}
+
+/** CREATE without O_EXCL on a name the kernel thought absent but that exists: open that file. */
+async function createOrOpen(state: FsState, ctx: RequestContext, parentInode: number, name: string, mode: number, flags: number) {
+  try {
+    return { attrs: await state.source.create(parentInode, name, ownerOf(ctx, mode)), existed: false };
+  } catch (err) {
+    if ((err as FsError).code !== "EEXIST" || (flags & O_EXCL) !== 0) throw err;
+    const attrs = await state.source.lookup(parentInode, name);
+    if (attrs.type === "dir") throw new FsError("EISDIR", `'${name}' is a directory`);
+    return { attrs, existed: true };
+  }
+}

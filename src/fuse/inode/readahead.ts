@@ -1,0 +1,87 @@
+import { FsError, LIMITS } from "../../types/index.ts";
+
+// Reads of one open file, with readahead: a read that continues where the last one ended fetches
+// a whole window (one block) and starts fetching the next, so a sequential reader pays one
+// object read per window instead of one per kernel request. Random reads fetch only what they
+// ask for. Every window is of one body generation; when the body moves (ESTALE) the windows are
+// dropped and the read starts over on the new generation.
+
+export type FetchRange = (offsetBytes: number, lengthBytes: number, generation: number) => Promise<Uint8Array>;
+
+interface Window {
+  offsetBytes: number;
+  lengthBytes: number;
+  bytes: Promise<Uint8Array>;
+}
+
+const WINDOW_BYTES = LIMITS.fuseReadaheadBytes;
+/** Windows kept per handle: the one being read and the one fetched ahead of it. */
+const WINDOWS_KEPT = 2;
+
+export class Readahead {
+  private windows: Window[] = [];
+  private nextOffsetBytes = 0;
+
+  constructor(
+    private readonly fetch: FetchRange,
+    private generation: number,
+    /** The current generation, after an ESTALE. */
+    private readonly refresh: () => Promise<number>,
+  ) {}
+
+  async read(offsetBytes: number, lengthBytes: number): Promise<Uint8Array> {
+    try {
+      return await this.readOnce(offsetBytes, lengthBytes);
+    } catch (err) {
+      // A failed window must not answer the next read too.
+      this.drop();
+      if ((err as FsError).code !== "ESTALE") throw err;
+      this.generation = await this.refresh();
+      return await this.readOnce(offsetBytes, lengthBytes);
+    }
+  }
+
+  /** Forgets fetched windows (the body changed, as a watch event or our own publish says). */
+  drop(): void {
+    this.windows = [];
+  }
+
+  /** Moves to `generation` (a reply told us the body changed), dropping windows of the old one. */
+  follow(generation: number): void {
+    if (generation === this.generation) return;
+    this.generation = generation;
+    this.drop();
+  }
+
+  private async readOnce(offsetBytes: number, lengthBytes: number): Promise<Uint8Array> {
+    const sequential = offsetBytes === this.nextOffsetBytes;
+    this.nextOffsetBytes = offsetBytes + lengthBytes;
+    let window = this.covering(offsetBytes, lengthBytes);
+    if (!window) {
+      if (!sequential) return await this.fetch(offsetBytes, lengthBytes, this.generation);
+      window = this.start(offsetBytes, Math.max(lengthBytes, WINDOW_BYTES));
+    }
+    const bytes = await window.bytes;
+    const endOfFile = bytes.byteLength < window.lengthBytes;
+    // Past half of a window, fetch the next one so it is ready when the reader gets there.
+    const windowEnd = window.offsetBytes + window.lengthBytes;
+    if (sequential && !endOfFile && offsetBytes + lengthBytes > window.offsetBytes + window.lengthBytes / 2 && !this.covering(windowEnd, 1)) {
+      this.start(windowEnd, WINDOW_BYTES);
+    }
+    const from = offsetBytes - window.offsetBytes;
+    return bytes.subarray(from, Math.min(bytes.byteLength, from + lengthBytes));
+  }
+
+  private covering(offsetBytes: number, lengthBytes: number): Window | undefined {
+    return this.windows.find((w) => w.offsetBytes <= offsetBytes && offsetBytes + lengthBytes <= w.offsetBytes + w.lengthBytes);
+  }
+
+  private start(offsetBytes: number, lengthBytes: number): Window {
+    const window: Window = { offsetBytes, lengthBytes, bytes: this.fetch(offsetBytes, lengthBytes, this.generation) };
+    // A failed prefetch must not become an unhandled rejection; the read that needs it sees it.
+    window.bytes.catch(() => {});
+    this.windows.push(window);
+    if (this.windows.length > WINDOWS_KEPT) this.windows.shift();
+    return window;
+  }
+}

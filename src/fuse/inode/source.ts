@@ -1,0 +1,45 @@
+import type { AttrChanges, DirEntryPlus, DirPage, InodeAttrs, InodeId, WatchEvent } from "../../types/index.ts";
+
+// What the inode layer needs from NoKV, by inode: the SDK's inode API for a live mount, or a
+// snapshot's read-only view. The bridge never sees which one it has, except through readOnly.
+
+export type PublishSource = Uint8Array | AsyncIterable<Uint8Array>;
+
+export interface OwnerArgs {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+/** A subscription to one directory's events. */
+export interface DirWatch extends AsyncIterable<WatchEvent> {
+  close(): Promise<void>;
+}
+
+export interface NodeSource {
+  readonly readOnly: boolean;
+  /** The directory shown as the mount root. */
+  readonly rootInode: InodeId;
+  lookup(parent: InodeId, name: string): Promise<InodeAttrs>;
+  getattr(inode: InodeId): Promise<InodeAttrs>;
+  readdirPlus(inode: InodeId, page: { after?: string; limit: number }): Promise<DirPage<DirEntryPlus>>;
+  readlink(inode: InodeId): Promise<string>;
+  /** Bytes of one generation; ESTALE when `generation` is given and the body moved past it. */
+  read(inode: InodeId, range: { offsetBytes: number; lengthBytes: number; generation?: number }): Promise<Uint8Array>;
+
+  mkdir(parent: InodeId, name: string, owner: OwnerArgs): Promise<InodeAttrs>;
+  create(parent: InodeId, name: string, owner: OwnerArgs): Promise<InodeAttrs>;
+  symlink(parent: InodeId, name: string, target: string, owner: OwnerArgs): Promise<InodeAttrs>;
+  link(inode: InodeId, newParent: InodeId, newName: string): Promise<InodeAttrs>;
+  unlink(parent: InodeId, name: string): Promise<void>;
+  rmdir(parent: InodeId, name: string): Promise<void>;
+  rename(args: { parent: InodeId; name: string; newParent: InodeId; newName: string; noReplace?: boolean; exchange?: boolean }): Promise<void>;
+  setattr(inode: InodeId, changes: AttrChanges): Promise<InodeAttrs>;
+  /** Replaces (or creates) `name` in `parent` with `source`, atomically. */
+  publish(parent: InodeId, name: string, source: PublishSource, options: { mode?: number; ifGeneration?: number }): Promise<InodeAttrs>;
+
+  /** Path-based sources (snapshot views): how to name an inode the kernel has looked up. */
+  usePaths?(pathOf: (inode: InodeId) => string | null): void;
+  /** Live mounts: events in directory `inode` (at `path` now) from this moment on. */
+  watch?(inode: InodeId, path: string): Promise<DirWatch>;
+}

@@ -1,0 +1,57 @@
+import { FsError, type InodeAttrs } from "../../types/index.ts";
+import type { EntryOut, RequestContext } from "../kernel/index.ts";
+import { entryOut } from "./attrs.ts";
+import type { Bodies } from "./bodies.ts";
+import type { Node, NodeTable } from "./node-table.ts";
+import type { FileHandle, Handles } from "./open-files.ts";
+import type { DirHandle } from "./dir-handle.ts";
+import type { NodeSource, OwnerArgs } from "./source.ts";
+
+// What every handler of the inode layer shares.
+
+export interface FsState {
+  source: NodeSource;
+  nodes: NodeTable;
+  files: Handles<FileHandle>;
+  dirs: Handles<DirHandle>;
+  bodies: Bodies;
+  /** How long the kernel may trust names in directory `dirNodeid` and their attributes. */
+  timeoutFor(dirNodeid: number): number;
+  /** The kernel looked into this directory: a live mount starts watching it. */
+  sawDir(nodeid: number): void;
+}
+
+export function checkWritable(state: FsState): void {
+  if (state.source.readOnly) throw new FsError("EROFS", "the mount is read-only");
+}
+
+const S_ISUID_ISGID = 0o6000;
+
+/**
+ * Drops setuid/setgid when the kernel says a write, truncate or chown must (HANDLE_KILLPRIV_V2
+ * leaves it to us). Rare: only files that carry the bits pay a request.
+ */
+export async function killSuidGid(state: FsState, node: Node, kill: boolean): Promise<void> {
+  if (!kill || (node.attrs.mode & S_ISUID_ISGID) === 0) return;
+  state.nodes.update(node, await state.source.setattr(node.inode, { mode: node.attrs.mode & ~S_ISUID_ISGID }));
+}
+
+export function ownerOf(ctx: RequestContext, mode?: number): OwnerArgs {
+  return mode === undefined ? { uid: ctx.uid, gid: ctx.gid } : { mode: mode & 0o7777, uid: ctx.uid, gid: ctx.gid };
+}
+
+/**
+ * Records `name` in `parent` as a new kernel reference and builds its entry reply. The kernel now
+ * caches an entry of `parent`, so a live mount watches `parent` for changes to it.
+ */
+export function replyEntry(state: FsState, parent: number, name: string, attrs: InodeAttrs): EntryOut {
+  const node = state.nodes.remember(parent, name, attrs);
+  state.sawDir(parent);
+  return entryOut(state.nodes, node.attrs, state.timeoutFor(parent), state.bodies.overlay(node));
+}
+
+/** The timeout for a node's attributes: its changes are logged in its parent's watch scope. */
+export function attrTimeoutFor(state: FsState, node: Node): number {
+  const link = state.nodes.linkOf(node);
+  return state.timeoutFor(link === null ? node.nodeid : link.parent);
+}

@@ -1,0 +1,17 @@
+import { describe, expect, test } from "bun:test";
+import { parseMountArgs } from "./mount-main.ts";
+
+describe("nokv-fs mount arguments", () => {
+  test("defaults, and every flag", () => {
+    expect(parseMountArgs(["/mnt/x"])).toEqual({ mountpoint: "/mnt/x", server: "nokv://127.0.0.1:7777", mount: "default", snapshot: null, readOnly: false, allowOther: false });
+    expect(parseMountArgs(["--server", "nokv://h:1", "/mnt/y", "--mount", "m", "--snapshot", "4", "--read-only", "--allow-other"])).toEqual({
+      mountpoint: "/mnt/y", server: "nokv://h:1", mount: "m", snapshot: 4, readOnly: true, allowOther: true,
+    });
+  });
+
+  test("mistakes are EINVAL with the usage", () => {
+    for (const argv of [[], ["--snapshot", "x", "/m"], ["/a", "/b"], ["--bogus", "/m"], ["/m", "--server"]]) {
+      expect(() => parseMountArgs(argv)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    }
+  });
+});

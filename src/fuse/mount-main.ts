@@ -1,0 +1,127 @@
+import { writeSync } from "node:fs";
+import { resolve } from "node:path";
+import { connect, type NoKVClient } from "../sdk/index.ts";
+import { FsError } from "../types/index.ts";
+import { FuseMount } from "./kernel/index.ts";
+import { fusermountPath, fusermountUnmount } from "./kernel/fusermount.ts";
+import { MNT_DETACH, errnoName, sysGetuid, sysUmount2 } from "./kernel/libc.ts";
+import { createNoKVFs, type NoKVFs } from "./inode/bridge.ts";
+import { LiveSource } from "./inode/live-source.ts";
+import { SnapshotSource } from "./inode/snapshot-source.ts";
+import type { NodeSource } from "./inode/source.ts";
+
+// `nokv-fs mount MOUNTPOINT [--server nokv://host:port] [--mount NAME] [--snapshot ID]
+// [--read-only] [--allow-other]`: serves until unmounted or SIGINT/SIGTERM (then unmounts
+// cleanly). `nokv-fs umount MOUNTPOINT` detaches a mount, also one whose server was killed.
+
+export interface MountArgs {
+  mountpoint: string;
+  server: string;
+  mount: string;
+  snapshot: number | null;
+  readOnly: boolean;
+  allowOther: boolean;
+}
+
+export const MOUNT_USAGE = "usage: nokv-fs mount MOUNTPOINT [--server nokv://host:port] [--mount NAME] [--snapshot ID] [--read-only] [--allow-other]";
+
+export function parseMountArgs(argv: readonly string[]): MountArgs {
+  const out: MountArgs = { mountpoint: "", server: "nokv://127.0.0.1:7777", mount: "default", snapshot: null, readOnly: false, allowOther: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new FsError("EINVAL", `${arg} needs a value; ${MOUNT_USAGE}`);
+      return v;
+    };
+    if (arg === "--server") out.server = value();
+    else if (arg === "--mount") out.mount = value();
+    else if (arg === "--snapshot") out.snapshot = snapshotId(value());
+    else if (arg === "--read-only") out.readOnly = true;
+    else if (arg === "--allow-other") out.allowOther = true;
+    else if (arg.startsWith("-") || out.mountpoint !== "") throw new FsError("EINVAL", `unexpected argument '${arg}'; ${MOUNT_USAGE}`);
+    else out.mountpoint = resolve(arg);
+  }
+  if (out.mountpoint === "") throw new FsError("EINVAL", `no mountpoint; ${MOUNT_USAGE}`);
+  return out;
+}
+
+function snapshotId(text: string): number {
+  const id = Number(text);
+  if (!Number.isSafeInteger(id) || id < 1) throw new FsError("EINVAL", `--snapshot '${text}' is not a snapshot id`);
+  return id;
+}
+
+async function openSource(client: NoKVClient, args: MountArgs): Promise<NodeSource> {
+  if (args.snapshot === null) return new LiveSource(client, args.readOnly);
+  return new SnapshotSource(await client.openSnapshot(args.snapshot));
+}
+
+/** Mounts and serves; resolves with the exit code once the mount has ended. */
+export async function runMount(argv: readonly string[]): Promise<number> {
+  const args = parseMountArgs(argv);
+  // Fail before connecting anywhere when this user cannot mount at all.
+  if (sysGetuid() !== 0 && fusermountPath() === null) throw new FsError("EPERM", "mounting needs root or fusermount3 (apt-get install fuse3)");
+  const client = await connect(args.server, { mount: args.mount });
+  let mount: FuseMount | null = null;
+  const nokv = await createNoKVFs(await openSource(client, args)).catch(async (err) => {
+    await client.close();
+    throw err;
+  });
+  try {
+    mount = await FuseMount.mount({ mountpoint: args.mountpoint, fs: nokv.fs, readOnly: args.readOnly || args.snapshot !== null, allowOther: args.allowOther, source: `nokv:${args.mount}` });
+    nokv.attach(mount.notifier);
+    const stop = () => void mount?.unmount();
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    const what = args.snapshot === null ? `mount '${args.mount}'` : `snapshot ${args.snapshot} of mount '${args.mount}'`;
+    console.log(`nokv-fs: serving ${what} at ${mount.mountpoint}`);
+    await mount.closed;
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    if (process.env.NOKV_FUSE_STATS) printStats(mount, nokv);
+    console.log(`nokv-fs: unmounted ${mount.mountpoint}`);
+    return 0;
+  } finally {
+    await mount?.unmount();
+    await nokv.close();
+    await client.close();
+  }
+}
+
+/** Per-opcode counts and mean handler time, and invalidation counts, on stderr (NOKV_FUSE_STATS=1). */
+function printStats(mount: FuseMount, nokv: NoKVFs): void {
+  const rows = [...mount.session.opStats].sort((a, b) => b[1].totalUs - a[1].totalUs);
+  const lines = rows.map(([name, s]) => `nokv-fs: ${name.padEnd(12)} ${String(s.count).padStart(8)} requests, mean ${(s.totalUs / s.count).toFixed(0).padStart(6)} us\n`);
+  const inval = nokv.invalidator?.counts;
+  if (inval) lines.push(`nokv-fs: watch events ${inval.events}, invalidations sent ${inval.sent}, dropped ${mount.notifier.dropped}\n`);
+  // Synchronously: the process exits right after, and a buffered write to a pipe would be lost.
+  writeSync(2, lines.join(""));
+}
+
+/**
+ * Detaches the mount at `mountpoint` (lazily: a busy mount goes when its last user leaves); as
+ * root with umount2, otherwise through fusermount3, which lets users remove their own mounts.
+ */
+export async function runUmount(mountpoint: string): Promise<void> {
+  // No realpath: resolving a path inside a dead FUSE mount fails with ENOTCONN.
+  const target = resolve(mountpoint);
+  if (sysGetuid() !== 0) {
+    if (!(await fusermountUnmount(target))) throw new FsError("EPERM", `umount ${target}: fusermount3 -u failed (or is not installed)`);
+    return;
+  }
+  const result = sysUmount2(target, MNT_DETACH);
+  if (result.value < 0) throw new FsError(result.errno === 1 ? "EPERM" : "EINVAL", `umount ${target}: ${errnoName(result.errno)}`);
+}
+
+if (import.meta.main) {
+  const [command, ...rest] = process.argv.slice(2);
+  try {
+    if (command === "mount") process.exit(await runMount(rest));
+    else if (command === "umount" && rest.length === 1) await runUmount(rest[0]!);
+    else throw new FsError("EINVAL", `${MOUNT_USAGE}\n       nokv-fs umount MOUNTPOINT`);
+  } catch (err) {
+    console.error(`nokv-fs: ${(err as Error).message}`);
+    process.exit(1);
+  }
+}
