@@ -218,6 +218,16 @@ export class NoKVClient extends PathReader {
     return this.call("snapshot_list", {}) as Promise<SnapshotInfo[]>;
   }
 
+  /** The named mounts (separate namespaces) this metad serves. */
+  listMounts(): Promise<Array<{ id: number; name: string }>> {
+    return this.call("mounts_list", {}) as Promise<Array<{ id: number; name: string }>>;
+  }
+
+  /** Creates a named mount with an empty root; EEXIST if the name is taken. */
+  createMount(name: string): Promise<{ id: number; name: string }> {
+    return withPath("mount", undefined, async () => (await this.write("mount_create", { name })) as { id: number; name: string });
+  }
+
   private view(info: SnapshotInfo): SnapshotView {
     return new SnapshotView(this.rpc, this.mount.id, info, async () => void (await this.write("snapshot_retire", { snapshot: info.snapshotId })), this.data);
   }
@@ -226,9 +236,12 @@ export class NoKVClient extends PathReader {
    * Events in the directory at `path` as they commit (pushed, not polled). With `cursor` (from a
    * previous watcher's `.cursor`), events since then are replayed first.
    */
-  watch(path: string, options: { cursor?: string } = {}): Promise<Watcher> {
-    return withPath("watch", path, async () => {
-      const watcher = new Watcher(this.rpc, { mount: this.mount.id, path }, cursorFrom(options.cursor), (w) => this.watchers.delete(w));
+  watch(target: string | { inode: number }, options: { cursor?: string } = {}): Promise<Watcher> {
+    // By inode, a watch follows its directory through renames, also when it resubscribes.
+    const scope = typeof target === "string" ? { path: target } : { inode: target.inode };
+    const label = typeof target === "string" ? target : `inode ${target.inode}`;
+    return withPath("watch", label, async () => {
+      const watcher = new Watcher(this.rpc, { mount: this.mount.id, ...scope }, cursorFrom(options.cursor), (w) => this.watchers.delete(w));
       this.watchers.add(watcher);
       try {
         return await watcher.start();

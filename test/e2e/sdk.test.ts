@@ -186,6 +186,12 @@ describe("SDK path API over TCP", () => {
     expect(`${next.value!.kind}:${next.value!.name}`).toBe("remove:b");
     await resumed.close();
     expect(await codeOf(c.watch("/t7", { cursor: "bogus" }))).toBe("EINVAL");
+    const dir = await c.stat("/t7");
+    const byInode = await c.watch({ inode: dir.ino });
+    await c.rename("/t7", "/t7-moved");
+    await other.createFile("/t7-moved/c");
+    expect((await byInode.next()).value!.name).toBe("c");
+    await byInode.close();
   });
 
   test("pipelined requests complete out of order: a slow op does not hold up fast ones", async () => {

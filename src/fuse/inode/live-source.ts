@@ -55,8 +55,8 @@ export class LiveSource implements NodeSource {
   publish(parent: InodeId, name: string, source: PublishSource, options: { mode?: number; ifGeneration?: number }) {
     return this.client.inode.publish(parent, name, source, { replace: true, ...options });
   }
-  /** The SDK watches by path; metad resolves it to the directory's inode once, at subscribe. */
-  watch(_inode: InodeId, path: string): Promise<DirWatch> {
-    return this.client.watch(path);
+  /** By inode, so a resubscribe after a reconnect lands on the same directory even after renames. */
+  watch(inode: InodeId, _path: string): Promise<DirWatch> {
+    return this.client.watch({ inode });
   }
 }
