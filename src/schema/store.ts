@@ -1,4 +1,6 @@
 import type {
+  BodySummary,
+  ChunkManifest,
   Dentry,
   DirEntryPlus,
   InodeAttrs,
@@ -117,4 +119,65 @@ export interface MetadataStore {
   /** Bytes of the store on disk after a WAL checkpoint. */
   footprintBytes(): number;
   close(): void;
+}
+
+/** An inode row as fsck sees it: `type` is null when the stored type code is unknown. */
+export interface ScannedInode {
+  mount: MountId;
+  inode: InodeId;
+  version: Version;
+  type: InodeAttrs["type"] | null;
+  sizeBytes: number;
+  generation: number;
+  nlink: number;
+  parent: InodeId;
+}
+
+export interface ScannedDentry {
+  mount: MountId;
+  parent: InodeId;
+  name: string;
+  version: Version;
+  child: InodeId;
+  type: InodeAttrs["type"] | null;
+}
+
+/** A manifest row: exactly one of summary, chunk or error (a value that does not decode) is set. */
+export interface ScannedManifest {
+  mount: MountId;
+  inode: InodeId;
+  generation: number;
+  chunkIndex: number;
+  version: Version;
+  summary: BodySummary | null;
+  chunk: ChunkManifest | null;
+  error: string | null;
+}
+
+export interface ScannedHistory {
+  family: number;
+  mount: MountId;
+  k1: number;
+  k2: number;
+  k3: number;
+  name: string;
+  version: Version;
+  replacedVersion: Version;
+}
+
+/**
+ * Whole-family, unversioned, read-only walks for the consistency checker (fsck). Not part of
+ * MetadataStore: nothing on a request path may walk a whole family.
+ */
+export interface FullScan {
+  inodes(): Iterable<ScannedInode>;
+  dentries(): Iterable<ScannedDentry>;
+  manifests(): Iterable<ScannedManifest>;
+  history(): Iterable<ScannedHistory>;
+  staged(): Array<{ mount: MountId; prepareId: string; inode: InodeId; generation: number; keyPrefix: string; expiresAtMs: number }>;
+  gcKeys(): Iterable<string>;
+  /** The highest version each family stores (0 when empty). */
+  maxVersions(): Record<string, number>;
+  /** The highest inode number and body generation in use (inodes and staged prepares). */
+  maxIds(): { inode: InodeId; generation: number };
 }

@@ -30,9 +30,17 @@ export function parseServerUrl(url: string): { host: string; port: number } {
   return { host, port };
 }
 
-/** Connects to metad and opens a mount: `await connect("nokv://127.0.0.1:7777", { mount: "default" })`. */
-export async function connect(url: string, options: ConnectOptions = {}): Promise<NoKVClient> {
-  const rpc = new RpcClient({ ...parseServerUrl(url), ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }) });
+/**
+ * Connects to metad and opens a mount: `await connect("nokv://127.0.0.1:7777", { mount: "default" })`.
+ * `token` (or NOKV_TOKEN in the environment) is the shared secret a metad off loopback requires.
+ */
+export async function connect(url: string, options: ConnectOptions & { token?: string } = {}): Promise<NoKVClient> {
+  const token = options.token ?? (typeof process === "undefined" ? undefined : process.env.NOKV_TOKEN || undefined);
+  const rpc = new RpcClient({
+    ...parseServerUrl(url),
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+    ...(token === undefined ? {} : { token }),
+  });
   try {
     const hello = (await rpc.call("hello", { mount: options.mount ?? "default" })) as { mount: { id: number; name: string }; objects: string };
     return new NoKVClient(rpc, hello.mount, hello.objects, options);

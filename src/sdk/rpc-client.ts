@@ -16,9 +16,13 @@ export interface RpcClientOptions {
   port: number;
   requestTimeoutMs?: number;
   reconnectMaxAttempts?: number;
+  /** Shared token: presented in a hello that opens every connection, reconnects included. */
+  token?: string;
 }
 
 interface Pending {
+  /** The hello that presents the token: sent by each connection itself, never retried. */
+  auth?: true;
   op: string;
   args: Record<string, unknown>;
   requestKey: string | undefined;
@@ -127,12 +131,23 @@ export class RpcClient {
         this.socket = socket;
         this.decoder = new FrameDecoder();
         socket.write(CONNECTION_MAGIC);
+        if (this.options.token !== undefined) this.sendAuth();
         socket.on("data", (chunk: Buffer) => this.onData(socket, chunk));
         socket.on("error", () => {});
         socket.on("close", () => this.onClose(socket));
         resolve();
       });
     });
+  }
+
+  /**
+   * The token goes first on the new connection, so every request behind it is admitted. Its
+   * reply needs no handling: a wrong token fails each later request with EACCES.
+   */
+  private sendAuth(): void {
+    const noop = () => {};
+    this.send({ auth: true, op: "hello", args: { token: this.options.token }, requestKey: undefined, deadlineMs: Date.now() + 60_000, resolve: noop, reject: noop });
+    this.flush();
   }
 
   private onData(socket: Socket, chunk: Buffer): void {
@@ -171,7 +186,7 @@ export class RpcClient {
     this.socket = null;
     // Reconnect now if anyone is waiting: requests in flight, or watches that must resubscribe.
     if (this.closed || (this.pending.size === 0 && this.pushHandlers.size === 0)) return;
-    const retry = [...this.pending.values()];
+    const retry = [...this.pending.values()].filter((entry) => !entry.auth);
     this.pending.clear();
     this.connect().then(
       () => {

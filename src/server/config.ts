@@ -12,6 +12,11 @@ export interface MetadConfig {
   durability: Durability;
   /** Object and history GC runs this often; 0 turns the timer off (POST /gc still works). */
   gcIntervalMs: number;
+  /**
+   * Shared secret clients present in hello; every other op is EACCES until one does. Required to
+   * listen on a non-loopback address. Never logged.
+   */
+  token?: string;
   /** Connection limits, LIMITS by default; tests lower them to cross them cheaply. */
   limits?: Partial<ConnectionLimits>;
 }
@@ -42,16 +47,19 @@ const FLAGS: Record<string, { env: string; apply: (c: MetadConfig, v: string) =>
   "--objects": { env: "NOKV_OBJECTS", apply: (c, v) => (c.objectsUrl = parseObjects(v)) },
   "--durability": { env: "NOKV_DURABILITY", apply: (c, v) => (c.durability = parseDurability(v)) },
   "--gc-interval-ms": { env: "NOKV_GC_INTERVAL_MS", apply: (c, v) => (c.gcIntervalMs = parseInterval(v)) },
+  "--token": { env: "NOKV_TOKEN", apply: (c, v) => (c.token = nonEmpty("--token", v)) },
 };
 
-export const USAGE = `usage: metad [--listen HOST:PORT] [--data DIR] [--objects URL] [--durability normal|full] [--gc-interval-ms MS]
+export const USAGE = `usage: metad [--listen HOST:PORT] [--data DIR] [--objects URL] [--durability normal|full] [--gc-interval-ms MS] [--token T]
   --listen        address to serve RPC and HTTP on (env NOKV_LISTEN, default 127.0.0.1:7777)
   --data          metadata directory (env NOKV_DATA, default ./.nokv)
   --objects       object store: file://DIR or s3://bucket[/prefix]?endpoint=URL&region=R
                   (env NOKV_OBJECTS, default file://./.nokv/objects)
   --durability    normal: a process crash loses nothing acknowledged; full: power loss neither
                   (env NOKV_DURABILITY, default normal)
-  --gc-interval-ms  object and history GC period, 0 for manual only (env NOKV_GC_INTERVAL_MS, default 60000)`;
+  --gc-interval-ms  object and history GC period, 0 for manual only (env NOKV_GC_INTERVAL_MS, default 60000)
+  --token         shared secret clients present in hello, and POST /gc as "Authorization: Bearer";
+                  required off loopback (env NOKV_TOKEN, preferred: flags show in ps)`;
 
 /** Reads flags (`--flag value` or `--flag=value`) over environment variables over defaults. */
 export function parseConfig(argv: readonly string[], env: Record<string, string | undefined>): MetadConfig {

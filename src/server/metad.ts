@@ -7,6 +7,9 @@ import { LIMITS, type InodeId, type MountId, type WatchEvent } from "../types/in
 import { openObjectStore, redactStoreUrl, type ObjectStore } from "../objstore/index.ts";
 import type { ConnectionLimits, MetadConfig } from "./config.ts";
 import { Connection, type ConnectionHooks } from "./connection.ts";
+import { DataDirBusy, DataLock } from "./data-lock.ts";
+import { TokenCheck, accessDenied, isLoopbackHost } from "./auth.ts";
+import { errorResponse, type WireRequest } from "../wire/index.ts";
 import { GroupCommitter } from "./group-commit.ts";
 import { jsonResponse, type HttpRequest, type HttpResponse } from "./http.ts";
 import type { OpContext } from "./op-context.ts";
@@ -34,11 +37,15 @@ export class Metad {
   private gcRunning: Promise<unknown> | null = null;
   private stopping = false;
   private readonly committer: GroupCommitter;
+  private readonly tokenCheck: TokenCheck | null;
+  /** Connections that presented the token (all of them when no token is set). */
+  private readonly authenticated = new WeakSet<Connection>();
 
   private constructor(
     readonly config: MetadConfig,
     readonly service: MetadataService,
     readonly objects: ObjectStore,
+    private readonly lock: DataLock,
   ) {
     this.committer = new GroupCommitter(
       service,
@@ -46,9 +53,11 @@ export class Metad {
       (ops) => this.stats.groupCommitOps.record(ops),
     );
     service.core.onEvents((mount, events) => this.fanOut(mount, events));
+    this.tokenCheck = config.token === undefined ? null : new TokenCheck(config.token);
   }
 
   static async start(config: MetadConfig): Promise<Metad> {
+    checkExposure(config);
     const dataDir = resolve(config.dataDir);
     try {
       mkdirSync(dataDir, { recursive: true });
@@ -56,10 +65,18 @@ export class Metad {
     } catch (err) {
       throw new StartupError(`data directory ${dataDir} is not writable: ${(err as Error).message}`);
     }
+    let lock: DataLock;
+    try {
+      lock = DataLock.acquire(dataDir, "metad");
+    } catch (err) {
+      if (err instanceof DataDirBusy) throw new StartupError(err.message);
+      throw new StartupError(`cannot lock data directory ${dataDir}: ${(err as Error).message}`);
+    }
     let service: MetadataService;
     try {
       service = new MetadataService(new SqliteStore({ path: join(dataDir, "meta.db"), durability: config.durability }));
     } catch (err) {
+      lock.release();
       throw new StartupError(`cannot open the metadata store in ${dataDir}: ${(err as Error).message}`);
     }
     let objects: ObjectStore;
@@ -67,13 +84,15 @@ export class Metad {
       objects = await openObjectStore(config.objectsUrl, { durability: config.durability });
     } catch (err) {
       service.close();
+      lock.release();
       throw new StartupError(`cannot open the object store ${redactStoreUrl(config.objectsUrl)}: ${(err as Error).message}`);
     }
-    const metad = new Metad(config, service, objects);
+    const metad = new Metad(config, service, objects, lock);
     try {
       metad.listen();
     } catch (err) {
       service.close();
+      lock.release();
       await objects.close();
       const code = (err as { code?: string }).code;
       const why = code === "EADDRINUSE" ? "the port is in use" : (err as Error).message;
@@ -98,7 +117,10 @@ export class Metad {
     const hooks: ConnectionHooks = {
       stats: this.stats,
       limits,
-      onRequest: (conn, _requestId, request, reply) => this.committer.submit({ request, ctx: this.contextFor(conn), reply }),
+      onRequest: (conn, _requestId, request, reply) => {
+        if (!this.admitted(conn, request)) return reply(errorResponse(accessDenied()));
+        this.committer.submit({ request, ctx: this.contextFor(conn), reply });
+      },
       onHttp: (request) => this.http(request),
       onClose: (conn) => this.forget(conn),
     };
@@ -124,6 +146,20 @@ export class Metad {
         error: (socket) => socket.data?.closed(),
       },
     });
+  }
+
+  /**
+   * With a token set, a connection is admitted by a hello that carries it; checked as the frame
+   * is read, so requests pipelined right behind that hello are admitted too.
+   */
+  private admitted(conn: Connection, request: WireRequest): boolean {
+    if (!this.tokenCheck || this.authenticated.has(conn)) return true;
+    if (request.op !== "hello" || !this.tokenCheck.matches(request.args.token)) {
+      this.stats.connections.authFailures++;
+      return false;
+    }
+    this.authenticated.add(conn);
+    return true;
   }
 
   private contextFor(conn: Connection): OpContext {
@@ -233,6 +269,10 @@ export class Metad {
       case "GET /stats":
         return jsonResponse(200, this.statsJson());
       case "POST /gc":
+        if (this.tokenCheck && !this.tokenCheck.matchesBearer(request.headers.get("authorization"))) {
+          this.stats.connections.authFailures++;
+          return jsonResponse(401, { error: "POST /gc needs Authorization: Bearer <token>" });
+        }
         try {
           return jsonResponse(200, await this.runGc());
         } catch (err) {
@@ -254,6 +294,22 @@ export class Metad {
     for (const conn of [...this.connections]) conn.close("server stopping");
     this.listener?.stop(true);
     this.service.close();
+    this.lock.release();
     await this.objects.close();
+  }
+}
+
+/** Off loopback, anyone who can reach the port could rewrite the namespace: demand a token. */
+function checkExposure(config: MetadConfig): void {
+  if (config.token !== undefined) {
+    try {
+      new TokenCheck(config.token);
+    } catch (err) {
+      throw new StartupError((err as Error).message);
+    }
+    return;
+  }
+  if (!isLoopbackHost(config.host)) {
+    throw new StartupError(`listening on ${config.host} (not loopback) needs a shared token: set NOKV_TOKEN or --token`);
   }
 }

@@ -15,7 +15,7 @@ export class ServerStats {
   readonly startedAtMs = Date.now();
   private readonly ops = new Map<string, OpStats>();
   readonly groupCommitOps = new Histogram();
-  readonly connections = { open: 0, accepted: 0, refused: 0, closedForAbuse: 0 };
+  readonly connections = { open: 0, accepted: 0, refused: 0, closedForAbuse: 0, authFailures: 0 };
   readonly frames = { received: 0, sent: 0, rejected: 0, bytesReceived: 0, bytesSent: 0 };
   readonly http = { requests: 0, rejected: 0 };
   readonly watch = { subscriptions: 0, eventsPushed: 0 };

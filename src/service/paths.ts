@@ -141,7 +141,7 @@ export class Paths {
     const live = liveOnly(args);
     if (!args.recursive) {
       const { dir, name, canonical } = this.parentOf(live, args.path);
-      return this.ns.mkdir({ ...ownerOf(args), mount: args.mount, parent: dir.inode, name, ...indexed(canonical) });
+      return this.ns.mkdir({ ...ownerOf(args), ...keyOf(args), mount: args.mount, parent: dir.inode, name, ...indexed(canonical) });
     }
     const parts = splitPath(args.path);
     let cur = this.core.getInode(args.mount, ROOT_INODE);

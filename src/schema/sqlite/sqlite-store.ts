@@ -29,6 +29,7 @@ import type {
   WriteCounters,
 } from "../store.ts";
 import { applyMutation, applyWatchEvents } from "./apply.ts";
+import { SqliteFullScan } from "./full-scan.ts";
 import { prepareStatements, type Statements } from "./statements.ts";
 
 export interface SqliteStoreOptions {
@@ -40,8 +41,8 @@ export interface SqliteStoreOptions {
 }
 
 const SYS_SCHEMA = "schema_version";
-const SYS_VERSION_RESERVED = "version_reserved";
-const SYS_INODE_RESERVED = "inode_reserved";
+export const SYS_VERSION_RESERVED = "version_reserved";
+export const SYS_INODE_RESERVED = "inode_reserved";
 export const SYS_WATCH_FLOOR = "watch_floor";
 
 /** Dedupe results carry bigint times; one packer configured for them. */
@@ -68,6 +69,8 @@ export class SqliteStore implements MetadataStore {
   private readonly nowMs: () => number;
   private readonly tx: Record<"begin" | "commit" | "rollback" | "savepoint" | "release" | "rollbackTo", { run(): unknown }>;
   private depth = 0;
+  /** Set when a failure inside a group took the group's transaction with it. */
+  private groupFailure: Error | null = null;
   private version: Version;
   private nextInode: InodeId;
   /** Reservations in memory run ahead of what is persisted; a commit writes them before it ends. */
@@ -151,19 +154,29 @@ export class SqliteStore implements MetadataStore {
     if (this.depth > 0) return fn();
     this.tx.begin.run();
     this.depth++;
+    this.groupFailure = null;
     const marks = this.marks();
     try {
       const out = fn();
-      this.depth--;
+      // A commit inside lost the whole transaction (SQLite rolled it back, e.g. on a full disk):
+      // the commands before it are gone too, so none of them may be acknowledged.
+      if (this.groupFailure) throw this.groupFailure;
       this.tx.commit.run();
       this.counters.groupCommits++;
       return out;
     } catch (err) {
-      this.depth--;
-      this.tx.rollback.run();
+      this.rollbackIfOpen();
       this.restore(marks);
       throw err;
+    } finally {
+      this.depth--;
+      this.groupFailure = null;
     }
+  }
+
+  /** SQLite rolls some failures back by itself (SQLITE_FULL, I/O errors); a second ROLLBACK would mask them. */
+  private rollbackIfOpen(): void {
+    if (this.db.inTransaction) this.tx.rollback.run();
   }
 
   commit(command: MetadataCommand): CommitResult {
@@ -175,6 +188,7 @@ export class SqliteStore implements MetadataStore {
     if (command.mutations.length > LIMITS.commandMaxMutations) {
       throw new FsError("EINVAL", `command has ${command.mutations.length} mutations, limit ${LIMITS.commandMaxMutations}`);
     }
+    if (this.groupFailure) throw this.groupFailure;
     // Predicates read before anything is written, so a failed one needs no rollback.
     this.checkPredicates(command.predicates);
     const outer = this.depth === 0;
@@ -192,20 +206,22 @@ export class SqliteStore implements MetadataStore {
         this.s.dedupeInsert.run(command.requestKey, version, this.nowMs(), packed);
         this.counters.dedupeWrites++;
       }
-      this.depth--;
       if (outer) this.tx.commit.run();
       else this.tx.release.run();
       this.counters.commits++;
       return { commitVersion: version, replayed: false, result };
     } catch (err) {
-      this.depth--;
-      if (outer) this.tx.rollback.run();
-      else {
+      if (outer) this.rollbackIfOpen();
+      else if (this.db.inTransaction) {
         this.tx.rollbackTo.run();
         this.tx.release.run();
+      } else {
+        this.groupFailure = err instanceof Error ? err : new Error(String(err));
       }
       this.restore(marks);
       throw err;
+    } finally {
+      this.depth--;
     }
   }
 
@@ -438,6 +454,11 @@ export class SqliteStore implements MetadataStore {
 
   gcDedupe(beforeMs: number, limit: number): number {
     return this.group(() => this.s.dedupeGc.run(beforeMs, limit).changes);
+  }
+
+  /** Whole-table read-only walks for fsck (never on a request path). */
+  fullScan(): SqliteFullScan {
+    return new SqliteFullScan(this.db);
   }
 
   /** What SQLite reports it is doing: the journal mode and sync level this store runs with. */

@@ -1,0 +1,98 @@
+import type { Database } from "bun:sqlite";
+import type { BodySummary, ChunkManifest } from "../../types/index.ts";
+import { TYPE_FROM_CODE } from "../ddl.ts";
+import { decodeManifest } from "../rows.ts";
+import type { FullScan, ScannedDentry, ScannedHistory, ScannedInode, ScannedManifest } from "../store.ts";
+
+// Whole-table walks for fsck: read-only, unversioned, in key order. Not for hot paths: each call
+// walks a whole family. Rows that do not decode are reported as they are, never thrown, because a
+// checker must see corruption rather than stop at it.
+
+export class SqliteFullScan implements FullScan {
+  constructor(private readonly db: Database) {}
+
+  *inodes(): Iterable<ScannedInode> {
+    const sql = "SELECT mount, inode, version, type, size, generation, nlink, parent FROM inode_current ORDER BY mount, inode";
+    for (const r of this.db.query(sql).iterate() as Iterable<Record<string, unknown>>) {
+      yield {
+        mount: Number(r.mount), inode: Number(r.inode), version: Number(r.version),
+        type: TYPE_FROM_CODE[Number(r.type)] ?? null, sizeBytes: Number(r.size), generation: Number(r.generation),
+        nlink: Number(r.nlink), parent: Number(r.parent),
+      };
+    }
+  }
+
+  *dentries(): Iterable<ScannedDentry> {
+    const sql = "SELECT mount, parent, name, version, child, type FROM dentry_current ORDER BY mount, parent, name";
+    for (const r of this.db.query(sql).iterate() as Iterable<Record<string, unknown>>) {
+      yield {
+        mount: Number(r.mount), parent: Number(r.parent), name: String(r.name), version: Number(r.version),
+        child: Number(r.child), type: TYPE_FROM_CODE[Number(r.type)] ?? null,
+      };
+    }
+  }
+
+  *manifests(): Iterable<ScannedManifest> {
+    const sql = "SELECT mount, inode, generation, chunk_index, version, value FROM chunk_manifest_current ORDER BY mount, inode, generation, chunk_index";
+    for (const r of this.db.query(sql).iterate() as Iterable<Record<string, unknown>>) {
+      let summary: BodySummary | null = null;
+      let chunk: ChunkManifest | null = null;
+      let error: string | null = null;
+      try {
+        const value = decodeManifest(String(r.value));
+        if (value.kind === "summary") summary = value.summary;
+        else chunk = value.chunk;
+      } catch (err) {
+        error = (err as Error).message;
+      }
+      yield {
+        mount: Number(r.mount), inode: Number(r.inode), generation: Number(r.generation), chunkIndex: Number(r.chunk_index),
+        version: Number(r.version), summary, chunk, error,
+      };
+    }
+  }
+
+  *history(): Iterable<ScannedHistory> {
+    const sql = "SELECT family, mount, k1, k2, k3, name, version, replaced_version FROM history";
+    for (const r of this.db.query(sql).iterate() as Iterable<Record<string, unknown>>) {
+      yield {
+        family: Number(r.family), mount: Number(r.mount), k1: Number(r.k1), k2: Number(r.k2), k3: Number(r.k3),
+        name: String(r.name), version: Number(r.version), replacedVersion: Number(r.replaced_version),
+      };
+    }
+  }
+
+  staged(): Array<{ mount: number; prepareId: string; inode: number; generation: number; keyPrefix: string; expiresAtMs: number }> {
+    const sql = "SELECT mount, prepare_id, inode, generation, key_prefix, expires_ms FROM staged";
+    return (this.db.query(sql).all() as Array<Record<string, unknown>>).map((r) => ({
+      mount: Number(r.mount), prepareId: String(r.prepare_id), inode: Number(r.inode), generation: Number(r.generation),
+      keyPrefix: String(r.key_prefix), expiresAtMs: Number(r.expires_ms),
+    }));
+  }
+
+  *gcKeys(): Iterable<string> {
+    for (const r of this.db.query("SELECT object_key FROM gc_queue").iterate() as Iterable<{ object_key: string }>) yield r.object_key;
+  }
+
+  maxVersions(): Record<string, number> {
+    const one = (sql: string) => Number((this.db.query(sql).get() as { v: number | bigint | null }).v ?? 0);
+    return {
+      inode_current: one("SELECT max(version) AS v FROM inode_current"),
+      dentry_current: one("SELECT max(version) AS v FROM dentry_current"),
+      chunk_manifest_current: one("SELECT max(version) AS v FROM chunk_manifest_current"),
+      history: one("SELECT max(max(version), max(replaced_version)) AS v FROM history"),
+      path_index: one("SELECT max(version) AS v FROM path_index"),
+      watch_log: one("SELECT max(version) AS v FROM watch_log"),
+      snapshot_pin: one("SELECT max(max(read_version), max(created_version)) AS v FROM snapshot_pin"),
+      staged: one("SELECT max(created_version) AS v FROM staged"),
+      gc_queue: one("SELECT max(enqueue_version) AS v FROM gc_queue"),
+      command_dedupe: one("SELECT max(version) AS v FROM command_dedupe"),
+    };
+  }
+
+  maxIds(): { inode: number; generation: number } {
+    const row = this.db.query("SELECT max(inode) AS i, max(generation) AS g FROM inode_current").get() as { i: number | null; g: number | null };
+    const staged = this.db.query("SELECT max(inode) AS i, max(generation) AS g FROM staged").get() as { i: number | null; g: number | null };
+    return { inode: Math.max(Number(row.i ?? 0), Number(staged.i ?? 0)), generation: Math.max(Number(row.g ?? 0), Number(staged.g ?? 0)) };
+  }
+}

@@ -1,0 +1,109 @@
+import { LIMITS } from "../types/index.ts";
+import { SYS_INODE_RESERVED, SYS_VERSION_RESERVED, type FullScan, type MetadataStore } from "../schema/index.ts";
+import { checkBodies, checkObjects, type BodyFacts } from "./fsck-bodies.ts";
+import { checkNamespace, loadNamespace } from "./fsck-namespace.ts";
+
+// fsck: every invariant the service keeps, checked over a whole store at rest (metad stopped).
+// Each broken one is reported with the keys that locate it. Only leaked objects are repaired:
+// metadata problems need a person, since guessing wrong loses data for good.
+
+export type FsckKind =
+  | "unknown-mount" | "missing-root" | "bad-inode-type" | "dentry-bad-name" | "dentry-parent-missing" | "dentry-parent-not-dir"
+  | "dentry-dangling" | "dentry-type-mismatch" | "nlink-mismatch" | "dir-links" | "dir-parent-mismatch" | "dir-cycle"
+  | "unreachable-inode" | "manifest-orphan" | "manifest-undecodable" | "body-no-summary" | "body-bad-summary" | "body-bad-chunk"
+  | "staged-bad-prefix" | "block-missing" | "block-short" | "object-leak" | "version-clock-behind" | "id-clock-behind"
+  | "history-order";
+
+export interface FsckViolation {
+  kind: FsckKind;
+  message: string;
+  /** What locates the problem: mount, inode, parent, name, generation, chunkIndex, objectKey, ... */
+  keys: Record<string, string | number>;
+}
+
+/** What fsck needs of an object store; without it, block and leak checks are skipped. */
+export interface FsckObjectSource {
+  /** Every key under a prefix. */
+  listObjects(prefix: string): Promise<string[]>;
+  /** Size of one object, or null when it is missing; without it block sizes go unchecked. */
+  headObject?(key: string): Promise<{ sizeBytes: number } | null>;
+  /** Needed for repair. */
+  deleteObject?(key: string): Promise<void>;
+}
+
+export interface FsckOptions {
+  objects?: FsckObjectSource;
+  /** Deletes leaked objects (nothing else is repaired). */
+  repair?: boolean;
+}
+
+export interface FsckReport {
+  ok: boolean;
+  violations: FsckViolation[];
+  /** Violations found past LIMITS.fsckViolationsMax are counted, not listed. */
+  violationsOmitted: number;
+  counts: { mounts: number; inodes: number; dentries: number; bodies: number; blocksReferenced: number; objectsListed: number; historyRows: number };
+  repaired: { objectsDeleted: number; objectDeleteErrors: number };
+}
+
+/** Collects violations up to the listing limit. */
+export class ViolationSink {
+  readonly list: FsckViolation[] = [];
+  omitted = 0;
+  add(kind: FsckKind, message: string, keys: FsckViolation["keys"]): void {
+    if (this.list.length < LIMITS.fsckViolationsMax) this.list.push({ kind, message, keys });
+    else this.omitted++;
+  }
+  get count(): number {
+    return this.list.length + this.omitted;
+  }
+}
+
+export async function fsck(store: MetadataStore, scan: FullScan, options: FsckOptions = {}): Promise<FsckReport> {
+  const sink = new ViolationSink();
+  const ns = loadNamespace(store, scan, sink);
+  checkNamespace(ns, sink);
+  const bodies: BodyFacts = checkBodies(ns, scan, sink);
+  const objects = options.objects ? await checkObjects(bodies, options.objects, options.repair === true, sink) : null;
+  const historyRows = checkClocks(store, scan, sink);
+  return {
+    ok: sink.count === 0,
+    violations: sink.list,
+    violationsOmitted: sink.omitted,
+    counts: {
+      mounts: ns.mounts.size,
+      inodes: ns.inodes.size,
+      dentries: ns.dentryCount,
+      bodies: bodies.bodyCount,
+      blocksReferenced: bodies.referenced.size,
+      objectsListed: objects?.listed ?? 0,
+      historyRows,
+    },
+    repaired: { objectsDeleted: objects?.deleted ?? 0, objectDeleteErrors: objects?.deleteErrors ?? 0 },
+  };
+}
+
+/** The persisted clocks must be ahead of everything stored, or a restart would hand a number out twice. */
+function checkClocks(store: MetadataStore, scan: FullScan, sink: ViolationSink): number {
+  const reserved = store.getSystem(SYS_VERSION_RESERVED)?.int ?? 0;
+  for (const [family, version] of Object.entries(scan.maxVersions())) {
+    if (version > reserved) {
+      sink.add("version-clock-behind", `${family} holds version ${version}, the clock reserved only up to ${reserved}`, { family, version, reserved });
+    }
+  }
+  const idsReserved = store.getSystem(SYS_INODE_RESERVED)?.int ?? 0;
+  const ids = scan.maxIds();
+  for (const [what, id] of Object.entries(ids)) {
+    if (id > idsReserved) sink.add("id-clock-behind", `${what} ${id} is above the reserved id ${idsReserved}`, { what, id, reserved: idsReserved });
+  }
+  let rows = 0;
+  for (const h of scan.history()) {
+    rows++;
+    if (h.version >= h.replacedVersion) {
+      sink.add("history-order", `history row written at ${h.version} replaced at ${h.replacedVersion}`, {
+        family: h.family, mount: h.mount, k1: h.k1, k2: h.k2, k3: h.k3, name: h.name, version: h.version, replacedVersion: h.replacedVersion,
+      });
+    }
+  }
+  return rows;
+}
