@@ -1,0 +1,102 @@
+// Wire codec micro benchmarks: one frame encoded and decoded end to end (encode, frame, FrameDecoder,
+// structural check, msgpackr decode), next to its peers for the same payload:
+//   - the JSON floor: JSON.stringify + UTF-8 and back, framed the same way (bigint times as strings,
+//     since JSON cannot carry them: the floor is what a schemaless text codec costs at best);
+//   - msgpackr with inline records (useRecords, no shared structures), the alternative we declined
+//     (the guard refuses records, so this one runs unguarded);
+//   - the msgpack guard (checkPayload) alone, to show what the depth/extension check costs.
+import { bench, do_not_optimize, summary } from "mitata";
+import { Packr, Unpackr } from "msgpackr";
+import { decodePayload, encodePayload, encodeValueFrame } from "../../src/wire/codec.ts";
+import { FLAG_RESPONSE, FrameDecoder, encodeFrame } from "../../src/wire/frame.ts";
+import { checkPayload } from "../../src/wire/msgpack-guard.ts";
+
+const baseNs = 1_700_000_000_123_456_789n;
+
+function attrs(inode: number) {
+  return {
+    inode,
+    type: "file",
+    mode: 0o644,
+    uid: 1000,
+    gid: 1000,
+    sizeBytes: 16_384,
+    generation: 1,
+    nlink: 1,
+    parent: 12_345,
+    atimeNs: baseNs + BigInt(inode),
+    mtimeNs: baseNs + BigInt(inode),
+    ctimeNs: baseNs + BigInt(inode),
+    target: "",
+    version: 1_000_000 + inode,
+  };
+}
+
+const getattrRequest = { op: "getattr", args: { mount: 1, inode: 123_456 } };
+const getattrReply = { ok: true, value: attrs(123_456) };
+const createBatch = {
+  op: "batch",
+  args: {
+    requests: Array.from({ length: 256 }, (_, i) => ({
+      op: "create",
+      args: { mount: 1, parent: 12_345, name: `sample-${String(i).padStart(6, "0")}.bin`, mode: 0o644, uid: 1000, gid: 1000 },
+    })),
+  },
+};
+const createBatchReply = { ok: true, value: Array.from({ length: 256 }, (_, i) => ({ ok: true, value: attrs(200_000 + i) })) };
+
+function jsonSafe(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_, v) => (typeof v === "bigint" ? v.toString() : v)));
+}
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+const decoder = new FrameDecoder();
+// Separate instances: a Packr decoding with its own structures array would share encoder state.
+const recordsPackr = new Packr({ useRecords: true, mapsAsObjects: true });
+const recordsUnpackr = new Unpackr({ mapsAsObjects: true });
+
+function roundTripWire(value: unknown): unknown {
+  decoder.push(encodeValueFrame(7, FLAG_RESPONSE, value));
+  return decodePayload(decoder.next()!.payload);
+}
+
+function roundTripCopyingFrame(value: unknown): unknown {
+  decoder.push(encodeFrame(7, FLAG_RESPONSE, encodePayload(value)));
+  return decodePayload(decoder.next()!.payload);
+}
+
+function roundTripRecords(value: unknown): unknown {
+  decoder.push(encodeFrame(7, FLAG_RESPONSE, recordsPackr.pack(value)));
+  return recordsUnpackr.unpack(decoder.next()!.payload);
+}
+
+function roundTripJson(value: unknown): unknown {
+  decoder.push(encodeFrame(7, FLAG_RESPONSE, textEncoder.encode(JSON.stringify(value))));
+  return JSON.parse(textDecoder.decode(decoder.next()!.payload));
+}
+
+const payloads: [string, unknown][] = [
+  ["getattr request", getattrRequest],
+  ["getattr reply", getattrReply],
+  ["create batch x256", createBatch],
+  ["create batch reply x256", createBatchReply],
+];
+
+/** Registers the wire codec benches with mitata, one summary per payload. */
+export function registerWire(): void {
+  for (const [name, value] of payloads) {
+    const json = jsonSafe(value);
+    const encoded = encodePayload(value);
+    console.log(
+      `${name}: msgpack ${encoded.length} B, records ${recordsPackr.pack(value).length} B, json ${textEncoder.encode(JSON.stringify(json)).length} B`,
+    );
+    summary(() => {
+      bench(`${name}: wire (encodeValueFrame, decode, guard)`, () => do_not_optimize(roundTripWire(value)));
+      bench(`${name}: wire, copying encodeFrame`, () => do_not_optimize(roundTripCopyingFrame(value)));
+      bench(`${name}: msgpackr records, no guard`, () => do_not_optimize(roundTripRecords(value)));
+      bench(`${name}: JSON floor`, () => do_not_optimize(roundTripJson(json)));
+      bench(`${name}: guard alone (checkPayload)`, () => checkPayload(encoded));
+    });
+  }
+}

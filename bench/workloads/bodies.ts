@@ -1,0 +1,101 @@
+// The data path end to end: checkpoint publish (client.publish: blocks uploaded in parallel
+// straight to the object store, one publish request) and training read (readFile of samples in
+// random order), beside plain node:fs on the same disk and AgentFS storing the same bytes.
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { sizeLabel } from "../lib/profiles.ts";
+import { runConcurrent, shuffled, type RunResult } from "../lib/run.ts";
+import type { Ctx, Workload } from "./types.ts";
+
+const CHECKPOINTS_IN_FLIGHT = 4;
+const UPLOADS_PER_PUBLISH = 8;
+const SAMPLES_IN_FLIGHT = 64;
+/** The peer stores bodies inside its SQLite database: cap what it is asked to hold. */
+const PEER_MAX_BYTES = 256 * 1024 * 1024;
+
+/** Flushes dirty pages (untimed), so one run's writeback is not billed to the next. */
+function settle(): void {
+  spawnSync("sync");
+}
+
+const mbPerSec = (bytes: number) => (r: RunResult) => (r.ops * bytes) / 1e6 / (r.elapsedMs / 1000);
+
+async function checkpointPublish(ctx: Ctx): Promise<void> {
+  const { checkpointCount: count, checkpointBytes: bytes } = ctx.profile;
+  const phase = `${count} x ${sizeLabel(bytes)}, ${CHECKPOINTS_IN_FLIGHT} in flight`;
+  const body = randomBytes(bytes);
+  await ctx.client.mkdir("/ckpt");
+  settle();
+  await ctx.measure({ phase, system: "nokv", name: "NoKV", unit: "MB/s", note: `publish with ${UPLOADS_PER_PUBLISH} uploads in flight each; p50/p99 per checkpoint` }, (onProgress) =>
+    runConcurrent(count, CHECKPOINTS_IN_FLIGHT, (i) => ctx.client.publish(`/ckpt/c${i}`, body, { concurrency: UPLOADS_PER_PUBLISH }), { onProgress }), { rate: mbPerSec(bytes) });
+  await ctx.prepare("remove checkpoints and collect", async () => {
+    await ctx.client.rm("/ckpt", { recursive: true });
+    await ctx.client.gc();
+  });
+  const floorDir = join(ctx.scratchDir, "ckpt-floor");
+  mkdirSync(floorDir);
+  settle();
+  await ctx.measure({ phase, system: "store floor", name: "floor: node:fs writeFile, same disk", unit: "MB/s" }, (onProgress) =>
+    runConcurrent(count, CHECKPOINTS_IN_FLIGHT, (i) => writeFile(join(floorDir, `c${i}`), body), { onProgress }), { rate: mbPerSec(bytes) });
+  rmSync(floorDir, { recursive: true, force: true });
+  const peer = await ctx.openPeer("ckpt.db");
+  if ("unavailable" in peer) {
+    ctx.record({ phase, system: "peer", name: "AgentFS (agentfs-sdk)", unit: "MB/s", rate: 0, p50Us: null, p99Us: null, count: 0, unavailable: peer.unavailable });
+    return;
+  }
+  try {
+    const peerCount = Math.max(1, Math.min(count, Math.floor(PEER_MAX_BYTES / bytes)));
+    settle();
+    await ctx.measure({ phase, system: "peer", name: peer.label, unit: "MB/s", note: `writeFile, 1 in flight, ${peerCount} checkpoints` }, (onProgress) =>
+      runConcurrent(peerCount, 1, (i) => peer.fs.writeFile(`/c${i}`, body), { onProgress }), { rate: mbPerSec(bytes) });
+  } finally {
+    await peer.close();
+  }
+}
+
+/** One untimed pass (warms the page cache for every reader alike), then one timed pass. */
+async function epoch(ctx: Ctx, row: Parameters<Ctx["measure"]>[0], count: number, inFlight: number, read: (i: number) => Promise<unknown>): Promise<void> {
+  const warm = shuffled(count);
+  await runConcurrent(count, inFlight, (i) => read(warm[i]!));
+  const order = shuffled(count);
+  await ctx.measure(row, (onProgress) => runConcurrent(count, inFlight, (i) => read(order[i]!), { onProgress }));
+}
+
+async function trainingRead(ctx: Ctx): Promise<void> {
+  const { sampleCount: count, sampleBytes: bytes } = ctx.profile;
+  const phase = `${count} samples of ${sizeLabel(bytes)}, ${SAMPLES_IN_FLIGHT} in flight`;
+  const floorDir = join(ctx.scratchDir, "samples");
+  mkdirSync(floorDir);
+  await ctx.client.mkdir("/samples");
+  await ctx.prepare(`write ${count} samples (NoKV and node:fs)`, (onProgress) =>
+    runConcurrent(count, 32, async (i) => {
+      const sample = randomBytes(bytes);
+      await ctx.client.writeFile(`/samples/s${i}`, sample);
+      await writeFile(join(floorDir, `s${i}`), sample);
+    }, { onProgress }));
+  const uncached = await ctx.connect({ cacheBytes: 0 });
+  try {
+    await epoch(ctx, { phase, system: "nokv", name: "NoKV", unit: "samples/s", note: "readFile, block cache off" }, count, SAMPLES_IN_FLIGHT, (i) => uncached.readFile(`/samples/s${i}`));
+  } finally {
+    await uncached.close();
+  }
+  await epoch(ctx, { phase, system: "store floor", name: "floor: node:fs readFile, same disk", unit: "samples/s" }, count, SAMPLES_IN_FLIGHT, (i) => readFile(join(floorDir, `s${i}`)));
+  const peer = await ctx.openPeer("samples.db");
+  if ("unavailable" in peer) {
+    ctx.record({ phase, system: "peer", name: "AgentFS (agentfs-sdk)", unit: "samples/s", rate: 0, p50Us: null, p99Us: null, count: 0, unavailable: peer.unavailable });
+    return;
+  }
+  try {
+    const peerCount = Math.min(count, Math.floor(PEER_MAX_BYTES / bytes), ctx.profile.peerMaxOps);
+    await ctx.prepare(`AgentFS: write ${peerCount} samples`, (onProgress) => runConcurrent(peerCount, 1, (i) => peer.fs.writeFile(`/s${i}`, randomBytes(bytes)), { onProgress }));
+    await epoch(ctx, { phase, system: "peer", name: peer.label, unit: "samples/s", note: `${peerCount} samples` }, peerCount, SAMPLES_IN_FLIGHT, (i) => peer.fs.readFile(`/s${i}`));
+  } finally {
+    await peer.close();
+  }
+}
+
+export const checkpointWorkload: Workload = { name: "checkpoint-publish", description: "publish checkpoints (parallel block upload, one publish request each)", run: checkpointPublish };
+export const trainingWorkload: Workload = { name: "training-read", description: "readFile of samples in random order", run: trainingRead };
