@@ -115,19 +115,36 @@ export class BodyReader {
     const { cache } = this.data;
     const hit = cache.get(range.key, range.objectOffset, range.lengthBytes);
     if (hit) return { bytes: hit, cached: true };
-    let bytes: Uint8Array;
-    try {
-      bytes = await store.get(range.key, { offsetBytes: range.objectOffset, lengthBytes: range.lengthBytes });
-    } catch (err) {
-      if ((err as FsError).code === "ENOENT") throw new BlockMissing(generation, range.key);
-      throw err;
-    }
+    const bytes = await getWithRetry(store, range, generation);
     if (bytes.byteLength !== range.lengthBytes) {
       throw new FsError("EIO", `object ${range.key} holds ${bytes.byteLength} bytes at ${range.objectOffset}, its manifest says ${range.lengthBytes}`);
     }
     const cached = cache.accepts(bytes.byteLength);
     if (cached) cache.put(range.key, range.objectOffset, bytes);
     return { bytes, cached };
+  }
+}
+
+/** Errors a retry cannot fix: a missing block means re-plan, a bad request stays bad. */
+const FINAL_CODES = new Set(["ENOENT", "EINVAL", "EACCES", "EPERM"]);
+
+/**
+ * One ranged get, tried again with exponential backoff when the store fails in a way that may
+ * pass (EIO, timeouts, resets); after the last attempt the reader gets EIO naming the object.
+ */
+async function getWithRetry(store: ObjectStore, range: ReadRange, generation: number): Promise<Uint8Array> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await store.get(range.key, { offsetBytes: range.objectOffset, lengthBytes: range.lengthBytes });
+    } catch (err) {
+      const code = (err as FsError).code;
+      if (code === "ENOENT") throw new BlockMissing(generation, range.key);
+      if (FINAL_CODES.has(code)) throw err;
+      if (attempt >= LIMITS.readRetryMaxAttempts) {
+        throw new FsError("EIO", `reading ${range.key} failed ${attempt} times: ${(err as Error).message}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, LIMITS.readRetryBackoffMs * 2 ** (attempt - 1)));
+    }
   }
 }
 

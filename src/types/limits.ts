@@ -79,6 +79,9 @@ export const LIMITS = {
   readConcurrencyMax: 8,
   /** SDK: plans one read makes when the body moved (ESTALE) or its blocks were collected. */
   readReplanMaxAttempts: 8,
+  /** SDK: tries of one block read that failed in a way that may pass (EIO, timeout), and the first backoff. */
+  readRetryMaxAttempts: 3,
+  readRetryBackoffMs: 20,
   /** SDK: body bytes one read_plan request covers; longer reads plan window by window. */
   readPlanWindowBytes: 64 * 1024 * 1024,
   /** SDK: bytes a read stream fetches per step; it holds the step in use and one read ahead. */

@@ -41,7 +41,7 @@ test("an upload that fails mid-publish: publish rejects with the store's errno, 
   await c.close();
 });
 
-test("reads: a failing get is EIO to the reader, a stalled get completes, metadata is untouched", async () => {
+test("reads: a get that keeps failing is EIO after retries, one that fails once is retried, a stalled get completes", async () => {
   const writer = await h.client();
   await writer.writeFile("/read.bin", body(4 * BLOCK, 3), { blockSizeBytes: BLOCK });
   const faulty = new FaultyObjectStore(inner, [{ op: "get", fail: "EIO" }]);
@@ -53,7 +53,13 @@ test("reads: a failing get is EIO to the reader, a stalled get completes, metada
   expect(await reader.readFile("/read.bin")).toEqual(Buffer.from(body(4 * BLOCK, 3)));
   expect(Date.now() - started).toBeGreaterThanOrEqual(180);
   expect(faulty.injected.stalls).toBe(2);
-  expect(faulty.injected.failures).toBeGreaterThanOrEqual(1); // one per block read in parallel
+  expect(faulty.injected.failures).toBeGreaterThanOrEqual(3); // every attempt of a block read failed
+  // A failure that passes: the retry with backoff reads the file.
+  const passing = new FaultyObjectStore(inner, [{ op: "get", fail: "EIO", times: 1 }]);
+  const retrier = await h.client({ objectStore: passing, cacheBytes: 0 });
+  expect(await retrier.readFile("/read.bin")).toEqual(Buffer.from(body(4 * BLOCK, 3)));
+  expect(passing.injected.failures).toBe(1);
+  await retrier.close();
   await reader.close();
   await writer.close();
 });
