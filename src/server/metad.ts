@@ -31,6 +31,7 @@ export class Metad {
   private readonly connections = new Set<Connection>();
   private readonly subscribers = new Map<string, Map<number, Subscriber>>();
   private readonly subscriptionScopes = new Map<number, string>();
+  private readonly contexts = new WeakMap<Connection, OpContext>();
   private nextSubscription = 1;
   private listener: TCPSocketListener<Connection | undefined> | null = null;
   private gcTimer: ReturnType<typeof setInterval> | null = null;
@@ -162,7 +163,14 @@ export class Metad {
     return true;
   }
 
+  /** One op context per connection, made on its first request: the hot path allocates none. */
   private contextFor(conn: Connection): OpContext {
+    let ctx = this.contexts.get(conn);
+    if (!ctx) this.contexts.set(conn, (ctx = this.newContext(conn)));
+    return ctx;
+  }
+
+  private newContext(conn: Connection): OpContext {
     return {
       service: this.service,
       objectsUrl: this.objects.url,
