@@ -140,6 +140,8 @@ export const LIMITS = {
   fuseWriteBufferMaxBytes: 8 * 1024 * 1024 * 1024,
   /** FUSE: bytes fetched per read of a file being read sequentially (one default block). */
   fuseReadaheadBytes: 4 * 1024 * 1024,
+  /** FUSE: readahead windows a sequential reader keeps in flight ahead of itself. */
+  fuseReadaheadWindows: 4,
 } as const;
 
 function assertLimit(ok: boolean, what: string): void {

@@ -1,8 +1,8 @@
 import { FsError, LIMITS } from "../../types/index.ts";
 
 // Reads of one open file, with readahead: a read that continues where the last one ended fetches
-// a whole window (one block) and starts fetching the next, so a sequential reader pays one
-// object read per window instead of one per kernel request. Random reads fetch only what they
+// a whole window (one block) and keeps the next few in flight, so a sequential reader pays one
+// object read per window instead of one per kernel request, and those reads overlap. Random reads fetch only what they
 // ask for. Every window is of one body generation; when the body moves (ESTALE) the windows are
 // dropped and the read starts over on the new generation.
 
@@ -15,8 +15,10 @@ interface Window {
 }
 
 const WINDOW_BYTES = LIMITS.fuseReadaheadBytes;
-/** Windows kept per handle: the one being read and the one fetched ahead of it. */
-const WINDOWS_KEPT = 2;
+/** Windows fetched ahead of a sequential reader, in parallel: one read at a time cannot fill the pipe. */
+const WINDOWS_AHEAD = LIMITS.fuseReadaheadWindows;
+/** Windows kept per handle: the one being read and those fetched ahead of it. */
+const WINDOWS_KEPT = WINDOWS_AHEAD + 1;
 
 export class Readahead {
   private windows: Window[] = [];
@@ -63,10 +65,13 @@ export class Readahead {
     }
     const bytes = await window.bytes;
     const endOfFile = bytes.byteLength < window.lengthBytes;
-    // Past half of a window, fetch the next one so it is ready when the reader gets there.
-    const windowEnd = window.offsetBytes + window.lengthBytes;
-    if (sequential && !endOfFile && offsetBytes + lengthBytes > window.offsetBytes + window.lengthBytes / 2 && !this.covering(windowEnd, 1)) {
-      this.start(windowEnd, WINDOW_BYTES);
+    // Keep the next windows in flight so they are ready when the reader gets there.
+    if (sequential && !endOfFile) {
+      const windowEnd = window.offsetBytes + window.lengthBytes;
+      for (let k = 0; k < WINDOWS_AHEAD; k++) {
+        const ahead = windowEnd + k * WINDOW_BYTES;
+        if (!this.covering(ahead, 1)) this.start(ahead, WINDOW_BYTES);
+      }
     }
     const from = offsetBytes - window.offsetBytes;
     return bytes.subarray(from, Math.min(bytes.byteLength, from + lengthBytes));
