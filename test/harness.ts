@@ -3,9 +3,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_CONFIG, type MetadConfig } from "../src/server/config.ts";
 import { Metad } from "../src/server/metad.ts";
-import { connect, type ConnectOptions, type NoKVClient } from "../src/sdk/index.ts";
+import { FsError, connect, type ConnectOptions, type NoKVClient } from "../src/sdk/index.ts";
 
 // A real metad on a real TCP port (chosen by the OS) over a temp directory, for end-to-end tests.
+
+/** The errno code a promise rejects with, or "none"; anything but an FsError fails the test. */
+export async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof FsError) return err.code;
+    throw err;
+  }
+  return "none";
+}
 
 export interface MetadHarness {
   metad: Metad;

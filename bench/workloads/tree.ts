@@ -24,13 +24,4 @@ export async function fillPeerDir(fs: PeerFs, dir: string, count: number, name: 
   await runConcurrent(count, 16, (i) => fs.writeFile(`${dir === "/" ? "" : dir}/${name(i)}`, ""), onProgress ? { onProgress } : {});
 }
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as mulberry32 } from "../../src/types/random.ts";

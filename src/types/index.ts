@@ -6,3 +6,4 @@ export * from "./ids.ts";
 export * from "./limits.ts";
 export * from "./names.ts";
 export * from "./watch.ts";
+export * from "./random.ts";

@@ -1,17 +1,7 @@
 // Helpers for the wire tests: a seeded generator, so a failing fuzz case reproduces exactly.
 import { FsError, type ErrnoCode } from "../types/errno.ts";
 
-/** mulberry32: a tiny deterministic PRNG; returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+export { seededRandom } from "../types/random.ts";
 
 export function randomInt(random: () => number, maxExclusive: number): number {
   return Math.floor(random() * maxExclusive);

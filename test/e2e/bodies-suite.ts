@@ -5,7 +5,7 @@ import { openObjectStore, type ByteRange, type ListOptions, type ListPage, type 
 import { SUMMARY_CHUNK_INDEX } from "../../src/schema/index.ts";
 import { FsError, LIMITS, type BodySummary } from "../../src/types/index.ts";
 import type { NoKVClient } from "../../src/sdk/index.ts";
-import type { MetadHarness } from "../harness.ts";
+import { codeOf, type MetadHarness } from "../harness.ts";
 
 // The client data path end to end, as one suite run against every object store backend: a real
 // metad, a real store, bytes checked exactly and by sha256. Races (a replace during a read) are
@@ -95,15 +95,6 @@ async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof FsError) return err.code;
-    throw err;
-  }
-  return "none";
-}
 
 function sameBytes(actual: Uint8Array, expected: Uint8Array): void {
   expect(actual.byteLength).toBe(expected.byteLength);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { FsError } from "../../src/types/index.ts";
 import type { NoKVClient } from "../../src/sdk/index.ts";
-import { startMetad, type MetadHarness } from "../harness.ts";
+import { codeOf, startMetad, type MetadHarness } from "../harness.ts";
 
 let h: MetadHarness;
 let c: NoKVClient;
@@ -11,15 +11,6 @@ beforeAll(async () => {
 });
 afterAll(() => h.stop());
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof FsError) return err.code;
-    throw err;
-  }
-  return "none";
-}
 
 describe("SDK path API over TCP", () => {
   test("mkdir, createFile, stat, lstat, readdir with and without types", async () => {

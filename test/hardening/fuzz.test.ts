@@ -6,6 +6,7 @@ import { encodeFrame, encodeValueFrame } from "../../src/wire/index.ts";
 import { fsckDataDir } from "../../src/cli/fsck.ts";
 import { startMetad, type MetadHarness } from "../harness.ts";
 import { RawConnection } from "../raw-socket.ts";
+import { seededRandom } from "../../src/types/random.ts";
 
 // Hostile input: every op gets random, wrong-typed, oversized and malformed arguments, and the
 // decoder gets random, truncated and deeply nested msgpack. The server must answer each request
@@ -26,16 +27,6 @@ beforeAll(async () => {
 });
 afterAll(() => h.stop());
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIELDS = [
   "mount", "parent", "name", "inode", "path", "newPath", "newParent", "newName", "target", "mode", "uid", "gid", "sizeBytes",
@@ -93,7 +84,7 @@ function malformedPayload(r: () => number): Uint8Array {
 
 describe("fuzz", () => {
   test(`${CASES} hostile requests: an errno each (never EIO), no crash, others keep being served`, async () => {
-    const r = prng(SEED);
+    const r = seededRandom(SEED);
     const eio: string[] = [];
     const codes = new Map<string, number>();
     let conn = await RawConnection.open(h.port);
