@@ -1,4 +1,4 @@
-import { FsError, formatCursor, parseCursor, type WatchCursor, type WatchEvent } from "../types/index.ts";
+import { FsError, LIMITS, formatCursor, parseCursor, type WatchCursor, type WatchEvent } from "../types/index.ts";
 import type { WirePush } from "../wire/index.ts";
 import type { RpcClient } from "./rpc-client.ts";
 
@@ -14,8 +14,6 @@ interface SubscribeReply {
   more: boolean;
 }
 
-/** Events buffered for a consumer that is not reading; past this the watch fails with EOVERFLOW. */
-export const WATCH_BUFFER_MAX_EVENTS = 100_000;
 
 function after(a: WatchCursor, b: WatchCursor): boolean {
   return a.version > b.version || (a.version === b.version && a.ordinal > b.ordinal);
@@ -79,7 +77,7 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
       if (!after(event, this.lastQueued())) continue;
       this.queue.push(event);
     }
-    if (this.queue.length > WATCH_BUFFER_MAX_EVENTS) {
+    if (this.queue.length > LIMITS.watchBufferMaxEvents) {
       this.fail(new FsError("EOVERFLOW", `watch consumer is ${this.queue.length} events behind`));
     }
     this.wake?.();

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { HTTP_HEADER_MAX_BYTES, encodeHttpResponse, parseHttpRequest } from "./http.ts";
+import { LIMITS } from "../types/index.ts";
+import { encodeHttpResponse, parseHttpRequest } from "./http.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -21,7 +22,7 @@ describe("http request parsing", () => {
   });
 
   test("oversized and malformed requests get 413 and 400", () => {
-    const huge = parseHttpRequest(bytes("GET / HTTP/1.1\r\nX: " + "a".repeat(HTTP_HEADER_MAX_BYTES) + "\r\n"));
+    const huge = parseHttpRequest(bytes("GET / HTTP/1.1\r\nX: " + "a".repeat(LIMITS.httpHeaderMaxBytes) + "\r\n"));
     expect(huge.kind === "error" && huge.response.status).toBe(413);
     const body = parseHttpRequest(bytes("POST /gc HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n"));
     expect(body.kind === "error" && body.response.status).toBe(413);

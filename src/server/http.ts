@@ -2,8 +2,10 @@
 // Requests are small and rare, so this is a minimal HTTP/1.1 reader: one request per connection,
 // answered and closed.
 
-export const HTTP_HEADER_MAX_BYTES = 16 * 1024;
-export const HTTP_BODY_MAX_BYTES = 64 * 1024;
+import { LIMITS } from "../types/index.ts";
+
+const HTTP_HEADER_MAX_BYTES = LIMITS.httpHeaderMaxBytes;
+const HTTP_BODY_MAX_BYTES = LIMITS.httpBodyMaxBytes;
 
 export interface HttpRequest {
   method: string;

@@ -33,8 +33,6 @@ export function emptyGcReport(): GcReport {
   };
 }
 
-/** Deletes run this many at a time: enough to hide store latency, few enough to stay polite. */
-const GC_DELETE_CONCURRENCY = 16;
 
 export class Collector {
   constructor(
@@ -121,6 +119,6 @@ async function deleteAll<T>(items: readonly T[], del: (item: T) => Promise<void>
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(GC_DELETE_CONCURRENCY, items.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(LIMITS.gcDeleteConcurrency, items.length) }, worker));
   return done;
 }

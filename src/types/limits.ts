@@ -51,6 +51,13 @@ export const LIMITS = {
   /** Rows deleted by one GC pass per family, so GC never holds the writer for long. */
   gcPassMaxRows: 10_000,
 
+  /** metad HTTP: request headers, and a request body (read past, never kept). */
+  httpHeaderMaxBytes: 16 * 1024,
+  httpBodyMaxBytes: 64 * 1024,
+  /** GC: object deletes in flight at once: enough to hide store latency, few enough to stay polite. */
+  gcDeleteConcurrency: 16,
+  /** SDK: watch events buffered for a consumer that is not reading; past it the watch fails (EOVERFLOW). */
+  watchBufferMaxEvents: 100_000,
   /** metad: open RPC and HTTP connections; one more is closed at once. */
   connectionsMax: 1_024,
   /** metad: requests read from one connection and not yet answered; more get EAGAIN. */
