@@ -154,7 +154,7 @@ export class Namespace {
     const values: InodeValue[] = [];
     for (const name of names) {
       const key = { mount, parent, name };
-      if (this.core.store.getDentry(key)) throw new FsError("EEXIST", `'${name}' exists in directory ${parent}`);
+      // The store checks this predicate before any write; a read here first would do it twice.
       command.predicates.push({ kind: "notExists", target: { family: "dentry", key }, errno: "EEXIST", detail: `'${name}' exists in directory ${parent}` });
       const inode = this.core.store.allocateId();
       const value = newInode({
