@@ -7,7 +7,7 @@ import type {
   InodeType,
   MountId,
   Version,
-  WatchEventKind,
+  WatchEvent,
 } from "../types/index.ts";
 
 // MetadataCommand: the one write path. A command's predicates all hold and every mutation,
@@ -68,16 +68,8 @@ export type Mutation =
   | { family: "staged"; op: "delete"; key: { mount: MountId; prepareId: string } }
   | { family: "system"; op: "put"; key: { name: string }; value: { int?: number; text?: string } };
 
-export type WatchEventDraft = {
-  mount: MountId;
-  kind: WatchEventKind;
-  scope: InodeId;
-  name: string;
-  inode: InodeId;
-  toScope?: InodeId;
-  toName?: string;
-  generation?: number;
-};
+/** A watch event before its commit: the store stamps version and ordinal. */
+export type WatchEventDraft = Omit<WatchEvent, "version" | "ordinal"> & { mount: MountId };
 
 export type CommandKind =
   | "create_mount"

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { FsError } from "../../src/types/index.ts";
+import { FsError, LIMITS } from "../../src/types/index.ts";
 import type { NoKVClient } from "../../src/sdk/index.ts";
 import { codeOf, startMetad, type MetadHarness } from "../harness.ts";
 
@@ -184,6 +184,26 @@ describe("SDK path API over TCP", () => {
     expect((await byInode.next()).value!.name).toBe("c");
     await byInode.close();
   });
+
+  test("a watch whose consumer stops reading fails with EOVERFLOW past its buffer limit", async () => {
+    await c.mkdir("/t-flood");
+    const dir = await c.stat("/t-flood");
+    const watcher = await c.watch("/t-flood");
+    const total = LIMITS.watchBufferMaxEvents + 1;
+    for (let i = 0; i < total; i += LIMITS.createManyMaxNames) {
+      const names = Array.from({ length: Math.min(LIMITS.createManyMaxNames, total - i) }, (_, j) => `f${i + j}`);
+      await c.batch(names.map((name) => ({ op: "create", args: { parent: dir.ino, name } })));
+    }
+    // Pushes arrive asynchronously; drain until the overflow shows.
+    let code = "none";
+    try {
+      for (let read = 0; read <= total; read++) await watcher.next();
+    } catch (err) {
+      code = (err as FsError).code;
+    }
+    expect(code).toBe("EOVERFLOW");
+    await watcher.close();
+  }, 60_000);
 
   test("pipelined requests complete out of order: a slow op does not hold up fast ones", async () => {
     const order: string[] = [];
