@@ -10,6 +10,7 @@ import { Packr, Unpackr } from "msgpackr";
 import { decodePayload, encodePayload, encodeValueFrame } from "../../src/wire/codec.ts";
 import { FLAG_RESPONSE, FrameDecoder, encodeFrame } from "../../src/wire/frame.ts";
 import { checkPayload } from "../../src/wire/msgpack-guard.ts";
+import { resultToWire } from "../../src/wire/results.ts";
 
 const baseNs = 1_700_000_000_123_456_789n;
 
@@ -76,11 +77,22 @@ function roundTripJson(value: unknown): unknown {
   return JSON.parse(textDecoder.decode(decoder.next()!.payload));
 }
 
+// A 1,000-entry readdir-plus reply as it would look with attributes as maps, and as it is sent
+// (attributes as fixed-order tuples, src/wire/results.ts): the bytes and decode time behind that choice.
+const plusPage = {
+  entries: Array.from({ length: 1000 }, (_, i) => ({ name: `e${String(i).padStart(4, "0")}`, attrs: { ...attrs(300_000 + i), type: "file" as const } })),
+  nextAfter: null,
+};
+const readdirPlusMaps = { ok: true, value: plusPage };
+const readdirPlusTuples = { ok: true, value: resultToWire("readdir_plus", plusPage) };
+
 const payloads: [string, unknown][] = [
   ["getattr request", getattrRequest],
   ["getattr reply", getattrReply],
   ["create batch x256", createBatch],
   ["create batch reply x256", createBatchReply],
+  ["readdir-plus reply x1000, attrs as maps", readdirPlusMaps],
+  ["readdir-plus reply x1000, attrs as tuples (sent)", readdirPlusTuples],
 ];
 
 /** Registers the wire codec benches with mitata, one summary per payload. */

@@ -2,8 +2,9 @@ import { FsError, type InodeAttrs, type InodeType } from "../types/index.ts";
 
 // Inode attributes are the bulk of what metad sends (every stat, lookup and readdir-plus entry),
 // so they travel as a fixed-order array instead of a map: a 1,000-entry readdir-plus reply is
-// 3.4x smaller and decodes 6x faster than with per-entry keys. Which ops return attributes, and
-// in what shape, is this table; both ends convert through it.
+// 2.75x smaller and encodes plus decodes 4.3x faster than with per-entry keys (bench:micro,
+// "readdir-plus reply x1000"). Which ops return attributes, and in what shape, is this table;
+// both ends convert through it.
 
 export type AttrsTuple = [
   inode: number, version: number, type: number, mode: number, uid: number, gid: number, sizeBytes: number,
