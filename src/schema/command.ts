@@ -43,6 +43,8 @@ export type StagedValue = {
   generation: number;
   keyPrefix: string;
   expiresAtMs: number;
+  /** The prepare allocated this inode number (a new name); false when it reuses an existing file's. */
+  freshInode: boolean;
 };
 
 export type PinValue = { rootInode: InodeId; readVersion: Version };
@@ -58,21 +60,30 @@ export type Mutation =
   | { family: "dentry"; op: "delete"; key: DentryKey }
   | { family: "manifest"; op: "insert" | "put"; key: ManifestKey; value: ManifestValue }
   | { family: "manifest"; op: "delete"; key: ManifestKey }
-  | { family: "path"; op: "put"; key: { mount: MountId; path: string }; value: { inode: InodeId; topologyEpoch: number } }
-  | { family: "path"; op: "delete"; key: { mount: MountId; path: string } }
   | { family: "pin"; op: "put"; key: { mount: MountId; snapshotId: number }; value: PinValue }
   | { family: "pin"; op: "delete"; key: { mount: MountId; snapshotId: number } }
   | { family: "gc"; op: "put"; key: { mount: MountId; objectKey: string } }
   | { family: "gc"; op: "delete"; key: { mount: MountId; enqueueVersion: Version; objectKey: string } }
   | { family: "staged"; op: "put"; key: { mount: MountId; prepareId: string }; value: StagedValue }
   | { family: "staged"; op: "delete"; key: { mount: MountId; prepareId: string } }
-  | { family: "system"; op: "put"; key: { name: string }; value: { int?: number; text?: string } };
+  | { family: "system"; op: "put"; key: { name: string }; value: { int?: number; text?: string } }
+  | { family: "system"; op: "delete"; key: { name: string } }
+  /** GC: one history row that no pinned version can read any more. */
+  | { family: "history"; op: "delete"; key: HistoryKey }
+  /** GC: every watch event of the mount older than `beforeVersion`; the floor moves to it. */
+  | { family: "watch"; op: "trim"; key: { mount: MountId; beforeVersion: Version } }
+  /** GC: one exactly-once record whose retention ran out. */
+  | { family: "dedupe"; op: "delete"; key: { requestKey: string } };
+
+/** A history row's full key, as GC names the rows it removes. */
+export type HistoryKey = { family: number; mount: MountId; k1: number; k2: number; k3: number; name: string; version: Version };
 
 /** A watch event before its commit: the store stamps version and ordinal. */
 export type WatchEventDraft = Omit<WatchEvent, "version" | "ordinal"> & { mount: MountId };
 
 export type CommandKind =
   | "create_mount"
+  | "init_shard"
   | "create_file"
   | "create_dir"
   | "create_symlink"
@@ -87,26 +98,44 @@ export type CommandKind =
   | "snapshot_subtree"
   | "retire_snapshot"
   | "cleanup_objects"
-  | "reserve_allocator";
+  | "trim_history"
+  | "trim_watch"
+  | "trim_dedupe";
 
+/** The catalog shard: mount names and other process-wide records (system rows). */
+export const CATALOG_SHARD = 0;
+
+/**
+ * One command: plain data (msgpack), everything apply needs inside it. Building a command reads
+ * state, checks, allocates and decides; applying it is a pure function of the command and the
+ * database, so a log of commands replays to the same rows on any replica.
+ */
 export interface MetadataCommand {
-  /** Exactly-once key: a repeated key returns the first result and applies nothing. */
-  requestKey?: string;
+  /** The shard whose log this command is in: a mount id, or CATALOG_SHARD. */
+  shard: MountId;
+  /** Its position in the shard's log, which is also its commit version: the shard's clock + 1. */
+  version: Version;
   kind: CommandKind;
-  /** The version the builder read at; informational unless a versionEquals predicate uses it. */
-  readVersion: Version;
+  /** Exactly-once key: recorded with the result so a retry returns it instead of applying again. */
+  requestKey?: string;
+  /** The builder's wall clock: dedupe ages and staged expiries are measured against it, never apply's. */
+  timestampMs: number;
+  /** The shard's id allocator after this command: ids up to here were handed out by it. */
+  nextId: number;
+  /** Re-checked by apply before any write; a failure there means the builder raced (never on replay). */
   predicates: Predicate[];
   mutations: Mutation[];
   watchEvents: WatchEventDraft[];
   /** Whether replaced values are copied to history (false when no snapshot can read them). */
   keepHistory: boolean;
-  /** Builds what the caller gets back once the commit version is known; recorded for dedupe. */
-  result?: (commitVersion: Version) => unknown;
+  /** What the caller gets back, encoded once: stored for dedupe and sent on the wire as is. */
+  result?: Uint8Array;
 }
 
 export interface CommitResult {
   commitVersion: Version;
   /** True when this was a dedupe replay: nothing was applied by this call. */
   replayed: boolean;
-  result: unknown;
+  /** The encoded result the command carried (null when it had none). */
+  result: Uint8Array | null;
 }

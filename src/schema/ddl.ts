@@ -12,7 +12,7 @@
 // - dentry_current stores the child's inode and type only; readdir-plus joins inode_current in
 //   the same statement, so there is no second round trip and no projection to keep fresh.
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SUMMARY_CHUNK_INDEX = Number.MAX_SAFE_INTEGER;
 
@@ -146,8 +146,52 @@ CREATE INDEX IF NOT EXISTS command_dedupe_by_age ON command_dedupe (created_ms);
 `;
 
 /**
- * Migrations from version N to N+1, run in order inside one transaction on open. Index i upgrades
- * a store at version i+1. Empty while only version 1 exists; the hook is here so a future schema
- * change is one entry, not a new mechanism.
+ * Version 2: commands as a log. Each shard (a mount, or the catalog, shard 0) has its own clock,
+ * id allocator and watch floor in `shard`; every applied command is kept in `command_log`;
+ * GC walks indexes (history by replaced version, watch events by version, staged by expiry, dedupe
+ * by shard and age) instead of whole tables; the path index is gone (a walk is one dentry read per
+ * component, and the index cost a write per mkdir and a rebuild after every directory rename).
+ * Existing mounts start their clocks at the old global reservations, so no number is reused.
  */
-export const MIGRATIONS: ReadonlyArray<string> = [];
+export const MIGRATION_V2 = `
+DROP TABLE IF EXISTS path_index;
+DELETE FROM system WHERE name LIKE 'topology:%';
+
+CREATE TABLE shard (
+  shard INTEGER PRIMARY KEY,
+  version INTEGER NOT NULL,
+  next_id INTEGER NOT NULL,
+  watch_floor INTEGER NOT NULL,
+  log_floor INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO shard (shard, version, next_id, watch_floor, log_floor)
+  SELECT s.id, coalesce((SELECT int_value FROM system WHERE name = 'version_reserved'), 0),
+         coalesce((SELECT int_value FROM system WHERE name = 'inode_reserved'), 1) + 1,
+         coalesce((SELECT int_value FROM system WHERE name = 'watch_floor'), 0), 0
+  FROM (SELECT 0 AS id UNION SELECT int_value FROM system WHERE name LIKE 'mount:%') s
+  WHERE EXISTS (SELECT 1 FROM system WHERE name = 'version_reserved');
+DELETE FROM system WHERE name IN ('version_reserved', 'inode_reserved', 'watch_floor');
+
+CREATE TABLE command_log (
+  shard INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  command BLOB NOT NULL,
+  PRIMARY KEY (shard, version)
+) WITHOUT ROWID;
+
+ALTER TABLE staged ADD COLUMN fresh_inode INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX staged_by_expiry ON staged (expires_ms);
+ALTER TABLE command_dedupe ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
+DROP INDEX IF EXISTS command_dedupe_by_age;
+CREATE INDEX command_dedupe_by_age ON command_dedupe (shard, created_ms);
+CREATE INDEX watch_by_version ON watch_log (mount, version);
+CREATE INDEX history_by_replaced ON history (mount, replaced_version, version);
+`;
+
+/**
+ * Migrations from version N to N+1, run in order inside one transaction on open. Index i upgrades
+ * a store at version i+1. A new store is made at version 1 and migrated like any other, so there
+ * is one path to the current schema.
+ */
+export const MIGRATIONS: ReadonlyArray<string> = [MIGRATION_V2];

@@ -23,8 +23,13 @@ function attrs(inode: number, type: InodeAttrs["type"] = "file", extra: Partial<
   };
 }
 
-function cmd(mutations: Mutation[], extra: Partial<MetadataCommand> = {}): MetadataCommand {
-  return { kind: "create_file", readVersion: 0, predicates: [], mutations, watchEvents: [], keepHistory: true, ...extra };
+/** A command in mount M's shard, next in its log. */
+function cmd(s: MetadataStore, mutations: Mutation[], extra: Partial<MetadataCommand> = {}): MetadataCommand {
+  const state = s.shardState(M);
+  return {
+    shard: M, version: state.version + 1, kind: "create_file", timestampMs: 1_000, nextId: state.nextId,
+    predicates: [], mutations, watchEvents: [], keepHistory: true, ...extra,
+  };
 }
 
 const putInode = (inode: number, type: InodeAttrs["type"] = "file", extra: Partial<InodeValue> = {}): Mutation =>
@@ -41,8 +46,8 @@ export function runStoreSuite(engine: string, makeHarness: () => StoreHarness): 
 
     test("a commit is visible at once with its version stamped", () => {
       const s = open();
-      const r = s.commit(cmd([putInode(1, "dir"), putInode(2), putDentry(1, "a", 2)]));
-      expect(r.commitVersion).toBe(s.currentVersion());
+      const r = s.commit(cmd(s, [putInode(1, "dir"), putInode(2), putDentry(1, "a", 2)]));
+      expect(r.commitVersion).toBe(s.shardState(M).version);
       expect(s.getInode({ mount: M, inode: 2 })).toEqual({ ...attrs(2), version: r.commitVersion });
       expect(s.getDentry({ mount: M, parent: 1, name: "a" })).toEqual({ name: "a", inode: 2, type: "file", version: r.commitVersion });
       expect(s.getInode({ mount: 2, inode: 2 })).toBeNull();
@@ -50,21 +55,21 @@ export function runStoreSuite(engine: string, makeHarness: () => StoreHarness): 
 
     test("versions increase strictly across commits", () => {
       const s = open();
-      const a = s.commit(cmd([putInode(1, "dir")])).commitVersion;
-      const b = s.commit(cmd([putInode(2)])).commitVersion;
+      const a = s.commit(cmd(s, [putInode(1, "dir")])).commitVersion;
+      const b = s.commit(cmd(s, [putInode(2)])).commitVersion;
       expect(b).toBeGreaterThan(a);
     });
 
     test("nanosecond times survive exactly", () => {
       const s = open();
-      s.commit(cmd([putInode(5, "file", { mtimeNs: 9_007_199_254_740_993_123n })]));
+      s.commit(cmd(s, [putInode(5, "file", { mtimeNs: 9_007_199_254_740_993_123n })]));
       expect(s.getInode({ mount: M, inode: 5 })!.mtimeNs).toBe(9_007_199_254_740_993_123n);
     });
 
     test("each predicate kind holds or fails with its errno, applying nothing", () => {
       const s = open();
-      s.commit(cmd([putInode(1, "dir"), putInode(2), putDentry(1, "a", 2)]));
-      const v = s.currentVersion();
+      s.commit(cmd(s, [putInode(1, "dir"), putInode(2), putDentry(1, "a", 2)]));
+      const v = s.shardState(M).version;
       const fails: Predicate[] = [
         { kind: "exists", target: { family: "dentry", key: { mount: M, parent: 1, name: "zz" } }, errno: "ENOENT" },
         { kind: "notExists", target: { family: "dentry", key: { mount: M, parent: 1, name: "a" } }, errno: "EEXIST" },
@@ -75,7 +80,7 @@ export function runStoreSuite(engine: string, makeHarness: () => StoreHarness): 
       for (const p of fails) {
         let caught: unknown;
         try {
-          s.commit(cmd([putInode(9)], { predicates: [p] }));
+          s.commit(cmd(s, [putInode(9)], { predicates: [p] }));
         } catch (err) {
           caught = err;
         }
@@ -83,42 +88,55 @@ export function runStoreSuite(engine: string, makeHarness: () => StoreHarness): 
         expect((caught as FsError).code).toBe(p.errno);
         expect(s.getInode({ mount: M, inode: 9 })).toBeNull();
       }
-      expect(s.currentVersion()).toBe(v);
+      expect(s.shardState(M).version).toBe(v);
       const holds: Predicate[] = [
         { kind: "exists", target: { family: "dentry", key: { mount: M, parent: 1, name: "a" } }, errno: "ENOENT" },
         { kind: "notExists", target: { family: "inode", key: { mount: M, inode: 9 } }, errno: "EEXIST" },
         { kind: "prefixEmpty", target: { family: "dir", key: { mount: M, inode: 2 } }, errno: "ENOTEMPTY" },
         { kind: "versionEquals", target: { family: "inode", key: { mount: M, inode: 2 } }, version: v, errno: "ESTALE" },
       ];
-      s.commit(cmd([putInode(9)], { predicates: holds }));
+      s.commit(cmd(s, [putInode(9)], { predicates: holds }));
       expect(s.getInode({ mount: M, inode: 9 })).not.toBeNull();
       expect(s.counters.commandsRejected).toBe(fails.length);
     });
 
-    test("a repeated request key returns the first result and writes nothing", () => {
+    test("a request key records the result bytes; the key is looked up, never applied twice", () => {
       const s = open();
-      const first = s.commit(cmd([putInode(3)], { requestKey: "client-1:7", result: (v) => ({ made: 3, at: v, t: 5n }) }));
-      const writesBefore = { ...s.counters };
-      const again = s.commit(cmd([putInode(4)], { requestKey: "client-1:7", result: () => "other" }));
+      const result = new Uint8Array([1, 2, 3]);
+      const first = s.commit(cmd(s, [putInode(3)], { requestKey: "client-1:7", result }));
+      const again = s.replay("client-1:7")!;
       expect(again.replayed).toBe(true);
       expect(again.commitVersion).toBe(first.commitVersion);
-      expect(again.result).toEqual({ made: 3, at: first.commitVersion, t: 5n });
-      expect(s.getInode({ mount: M, inode: 4 })).toBeNull();
-      expect(s.counters.currentPuts).toBe(writesBefore.currentPuts);
+      expect([...again.result!]).toEqual([1, 2, 3]);
       expect(s.replay("client-1:8")).toBeNull();
+      // A builder that skipped the lookup cannot record the key twice: the command fails whole.
+      expect(() => s.commit(cmd(s, [putInode(4)], { requestKey: "client-1:7" }))).toThrow();
+      expect(s.getInode({ mount: M, inode: 4 })).toBeNull();
+    });
+
+    test("a command whose version is not the shard's next is refused", () => {
+      const s = open();
+      const c = cmd(s, [putInode(3)]);
+      expect(() => s.commit({ ...c, version: c.version + 1 })).toThrow("version");
+      expect(s.getInode({ mount: M, inode: 3 })).toBeNull();
+      s.commit(c);
+      expect(() => s.commit(c)).toThrow("version");
     });
 
     test("a command that throws mid-apply leaves no trace, inside or outside a group", () => {
       const s = open();
-      s.commit(cmd([putInode(1, "dir")]));
-      const boom = cmd([putInode(7)], { result: () => { throw new Error("boom"); } });
-      expect(() => s.commit(boom)).toThrow("boom");
+      s.commit(cmd(s, [putInode(1, "dir")]));
+      // An insert of a key that exists breaks mid-apply, after the first mutation was written.
+      const boom = () => cmd(s, [putInode(7), { family: "inode", op: "insert", key: { mount: M, inode: 1 }, value: attrs(1, "dir") }]);
+      expect(() => s.commit(boom())).toThrow();
       expect(s.getInode({ mount: M, inode: 7 })).toBeNull();
+      const before = s.shardState(M).version;
       s.group(() => {
-        s.commit(cmd([putInode(8)]));
-        expect(() => s.commit(boom)).toThrow("boom");
-        s.commit(cmd([putInode(10)]));
+        s.commit(cmd(s, [putInode(8)]));
+        expect(() => s.commit(boom())).toThrow();
+        s.commit(cmd(s, [putInode(10)]));
       });
+      expect(s.shardState(M).version).toBe(before + 2);
       expect(s.getInode({ mount: M, inode: 7 })).toBeNull();
       expect(s.getInode({ mount: M, inode: 8 })).not.toBeNull();
       expect(s.getInode({ mount: M, inode: 10 })).not.toBeNull();
@@ -128,20 +146,20 @@ export function runStoreSuite(engine: string, makeHarness: () => StoreHarness): 
       const s = open();
       expect(() =>
         s.group(() => {
-          s.commit(cmd([putInode(11)]));
+          s.commit(cmd(s, [putInode(11)]));
           throw new Error("group failed");
         }),
       ).toThrow("group failed");
       expect(s.getInode({ mount: M, inode: 11 })).toBeNull();
-      s.commit(cmd([putInode(12)]));
+      s.commit(cmd(s, [putInode(12)]));
       expect(s.getInode({ mount: M, inode: 12 })).not.toBeNull();
     });
 
     test("reads at a version see replaced and deleted values from history", () => {
       const s = open();
-      const v1 = s.commit(cmd([putInode(1, "dir"), putInode(2, "file", { mode: 0o600 }), putDentry(1, "a", 2)])).commitVersion;
-      const v2 = s.commit(cmd([putInode(2, "file", { mode: 0o644 })])).commitVersion;
-      const v3 = s.commit(cmd([delDentry(1, "a"), { family: "inode", op: "delete", key: { mount: M, inode: 2 } }])).commitVersion;
+      const v1 = s.commit(cmd(s, [putInode(1, "dir"), putInode(2, "file", { mode: 0o600 }), putDentry(1, "a", 2)])).commitVersion;
+      const v2 = s.commit(cmd(s, [putInode(2, "file", { mode: 0o644 })])).commitVersion;
+      const v3 = s.commit(cmd(s, [delDentry(1, "a"), { family: "inode", op: "delete", key: { mount: M, inode: 2 } }])).commitVersion;
       expect(s.getInode({ mount: M, inode: 2 }, v1)!.mode).toBe(0o600);
       expect(s.getInode({ mount: M, inode: 2 }, v1)!.version).toBe(v1);
       expect(s.getInode({ mount: M, inode: 2 }, v2)!.mode).toBe(0o644);
@@ -154,19 +172,19 @@ export function runStoreSuite(engine: string, makeHarness: () => StoreHarness): 
 
     test("a deletion made without history never resurrects an older history value", () => {
       const s = open();
-      s.commit(cmd([putInode(1, "dir"), putDentry(1, "a", 2)]));
-      s.commit(cmd([putDentry(1, "a", 3)]));
-      s.commit(cmd([delDentry(1, "a")], { keepHistory: false }));
-      const later = s.currentVersion();
+      s.commit(cmd(s, [putInode(1, "dir"), putDentry(1, "a", 2)]));
+      s.commit(cmd(s, [putDentry(1, "a", 3)]));
+      s.commit(cmd(s, [delDentry(1, "a")], { keepHistory: false }));
+      const later = s.shardState(M).version;
       expect(s.getDentry({ mount: M, parent: 1, name: "a" }, later)).toBeNull();
       expect(s.scanDentries(M, 1, { limit: 10, at: later })).toEqual([]);
     });
 
     test("a listing at a version shows entries deleted since and hides entries created since", () => {
       const s = open();
-      s.commit(cmd([putInode(1, "dir"), putDentry(1, "b", 3), putDentry(1, "d", 5)]));
-      const v = s.commit(cmd([putDentry(1, "c", 4)])).commitVersion;
-      s.commit(cmd([delDentry(1, "b"), putDentry(1, "a", 6), putDentry(1, "c", 7)]));
+      s.commit(cmd(s, [putInode(1, "dir"), putDentry(1, "b", 3), putDentry(1, "d", 5)]));
+      const v = s.commit(cmd(s, [putDentry(1, "c", 4)])).commitVersion;
+      s.commit(cmd(s, [delDentry(1, "b"), putDentry(1, "a", 6), putDentry(1, "c", 7)]));
       const names = (at?: number) => s.scanDentries(M, 1, { limit: 10, at }).map((d) => `${d.name}:${d.inode}`);
       expect(names(v)).toEqual(["b:3", "c:4", "d:5"]);
       expect(names()).toEqual(["a:6", "c:7", "d:5"]);
@@ -178,7 +196,7 @@ export function runStoreSuite(engine: string, makeHarness: () => StoreHarness): 
       const s = open();
       const muts: Mutation[] = [putInode(1, "dir")];
       for (let i = 0; i < 50; i++) muts.push(putInode(100 + i), putDentry(1, `f${String(i).padStart(2, "0")}`, 100 + i));
-      s.commit(cmd(muts));
+      s.commit(cmd(s, muts));
       const page = s.scanDentriesPlus(M, 1, { limit: 20, after: "f09" });
       expect(page.length).toBe(20);
       expect(page[0]!.name).toBe("f10");
@@ -190,8 +208,8 @@ export function runStoreSuite(engine: string, makeHarness: () => StoreHarness): 
       const s = open();
       const key = { mount: M, inode: 2, generation: 1, chunkIndex: 0 };
       const chunk = { chunkIndex: 0, blocks: [{ key: "blocks/1/2/1/0/0", offsetInChunk: 0, lengthBytes: 10, objectOffset: 0 }] };
-      const v1 = s.commit(cmd([{ family: "manifest", op: "insert", key, value: { kind: "chunk", chunk } }])).commitVersion;
-      s.commit(cmd([{ family: "manifest", op: "delete", key }]));
+      const v1 = s.commit(cmd(s, [{ family: "manifest", op: "insert", key, value: { kind: "chunk", chunk } }])).commitVersion;
+      s.commit(cmd(s, [{ family: "manifest", op: "delete", key }]));
       expect(s.getManifest(key)).toBeNull();
       expect(s.getManifest(key, v1)).toEqual({ kind: "chunk", chunk });
       expect(s.scanManifests(M, 2, 1, v1)).toEqual([{ chunkIndex: 0, value: { kind: "chunk", chunk } }]);
@@ -200,11 +218,11 @@ export function runStoreSuite(engine: string, makeHarness: () => StoreHarness): 
 
     test("watch events replay after a cursor in commit order", () => {
       const s = open();
-      const v1 = s.commit(cmd([], { watchEvents: [
+      const v1 = s.commit(cmd(s, [], { watchEvents: [
         { mount: M, kind: "create", scope: 1, name: "a", inode: 2 },
         { mount: M, kind: "create", scope: 1, name: "b", inode: 3 },
       ] })).commitVersion;
-      s.commit(cmd([], { watchEvents: [{ mount: M, kind: "rename", scope: 1, name: "a", inode: 2, toScope: 1, toName: "z" }] }));
+      s.commit(cmd(s, [], { watchEvents: [{ mount: M, kind: "rename", scope: 1, name: "a", inode: 2, toScope: 1, toName: "z" }] }));
       const all = s.scanWatch(M, 1, { version: 0, ordinal: 0 }, 10);
       expect(all.map((e) => `${e.kind}:${e.name}`)).toEqual(["create:a", "create:b", "rename:a"]);
       expect(all[2]!.toName).toBe("z");
@@ -215,48 +233,55 @@ export function runStoreSuite(engine: string, makeHarness: () => StoreHarness): 
 
     test("history GC keeps exactly what a pinned version can read", () => {
       const s = open();
-      s.commit(cmd([putInode(2, "file", { mode: 0o600 })]));
-      const pinned = s.commit(cmd([putInode(2, "file", { mode: 0o640 })])).commitVersion;
-      s.commit(cmd([putInode(2, "file", { mode: 0o644 })]));
-      const r = s.gcHistory(new Map([[M, [pinned]]]), 100);
-      expect(r.deleted).toBe(1);
+      s.commit(cmd(s, [putInode(2, "file", { mode: 0o600 })]));
+      const pinned = s.commit(cmd(s, [putInode(2, "file", { mode: 0o640 })])).commitVersion;
+      s.commit(cmd(s, [putInode(2, "file", { mode: 0o644 })]));
+      const doomed = (pins: number[]) => {
+        const bands = [{ mount: M, replacedAfter: -1, replacedThrough: pins[0] ?? Number.MAX_SAFE_INTEGER, versionAbove: -1 }];
+        if (pins.length > 0) bands.push({ mount: M, replacedAfter: pins[0]!, replacedThrough: Number.MAX_SAFE_INTEGER, versionAbove: pins[0]! });
+        return bands.flatMap((b) => s.scanHistoryBand(b, 100));
+      };
+      const first = doomed([pinned]);
+      expect(first.length).toBe(1);
+      s.commit(cmd(s, first.map((key) => ({ family: "history", op: "delete", key }) as Mutation)));
       expect(s.getInode({ mount: M, inode: 2 }, pinned)!.mode).toBe(0o640);
-      expect(s.gcHistory(new Map(), 100).deleted).toBe(1);
+      expect(doomed([]).length).toBe(1);
+      expect(s.historyMounts(0, 10)).toEqual([M]);
     });
 
-    test("inode numbers are never handed out twice, even across a reopen", () => {
+    test("a shard's allocator and clock survive a reopen", () => {
       const s = open();
-      const seen = new Set<number>();
-      for (let i = 0; i < 10; i++) seen.add(s.allocateId());
-      s.commit(cmd([putInode(1, "dir")]));
-      const version = s.currentVersion();
+      const c = cmd(s, [putInode(1, "dir")]);
+      const firstId = c.nextId;
+      c.nextId += 10;
+      s.commit(c);
+      expect(s.shardState(M).nextId).toBe(firstId + 10);
+      const version = s.shardState(M).version;
       if (!h.reopen) return;
       const again = h.reopen();
-      for (let i = 0; i < 10; i++) {
-        const n = again.allocateId();
-        expect(seen.has(n)).toBe(false);
-      }
-      expect(again.currentVersion()).toBeGreaterThanOrEqual(version);
-      const next = again.commit(cmd([putInode(3)])).commitVersion;
+      expect(again.shardState(M)).toMatchObject({ version, nextId: firstId + 10 });
+      expect(again.shardState(M + 1).version).toBe(0);
+      expect(again.shardState(M).version).toBeGreaterThanOrEqual(version);
+      const next = again.commit(cmd(again, [putInode(3)])).commitVersion;
       expect(next).toBeGreaterThan(version);
       expect(again.getInode({ mount: M, inode: 1 })).not.toBeNull();
     });
 
-    test("path index, pins, staged entries and the GC queue round-trip", () => {
+    test("pins, staged entries and the GC queue round-trip", () => {
       const s = open();
-      const v = s.commit(cmd([
-        { family: "path", op: "put", key: { mount: M, path: "/a/b" }, value: { inode: 9, topologyEpoch: 3 } },
+      const v = s.commit(cmd(s, [
         { family: "pin", op: "put", key: { mount: M, snapshotId: 4 }, value: { rootInode: 1, readVersion: 2 } },
-        { family: "staged", op: "put", key: { mount: M, prepareId: "p1" }, value: { inode: 9, generation: 1, keyPrefix: "blocks/1/9/1", expiresAtMs: 100 } },
+        { family: "staged", op: "put", key: { mount: M, prepareId: "p1" }, value: { inode: 9, generation: 1, keyPrefix: "blocks/1/9/1", expiresAtMs: 100, freshInode: true } },
         { family: "gc", op: "put", key: { mount: M, objectKey: "blocks/1/9/0/0/0" } },
       ])).commitVersion;
-      expect(s.getPath(M, "/a/b")).toEqual({ inode: 9, topologyEpoch: 3 });
       expect(s.listPins(M)).toEqual([{ mount: M, snapshotId: 4, rootInode: 1, readVersion: 2, createdVersion: v }]);
-      expect(s.getStaged(M, "p1")!.keyPrefix).toBe("blocks/1/9/1");
+      expect(s.getStaged(M, "p1")).toMatchObject({ keyPrefix: "blocks/1/9/1", freshInode: true });
       expect(s.scanStagedExpired(101, 10).length).toBe(1);
       expect(s.scanStagedExpired(100, 10).length).toBe(0);
-      expect(s.scanGc(v + 1, 10)).toEqual([{ mount: M, enqueueVersion: v, objectKey: "blocks/1/9/0/0/0" }]);
-      expect(s.scanGc(v, 10)).toEqual([]);
+      expect(s.scanGc(M, v, 10)).toEqual([{ mount: M, enqueueVersion: v, objectKey: "blocks/1/9/0/0/0" }]);
+      expect(s.scanGc(M, v - 1, 10)).toEqual([]);
+      expect(s.gcMounts(0, 10)).toEqual([M]);
+      expect(s.readLog(M, v, 10).map((e) => e.version)).toEqual([v]);
     });
   });
 }

@@ -13,6 +13,7 @@ import type {
 import type {
   CommitResult,
   DentryKey,
+  HistoryKey,
   InodeKey,
   ManifestKey,
   ManifestValue,
@@ -36,6 +37,7 @@ export interface WriteCounters {
   historyWrites: number;
   watchWrites: number;
   dedupeWrites: number;
+  logWrites: number;
   groupCommits: number;
 }
 
@@ -67,24 +69,46 @@ export interface ScanOptions {
   at?: Version;
 }
 
-export interface HistoryGcResult {
-  scanned: number;
-  deleted: number;
-  /** More rows may remain past the pass limit. */
-  more: boolean;
+/** A shard's clocks: where its log stands, its id allocator, and how far its logs were trimmed. */
+export interface ShardState {
+  shard: MountId;
+  /** The newest applied version (= log position). */
+  version: Version;
+  /** The next id the shard's allocator hands out (inodes, generations, snapshot ids). */
+  nextId: number;
+  /** The oldest version still in the watch log: cursors before it have lost events. */
+  watchFloor: Version;
+  /** The oldest version still in the command log. */
+  logFloor: Version;
+}
+
+/** One entry of the command log as stored. */
+export interface LogEntry {
+  shard: MountId;
+  version: Version;
+  kind: string;
+  /** The command, msgpack-encoded (decodeCommand reads it). */
+  bytes: Uint8Array;
 }
 
 export interface MetadataStore {
   readonly counters: Readonly<WriteCounters>;
-  /** The newest committed version. */
-  currentVersion(): Version;
-  /** A fresh id for an inode, a body generation or a snapshot: never handed out before, reserved ahead in blocks. */
-  allocateId(): InodeId;
+  /** A shard's clocks; a shard no command has reached reads as empty. */
+  shardState(shard: MountId): ShardState;
+  /** Every shard with applied commands, in id order. */
+  shards(): ShardState[];
 
-  /** Applies a command atomically; throws an FsError carrying the failed predicate's errno. */
+  /**
+   * Applies a command atomically: checks its version is the shard's next, its predicates, then
+   * writes every mutation, history copy, watch event, dedupe record and its log entry. Throws an
+   * FsError carrying a failed predicate's errno; applies nothing then. The caller has looked the
+   * request key up with replay() first (once per request); a key recorded twice is an error.
+   */
   commit(command: MetadataCommand): CommitResult;
   /** Runs `fn` in one transaction; each commit inside stays atomic on its own (group commit). */
   group<T>(fn: () => T): T;
+  /** Applies a command read from a log (replay, followers) with its log bytes: commit without the dedupe check. */
+  applyLogged(command: MetadataCommand, bytes: Uint8Array): CommitResult;
 
   getInode(key: InodeKey, at?: Version): InodeAttrs | null;
   getDentry(key: DentryKey, at?: Version): Dentry | null;
@@ -94,31 +118,54 @@ export interface MetadataStore {
   getManifest(key: ManifestKey, at?: Version): ManifestValue | null;
   /** Every manifest row of one body generation, summary last. */
   scanManifests(mount: MountId, inode: InodeId, generation: number, at?: Version): Array<{ chunkIndex: number; value: ManifestValue }>;
+  /** Chunk rows of a body generation with fromChunk <= chunkIndex <= toChunk, in order (summary excluded). */
+  scanChunks(key: { mount: MountId; inode: InodeId; generation: number }, fromChunk: number, toChunk: number, limit: number, at?: Version): Array<{ chunkIndex: number; value: ManifestValue }>;
 
-  getPath(mount: MountId, path: string): { inode: InodeId; topologyEpoch: number } | null;
   getSystem(name: string): { int: number | null; text: string | null } | null;
   scanSystem(prefix: string): Array<{ name: string; int: number | null; text: string | null }>;
   listPins(mount?: MountId): StoredPin[];
   getStaged(mount: MountId, prepareId: string): StoredStaged | null;
+  /** Expired prepares, oldest expiry first (indexed). */
   scanStagedExpired(nowMs: number, limit: number): StoredStaged[];
-  scanGc(beforeVersion: Version, limit: number): GcRecord[];
+  /** GC records of one mount enqueued at or before `throughVersion`, oldest first (indexed). */
+  scanGc(mount: MountId, throughVersion: Version, limit: number): GcRecord[];
+  /** Mounts with GC records, in id order after `after` (a skip scan over the queue's key). */
+  gcMounts(after: MountId, limit: number): MountId[];
   /** Events of one scope strictly after the cursor, in commit order. */
   scanWatch(mount: MountId, scope: InodeId, after: WatchCursor, limit: number): WatchEvent[];
-  /** The oldest version still in the watch log (cursors before it have lost events). */
-  watchFloor(): Version;
+  /** The version below which a watch trim of at most `limit` events stays (null: nothing older than `before`). */
+  watchTrimBound(mount: MountId, before: Version, limit: number): Version | null;
+  /** Deletable history rows of one band, by index range: see HistoryBand. */
+  scanHistoryBand(band: HistoryBand, limit: number): HistoryKey[];
+  /** Mounts with history rows, in id order after `after` (a skip scan). */
+  historyMounts(after: MountId, limit: number): MountId[];
+  /** Dedupe records of a shard created before `beforeMs`, oldest first (indexed). */
+  scanDedupeExpired(shard: MountId, beforeMs: number, limit: number): string[];
   /** The recorded result of an earlier command with this key, or null: the exactly-once check. */
   replay(requestKey: string): CommitResult | null;
 
-  /** Drops history rows no pinned version can read: row [version, replaced) holds no pin. */
-  gcHistory(pinnedVersions: ReadonlyMap<MountId, readonly Version[]>, limit: number): HistoryGcResult;
-  /** Drops watch events older than `beforeVersion`; returns how many. */
-  gcWatch(beforeVersion: Version, limit: number): number;
-  /** Drops dedupe records created before `beforeMs`; returns how many. */
-  gcDedupe(beforeMs: number, limit: number): number;
+  /** Log entries of a shard from `fromVersion` on, in order. */
+  readLog(shard: MountId, fromVersion: Version, limit: number): LogEntry[];
+  /** Drops a shard's log entries below `beforeVersion` (behind a checkpoint); returns how many. */
+  trimLog(shard: MountId, beforeVersion: Version, limit: number): number;
 
   /** Bytes of the store on disk after a WAL checkpoint. */
   footprintBytes(): number;
   close(): void;
+}
+
+/**
+ * A range of one mount's history that GC walks by index. A row is needed only by a pin in
+ * [version, replaced): rows replaced at or before the oldest pin, or written after the newest,
+ * are never needed; rows between two pins are needed only if written at or before the lower.
+ */
+export interface HistoryBand {
+  mount: MountId;
+  /** Rows with replacedVersion in (replacedAfter, replacedThrough] ... */
+  replacedAfter: Version;
+  replacedThrough: Version;
+  /** ... and version strictly above this (-1: any). */
+  versionAbove: Version;
 }
 
 /** An inode row as fsck sees it: `type` is null when the stored type code is unknown. */
@@ -176,8 +223,6 @@ export interface FullScan {
   history(): Iterable<ScannedHistory>;
   staged(): Array<{ mount: MountId; prepareId: string; inode: InodeId; generation: number; keyPrefix: string; expiresAtMs: number }>;
   gcKeys(): Iterable<string>;
-  /** The highest version each family stores (0 when empty). */
-  maxVersions(): Record<string, number>;
-  /** The highest inode number and body generation in use (inodes and staged prepares). */
-  maxIds(): { inode: InodeId; generation: number };
+  /** Per mount: the highest version its rows store, and the highest id (inode, generation, snapshot) in use. */
+  maxPerMount(): Map<MountId, { version: Version; id: number }>;
 }

@@ -1,7 +1,7 @@
 import type { Socket } from "bun";
 import { FsError, toFsError } from "../types/index.ts";
 import {
-  FLAG_ERROR, FLAG_PUSH, FLAG_RESPONSE, FrameDecoder, FrameError, decodePayload, encodeValueFrame, errorResponse,
+  FLAG_ERROR, FLAG_PUSH, FLAG_RESPONSE, FrameDecoder, FrameError, RawValue, decodePayload, encodeRawOkFrame, encodeValueFrame, errorResponse,
   matchConnectionMagic, parseRequest, type WirePush, type WireResponse,
 } from "../wire/index.ts";
 import { encodeHttpResponse, parseHttpRequest, type HttpRequest, type HttpResponse } from "./http.ts";
@@ -112,6 +112,11 @@ export class Connection {
     this.sendFrame(requestId, response.ok ? FLAG_RESPONSE : FLAG_RESPONSE | FLAG_ERROR, response);
   }
 
+  /** Reply and push bytes queued and not yet taken by the socket. */
+  get pendingOutboundBytes(): number {
+    return this.outboundBytes;
+  }
+
   push(subscription: number, message: WirePush): void {
     this.sendFrame(subscription, FLAG_PUSH, message);
   }
@@ -120,7 +125,8 @@ export class Connection {
     if (this.mode === "closed") return;
     let frame: Uint8Array;
     try {
-      frame = encodeValueFrame(requestId, flags, value);
+      const raw = (value as { ok?: boolean; value?: unknown }).value;
+      frame = raw instanceof RawValue ? encodeRawOkFrame(requestId, flags, raw) : encodeValueFrame(requestId, flags, value);
     } catch (err) {
       frame = encodeValueFrame(requestId, FLAG_RESPONSE | FLAG_ERROR, errorResponse(err));
     }

@@ -1,5 +1,5 @@
 import { FsError, LIMITS, toFsError } from "../types/index.ts";
-import { argArray, errorResponse, okResponse, parseRequest, resultToWire, type WireRequest, type WireResponse } from "../wire/index.ts";
+import { RawValue, argArray, errorResponse, okResponse, parseRequest, resultToWire, type WireRequest, type WireResponse } from "../wire/index.ts";
 import { DATA_OPS } from "./ops-data.ts";
 import { NAMESPACE_OPS } from "./ops-namespace.ts";
 import type { OpContext, OpSpec } from "./op-context.ts";
@@ -9,33 +9,43 @@ import type { OpContext, OpSpec } from "./op-context.ts";
 
 export const OPS: Readonly<Record<string, OpSpec>> = { ...NAMESPACE_OPS, ...DATA_OPS };
 
+/** The op named `name`: own entries of the table only, so `__proto__` or `toString` is ENOSYS like any unknown name. */
+export function opSpec(name: string): OpSpec | undefined {
+  return Object.hasOwn(OPS, name) ? OPS[name] : undefined;
+}
+
 for (const [name, spec] of Object.entries(OPS)) {
   if (typeof spec.run !== "function") throw new Error(`op table: ${name} has no handler`);
 }
 
 /** A batch writes only if one of its ops does; a batch of reads needs no write transaction. */
 export function isWriteRequest(request: WireRequest): boolean {
-  if (request.op !== "batch") return OPS[request.op]?.write === true;
+  if (request.op !== "batch") return opSpec(request.op)?.write === true;
   const ops = request.args.ops;
   if (!Array.isArray(ops)) return false;
-  return ops.some((sub) => typeof sub?.op !== "string" || OPS[sub.op]?.write !== false);
+  return ops.some((sub) => typeof sub?.op !== "string" || opSpec(sub.op)?.write !== false);
 }
 
 export function isAsyncRequest(request: WireRequest): boolean {
-  return OPS[request.op]?.async === true;
+  return opSpec(request.op)?.async === true;
 }
 
 export type OpObserver = (op: string, latencyUs: number, failed: boolean) => void;
 
-/** Runs one synchronous request (not an async op) and always returns a response. */
-export function execute(ctx: OpContext, request: WireRequest, observe: OpObserver): WireResponse {
+/**
+ * Runs one synchronous request (not an async op) and always returns a response. A top-level
+ * write's result goes out as the bytes it was encoded to for dedupe (`raw`); batch members never.
+ */
+export function execute(ctx: OpContext, request: WireRequest, observe: OpObserver, raw = false): WireResponse {
   if (request.op === "batch") return runBatch(ctx, request, observe);
   const started = performance.now();
   let response: WireResponse;
   try {
-    const spec = OPS[request.op];
+    const spec = opSpec(request.op);
     if (!spec || spec.async) throw new FsError("ENOSYS", `unknown op '${request.op}'`);
-    response = okResponse(resultToWire(request.op, spec.run(ctx, request.args, spec.write ? request.requestKey : undefined)));
+    const value = spec.run(ctx, request.args, spec.write ? request.requestKey : undefined);
+    const encoded = raw && spec.write ? ctx.service.core.encodedOf(value) : null;
+    response = okResponse(encoded ? new RawValue(encoded) : resultToWire(request.op, value));
   } catch (err) {
     response = errorResponse(toFsError(err));
   }
@@ -47,7 +57,7 @@ export async function executeAsync(ctx: OpContext, request: WireRequest, observe
   const started = performance.now();
   let response: WireResponse;
   try {
-    response = okResponse(await OPS[request.op]!.run(ctx, request.args, undefined));
+    response = okResponse(await opSpec(request.op)!.run(ctx, request.args, undefined));
   } catch (err) {
     response = errorResponse(err);
   }
@@ -61,7 +71,7 @@ function runBatch(ctx: OpContext, request: WireRequest, observe: OpObserver): Wi
     subs = argArray(request.args, "ops", { maxLength: LIMITS.batchMaxOps }).map((sub, i) => {
       try {
         const parsed = parseRequest(sub);
-        if (parsed.op === "batch" || OPS[parsed.op]?.async) throw new FsError("EINVAL", `op '${parsed.op}' cannot be batched`);
+        if (parsed.op === "batch" || opSpec(parsed.op)?.async) throw new FsError("EINVAL", `op '${parsed.op}' cannot be batched`);
         if (parsed.requestKey === undefined && request.requestKey !== undefined) parsed.requestKey = `${request.requestKey}#${i}`;
         return parsed;
       } catch (err) {

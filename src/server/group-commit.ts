@@ -24,6 +24,8 @@ export class GroupCommitter {
     private readonly service: MetadataService,
     private readonly observe: OpObserver,
     private readonly onGroup: (ops: number) => void,
+    /** After a group's replies are queued: its watch events go out now, never before its writers hear. */
+    private readonly afterReplies: (failed: boolean) => void = () => {},
   ) {}
 
   get pending(): number {
@@ -59,8 +61,9 @@ export class GroupCommitter {
     const jobs = this.queue.splice(0, LIMITS.groupCommitMaxCommands);
     const responses: WireResponse[] = new Array(jobs.length);
     const run = () => {
-      for (let i = 0; i < jobs.length; i++) responses[i] = execute(jobs[i]!.ctx, jobs[i]!.request, this.observe);
+      for (let i = 0; i < jobs.length; i++) responses[i] = execute(jobs[i]!.ctx, jobs[i]!.request, this.observe, true);
     };
+    let failed = false;
     if (jobs.some((job) => isWriteRequest(job.request))) {
       try {
         this.service.group(run);
@@ -69,11 +72,14 @@ export class GroupCommitter {
         // The transaction itself failed (disk full, I/O error): nothing in it committed.
         const failure = errorResponse(toFsError(err));
         responses.fill(failure);
+        failed = true;
       }
     } else {
       run();
     }
     for (let i = 0; i < jobs.length; i++) jobs[i]!.reply(responses[i]!);
+    this.service.core.publishEvents();
+    this.afterReplies(failed);
     if (this.queue.length > 0 && !this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.drain());

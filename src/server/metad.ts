@@ -9,8 +9,9 @@ import type { ConnectionLimits, MetadConfig } from "./config.ts";
 import { Connection, type ConnectionHooks } from "./connection.ts";
 import { DataDirBusy, DataLock } from "./data-lock.ts";
 import { TokenCheck, accessDenied, isLoopbackHost } from "./auth.ts";
-import { errorResponse, type WireRequest } from "../wire/index.ts";
+import { errorResponse, wireResultCodec, type WireRequest } from "../wire/index.ts";
 import { GroupCommitter } from "./group-commit.ts";
+import { Subscriptions } from "./subscriptions.ts";
 import { jsonResponse, type HttpRequest, type HttpResponse } from "./http.ts";
 import type { OpContext } from "./op-context.ts";
 import { ServerStats } from "./stats.ts";
@@ -21,18 +22,11 @@ export class StartupError extends Error {
   override name = "StartupError";
 }
 
-interface Subscriber {
-  conn: Connection;
-  id: number;
-}
-
 export class Metad {
   readonly stats = new ServerStats();
   private readonly connections = new Set<Connection>();
-  private readonly subscribers = new Map<string, Map<number, Subscriber>>();
-  private readonly subscriptionScopes = new Map<number, string>();
+  private readonly subscriptions: Subscriptions;
   private readonly contexts = new WeakMap<Connection, OpContext>();
-  private nextSubscription = 1;
   private listener: TCPSocketListener<Connection | undefined> | null = null;
   private gcTimer: ReturnType<typeof setInterval> | null = null;
   private gcRunning: Promise<unknown> | null = null;
@@ -52,8 +46,12 @@ export class Metad {
       service,
       (op, latencyUs, failed) => this.stats.recordOp(op, latencyUs, failed),
       (ops) => this.stats.groupCommitOps.record(ops),
+      (failed) => {
+        if (failed) this.subscriptions.clampToClocks();
+      },
     );
-    service.core.onEvents((mount, events) => this.fanOut(mount, events));
+    this.subscriptions = new Subscriptions(service, this.stats.watch);
+    service.core.onEvents((mount, events) => this.subscriptions.publish(mount, events));
     this.tokenCheck = config.token === undefined ? null : new TokenCheck(config.token);
   }
 
@@ -75,7 +73,7 @@ export class Metad {
     }
     let service: MetadataService;
     try {
-      service = new MetadataService(new SqliteStore({ path: join(dataDir, "meta.db"), durability: config.durability }));
+      service = new MetadataService(new SqliteStore({ path: join(dataDir, "meta.db"), durability: config.durability }), { resultCodec: wireResultCodec });
     } catch (err) {
       lock.release();
       throw new StartupError(`cannot open the metadata store in ${dataDir}: ${(err as Error).message}`);
@@ -174,57 +172,15 @@ export class Metad {
     return {
       service: this.service,
       objectsUrl: this.objects.url,
-      subscribe: (mount, scope) => this.subscribe(conn, mount, scope),
-      unsubscribe: (id) => this.unsubscribe(conn, id),
+      subscribe: (args) => this.subscriptions.subscribe(conn, args),
+      unsubscribe: (id) => this.subscriptions.unsubscribe(conn, id),
       runGc: () => this.runGc(),
       stats: () => this.statsJson(),
     };
   }
 
-  private subscribe(conn: Connection, mount: MountId, scope: InodeId): number {
-    const id = this.nextSubscription++;
-    const key = `${mount}:${scope}`;
-    let subs = this.subscribers.get(key);
-    if (!subs) this.subscribers.set(key, (subs = new Map()));
-    subs.set(id, { conn, id });
-    this.subscriptionScopes.set(id, key);
-    conn.subscriptions.add(id);
-    this.stats.watch.subscriptions++;
-    return id;
-  }
-
-  private unsubscribe(conn: Connection, id: number): boolean {
-    if (!conn.subscriptions.delete(id)) return false;
-    const key = this.subscriptionScopes.get(id)!;
-    this.subscriptionScopes.delete(id);
-    const subs = this.subscribers.get(key)!;
-    subs.delete(id);
-    if (subs.size === 0) this.subscribers.delete(key);
-    this.stats.watch.subscriptions--;
-    return true;
-  }
-
-  /** Pushes committed events to every subscriber of their scope (and rename destinations). */
-  private fanOut(mount: MountId, events: readonly WatchEvent[]): void {
-    if (this.subscribers.size === 0) return;
-    const byScope = new Map<number, WatchEvent[]>();
-    for (const event of events) {
-      let list = byScope.get(event.scope);
-      if (!list) byScope.set(event.scope, (list = []));
-      list.push(event);
-    }
-    for (const [scope, scoped] of byScope) {
-      const subs = this.subscribers.get(`${mount}:${scope}`);
-      if (!subs) continue;
-      for (const { conn, id } of subs.values()) {
-        conn.push(id, { kind: "watch", subscription: id, events: scoped });
-        this.stats.watch.eventsPushed += scoped.length;
-      }
-    }
-  }
-
   private forget(conn: Connection): void {
-    for (const id of [...conn.subscriptions]) this.unsubscribe(conn, id);
+    this.subscriptions.dropConnection(conn);
     this.connections.delete(conn);
     this.stats.connections.open = this.connections.size;
   }
@@ -261,9 +217,8 @@ export class Metad {
   statsJson() {
     return this.stats.snapshot({
       writes: this.service.store.counters,
-      version: this.service.store.currentVersion(),
+      shards: this.service.store.shards(),
       objects: { url: this.objects.url },
-      pathIndex: { hits: this.service.pathIndex.hits, misses: this.service.pathIndex.misses },
     });
   }
 
@@ -271,7 +226,7 @@ export class Metad {
     const route = `${request.method} ${request.path}`;
     switch (route) {
       case "GET /healthz":
-        return jsonResponse(200, { ok: true, version: this.service.store.currentVersion() });
+        return jsonResponse(200, { ok: true, shards: this.service.store.shards().map((s) => ({ shard: s.shard, version: s.version })) });
       case "GET /readyz":
         return this.stopping ? jsonResponse(503, { ready: false, reason: "stopping" }) : jsonResponse(200, { ready: true });
       case "GET /stats":

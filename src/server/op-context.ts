@@ -1,4 +1,4 @@
-import { FsError, LIMITS, ROOT_INODE, type AttrChanges, type MountId } from "../types/index.ts";
+import { FsError, LIMITS, ROOT_INODE, type AttrChanges, type MountId, type WatchCursor } from "../types/index.ts";
 import type { MetadataService, PathView } from "../service/index.ts";
 import { argBigint, argBool, argInt, argOptional, argString, type Args } from "../wire/index.ts";
 
@@ -8,8 +8,8 @@ export interface OpContext {
   service: MetadataService;
   /** The URL of the object store clients should use (no secrets). */
   objectsUrl: string;
-  /** Subscribes the calling connection to a scope; returns the subscription id. */
-  subscribe(mount: MountId, scope: number): number;
+  /** Subscribes the calling connection to a scope from a cursor; events follow as pushes. */
+  subscribe(args: { id?: number; mount: MountId; scope: number; cursor: WatchCursor }): { subscription: number; scope: number; cursor: string };
   unsubscribe(subscription: number): boolean;
   runGc(): Promise<unknown>;
   stats(): unknown;

@@ -1,4 +1,4 @@
-import { FsError, LIMITS, ROOT_INODE, parseCursor, type BodyManifest, type WatchCursor } from "../types/index.ts";
+import { FsError, LIMITS, ROOT_INODE, formatCursor, parseCursor, type BodyManifest, type WatchCursor } from "../types/index.ts";
 import { argInt, argMap, argOptional, argString, type Args } from "../wire/index.ts";
 import { flagArg, inodeArg, mountArg, nameArg, ownerArgs, pathArg, viewArg, writeKey, type OpContext, type OpSpec } from "./op-context.ts";
 
@@ -20,9 +20,9 @@ function parentAndName(ctx: OpContext, args: Args): { mount: number; parent: num
   return { mount, parent: dir.inode, name };
 }
 
-function cursorArg(ctx: OpContext, args: Args): WatchCursor {
+function cursorArg(ctx: OpContext, args: Args, mount: number): WatchCursor {
   const text = argOptional(args, "cursor", argString, { maxBytes: 64 });
-  if (text === undefined || text === "now") return ctx.service.watch.head();
+  if (text === undefined || text === "now") return ctx.service.watch.head(mount);
   const cursor = parseCursor(text);
   if (!cursor) throw new FsError("EINVAL", `args.cursor '${text}' is not VERSION.ORDINAL or "now"`);
   return cursor;
@@ -85,21 +85,23 @@ export const DATA_OPS: Record<string, OpSpec> = {
 
   watch_replay: read((ctx, a) => {
     const mount = mountArg(ctx, a);
-    return ctx.service.watch.replay({
+    const page = ctx.service.watch.replay({
       mount,
       scope: dirArg(ctx, a, mount),
-      cursor: cursorArg(ctx, a),
+      cursor: cursorArg(ctx, a, mount),
       ...optionalInt(a, "limit", "limit"),
     });
+    return { ...page, cursor: formatCursor(page.cursor) };
   }),
-  /** Subscribes, then replays what the cursor missed; live events follow as PUSH frames. */
+  /**
+   * Subscribes from a cursor: metad pushes every event after it in commit order, first what the
+   * log holds, then each commit as it happens. `subscription`: the client's id for its pushes.
+   */
   watch_subscribe: read((ctx, a) => {
     const mount = mountArg(ctx, a);
     const scope = dirArg(ctx, a, mount);
-    const cursor = cursorArg(ctx, a);
-    const replay = ctx.service.watch.replay({ mount, scope, cursor });
-    const subscription = ctx.subscribe(mount, scope);
-    return { subscription, scope, ...replay };
+    const id = argOptional(a, "subscription", argInt, { min: 1, max: 2 ** 31 - 1 });
+    return ctx.subscribe({ mount, scope, cursor: cursorArg(ctx, a, mount), ...(id === undefined ? {} : { id }) });
   }),
   watch_unsubscribe: read((ctx, a) => ({ removed: ctx.unsubscribe(argInt(a, "subscription", { min: 1 })) })),
 

@@ -18,7 +18,7 @@ export class ServerStats {
   readonly connections = { open: 0, accepted: 0, refused: 0, closedForAbuse: 0, authFailures: 0 };
   readonly frames = { received: 0, sent: 0, rejected: 0, bytesReceived: 0, bytesSent: 0 };
   readonly http = { requests: 0, rejected: 0 };
-  readonly watch = { subscriptions: 0, eventsPushed: 0 };
+  readonly watch = { subscriptions: 0, eventsPushed: 0, catchUpPages: 0, staleDropped: 0 };
   gcRuns = 0;
   gcTotals: Partial<GcReport> = {};
   gcLast: GcReport | null = null;
@@ -40,18 +40,17 @@ export class ServerStats {
     for (const [key, value] of Object.entries(report)) totals[key] = (totals[key] ?? 0) + value;
   }
 
-  snapshot(extra: { writes: Readonly<WriteCounters>; version: number; objects: unknown; pathIndex: { hits: number; misses: number } }) {
+  snapshot(extra: { writes: Readonly<WriteCounters>; shards: ReadonlyArray<{ shard: number; version: number }>; objects: unknown }) {
     const ops: Record<string, unknown> = {};
     for (const [name, s] of [...this.ops].sort((a, b) => a[0].localeCompare(b[0]))) {
       ops[name] = { count: s.count, errors: s.errors, latencyUs: s.latencyUs.summary() };
     }
     return {
       uptimeMs: Date.now() - this.startedAtMs,
-      version: extra.version,
+      shards: extra.shards,
       ops,
       groupCommit: { commits: this.groupCommitOps.count, opsPerCommit: this.groupCommitOps.summary() },
       writes: extra.writes,
-      pathIndex: extra.pathIndex,
       connections: this.connections,
       frames: this.frames,
       http: this.http,

@@ -8,11 +8,11 @@ import {
   type Version,
   type WatchEvent,
 } from "../types/index.ts";
-import type { CommitResult, InodeValue, MetadataCommand, MetadataStore, StoredPin } from "../schema/index.ts";
+import { decodeCommand, type CommitResult, type InodeValue, type MetadataCommand, type MetadataStore, type StoredPin } from "../schema/index.ts";
 
-// State every service area shares: the store, the pins that decide whether history is kept,
-// per-mount topology epochs for the path index, and committed-event fan-out. No process-global
-// state: one core per database, so a core can later become one replica of a shard.
+// State every service area shares: the store, the projections of applied commands (pins decide
+// whether history is kept), and committed-event fan-out. No process-global state: one core per
+// database, so a core can later become one replica of a shard.
 
 export type EventListener = (mount: MountId, events: readonly WatchEvent[]) => void;
 
@@ -20,21 +20,56 @@ export type EventListener = (mount: MountId, events: readonly WatchEvent[]) => v
 export interface WriteOptions {
   /** Exactly-once key: a retry with the same key returns the first result. */
   requestKey?: string;
+  /** Set by a caller that has already looked the key up, so a request costs one dedupe read. */
+  replayChecked?: boolean;
+}
+
+/** How results are encoded once for dedupe and the wire (the server passes the wire's codec). */
+export interface ResultCodec {
+  encode(value: unknown): Uint8Array;
+  decode(bytes: Uint8Array): unknown;
+}
+
+/** Something kept in step with applied commands: updated per command, rebuilt after a rollback. */
+export interface Projection {
+  applied(command: MetadataCommand): void;
+  reload(): void;
 }
 
 export class ServiceCore {
   private readonly pins = new Map<MountId, Map<number, StoredPin>>();
   private readonly listeners = new Set<EventListener>();
-  /** Events of commits inside an open group, published once the group's transaction commits. */
-  private pendingEvents: Array<[MountId, WatchEvent[]]> | null = null;
+  private readonly projections: Projection[] = [];
+  /** Events of applied commands not yet handed to listeners (a group hands them out after its replies). */
+  private outbox: Array<[MountId, WatchEvent[]]> = [];
+  private groupDepth = 0;
+  /** The encoded form of results built or replayed, so the wire sends those bytes instead of encoding again. */
+  private readonly encoded = new WeakMap<object, Uint8Array>();
 
-  constructor(readonly store: MetadataStore) {
+  constructor(
+    readonly store: MetadataStore,
+    private readonly codec: ResultCodec,
+    readonly nowMs: () => number,
+  ) {
     this.reloadPins();
+    this.projections.push({ applied: (c) => this.applyPins(c), reload: () => this.reloadPins() });
   }
 
-  reloadPins(): void {
+  addProjection(projection: Projection): void {
+    this.projections.push(projection);
+  }
+
+  private reloadPins(): void {
     this.pins.clear();
     for (const pin of this.store.listPins()) this.pinsOf(pin.mount).set(pin.snapshotId, pin);
+  }
+
+  private applyPins(command: MetadataCommand): void {
+    for (const m of command.mutations) {
+      if (m.family !== "pin") continue;
+      if (m.op === "delete") this.pinsOf(m.key.mount).delete(m.key.snapshotId);
+      else this.pinsOf(m.key.mount).set(m.key.snapshotId, { mount: m.key.mount, snapshotId: m.key.snapshotId, ...m.value, createdVersion: command.version });
+    }
   }
 
   pinsOf(mount: MountId): Map<number, StoredPin> {
@@ -48,10 +83,14 @@ export class ServiceCore {
     return (this.pins.get(mount)?.size ?? 0) > 0;
   }
 
-  pinnedVersions(): Map<MountId, Version[]> {
-    const out = new Map<MountId, Version[]>();
-    for (const [mount, pins] of this.pins) out.set(mount, [...pins.values()].map((p) => p.readVersion));
-    return out;
+  /** A mount's pinned read versions, ascending. */
+  pinnedVersions(mount: MountId): Version[] {
+    return [...(this.pins.get(mount)?.values() ?? [])].map((p) => p.readVersion).sort((a, b) => a - b);
+  }
+
+  /** The newest committed version of a mount (its log position). */
+  version(mount: MountId): Version {
+    return this.store.shardState(mount).version;
   }
 
   onEvents(listener: EventListener): () => void {
@@ -59,59 +98,70 @@ export class ServiceCore {
     return () => this.listeners.delete(listener);
   }
 
-  /** Commits and fans the command's watch events out once they are durable in SQLite. */
+  /** Applies a command; its events wait in the outbox (handed out at once outside a group). */
   commit(command: MetadataCommand): CommitResult {
     const result = this.store.commit(command);
-    if (!result.replayed && command.watchEvents.length > 0 && this.listeners.size > 0) {
-      const byMount = new Map<MountId, WatchEvent[]>();
-      command.watchEvents.forEach((draft, ordinal) => {
-        const { mount, ...rest } = draft;
-        let list = byMount.get(mount);
-        if (!list) byMount.set(mount, (list = []));
-        list.push({ ...rest, version: result.commitVersion, ordinal });
-      });
-      for (const entry of byMount) {
-        if (this.pendingEvents) this.pendingEvents.push(entry);
-        else this.emit(entry[0], entry[1]);
-      }
-    }
+    if (result.replayed) return result;
+    for (const projection of this.projections) projection.applied(command);
+    if (command.watchEvents.length > 0) this.outbox.push([command.shard, eventsOf(command)]);
+    if (this.groupDepth === 0) this.publishEvents();
     return result;
   }
 
-  /** Group commit: every command inside shares one transaction; events go out after it commits. */
+  /** Applies a command read from a log (replay, a follower). */
+  applyLogged(bytes: Uint8Array): MetadataCommand {
+    const command = decodeCommand(bytes);
+    this.store.applyLogged(command, bytes);
+    for (const projection of this.projections) projection.applied(command);
+    if (command.watchEvents.length > 0) this.outbox.push([command.shard, eventsOf(command)]);
+    if (this.groupDepth === 0) this.publishEvents();
+    return command;
+  }
+
+  /**
+   * Group commit: every command inside shares one transaction. Events stay in the outbox until the
+   * caller has sent its replies and calls publishEvents(), so a watcher never hears of a commit
+   * before the writer does, and never of one that rolled back.
+   */
   group<T>(fn: () => T): T {
-    if (this.pendingEvents) return fn();
-    this.pendingEvents = [];
-    let pending: Array<[MountId, WatchEvent[]]> = [];
+    this.groupDepth++;
     try {
-      const out = this.store.group(fn);
-      pending = this.pendingEvents;
-      return out;
+      return this.store.group(fn);
     } catch (err) {
-      // The whole transaction rolled back: caches that followed its commits must follow it back.
-      this.reloadPins();
+      // The whole transaction rolled back: projections that followed its commits follow it back.
+      this.outbox = [];
+      for (const projection of this.projections) projection.reload();
       throw err;
     } finally {
-      this.pendingEvents = null;
-      for (const [mount, events] of pending) this.emit(mount, events);
+      this.groupDepth--;
     }
   }
 
-  private emit(mount: MountId, events: WatchEvent[]): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(mount, events);
-      } catch (err) {
-        console.error("nokv: watch listener failed:", err);
+  /** Hands committed events to the listeners. */
+  publishEvents(): void {
+    if (this.outbox.length === 0) return;
+    const out = this.outbox;
+    this.outbox = [];
+    for (const [mount, events] of out) {
+      for (const listener of this.listeners) {
+        try {
+          listener(mount, events);
+        } catch (err) {
+          console.error("nokv: watch listener failed:", err);
+        }
       }
     }
   }
 
-  /** The command skeleton every builder starts from. */
+  /** The command skeleton every builder starts from: the shard's next version and allocator. */
   command(kind: MetadataCommand["kind"], mount: MountId, options: WriteOptions = {}): MetadataCommand {
+    const state = this.store.shardState(mount);
     const command: MetadataCommand = {
+      shard: mount,
+      version: state.version + 1,
       kind,
-      readVersion: this.store.currentVersion(),
+      timestampMs: this.nowMs(),
+      nextId: state.nextId,
       predicates: [],
       mutations: [],
       watchEvents: [],
@@ -121,11 +171,32 @@ export class ServiceCore {
     return command;
   }
 
-  /** A replay of an earlier command with this key, checked before any validation runs. */
+  /** A fresh id from the command's shard: never handed out before, since apply persists the allocator. */
+  allocateId(command: MetadataCommand): number {
+    return command.nextId++;
+  }
+
+  /** Sets what the command returns, encoded once; returns the value for in-process callers. */
+  result<T>(command: MetadataCommand, value: T): T {
+    command.result = this.codec.encode(value);
+    if (typeof value === "object" && value !== null) this.encoded.set(value, command.result);
+    return value;
+  }
+
+  /** The bytes a result was encoded to, when it came from result() or a replay. */
+  encodedOf(value: unknown): Uint8Array | null {
+    return typeof value === "object" && value !== null ? (this.encoded.get(value) ?? null) : null;
+  }
+
+  /** A replay of an earlier command with this key, checked once, before any validation runs. */
   replayed<T>(options: WriteOptions): { value: T } | null {
-    if (options.requestKey === undefined) return null;
+    if (options.requestKey === undefined || options.replayChecked) return null;
     const earlier = this.store.replay(options.requestKey);
-    return earlier ? { value: earlier.result as T } : null;
+    if (!earlier) return null;
+    if (earlier.result === null) return { value: undefined as T };
+    const value = this.codec.decode(earlier.result) as T;
+    if (typeof value === "object" && value !== null) this.encoded.set(value, earlier.result);
+    return { value };
   }
 
   getInode(mount: MountId, inode: InodeId, at?: Version): InodeAttrs {
@@ -139,6 +210,13 @@ export class ServiceCore {
     if (attrs.type !== "dir") throw new FsError("ENOTDIR", `inode ${inode} is not a directory`);
     return attrs;
   }
+}
+
+function eventsOf(command: MetadataCommand): WatchEvent[] {
+  return command.watchEvents.map((draft, ordinal) => {
+    const { mount: _mount, ...rest } = draft;
+    return { ...rest, version: command.version, ordinal };
+  });
 }
 
 /** A fresh inode's attributes; times all `now`. */

@@ -1,5 +1,5 @@
 import { LIMITS } from "../types/index.ts";
-import { SYS_INODE_RESERVED, SYS_VERSION_RESERVED, type FullScan, type MetadataStore } from "../schema/index.ts";
+import type { FullScan, MetadataStore } from "../schema/index.ts";
 import { checkBodies, checkObjects, type BodyFacts } from "./fsck-bodies.ts";
 import { checkNamespace, loadNamespace } from "./fsck-namespace.ts";
 
@@ -83,18 +83,16 @@ export async function fsck(store: MetadataStore, scan: FullScan, options: FsckOp
   };
 }
 
-/** The persisted clocks must be ahead of everything stored, or a restart would hand a number out twice. */
+/** Each shard's clocks must be ahead of everything it stores, or a restart would hand a number out twice. */
 function checkClocks(store: MetadataStore, scan: FullScan, sink: ViolationSink): number {
-  const reserved = store.getSystem(SYS_VERSION_RESERVED)?.int ?? 0;
-  for (const [family, version] of Object.entries(scan.maxVersions())) {
-    if (version > reserved) {
-      sink.add("version-clock-behind", `${family} holds version ${version}, the clock reserved only up to ${reserved}`, { family, version, reserved });
+  for (const [mount, max] of scan.maxPerMount()) {
+    const shard = store.shardState(mount);
+    if (max.version > shard.version) {
+      sink.add("version-clock-behind", `mount ${mount} holds version ${max.version}, its clock is at ${shard.version}`, { mount, version: max.version, clock: shard.version });
     }
-  }
-  const idsReserved = store.getSystem(SYS_INODE_RESERVED)?.int ?? 0;
-  const ids = scan.maxIds();
-  for (const [what, id] of Object.entries(ids)) {
-    if (id > idsReserved) sink.add("id-clock-behind", `${what} ${id} is above the reserved id ${idsReserved}`, { what, id, reserved: idsReserved });
+    if (max.id >= shard.nextId) {
+      sink.add("id-clock-behind", `mount ${mount} uses id ${max.id}, its allocator would hand out ${shard.nextId} next`, { mount, id: max.id, nextId: shard.nextId });
+    }
   }
   let rows = 0;
   for (const h of scan.history()) {

@@ -1,10 +1,12 @@
-import { LIMITS, type MountId } from "../types/index.ts";
-import type { GcRecord, Mutation } from "../schema/index.ts";
+import { LIMITS, type MountId, type Version } from "../types/index.ts";
+import type { GcRecord, HistoryBand, MetadataCommand, Mutation } from "../schema/index.ts";
 import type { ServiceCore } from "./core.ts";
 
-// Garbage collection decides; the caller's object store deletes. An object is deleted only when
-// no snapshot pin can still read it; its queue record goes only after the delete succeeded, so a
-// failed delete is retried by the next pass and nothing is ever forgotten.
+// Garbage collection decides; the caller's object store deletes. Every pass is bounded
+// (gcPassMaxRows per family) and walks indexes only, and every removal is a command in its
+// shard's log, so replicas and replays remove exactly the same rows. An object is deleted only
+// when no snapshot pin can still read it; its queue record goes only after the delete succeeded,
+// so a failed delete is retried by the next pass and nothing is ever forgotten.
 
 /** What GC needs of an object store. */
 export interface GcObjectTarget {
@@ -16,31 +18,50 @@ export interface GcObjectTarget {
 export interface GcReport {
   objectRecordsScanned: number;
   objectsDeleted: number;
-  objectsKeptForSnapshots: number;
+  /** Mounts whose older GC records wait for a snapshot that can still read them. */
+  mountsWaitingForSnapshots: number;
   objectDeleteErrors: number;
   stagedExpired: number;
   stagedObjectsDeleted: number;
-  historyRowsScanned: number;
   historyRowsDeleted: number;
-  watchEventsDeleted: number;
+  watchEventsTrimmedBefore: number;
   dedupeRecordsDeleted: number;
+  logEntriesTrimmed: number;
 }
 
 export function emptyGcReport(): GcReport {
   return {
-    objectRecordsScanned: 0, objectsDeleted: 0, objectsKeptForSnapshots: 0, objectDeleteErrors: 0, stagedExpired: 0,
-    stagedObjectsDeleted: 0, historyRowsScanned: 0, historyRowsDeleted: 0, watchEventsDeleted: 0, dedupeRecordsDeleted: 0,
+    objectRecordsScanned: 0, objectsDeleted: 0, mountsWaitingForSnapshots: 0, objectDeleteErrors: 0, stagedExpired: 0,
+    stagedObjectsDeleted: 0, historyRowsDeleted: 0, watchEventsTrimmedBefore: 0, dedupeRecordsDeleted: 0, logEntriesTrimmed: 0,
   };
 }
 
+/** How much of each log GC keeps; tests shorten them. */
+export interface GcRetention {
+  /** Watch events kept per mount, in versions behind its clock; older cursors get ESTALE. */
+  watchRetainVersions: number;
+  /** Exactly-once records kept this long; a retry after it may apply twice. */
+  dedupeRetainMs: number;
+  /** Command log entries kept per shard, in versions behind its clock. */
+  logRetainVersions: number;
+}
+
+export const DEFAULT_GC_RETENTION: GcRetention = {
+  watchRetainVersions: LIMITS.watchRetainVersions,
+  dedupeRetainMs: LIMITS.dedupeRetainMs,
+  logRetainVersions: LIMITS.logRetainVersions,
+};
 
 export class Collector {
+  /** Where the next object pass starts, so many mounts share the pass limit round-robin. */
+  private nextObjectMount: MountId = 0;
+
   constructor(
     private readonly core: ServiceCore,
-    private readonly nowMs: () => number,
+    private readonly retention: GcRetention = DEFAULT_GC_RETENTION,
   ) {}
 
-  /** One full pass: objects, expired prepares, history, watch log, dedupe records. */
+  /** One full pass: objects, expired prepares, history, watch log, dedupe records, command log. */
   async collect(target: GcObjectTarget): Promise<GcReport> {
     const report = emptyGcReport();
     await this.collectObjects(target, report);
@@ -51,36 +72,66 @@ export class Collector {
 
   /** Metadata-only collection (no object store needed). */
   collectMetadata(report: GcReport = emptyGcReport()): GcReport {
-    const history = this.core.store.gcHistory(this.core.pinnedVersions(), LIMITS.gcPassMaxRows);
-    report.historyRowsScanned += history.scanned;
-    report.historyRowsDeleted += history.deleted;
-    const watchBefore = this.core.store.currentVersion() - LIMITS.watchRetainVersions;
-    if (watchBefore > 0) report.watchEventsDeleted += this.core.store.gcWatch(watchBefore, LIMITS.gcPassMaxRows);
-    report.dedupeRecordsDeleted += this.core.store.gcDedupe(this.nowMs() - LIMITS.dedupeRetainMs, LIMITS.gcPassMaxRows);
+    this.collectHistory(report);
+    const now = this.core.nowMs();
+    for (const shard of this.core.store.shards()) {
+      const bound = this.core.store.watchTrimBound(shard.shard, shard.version - this.retention.watchRetainVersions, LIMITS.gcPassMaxRows);
+      if (bound !== null && bound > shard.watchFloor) {
+        this.commitRemoval("trim_watch", shard.shard, [{ family: "watch", op: "trim", key: { mount: shard.shard, beforeVersion: bound } }]);
+        report.watchEventsTrimmedBefore = Math.max(report.watchEventsTrimmedBefore, bound);
+      }
+      const keys = this.core.store.scanDedupeExpired(shard.shard, now - this.retention.dedupeRetainMs, LIMITS.gcPassMaxRows);
+      this.commitRemoval("trim_dedupe", shard.shard, keys.map((requestKey) => ({ family: "dedupe", op: "delete", key: { requestKey } })));
+      report.dedupeRecordsDeleted += keys.length;
+      const logBefore = this.core.version(shard.shard) - this.retention.logRetainVersions;
+      if (logBefore > shard.logFloor) report.logEntriesTrimmed += this.core.store.trimLog(shard.shard, logBefore, LIMITS.gcPassMaxRows);
+    }
     return report;
   }
 
-  private async collectObjects(target: GcObjectTarget, report: GcReport): Promise<void> {
-    const records = this.core.store.scanGc(Number.MAX_SAFE_INTEGER, LIMITS.gcPassMaxRows);
-    report.objectRecordsScanned += records.length;
-    const doomed: GcRecord[] = [];
-    for (const record of records) {
-      if (this.visibleToSnapshot(record.mount, record.enqueueVersion)) report.objectsKeptForSnapshots++;
-      else doomed.push(record);
+  /**
+   * A history row serves only pins in [version, replaced). With a mount's pins sorted, the rows no
+   * pin needs fall in bands between consecutive pins, each one index range (see HistoryBand).
+   */
+  private collectHistory(report: GcReport): void {
+    let budget = LIMITS.gcPassMaxRows;
+    for (const mount of this.core.store.historyMounts(0, LIMITS.gcMountsPerPass)) {
+      const pins = this.core.pinnedVersions(mount);
+      const doomed: Mutation[] = [];
+      for (const band of historyBands(mount, pins)) {
+        if (budget - doomed.length <= 0) break;
+        for (const key of this.core.store.scanHistoryBand(band, budget - doomed.length)) doomed.push({ family: "history", op: "delete", key });
+      }
+      budget -= doomed.length;
+      this.commitRemoval("trim_history", mount, doomed);
+      report.historyRowsDeleted += doomed.length;
+      if (budget <= 0) return;
     }
-    const deleted = await deleteAll(doomed, (r) => target.deleteObject(r.objectKey), report);
-    report.objectsDeleted += deleted.length;
-    this.commitCleanup(deleted.map((r) => ({ family: "gc", op: "delete", key: r })));
   }
 
-  /** A body removed at version `removedAt` may be read by any pin taken before it. */
-  private visibleToSnapshot(mount: MountId, removedAt: number): boolean {
-    for (const pin of this.core.pinsOf(mount).values()) if (pin.readVersion < removedAt) return true;
-    return false;
+  private async collectObjects(target: GcObjectTarget, report: GcReport): Promise<void> {
+    let budget = LIMITS.gcPassMaxRows;
+    const mounts = this.core.store.gcMounts(this.nextObjectMount, LIMITS.gcMountsPerPass);
+    if (mounts.length < LIMITS.gcMountsPerPass) mounts.push(...this.core.store.gcMounts(0, LIMITS.gcMountsPerPass - mounts.length).filter((m) => m <= this.nextObjectMount));
+    for (const mount of mounts) {
+      if (budget <= 0) break;
+      this.nextObjectMount = mount;
+      // A record enqueued at e is readable by pins older than e: only records at or below the
+      // oldest pin may go now. They are first in the index, so kept records are never re-read.
+      const pins = this.core.pinnedVersions(mount);
+      const through = pins.length > 0 ? pins[0]! : Number.MAX_SAFE_INTEGER;
+      const records = this.core.store.scanGc(mount, through, budget);
+      if (pins.length > 0) report.mountsWaitingForSnapshots++;
+      budget -= records.length;
+      report.objectRecordsScanned += records.length;
+      const deleted = await deleteAll(records, (r) => target.deleteObject(r.objectKey), report);
+      report.objectsDeleted += deleted.length;
+      this.commitRemoval("cleanup_objects", mount, deleted.map((r: GcRecord) => ({ family: "gc", op: "delete", key: r })));
+    }
   }
 
   private async collectStaged(target: GcObjectTarget, report: GcReport): Promise<void> {
-    for (const staged of this.core.store.scanStagedExpired(this.nowMs(), LIMITS.gcPassMaxRows)) {
+    for (const staged of this.core.store.scanStagedExpired(this.core.nowMs(), LIMITS.gcPassMaxRows)) {
       const keys = await target.listObjects(staged.keyPrefix + "/");
       const deleted = await deleteAll(keys, (key) => target.deleteObject(key), report);
       report.stagedObjectsDeleted += deleted.length;
@@ -88,19 +139,33 @@ export class Collector {
       // Re-read: a publish may have consumed the prepare while the deletes ran (it cannot once
       // expired, but the row is the truth, not the list read before the awaits).
       if (!this.core.store.getStaged(staged.mount, staged.prepareId)) continue;
-      this.commitCleanup([{ family: "staged", op: "delete", key: { mount: staged.mount, prepareId: staged.prepareId } }]);
+      this.commitRemoval("cleanup_objects", staged.mount, [{ family: "staged", op: "delete", key: { mount: staged.mount, prepareId: staged.prepareId } }]);
       report.stagedExpired++;
     }
   }
 
-  private commitCleanup(mutations: Mutation[]): void {
+  /** Removals as commands in the shard's log, split to the command size limit. */
+  private commitRemoval(kind: MetadataCommand["kind"], shard: MountId, mutations: Mutation[]): void {
     for (let i = 0; i < mutations.length; i += LIMITS.commandMaxMutations) {
-      const command = this.core.command("cleanup_objects", 0);
+      const command = this.core.command(kind, shard);
       command.keepHistory = false;
       command.mutations.push(...mutations.slice(i, i + LIMITS.commandMaxMutations));
       this.core.commit(command);
     }
   }
+}
+
+/** The index ranges of a mount's history that no pin reads: below the first pin, between pins, above the last. */
+export function historyBands(mount: MountId, pins: readonly Version[]): HistoryBand[] {
+  const bands: HistoryBand[] = [];
+  let lower = -1;
+  for (const pin of pins) {
+    if (pin === lower) continue;
+    bands.push({ mount, replacedAfter: lower, replacedThrough: pin, versionAbove: lower });
+    lower = pin;
+  }
+  bands.push({ mount, replacedAfter: lower, replacedThrough: Number.MAX_SAFE_INTEGER, versionAbove: lower });
+  return bands;
 }
 
 /** Runs `del` over `items` with bounded concurrency; returns the items whose delete succeeded. */

@@ -1,17 +1,21 @@
 import type { MetadataStore } from "../schema/index.ts";
-import { ServiceCore } from "./core.ts";
-import { Collector } from "./gc.ts";
+import { ServiceCore, type ResultCodec } from "./core.ts";
+import { Collector, DEFAULT_GC_RETENTION, type GcRetention } from "./gc.ts";
 import { Mounts } from "./mounts.ts";
 import { Namespace } from "./namespace.ts";
-import { PathIndex } from "./path-index.ts";
 import { Paths } from "./paths.ts";
 import { Publisher } from "./publish.ts";
+import { defaultResultCodec } from "./result-codec.ts";
 import { Snapshots } from "./snapshots.ts";
 import { Watch } from "./watch.ts";
 
 export interface MetadataServiceOptions {
   /** Wall clock for expiries and dedupe ages, injectable for tests. */
   nowMs?: () => number;
+  /** How results are encoded for dedupe and the wire; the server passes the wire's codec. */
+  resultCodec?: ResultCodec;
+  /** How much of the watch, dedupe and command logs GC keeps. */
+  retention?: Partial<GcRetention>;
 }
 
 /**
@@ -21,7 +25,6 @@ export interface MetadataServiceOptions {
 export class MetadataService {
   readonly core: ServiceCore;
   readonly mounts: Mounts;
-  readonly pathIndex: PathIndex;
   readonly ns: Namespace;
   readonly paths: Paths;
   readonly publisher: Publisher;
@@ -31,26 +34,20 @@ export class MetadataService {
 
   constructor(readonly store: MetadataStore, options: MetadataServiceOptions = {}) {
     const nowMs = options.nowMs ?? Date.now;
-    this.core = new ServiceCore(store);
+    this.core = new ServiceCore(store, options.resultCodec ?? defaultResultCodec, nowMs);
     this.mounts = new Mounts(this.core);
-    this.pathIndex = new PathIndex(this.core);
-    this.ns = new Namespace(this.core, this.pathIndex);
-    this.paths = new Paths(this.core, this.ns, this.pathIndex);
+    this.ns = new Namespace(this.core);
+    this.paths = new Paths(this.core, this.ns);
     this.publisher = new Publisher(this.core, nowMs);
     this.snapshots = new Snapshots(this.core);
     this.watch = new Watch(this.core);
-    this.gc = new Collector(this.core, nowMs);
+    this.gc = new Collector(this.core, { ...DEFAULT_GC_RETENTION, ...options.retention });
     this.mounts.bootstrap();
   }
 
   /** Group commit: the writes inside share one SQLite transaction, each still atomic alone. */
   group<T>(fn: () => T): T {
-    try {
-      return this.core.group(fn);
-    } catch (err) {
-      this.pathIndex.reload();
-      throw err;
-    }
+    return this.core.group(fn);
   }
 
   close(): void {

@@ -16,7 +16,6 @@ import {
 import type { InodeValue, MetadataCommand, Mutation } from "../schema/index.ts";
 import { newInode, valueOf, type ServiceCore, type WriteOptions } from "./core.ts";
 import { dropBodyMutations, loadBody } from "./body.ts";
-import type { PathIndex } from "./path-index.ts";
 import { truncateMutations } from "./truncate.ts";
 
 // Inode-first namespace operations: every rule of the filesystem tree. Each write reads what it
@@ -52,10 +51,7 @@ export interface RenameArgs extends EntryArgs, WriteOptions {
 }
 
 export class Namespace {
-  constructor(
-    private readonly core: ServiceCore,
-    private readonly pathIndex: PathIndex,
-  ) {}
+  constructor(private readonly core: ServiceCore) {}
 
   lookup(args: EntryArgs & { at?: Version }): InodeAttrs {
     validateName(args.name);
@@ -98,8 +94,7 @@ export class Namespace {
     return attrs.target;
   }
 
-  /** `indexPath`: the new directory's canonical path, recorded in the path index by path ops. */
-  mkdir(args: NewEntryArgs & { indexPath?: string }): InodeAttrs {
+  mkdir(args: NewEntryArgs): InodeAttrs {
     return this.createEntry(args, "dir", "create_dir", "");
   }
 
@@ -135,7 +130,7 @@ export class Namespace {
   }
 
   private createMany(
-    args: Omit<NewEntryArgs, "name"> & { names: string[]; indexPath?: string },
+    args: Omit<NewEntryArgs, "name"> & { names: string[] },
     type: InodeAttrs["type"],
     kind: MetadataCommand["kind"],
     target: string,
@@ -156,7 +151,7 @@ export class Namespace {
       const key = { mount, parent, name };
       // The store checks this predicate before any write; a read here first would do it twice.
       command.predicates.push({ kind: "notExists", target: { family: "dentry", key }, errno: "EEXIST", detail: `'${name}' exists in directory ${parent}` });
-      const inode = this.core.store.allocateId();
+      const inode = this.core.allocateId(command);
       const value = newInode({
         inode, type, parent, now, target,
         mode: args.mode ?? (type === "dir" ? 0o755 : type === "symlink" ? 0o777 : 0o644),
@@ -169,15 +164,15 @@ export class Namespace {
         { family: "dentry", op: "insert", key, value: { inode, type } },
       );
       command.watchEvents.push({ mount, kind: "create", scope: parent, name, inode });
-      if (args.indexPath !== undefined && type === "dir") command.mutations.push(this.pathIndex.entry(mount, args.indexPath, inode));
     }
-    command.predicates.push({ kind: "exists", target: { family: "dir", key: { mount, inode: parent } }, errno: "ENOENT", detail: `directory ${parent} is gone` });
+    // No predicate on the parent: it was read above in this same synchronous turn, and touchDir
+    // rewrites it; the name predicates are the only reads the store makes.
     const subdirs = type === "dir" ? names.length : 0;
     command.mutations.push(touchDir(mount, dir, now, subdirs));
-    command.result = single
-      ? (version) => ({ ...values[0]!, version })
-      : (version) => values.map((v) => ({ ...v, version }));
-    return this.core.commit(command).result as InodeAttrs[] | InodeAttrs;
+    const { version } = command;
+    const result = this.core.result(command, single ? { ...values[0]!, version } : values.map((v) => ({ ...v, version })));
+    this.core.commit(command);
+    return result;
   }
 
   link(args: { mount: MountId; inode: InodeId; newParent: InodeId; newName: string } & WriteOptions): InodeAttrs {
@@ -204,8 +199,9 @@ export class Namespace {
       touchDir(mount, dir, now, 0),
     );
     command.watchEvents.push({ mount, kind: "create", scope: newParent, name: newName, inode });
-    command.result = (version) => ({ ...value, version });
-    return this.core.commit(command).result as InodeAttrs;
+    const result = this.core.result(command, { ...value, version: command.version });
+    this.core.commit(command);
+    return result;
   }
 
   unlink(args: EntryArgs & WriteOptions): void {
@@ -233,7 +229,6 @@ export class Namespace {
     command.mutations.push(...this.unlinkInode(command, mount, dentry.inode, now));
     command.mutations.push(touchDir(mount, dir, now, wantDir ? -1 : 0));
     command.watchEvents.push({ mount, kind: "remove", scope: parent, name, inode: dentry.inode });
-    if (wantDir) this.pathIndex.invalidate(mount, command);
     this.core.commit(command);
   }
 
@@ -312,7 +307,6 @@ export class Namespace {
     const event = { mount, kind: "rename" as const, name, inode: source.inode, toScope: newParent, toName: newName };
     command.watchEvents.push({ ...event, scope: parent });
     if (newParent !== parent) command.watchEvents.push({ ...event, scope: newParent });
-    if (source.type === "dir" || target?.type === "dir") this.pathIndex.invalidate(mount, command);
     this.core.commit(command);
   }
 
@@ -322,16 +316,21 @@ export class Namespace {
     return { family: "inode", op: "put", key: { mount, inode }, value: { ...valueOf(attrs), parent, ctimeNs: now } };
   }
 
-  /** EINVAL when `dir` is `inode` or lies beneath it: a directory cannot move into itself. */
+  /**
+   * EINVAL when `dir` is `inode` or lies beneath it: a directory cannot move into itself. Walks
+   * the parent chain to the root at any depth (directories can nest deeper than PATH_MAX through
+   * the inode API, and fsck accepts them); only a chain that loops is corrupt.
+   */
   private assertNotAncestor(mount: MountId, inode: InodeId, dir: InodeId): void {
-    let cursor = dir;
-    for (let depth = 0; depth < LIMITS.pathMaxBytes; depth++) {
-      if (cursor === inode) throw new FsError("EINVAL", `cannot move directory ${inode} into its own subtree`);
+    const seen = new Set<InodeId>();
+    for (let cursor = dir; ; ) {
+      if (cursor === inode) throw new FsError("EINVAL", `cannot move a directory into its own subtree`);
       const attrs = this.core.getInode(mount, cursor);
       if (attrs.parent === cursor) return;
+      if (seen.has(cursor)) throw new Error(`metadata corrupt: parent chain from ${dir} loops at ${cursor}`);
+      seen.add(cursor);
       cursor = attrs.parent;
     }
-    throw new Error(`metadata corrupt: parent chain from ${dir} does not reach the root`);
   }
 
   setattr(args: { mount: MountId; inode: InodeId; changes: AttrChanges } & WriteOptions): InodeAttrs {
@@ -351,7 +350,7 @@ export class Namespace {
     if (changes.sizeBytes !== undefined && changes.sizeBytes !== attrs.sizeBytes) {
       if (attrs.type === "dir") throw new FsError("EISDIR", `cannot truncate directory ${inode}`);
       if (attrs.type !== "file") throw new FsError("EINVAL", `cannot truncate ${attrs.type} ${inode}`);
-      const truncated = truncateMutations(this.core.store, mount, attrs, changes.sizeBytes);
+      const truncated = truncateMutations(this.core.store, mount, attrs, changes.sizeBytes, () => this.core.allocateId(command));
       value.sizeBytes = changes.sizeBytes;
       value.generation = truncated.generation;
       if (changes.mtimeNs === undefined) value.mtimeNs = now;
@@ -359,8 +358,9 @@ export class Namespace {
     }
     command.mutations.push({ family: "inode", op: "put", key: { mount, inode }, value });
     command.watchEvents.push({ mount, kind: "update_attr", scope: attrs.parent, name: "", inode });
-    command.result = (version) => ({ ...value, version });
-    return this.core.commit(command).result as InodeAttrs;
+    const result = this.core.result(command, { ...value, version: command.version });
+    this.core.commit(command);
+    return result;
   }
 }
 

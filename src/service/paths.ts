@@ -15,7 +15,6 @@ import {
 } from "../types/index.ts";
 import type { ServiceCore, WriteOptions } from "./core.ts";
 import type { Namespace } from "./namespace.ts";
-import type { PathIndex } from "./path-index.ts";
 
 // Path operations on top of the inode operations: resolve server-side (one request instead of a
 // lookup per component), then do the inode op. Symlinks in the middle of a path are followed;
@@ -34,82 +33,52 @@ export interface PathArgs extends PathView {
   path: string;
 }
 
-interface Resolved {
-  attrs: InodeAttrs;
-  /** The canonical path when no symlink or `..` took part, so it can go in the path index. */
-  canonical: string | null;
-}
-
 export class Paths {
   constructor(
     private readonly core: ServiceCore,
     private readonly ns: Namespace,
-    private readonly index: PathIndex,
   ) {}
 
   /** The inode at `path`, following symlinks along the way and, when `follow`, at the end. */
   resolve(view: PathView, path: string, follow: boolean): InodeAttrs {
-    return this.walk(view, splitPath(path), follow).attrs;
+    return this.walk(view, splitPath(path), follow);
   }
 
-  private walk(view: PathView, parts: string[], follow: boolean): Resolved {
+  private walk(view: PathView, parts: string[], follow: boolean): InodeAttrs {
     const root = view.root ?? ROOT_INODE;
     const queue = [...parts];
-    let cur = this.start(view, queue);
-    let canonical: string | null = cur.canonical;
+    let cur = this.core.getInode(view.mount, root, view.at);
     let hops = 0;
     while (queue.length > 0) {
       const part = queue.shift()!;
       if (part === "..") {
-        canonical = null;
-        if (cur.attrs.inode !== root) cur = { attrs: this.core.getInode(view.mount, cur.attrs.parent, view.at), canonical: null };
+        if (cur.inode !== root) cur = this.core.getInode(view.mount, cur.parent, view.at);
         continue;
       }
-      if (cur.attrs.type !== "dir") throw new FsError("ENOTDIR", `'${part}' is under a non-directory`);
-      const dentry = this.core.store.getDentry({ mount: view.mount, parent: cur.attrs.inode, name: part }, view.at);
+      if (cur.type !== "dir") throw new FsError("ENOTDIR", `'${part}' is under a non-directory`);
+      const dentry = this.core.store.getDentry({ mount: view.mount, parent: cur.inode, name: part }, view.at);
       if (!dentry) throw new FsError("ENOENT", `'${part}' not found`);
       const child = this.core.getInode(view.mount, dentry.inode, view.at);
       if (child.type === "symlink" && (queue.length > 0 || follow)) {
         if (++hops > LIMITS.symlinkFollowMax) throw new FsError("ELOOP", `more than ${LIMITS.symlinkFollowMax} symlinks`);
         queue.unshift(...splitTarget(child.target));
-        if (child.target.startsWith("/")) cur = { attrs: this.core.getInode(view.mount, root, view.at), canonical: "" };
-        canonical = null;
+        if (child.target.startsWith("/")) cur = this.core.getInode(view.mount, root, view.at);
         continue;
       }
-      canonical = canonical === null ? null : `${canonical}/${part}`;
-      cur = { attrs: child, canonical };
+      cur = child;
     }
-    return { attrs: cur.attrs, canonical: canonical === "" ? "/" : canonical };
-  }
-
-  /**
-   * Where a walk starts: the path index's entry for the longest directory prefix it can vouch for
-   * (live reads of the mount root only), else the root. `queue` loses the components it skips.
-   */
-  private start(view: PathView, queue: string[]): Resolved {
-    const root = view.root ?? ROOT_INODE;
-    if (view.at === undefined && root === ROOT_INODE && queue.length > 1 && !queue.includes("..")) {
-      const dirPath = "/" + queue.slice(0, -1).join("/");
-      const inode = this.index.lookup(view.mount, dirPath);
-      const attrs = inode === null ? null : this.core.store.getInode({ mount: view.mount, inode });
-      if (attrs?.type === "dir") {
-        queue.splice(0, queue.length - 1);
-        return { attrs, canonical: dirPath };
-      }
-    }
-    return { attrs: this.core.getInode(view.mount, root, view.at), canonical: "" };
+    return cur;
   }
 
   /** The directory a new or removed entry lives in, and its name. */
-  private parentOf(view: PathView, path: string): { dir: InodeAttrs; name: string; canonical: string | null } {
+  private parentOf(view: PathView, path: string): { dir: InodeAttrs; name: string } {
     const parts = splitPath(path);
     const name = parts.pop();
     if (name === undefined) throw new FsError("EBUSY", "the root cannot be created, removed or renamed");
     if (name === "..") throw new FsError("EINVAL", `path ends in '..': ${path}`);
-    const parent = this.walk(view, parts, true);
-    if (parent.attrs.type !== "dir") throw new FsError("ENOTDIR", `parent of '${name}' is not a directory`);
-    const canonical = parent.canonical === null ? null : `${parent.canonical === "/" ? "" : parent.canonical}/${name}`;
-    return { dir: parent.attrs, name, canonical };
+    const dir = this.walk(view, parts, true);
+    if (dir.type !== "dir") throw new FsError("ENOTDIR", `parent of '${name}' is not a directory`);
+    return { dir, name };
   }
 
   stat(args: PathArgs): InodeAttrs {
@@ -140,30 +109,27 @@ export class Paths {
     if (replay) return replay.value;
     const live = liveOnly(args);
     if (!args.recursive) {
-      const { dir, name, canonical } = this.parentOf(live, args.path);
-      return this.ns.mkdir({ ...ownerOf(args), ...keyOf(args), mount: args.mount, parent: dir.inode, name, ...indexed(canonical) });
+      const { dir, name } = this.parentOf(live, args.path);
+      return this.ns.mkdir({ ...ownerOf(args), ...keyOf(args), mount: args.mount, parent: dir.inode, name });
     }
     const parts = splitPath(args.path);
     let cur = this.core.getInode(args.mount, ROOT_INODE);
-    let canonical: string | null = "";
     let created: InodeAttrs | null = null;
     for (let i = 0; i < parts.length; i++) {
       const prefix = "/" + parts.slice(0, i + 1).join("/");
       try {
         const found = this.walk(live, parts.slice(0, i + 1), true);
-        if (found.attrs.type !== "dir") throw new FsError("ENOTDIR", `'${prefix}' is not a directory`);
-        cur = found.attrs;
-        canonical = found.canonical;
+        if (found.type !== "dir") throw new FsError("ENOTDIR", `'${prefix}' is not a directory`);
+        cur = found;
         continue;
       } catch (err) {
         if (!(err instanceof FsError) || err.code !== "ENOENT") throw err;
       }
       const name = parts[i]!;
       if (name === "..") throw new FsError("ENOENT", `'${prefix}' does not exist`);
-      canonical = canonical === null ? null : `${canonical}/${name}`;
-      const options = { ...ownerOf(args), mount: args.mount, parent: cur.inode, name, ...indexed(canonical) };
+      const options = { ...ownerOf(args), mount: args.mount, parent: cur.inode, name };
       // Only the last directory carries the caller's request key: it is the one a retry repeats.
-      cur = this.ns.mkdir(i === parts.length - 1 && args.requestKey !== undefined ? { ...options, requestKey: args.requestKey } : options);
+      cur = this.ns.mkdir(i === parts.length - 1 ? { ...options, ...keyOf(args) } : options);
       created = cur;
     }
     return created;
@@ -265,10 +231,7 @@ function ownerOf(args: { mode?: number; uid?: number; gid?: number }) {
   };
 }
 
+/** The caller's key for the inode op, marked as already looked up: one dedupe read per request. */
 function keyOf(args: WriteOptions): WriteOptions {
-  return args.requestKey === undefined ? {} : { requestKey: args.requestKey };
-}
-
-function indexed(canonical: string | null): { indexPath?: string } {
-  return canonical === null ? {} : { indexPath: canonical };
+  return args.requestKey === undefined ? {} : { requestKey: args.requestKey, replayChecked: true };
 }

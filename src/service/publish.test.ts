@@ -72,7 +72,7 @@ describe("prepare and publish", () => {
     expect(second.inode).toBe(first.inode);
     expect(second.generation).toBeGreaterThan(first.generation);
     expect(errnoOf(() => pub().readPlan({ mount: m, inode: first.inode, generation: first.generation, offsetBytes: 0, lengthBytes: 1 }))).toBe("ESTALE");
-    const queued = h.service.store.scanGc(Number.MAX_SAFE_INTEGER, 100).map((r) => r.objectKey);
+    const queued = h.service.store.scanGc(m, Number.MAX_SAFE_INTEGER, 100).map((r) => r.objectKey);
     expect(queued).toEqual([blockKey(`blocks/${m}/${first.inode}/${first.generation}`, 0, 0)]);
   });
 
@@ -113,7 +113,7 @@ describe("prepare and publish", () => {
     const attrs = pub().publish({ mount: m, prepareId: prep.prepareId, parent: ROOT_INODE, name: "huge", manifest: fits });
     // The largest body can still be removed: its GC records fit one command.
     h.service.ns.unlink({ mount: m, parent: ROOT_INODE, name: "huge" });
-    expect(h.service.store.scanGc(Number.MAX_SAFE_INTEGER, LIMITS.bodyMaxBlocks + 1).length).toBe(LIMITS.bodyMaxBlocks);
+    expect(h.service.store.scanGc(m, Number.MAX_SAFE_INTEGER, LIMITS.bodyMaxBlocks + 1).length).toBe(LIMITS.bodyMaxBlocks);
     expect(attrs.sizeBytes).toBe(LIMITS.bodyMaxBlocks * 4096);
   });
 
@@ -129,7 +129,7 @@ describe("prepare and publish", () => {
     const plan = pub().readPlan({ mount: m, inode: attrs.inode, offsetBytes: 0, lengthBytes: 10_000 });
     expect(plan.lengthBytes).toBe(5000);
     expect(plan.ranges.map((r) => r.lengthBytes)).toEqual([4096, 904]);
-    const freed = h.service.store.scanGc(Number.MAX_SAFE_INTEGER, 100).map((r) => r.objectKey);
+    const freed = h.service.store.scanGc(m, Number.MAX_SAFE_INTEGER, 100).map((r) => r.objectKey);
     expect(freed).toEqual([blockKey(`blocks/${m}/${attrs.inode}/${attrs.generation}`, 0, 2)]);
     h.service.ns.setattr({ mount: m, inode: attrs.inode, changes: { sizeBytes: 8000 } });
     const grown = pub().readPlan({ mount: m, inode: attrs.inode, offsetBytes: 0, lengthBytes: 10_000 });
@@ -141,7 +141,7 @@ describe("prepare and publish", () => {
   test("unlink of a published file queues all its blocks", () => {
     const { attrs } = publishNew("u", 3 * 4096, 4096);
     h.service.ns.unlink({ mount: m, parent: ROOT_INODE, name: "u" });
-    expect(h.service.store.scanGc(Number.MAX_SAFE_INTEGER, 100).length).toBe(3);
+    expect(h.service.store.scanGc(m, Number.MAX_SAFE_INTEGER, 100).length).toBe(3);
     expect(h.service.store.scanManifests(m, attrs.inode, attrs.generation)).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import {
   nowNs,
   validateName,
   type BodyManifest,
+  type ChunkManifest,
   type InodeAttrs,
   type InodeId,
   type MountId,
@@ -77,19 +78,21 @@ export class Publisher {
     }
     const existing = this.core.store.getDentry({ mount, parent, name });
     if (existing && existing.type === "dir") throw new FsError("EISDIR", `'${name}' is a directory`);
+    const command = this.core.command("prepare_publish", mount, args);
     // Replacing a file keeps its inode (open readers see ESTALE and re-plan); a new name gets one.
-    const inode = existing?.type === "file" ? existing.inode : this.core.store.allocateId();
-    const generation = this.core.store.allocateId();
+    const freshInode = existing?.type !== "file";
+    const inode = freshInode ? this.core.allocateId(command) : existing.inode;
+    const generation = this.core.allocateId(command);
     const prepareId = `${mount}.${generation}.${crypto.randomUUID()}`;
     const keyPrefix = bodyKeyPrefix(mount, inode, generation);
-    const expiresAtMs = this.nowMs() + expiryMs;
-    const command = this.core.command("prepare_publish", mount, args);
-    command.mutations.push({ family: "staged", op: "put", key: { mount, prepareId }, value: { inode, generation, keyPrefix, expiresAtMs } });
+    const expiresAtMs = command.timestampMs + expiryMs;
+    command.mutations.push({ family: "staged", op: "put", key: { mount, prepareId }, value: { inode, generation, keyPrefix, expiresAtMs, freshInode } });
     const prepared: PreparedPublish = {
       prepareId, mount, inode, generation, blockSizeBytes, chunkSizeBytes: LIMITS.chunkSizeBytes, keyPrefix, expiresAtMs,
     };
-    command.result = () => prepared;
-    return this.core.commit(command).result as PreparedPublish;
+    const result = this.core.result(command, prepared);
+    this.core.commit(command);
+    return result;
   }
 
   publish(args: PublishArgs): InodeAttrs {
@@ -108,8 +111,15 @@ export class Publisher {
     if (existing?.type === "dir") throw new FsError("EISDIR", `'${name}' is a directory`);
     const now = nowNs();
     const command = this.core.command("publish_artifact", mount, args);
-    const { inode, generation } = staged;
-    const current = this.core.store.getInode({ mount, inode });
+    const { generation } = staged;
+    let inode = staged.inode;
+    let current = this.core.store.getInode({ mount, inode });
+    // The file this prepare was to replace is gone: the body becomes a new file with a new number,
+    // never the old one again (FUSE and caches hold on to the promise that numbers never repeat).
+    if (!current && !staged.freshInode) {
+      inode = this.core.allocateId(command);
+      current = null;
+    }
     if (current && existing?.inode !== inode) {
       throw new FsError("ESTALE", `inode ${inode} is no longer '${name}' in directory ${parent}; prepare again`);
     }
@@ -143,8 +153,9 @@ export class Publisher {
       touchDir(mount, dir, now, 0),
     );
     command.watchEvents.push({ mount, kind: "publish", scope: parent, name, inode, generation });
-    command.result = (version) => ({ ...value, version });
-    return this.core.commit(command).result as InodeAttrs;
+    const result = this.core.result(command, { ...value, version: command.version });
+    this.core.commit(command);
+    return result;
   }
 
   /** When a publish puts a different inode under an existing name, the old one loses a link. */
@@ -174,25 +185,40 @@ export class Publisher {
     const plan: ReadPlan = { inode, generation: attrs.generation, sizeBytes: attrs.sizeBytes, ranges: [], lengthBytes: end - start };
     if (end <= start) return plan;
     const chunkSizeBytes = this.chunkSizeOf(mount, attrs, at);
-    const firstChunk = Math.floor(start / chunkSizeBytes);
+    const body = { mount, inode, generation: attrs.generation };
+    // Walk the chunk rows that exist (a sparse file's holes cost nothing), a page at a time; stop
+    // at a whole chunk once the plan holds readPlanMaxRanges ranges and say where to go on.
+    let fromChunk = Math.floor(start / chunkSizeBytes);
     const lastChunk = Math.floor((end - 1) / chunkSizeBytes);
-    for (let c = firstChunk; c <= lastChunk; c++) {
-      const row = this.core.store.getManifest({ mount, inode, generation: attrs.generation, chunkIndex: c }, at);
-      if (!row || row.kind !== "chunk") continue;
-      const chunkStart = c * chunkSizeBytes;
-      for (const block of row.chunk.blocks) {
-        const blockStart = chunkStart + block.offsetInChunk;
-        const from = Math.max(start, blockStart);
-        const to = Math.min(end, blockStart + block.lengthBytes);
-        if (to <= from) continue;
-        plan.ranges.push({ key: block.key, objectOffset: block.objectOffset + (from - blockStart), lengthBytes: to - from, outputOffset: from - start });
+    for (;;) {
+      const rows = this.core.store.scanChunks(body, fromChunk, lastChunk, LIMITS.readPlanChunksPerScan, at);
+      for (const { chunkIndex, value } of rows) {
+        if (value.kind !== "chunk") continue;
+        if (plan.ranges.length + value.chunk.blocks.length > LIMITS.readPlanMaxRanges && plan.ranges.length > 0) {
+          plan.lengthBytes = chunkIndex * chunkSizeBytes - start;
+          plan.nextOffsetBytes = chunkIndex * chunkSizeBytes;
+          return plan;
+        }
+        addRanges(plan, value.chunk, chunkIndex * chunkSizeBytes, start, end);
       }
+      if (rows.length < LIMITS.readPlanChunksPerScan) return plan;
+      fromChunk = rows[rows.length - 1]!.chunkIndex + 1;
     }
-    return plan;
   }
 
   private chunkSizeOf(mount: MountId, attrs: InodeAttrs, at?: Version): number {
     const row = this.core.store.getManifest({ mount, inode: attrs.inode, generation: attrs.generation, chunkIndex: SUMMARY_CHUNK_INDEX }, at);
     return row?.kind === "summary" ? row.summary.chunkSizeBytes : LIMITS.chunkSizeBytes;
+  }
+}
+
+/** The ranges of one chunk's blocks that fall inside [start, end), in output order. */
+function addRanges(plan: ReadPlan, chunk: ChunkManifest, chunkStart: number, start: number, end: number): void {
+  for (const block of chunk.blocks) {
+    const blockStart = chunkStart + block.offsetInChunk;
+    const from = Math.max(start, blockStart);
+    const to = Math.min(end, blockStart + block.lengthBytes);
+    if (to <= from) continue;
+    plan.ranges.push({ key: block.key, objectOffset: block.objectOffset + (from - blockStart), lengthBytes: to - from, outputOffset: from - start });
   }
 }

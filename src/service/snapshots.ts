@@ -25,14 +25,12 @@ export class Snapshots {
     if (this.core.pinsOf(mount).size >= LIMITS.snapshotsPerMountMax) {
       throw new FsError("ENOSPC", `mount has ${LIMITS.snapshotsPerMountMax} snapshots, the limit`);
     }
-    const snapshotId = this.core.store.allocateId();
-    const readVersion = this.core.store.currentVersion();
     const command = this.core.command("snapshot_subtree", mount, args);
-    command.predicates.push({ kind: "exists", target: { family: "dir", key: { mount, inode: rootInode } }, errno: "ENOENT" });
+    const snapshotId = this.core.allocateId(command);
+    const readVersion = command.version - 1;
     command.mutations.push({ family: "pin", op: "put", key: { mount, snapshotId }, value: { rootInode, readVersion } });
-    command.result = (createdVersion) => ({ snapshotId, mount, rootInode, readVersion, createdVersion });
-    const info = this.core.commit(command).result as SnapshotInfo;
-    this.core.pinsOf(mount).set(snapshotId, { ...info });
+    const info = this.core.result(command, { snapshotId, mount, rootInode, readVersion, createdVersion: command.version });
+    this.core.commit(command);
     return info;
   }
 
@@ -53,7 +51,6 @@ export class Snapshots {
     const command = this.core.command("retire_snapshot", mount, args);
     command.mutations.push({ family: "pin", op: "delete", key: { mount, snapshotId } });
     this.core.commit(command);
-    this.core.pinsOf(mount).delete(snapshotId);
   }
 }
 

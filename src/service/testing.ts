@@ -17,8 +17,8 @@ export interface ServiceHarness {
 export function openTestService(options: MetadataServiceOptions = {}): ServiceHarness {
   const dir = mkdtempSync(join(tmpdir(), "nokv-service-"));
   const path = join(dir, "meta.db");
-  // One clock for the store (dedupe ages) and the service (expiries), so tests can move time.
-  const open = () => new MetadataService(new SqliteStore({ path, ...(options.nowMs ? { nowMs: options.nowMs } : {}) }), options);
+  // The service's clock stamps every command (dedupe ages, expiries), so tests can move time.
+  const open = () => new MetadataService(new SqliteStore({ path }), options);
   const harness: ServiceHarness = {
     service: open(),
     mount: 1,

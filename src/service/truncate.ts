@@ -13,13 +13,14 @@ export function truncateMutations(
   mount: MountId,
   attrs: InodeAttrs,
   sizeBytes: number,
+  allocateId: () => number,
 ): { generation: number; mutations: Mutation[] } {
   if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0) throw new FsError("EINVAL", `size must be a non-negative integer, got ${sizeBytes}`);
   if (sizeBytes > LIMITS.fileMaxBytes) throw new FsError("EFBIG", `size ${sizeBytes} is over the ${LIMITS.fileMaxBytes}-byte file limit`);
   const old = loadBody(store, mount, attrs.inode, attrs.generation);
   const chunkSizeBytes = old.summary?.chunkSizeBytes ?? LIMITS.chunkSizeBytes;
   const chunks = sizeBytes < attrs.sizeBytes ? clipChunks(old.chunks, chunkSizeBytes, sizeBytes) : old.chunks;
-  const generation = store.allocateId();
+  const generation = allocateId();
   const summary: BodySummary = {
     sizeBytes,
     chunkSizeBytes,

@@ -38,12 +38,12 @@ describe("watch", () => {
     const none = h.service.watch.replay({ mount: m, scope: d.inode, cursor: rest.cursor });
     expect(none.events).toEqual([]);
     expect(none.cursor).toEqual(rest.cursor);
-    const head = h.service.watch.head();
+    const head = h.service.watch.head(m);
     p().createFile({ mount: m, path: "/d/f" });
     expect(h.service.watch.replay({ mount: m, scope: d.inode, cursor: head }).events.map((e) => e.name)).toEqual(["f"]);
   });
 
-  test("listeners get events after commit, once per group, never for a rolled-back group", () => {
+  test("listeners get a group's events only when its replies are out, never for a rolled-back group", () => {
     const seen: WatchEvent[] = [];
     h.service.core.onEvents((_mount, events) => seen.push(...events));
     p().createFile({ mount: m, path: "/x" });
@@ -53,11 +53,14 @@ describe("watch", () => {
       expect(seen.length).toBe(1);
       p().createFile({ mount: m, path: "/z" });
     });
+    expect(seen.length).toBe(1);
+    h.service.core.publishEvents();
     expect(seen.map((e) => e.name)).toEqual(["x", "y", "z"]);
     expect(() => h.service.group(() => {
       p().createFile({ mount: m, path: "/w" });
       throw new Error("abort");
     })).toThrow("abort");
+    h.service.core.publishEvents();
     expect(seen.length).toBe(3);
     expect(errnoOf(() => p().stat({ mount: m, path: "/w" }))).toBe("ENOENT");
   });

@@ -1,4 +1,4 @@
-import { FsError, LIMITS, type InodeId, type MountId, type WatchCursor, type WatchEvent } from "../types/index.ts";
+import { FsError, LIMITS, ORDINAL_END, formatCursor, type InodeId, type MountId, type WatchCursor, type WatchEvent } from "../types/index.ts";
 import type { ServiceCore } from "./core.ts";
 
 // The watch log: typed events per directory scope, replayable from a cursor. Live delivery is
@@ -15,19 +15,27 @@ export interface WatchPage {
 export class Watch {
   constructor(private readonly core: ServiceCore) {}
 
-  /** The position just after everything committed so far: subscribe from here to see only new events. */
-  head(): WatchCursor {
-    return { version: this.core.store.currentVersion(), ordinal: Number.MAX_SAFE_INTEGER };
+  /** The position just after everything a mount has committed: subscribe from here to see only new events. */
+  head(mount: MountId): WatchCursor {
+    return { version: this.core.version(mount), ordinal: ORDINAL_END };
   }
 
+  /** ESTALE when events after `cursor` may already be trimmed from the log. */
+  checkCursor(mount: MountId, cursor: WatchCursor): void {
+    const floor = this.core.store.shardState(mount).watchFloor;
+    // Trims remove whole versions below the floor: a cursor in them may have lost events, unless
+    // it stands after all of the version just below the floor.
+    if (cursor.version < floor && !(cursor.version === floor - 1 && cursor.ordinal === ORDINAL_END)) {
+      throw new FsError("ESTALE", `watch cursor ${formatCursor(cursor)} is older than the retained log (from ${floor}); list the directory again`);
+    }
+  }
+
+  /** Events of a scope strictly after `cursor`, a page at a time; ESTALE if the log no longer holds them. */
   replay(args: { mount: MountId; scope: InodeId; cursor: WatchCursor; limit?: number }): WatchPage {
     const { mount, scope, cursor } = args;
     const limit = Math.min(args.limit ?? LIMITS.watchPageMaxEvents, LIMITS.watchPageMaxEvents);
     if (!Number.isInteger(limit) || limit < 1) throw new FsError("EINVAL", `watch page limit must be a positive integer`);
-    const floor = this.core.store.watchFloor();
-    if (cursor.version < floor) {
-      throw new FsError("ESTALE", `watch cursor ${cursor.version} is older than the retained log (from ${floor}); list the directory again`);
-    }
+    this.checkCursor(mount, cursor);
     const events = this.core.store.scanWatch(mount, scope, cursor, limit);
     const last = events[events.length - 1];
     return { events, cursor: last ? { version: last.version, ordinal: last.ordinal } : cursor, more: events.length === limit };

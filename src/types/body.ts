@@ -51,6 +51,8 @@ export interface ReadPlan {
   ranges: ReadRange[];
   /** Total bytes this plan covers (offset clipped to the body size). */
   lengthBytes: number;
+  /** Set when the plan stopped early (readPlanMaxRanges): plan again from this offset for the rest. */
+  nextOffsetBytes?: number;
 }
 
 /** Result of prepare: where a writer uploads blocks before it publishes. */

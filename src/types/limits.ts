@@ -20,6 +20,15 @@ export const LIMITS = {
   createManyMaxNames: 4_096,
   /** Watch events returned by one replay page. */
   watchPageMaxEvents: 4_096,
+  /** metad: watch subscriptions one connection holds, and all connections together. */
+  watchSubscriptionsPerConnectionMax: 1_024,
+  watchSubscriptionsMax: 65_536,
+  /** metad: log pages catching-up subscriptions read per event-loop turn, all together. */
+  watchCatchUpPagesPerTick: 16,
+  /** metad: a catching-up subscription waits while its connection has this many reply bytes unsent. */
+  watchCatchUpOutboundMaxBytes: 8 * 1024 * 1024,
+  /** metad: how soon a catch-up stalled on slow consumers looks again. */
+  watchCatchUpRetryMs: 5,
   /** Watch log kept per mount, in commit versions behind the clock; older cursors get ESTALE. */
   watchRetainVersions: 1_000_000,
   /** Dedupe records older than this are dropped; a retry after it may be applied twice. */
@@ -45,11 +54,12 @@ export const LIMITS = {
   /** Snapshot pins per mount. */
   snapshotsPerMountMax: 10_000,
 
-  /** Allocation reservations persisted ahead of use, so a restart never reuses a number. */
-  versionReserveBlock: 4_096,
-  inodeReserveBlock: 4_096,
   /** Rows deleted by one GC pass per family, so GC never holds the writer for long. */
   gcPassMaxRows: 10_000,
+  /** Mounts one GC pass visits per family; the next pass goes on round-robin. */
+  gcMountsPerPass: 1_000,
+  /** Command log entries kept per shard behind its clock (a replica further behind restores a checkpoint). */
+  logRetainVersions: 1_000_000,
 
   /** metad HTTP: request headers, and a request body (read past, never kept). */
   httpHeaderMaxBytes: 16 * 1024,
@@ -89,6 +99,10 @@ export const LIMITS = {
   /** SDK: tries of one block read that failed in a way that may pass (EIO, timeout), and the first backoff. */
   readRetryMaxAttempts: 3,
   readRetryBackoffMs: 20,
+  /** metad: ranges in one read plan; a longer plan stops at a chunk boundary and says where to go on. */
+  readPlanMaxRanges: 16_384,
+  /** metad: chunk rows read per step while building a plan. */
+  readPlanChunksPerScan: 64,
   /** SDK: body bytes one read_plan request covers; longer reads plan window by window. */
   readPlanWindowBytes: 64 * 1024 * 1024,
   /** SDK: bytes a read stream fetches per step; it holds the step in use and one read ahead. */
@@ -175,6 +189,7 @@ assertLimit(LIMITS.frameBufferMaxBytes >= LIMITS.frameMaxBytes + 1024 * 1024, "f
 assertLimit(LIMITS.frameMaxBytes < 2 ** 32, "frame payload length does not fit the u32 header field");
 assertLimit(LIMITS.uploadConcurrencyDefault <= LIMITS.uploadConcurrencyMax, "upload concurrency default above max");
 assertLimit(LIMITS.readStreamWindowBytes <= LIMITS.readPlanWindowBytes, "read stream window above the plan window");
+assertLimit(LIMITS.readPlanMaxRanges >= LIMITS.chunkSizeBytes / LIMITS.blockSizeMinBytes, "one chunk of the smallest blocks above a plan's ranges");
 // A plan of the smallest blocks: one range per block, each a map of 4 fields (9 items) and a key.
 assertLimit((LIMITS.readPlanWindowBytes / LIMITS.blockSizeMinBytes) * (LIMITS.objectKeyMaxBytes + 64) <= LIMITS.frameMaxBytes, "read plan window reply above a frame");
 assertLimit((LIMITS.readPlanWindowBytes / LIMITS.blockSizeMinBytes) * 9 <= LIMITS.payloadMaxItems, "read plan window reply above the payload items");

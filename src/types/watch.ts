@@ -24,6 +24,9 @@ export interface WatchCursor {
   ordinal: number;
 }
 
+/** The ordinal of a cursor that stands after every event of its version ("now" is the head version's end). */
+export const ORDINAL_END = 0xffff_ffff;
+
 export function formatCursor(cursor: WatchCursor): string {
   return `${cursor.version}.${cursor.ordinal}`;
 }

@@ -28,6 +28,10 @@ export interface WirePush {
   kind: "watch";
   subscription: number;
   events: WatchEvent[];
+  /** Where the subscription stands after these events ("VERSION.ORDINAL"): resume from it. */
+  cursor?: string;
+  /** The subscription ended (ESTALE: its cursor fell behind the retained log); no more pushes follow. */
+  error?: WireError;
 }
 
 export function errorToWire(err: unknown): WireError {
@@ -114,5 +118,8 @@ export function parsePush(value: unknown): WirePush {
     throw envelopeError(`push.subscription must be a positive integer, got ${describeValue(subscription)}`);
   }
   if (!Array.isArray(events)) throw envelopeError(`push.events must be an array, got ${describeValue(events)}`);
-  return { kind: "watch", subscription: subscription as number, events: events as WatchEvent[] };
+  const push: WirePush = { kind: "watch", subscription: subscription as number, events: events as WatchEvent[] };
+  if (typeof value.cursor === "string") push.cursor = value.cursor;
+  if (value.error !== undefined && value.error !== null) push.error = errorToWire(wireToError(value.error));
+  return push;
 }

@@ -80,3 +80,17 @@ export function resultFromWire(op: string, value: unknown): unknown {
       return value;
   }
 }
+
+function isAttrs(value: unknown): value is InodeAttrs {
+  return typeof value === "object" && value !== null && typeof (value as InodeAttrs).atimeNs === "bigint" && typeof (value as InodeAttrs).inode === "number";
+}
+
+/**
+ * The wire shape of a write's result, by the value's own shape (attributes and lists of them
+ * become tuples): how metad encodes a result once, before it knows which op will send it.
+ */
+export function writeResultToWire(value: unknown): unknown {
+  if (isAttrs(value)) return attrsToWire(value);
+  if (Array.isArray(value) && value.length > 0 && isAttrs(value[0])) return value.map((v) => attrsToWire(v as InodeAttrs));
+  return value;
+}

@@ -79,7 +79,7 @@ describe("nokv-fs snapshot, watch, mounts, stats, gc, doctor", () => {
 
   test("stats summarizes; stats --json and gc --json parse", async () => {
     const text = await ok(["stats", ...s]);
-    expect(text).toMatch(/^uptime .*, commit version \d+, objects file:\/\//);
+    expect(text).toMatch(/^uptime .*, \d+ shards \(catalog at \d+, mount 1 at \d+.*\), objects file:\/\//);
     expect(text).toContain("metadata writes: current puts");
     expect(text).toMatch(/\nOP +COUNT +ERRORS +P50-US +P99-US\n/);
     const json = JSON.parse(await ok(["stats", "--json", ...s])) as { ops: Record<string, unknown>; writes: { commits: number } };

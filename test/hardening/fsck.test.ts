@@ -177,10 +177,16 @@ describe("fsck", () => {
 
   test("the version clock behind a stored version, and a history row out of order", async () => {
     const dir = copyOf("clock");
-    sql(dir, "UPDATE system SET int_value = 1 WHERE name = 'version_reserved'");
+    sql(dir, "UPDATE shard SET version = 1 WHERE shard = 1");
     sql(dir, "INSERT INTO history (family, mount, k1, k2, k3, name, version, replaced_version, value) VALUES (1, 1, 424242, 0, 0, '', 7, 7, '[]')");
     const report = await check(dir);
     expect(kinds(report)).toEqual(["history-order", "version-clock-behind"]);
+  });
+
+  test("an id allocator behind an inode in use", async () => {
+    const dir = copyOf("ids");
+    sql(dir, "UPDATE shard SET next_id = 3 WHERE shard = 1");
+    expect(kinds(await check(dir))).toEqual(["id-clock-behind"]);
   });
 
   test("fsck refuses a data directory metad is running on", async () => {

@@ -34,8 +34,8 @@ async function checkServer(options: GlobalOptions): Promise<{ checks: Check[]; o
   const checks: Check[] = [];
   try {
     const response = await fetch(`${http}/healthz`, { signal: AbortSignal.timeout(DOCTOR_TIMEOUT_MS) });
-    const body = (await response.json()) as { ok?: boolean; version?: number };
-    checks.push({ name: "server healthz", ok: response.ok && body.ok === true, detail: `${http}/healthz: HTTP ${response.status}, commit version ${body.version ?? "?"}`, fix: fixServer });
+    const body = (await response.json()) as { ok?: boolean; shards?: Array<{ shard: number; version: number }> };
+    checks.push({ name: "server healthz", ok: response.ok && body.ok === true, detail: `${http}/healthz: HTTP ${response.status}, ${body.shards?.length ?? "?"} shards`, fix: fixServer });
   } catch (err) {
     checks.push({ name: "server healthz", ok: false, detail: `${http}/healthz: ${(err as Error).message}`, fix: fixServer });
     return { checks, objectsUrl: null };

@@ -17,7 +17,7 @@ interface LatencySummary {
 
 export interface ServerStats {
   uptimeMs: number;
-  version: number;
+  shards: Array<{ shard: number; version: number }>;
   ops: Record<string, { count: number; errors: number; latencyUs: LatencySummary }>;
   groupCommit: { commits: number; opsPerCommit: LatencySummary };
   writes: Record<string, number>;
@@ -33,9 +33,9 @@ const STATS_OPS_SHOWN_MAX = 15;
 export function statsSummary(s: ServerStats): string[] {
   const w = s.writes;
   const out = [
-    `uptime ${humanDuration(s.uptimeMs)}, commit version ${s.version}, objects ${s.objects.url}`,
+    `uptime ${humanDuration(s.uptimeMs)}, ${s.shards.length} shards (${s.shards.map((x) => `${x.shard === 0 ? "catalog" : `mount ${x.shard}`} at ${x.version}`).slice(0, 4).join(", ")}${s.shards.length > 4 ? ", ..." : ""}), objects ${s.objects.url}`,
     `commits ${w.commits ?? 0} (group commits ${s.groupCommit.commits}, mean ${s.groupCommit.opsPerCommit.mean.toFixed(1)} ops each, max ${s.groupCommit.opsPerCommit.max})`,
-    `metadata writes: current puts ${w.currentPuts ?? 0}, deletes ${w.currentDeletes ?? 0}, history ${w.historyWrites ?? 0}, watch ${w.watchWrites ?? 0}, dedupe ${w.dedupeWrites ?? 0}`,
+    `metadata writes: current puts ${w.currentPuts ?? 0}, deletes ${w.currentDeletes ?? 0}, history ${w.historyWrites ?? 0}, watch ${w.watchWrites ?? 0}, dedupe ${w.dedupeWrites ?? 0}, log ${w.logWrites ?? 0}`,
     `connections: open ${s.connections.open ?? 0}, accepted ${s.connections.accepted ?? 0}, refused ${s.connections.refused ?? 0}`,
     `watch: ${s.watch.subscriptions ?? 0} subscriptions, ${s.watch.eventsPushed ?? 0} events pushed`,
     `gc: ${s.gc.runs} runs, ${s.gc.totals.objectsDeleted ?? 0} objects deleted, ${s.gc.totals.historyRowsDeleted ?? 0} history rows dropped${s.gc.lastError ? `, last error: ${s.gc.lastError}` : ""}`,

@@ -1,11 +1,13 @@
 import type { Mutation, WatchEventDraft } from "../command.ts";
 import { TYPE_CODE, WATCH_KIND_CODE } from "../ddl.ts";
 import { encodeManifest } from "../rows.ts";
-import type { WriteCounters } from "../store.ts";
+import type { ShardState, WriteCounters } from "../store.ts";
 import type { Statements } from "./statements.ts";
 
-// Applies one command's mutations and watch events at `version`. Replaced values are copied to
-// history first (one INSERT ... SELECT, no round trip through JavaScript) when `keepHistory`.
+// Applies one command's mutations and watch events at `version`: a function of the command and
+// the rows, nothing else (no clock, no allocator, no cache). Replaced values are copied to history
+// first (one INSERT ... SELECT, no round trip through JavaScript) when `keepHistory`. `shard` is the
+// shard's next state, which a watch trim moves.
 
 export function applyMutation(
   s: Statements,
@@ -13,6 +15,7 @@ export function applyMutation(
   version: number,
   keepHistory: boolean,
   counters: WriteCounters,
+  shard: ShardState,
 ): void {
   switch (m.family) {
     case "inode": {
@@ -54,13 +57,6 @@ export function applyMutation(
       counters.currentPuts++;
       return;
     }
-    case "path":
-      if (m.op === "delete") counters.currentDeletes += s.pathDelete.run(m.key.mount, m.key.path).changes;
-      else {
-        s.pathUpsert.run(m.key.mount, m.key.path, version, m.value.inode, m.value.topologyEpoch);
-        counters.currentPuts++;
-      }
-      return;
     case "pin":
       if (m.op === "delete") counters.currentDeletes += s.pinDelete.run(m.key.mount, m.key.snapshotId).changes;
       else {
@@ -76,13 +72,28 @@ export function applyMutation(
       if (m.op === "delete") counters.currentDeletes += s.stagedDelete.run(m.key.mount, m.key.prepareId).changes;
       else {
         const v = m.value;
-        s.stagedUpsert.run(m.key.mount, m.key.prepareId, v.inode, v.generation, v.keyPrefix, v.expiresAtMs, version);
+        s.stagedUpsert.run(m.key.mount, m.key.prepareId, v.inode, v.generation, v.keyPrefix, v.expiresAtMs, version, v.freshInode ? 1 : 0);
         counters.currentPuts++;
       }
       return;
     case "system":
-      s.systemUpsert.run(m.key.name, m.value.int ?? null, m.value.text ?? null);
-      counters.currentPuts++;
+      if (m.op === "delete") counters.currentDeletes += s.systemDelete.run(m.key.name).changes;
+      else {
+        s.systemUpsert.run(m.key.name, m.value.int ?? null, m.value.text ?? null);
+        counters.currentPuts++;
+      }
+      return;
+    case "history": {
+      const k = m.key;
+      counters.currentDeletes += s.historyDelete.run(k.family, k.mount, k.k1, k.k2, k.k3, k.name, k.version).changes;
+      return;
+    }
+    case "watch":
+      counters.currentDeletes += s.watchTrim.run(m.key.mount, m.key.beforeVersion).changes;
+      if (m.key.beforeVersion > shard.watchFloor) shard.watchFloor = m.key.beforeVersion;
+      return;
+    case "dedupe":
+      counters.currentDeletes += s.dedupeDelete.run(m.key.requestKey).changes;
       return;
   }
 }

@@ -74,25 +74,28 @@ export class SqliteFullScan implements FullScan {
     for (const r of this.db.query("SELECT object_key FROM gc_queue").iterate() as Iterable<{ object_key: string }>) yield r.object_key;
   }
 
-  maxVersions(): Record<string, number> {
-    const one = (sql: string) => Number((this.db.query(sql).get() as { v: number | bigint | null }).v ?? 0);
-    return {
-      inode_current: one("SELECT max(version) AS v FROM inode_current"),
-      dentry_current: one("SELECT max(version) AS v FROM dentry_current"),
-      chunk_manifest_current: one("SELECT max(version) AS v FROM chunk_manifest_current"),
-      history: one("SELECT max(max(version), max(replaced_version)) AS v FROM history"),
-      path_index: one("SELECT max(version) AS v FROM path_index"),
-      watch_log: one("SELECT max(version) AS v FROM watch_log"),
-      snapshot_pin: one("SELECT max(max(read_version), max(created_version)) AS v FROM snapshot_pin"),
-      staged: one("SELECT max(created_version) AS v FROM staged"),
-      gc_queue: one("SELECT max(enqueue_version) AS v FROM gc_queue"),
-      command_dedupe: one("SELECT max(version) AS v FROM command_dedupe"),
+  maxPerMount(): Map<number, { version: number; id: number }> {
+    const out = new Map<number, { version: number; id: number }>();
+    const fold = (sql: string, field: "version" | "id") => {
+      for (const r of this.db.query(sql).all() as Array<{ m: number; v: number | null }>) {
+        const entry = out.get(Number(r.m)) ?? { version: 0, id: 0 };
+        entry[field] = Math.max(entry[field], Number(r.v ?? 0));
+        out.set(Number(r.m), entry);
+      }
     };
-  }
-
-  maxIds(): { inode: number; generation: number } {
-    const row = this.db.query("SELECT max(inode) AS i, max(generation) AS g FROM inode_current").get() as { i: number | null; g: number | null };
-    const staged = this.db.query("SELECT max(inode) AS i, max(generation) AS g FROM staged").get() as { i: number | null; g: number | null };
-    return { inode: Math.max(Number(row.i ?? 0), Number(staged.i ?? 0)), generation: Math.max(Number(row.g ?? 0), Number(staged.g ?? 0)) };
+    fold("SELECT mount AS m, max(version) AS v FROM inode_current GROUP BY mount", "version");
+    fold("SELECT mount AS m, max(version) AS v FROM dentry_current GROUP BY mount", "version");
+    fold("SELECT mount AS m, max(version) AS v FROM chunk_manifest_current GROUP BY mount", "version");
+    fold("SELECT mount AS m, max(max(version), max(replaced_version)) AS v FROM history GROUP BY mount", "version");
+    fold("SELECT mount AS m, max(version) AS v FROM watch_log GROUP BY mount", "version");
+    fold("SELECT mount AS m, max(max(read_version), max(created_version)) AS v FROM snapshot_pin GROUP BY mount", "version");
+    fold("SELECT mount AS m, max(created_version) AS v FROM staged GROUP BY mount", "version");
+    fold("SELECT mount AS m, max(enqueue_version) AS v FROM gc_queue GROUP BY mount", "version");
+    fold("SELECT shard AS m, max(version) AS v FROM command_dedupe GROUP BY shard", "version");
+    fold("SELECT shard AS m, max(version) AS v FROM command_log GROUP BY shard", "version");
+    fold("SELECT mount AS m, max(max(inode), max(generation)) AS v FROM inode_current WHERE inode > 1 GROUP BY mount", "id");
+    fold("SELECT mount AS m, max(max(inode), max(generation)) AS v FROM staged GROUP BY mount", "id");
+    fold("SELECT mount AS m, max(snapshot_id) AS v FROM snapshot_pin GROUP BY mount", "id");
+    return out;
   }
 }

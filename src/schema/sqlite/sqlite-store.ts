@@ -1,7 +1,6 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { Packr } from "msgpackr";
 import {
   FIRST_ALLOCATED_INODE,
   FsError,
@@ -15,15 +14,18 @@ import {
   type WatchCursor,
   type WatchEvent,
 } from "../../types/index.ts";
-import type { CommitResult, DentryKey, InodeKey, ManifestKey, ManifestValue, MetadataCommand, Predicate } from "../command.ts";
-import { DDL_V1, MIGRATIONS, SCHEMA_VERSION } from "../ddl.ts";
+import type { CommitResult, DentryKey, HistoryKey, InodeKey, ManifestKey, ManifestValue, MetadataCommand, Predicate } from "../command.ts";
+import { encodeCommand } from "../command-codec.ts";
+import { DDL_V1, MIGRATIONS, SCHEMA_VERSION, SUMMARY_CHUNK_INDEX } from "../ddl.ts";
 import { decodeManifest, dentryFromHistory, dentryFromRow, inodeFromHistory, inodeFromRow, watchFromRow } from "../rows.ts";
 import type {
   Durability,
   GcRecord,
-  HistoryGcResult,
+  HistoryBand,
+  LogEntry,
   MetadataStore,
   ScanOptions,
+  ShardState,
   StoredPin,
   StoredStaged,
   WriteCounters,
@@ -36,22 +38,14 @@ export interface SqliteStoreOptions {
   /** Database file; ":memory:" for a throwaway store. */
   path: string;
   durability?: Durability;
-  /** Clock for dedupe ages, injectable for tests. */
-  nowMs?: () => number;
 }
 
 const SYS_SCHEMA = "schema_version";
-export const SYS_VERSION_RESERVED = "version_reserved";
-export const SYS_INODE_RESERVED = "inode_reserved";
-export const SYS_WATCH_FLOOR = "watch_floor";
-
-/** Dedupe results carry bigint times; one packer configured for them. */
-const resultPackr = new Packr({ int64AsType: "bigint" });
 
 function newCounters(): WriteCounters {
   return {
     commits: 0, commandsReplayed: 0, commandsRejected: 0, predicatesChecked: 0, currentPuts: 0,
-    currentDeletes: 0, historyWrites: 0, watchWrites: 0, dedupeWrites: 0, groupCommits: 0,
+    currentDeletes: 0, historyWrites: 0, watchWrites: 0, dedupeWrites: 0, logWrites: 0, groupCommits: 0,
   };
 }
 
@@ -66,24 +60,19 @@ export class SqliteStore implements MetadataStore {
   readonly counters: WriteCounters = newCounters();
   private readonly db: Database;
   private readonly s: Statements;
-  private readonly nowMs: () => number;
   private readonly tx: Record<"begin" | "commit" | "rollback" | "savepoint" | "release" | "rollbackTo", { run(): unknown }>;
   private depth = 0;
   /** Set when a failure inside a group took the group's transaction with it. */
   private groupFailure: Error | null = null;
-  private version: Version;
-  private nextInode: InodeId;
-  /** Reservations in memory run ahead of what is persisted; a commit writes them before it ends. */
-  private versionReservedHi: Version;
-  private inodeReservedHi: InodeId;
-  private persistedVersionHi: Version;
-  private persistedInodeHi: InodeId;
+  /** Each shard's clocks as applied; a projection of the `shard` rows, rebuilt after a rollback. */
+  private readonly shardStates = new Map<number, ShardState>();
+  /** Shards whose state changed in the open transaction and is not yet written to its row. */
+  private readonly dirtyShards = new Set<number>();
   private closed = false;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path, { create: true, strict: false });
-    this.nowMs = options.nowMs ?? Date.now;
     this.configure(options.durability ?? "normal");
     this.migrate();
     this.s = prepareStatements(this.db);
@@ -95,12 +84,7 @@ export class SqliteStore implements MetadataStore {
       release: this.db.prepare("RELEASE command"),
       rollbackTo: this.db.prepare("ROLLBACK TO command"),
     };
-    // Every version and inode number ever handed out is at or below its persisted reservation, so
-    // starting just above it can never reuse one, whatever the previous process did before it died.
-    this.persistedVersionHi = this.versionReservedHi = this.readSystemInt(SYS_VERSION_RESERVED) ?? 0;
-    this.version = this.persistedVersionHi;
-    this.persistedInodeHi = this.inodeReservedHi = this.readSystemInt(SYS_INODE_RESERVED) ?? FIRST_ALLOCATED_INODE - 1;
-    this.nextInode = this.persistedInodeHi + 1;
+    this.loadShards();
   }
 
   private configure(durability: Durability): void {
@@ -117,7 +101,7 @@ export class SqliteStore implements MetadataStore {
     this.db.transaction(() => {
       this.db.run(DDL_V1);
       const row = this.db.query("SELECT int_value FROM system WHERE name = ?").get(SYS_SCHEMA) as { int_value: number } | null;
-      let current = row?.int_value ?? SCHEMA_VERSION;
+      let current = row?.int_value ?? 1;
       if (current > SCHEMA_VERSION) {
         throw new FsError("EINVAL", `metadata schema version ${current} is newer than this build (${SCHEMA_VERSION})`);
       }
@@ -126,28 +110,28 @@ export class SqliteStore implements MetadataStore {
     })();
   }
 
-  private readSystemInt(name: string): number | null {
-    const row = this.s.systemGet.values(name)[0];
-    return row ? (row[0] as number | null) : null;
+  private loadShards(): void {
+    this.shardStates.clear();
+    this.dirtyShards.clear();
+    for (const row of this.s.shardAll.values()) {
+      const state = { shard: row[0] as number, version: row[1] as number, nextId: row[2] as number, watchFloor: row[3] as number, logFloor: row[4] as number };
+      this.shardStates.set(state.shard, state);
+    }
   }
 
-  currentVersion(): Version {
-    return this.version;
+  shardState(shard: number): ShardState {
+    return this.shardStates.get(shard) ?? { shard, version: 0, nextId: FIRST_ALLOCATED_INODE, watchFloor: 0, logFloor: 0 };
   }
 
-  allocateId(): InodeId {
-    const inode = this.nextInode++;
-    if (inode > Number.MAX_SAFE_INTEGER - LIMITS.inodeReserveBlock) throw new Error("inode numbers exhausted");
-    if (inode > this.inodeReservedHi) this.inodeReservedHi = inode + LIMITS.inodeReserveBlock - 1;
-    return inode;
+  shards(): ShardState[] {
+    return [...this.shardStates.values()].sort((a, b) => a.shard - b.shard).map((s) => ({ ...s }));
   }
 
   replay(requestKey: string): CommitResult | null {
     const row = this.s.dedupeGet.values(requestKey)[0];
     if (!row) return null;
     this.counters.commandsReplayed++;
-    const bytes = row[1] as Uint8Array | null;
-    return { commitVersion: row[0] as number, replayed: true, result: bytes ? resultPackr.unpack(bytes) : undefined };
+    return { commitVersion: row[0] as number, replayed: true, result: (row[1] as Uint8Array | null) ?? null };
   }
 
   group<T>(fn: () => T): T {
@@ -155,18 +139,18 @@ export class SqliteStore implements MetadataStore {
     this.tx.begin.run();
     this.depth++;
     this.groupFailure = null;
-    const marks = this.marks();
     try {
       const out = fn();
       // A commit inside lost the whole transaction (SQLite rolled it back, e.g. on a full disk):
       // the commands before it are gone too, so none of them may be acknowledged.
       if (this.groupFailure) throw this.groupFailure;
+      this.flushShards();
       this.tx.commit.run();
       this.counters.groupCommits++;
       return out;
     } catch (err) {
       this.rollbackIfOpen();
-      this.restore(marks);
+      this.loadShards();
       throw err;
     } finally {
       this.depth--;
@@ -180,77 +164,76 @@ export class SqliteStore implements MetadataStore {
   }
 
   commit(command: MetadataCommand): CommitResult {
+    return this.apply(command, null);
+  }
+
+  applyLogged(command: MetadataCommand, bytes: Uint8Array): CommitResult {
+    return this.apply(command, bytes);
+  }
+
+  /** Checks, then writes one command in its own transaction or savepoint. `encoded`: its log bytes when known. */
+  private apply(command: MetadataCommand, encoded: Uint8Array | null): CommitResult {
     if (this.closed) throw new FsError("EIO", "metadata store is closed");
-    if (command.requestKey !== undefined) {
-      const earlier = this.replay(command.requestKey);
-      if (earlier) return earlier;
+    if (this.groupFailure) throw this.groupFailure;
+    const state = this.shardState(command.shard);
+    if (command.version !== state.version + 1) {
+      throw new Error(`command ${command.kind} has version ${command.version}, shard ${command.shard} is at ${state.version}`);
+    }
+    if (command.version > Number.MAX_SAFE_INTEGER - 1 || command.nextId > Number.MAX_SAFE_INTEGER) {
+      throw new FsError("EOVERFLOW", `shard ${command.shard} has run out of versions or ids`);
     }
     if (command.mutations.length > LIMITS.commandMaxMutations) {
       throw new FsError("EINVAL", `command has ${command.mutations.length} mutations, limit ${LIMITS.commandMaxMutations}`);
     }
-    if (this.groupFailure) throw this.groupFailure;
     // Predicates read before anything is written, so a failed one needs no rollback.
     this.checkPredicates(command.predicates);
+    const bytes = encoded ?? encodeCommand(command);
     const outer = this.depth === 0;
     (outer ? this.tx.begin : this.tx.savepoint).run();
     this.depth++;
-    const marks = this.marks();
+    const next: ShardState = { ...state, version: command.version, nextId: Math.max(state.nextId, command.nextId) };
     try {
-      const version = this.nextVersion();
-      for (const m of command.mutations) applyMutation(this.s, m, version, command.keepHistory, this.counters);
+      const version = command.version;
+      for (const m of command.mutations) applyMutation(this.s, m, version, command.keepHistory, this.counters, next);
       if (command.watchEvents.length > 0) applyWatchEvents(this.s, command.watchEvents, version, this.counters);
-      this.persistReservations();
-      const result = command.result?.(version);
       if (command.requestKey !== undefined) {
-        const packed = result === undefined ? null : resultPackr.pack(result);
-        this.s.dedupeInsert.run(command.requestKey, version, this.nowMs(), packed);
+        this.s.dedupeInsert.run(command.requestKey, command.shard, version, command.timestampMs, command.result ?? null);
         this.counters.dedupeWrites++;
       }
-      if (outer) this.tx.commit.run();
-      else this.tx.release.run();
+      this.s.logInsert.run(command.shard, version, command.kind, bytes);
+      this.counters.logWrites++;
+      this.shardStates.set(command.shard, next);
+      this.dirtyShards.add(command.shard);
+      if (outer) {
+        this.flushShards();
+        this.tx.commit.run();
+      } else this.tx.release.run();
       this.counters.commits++;
-      return { commitVersion: version, replayed: false, result };
+      return { commitVersion: version, replayed: false, result: command.result ?? null };
     } catch (err) {
-      if (outer) this.rollbackIfOpen();
-      else if (this.db.inTransaction) {
+      this.shardStates.set(command.shard, state);
+      if (outer) {
+        this.rollbackIfOpen();
+        this.loadShards();
+      } else if (this.db.inTransaction) {
         this.tx.rollbackTo.run();
         this.tx.release.run();
       } else {
         this.groupFailure = err instanceof Error ? err : new Error(String(err));
       }
-      this.restore(marks);
       throw err;
     } finally {
       this.depth--;
     }
   }
 
-  private nextVersion(): Version {
-    const version = ++this.version;
-    if (version > this.versionReservedHi) this.versionReservedHi = version + LIMITS.versionReserveBlock - 1;
-    return version;
-  }
-
-  private marks(): [Version, InodeId] {
-    return [this.persistedVersionHi, this.persistedInodeHi];
-  }
-
-  private restore([versionHi, inodeHi]: [Version, InodeId]): void {
-    // The numbers stay burnt in memory; only the persisted marks go back, so the next commit
-    // re-persists reservations the rolled-back transaction had written.
-    this.persistedVersionHi = versionHi;
-    this.persistedInodeHi = inodeHi;
-  }
-
-  private persistReservations(): void {
-    if (this.versionReservedHi > this.persistedVersionHi) {
-      this.s.systemUpsert.run(SYS_VERSION_RESERVED, this.versionReservedHi, null);
-      this.persistedVersionHi = this.versionReservedHi;
+  /** One row write per shard per transaction, however many of its commands the group held. */
+  private flushShards(): void {
+    for (const shard of this.dirtyShards) {
+      const st = this.shardStates.get(shard)!;
+      this.s.shardUpsert.run(st.shard, st.version, st.nextId, st.watchFloor, st.logFloor);
     }
-    if (this.inodeReservedHi > this.persistedInodeHi) {
-      this.s.systemUpsert.run(SYS_INODE_RESERVED, this.inodeReservedHi, null);
-      this.persistedInodeHi = this.inodeReservedHi;
-    }
+    this.dirtyShards.clear();
   }
 
   private checkPredicates(predicates: readonly Predicate[]): void {
@@ -367,9 +350,28 @@ export class SqliteStore implements MetadataStore {
       .map(([chunkIndex, text]) => ({ chunkIndex, value: decodeManifest(text) }));
   }
 
-  getPath(mount: MountId, path: string): { inode: InodeId; topologyEpoch: number } | null {
-    const row = this.s.pathGet.values(mount, path)[0];
-    return row ? { inode: row[0] as number, topologyEpoch: row[1] as number } : null;
+  scanChunks(
+    key: { mount: MountId; inode: InodeId; generation: number },
+    fromChunk: number,
+    toChunk: number,
+    limit: number,
+    at?: Version,
+  ): Array<{ chunkIndex: number; value: ManifestValue }> {
+    const { mount, inode, generation } = key;
+    const last = Math.min(toChunk, SUMMARY_CHUNK_INDEX - 1);
+    const byChunk = new Map<number, string>();
+    for (const row of this.s.chunkScan.values(mount, inode, generation, fromChunk, last, limit)) {
+      if (at === undefined || (row[1] as number) <= at) byChunk.set(row[0] as number, row[2] as string);
+    }
+    if (at !== undefined) {
+      for (const row of this.s.chunkHistoryScan.values(mount, inode, generation, fromChunk, last, at, limit)) {
+        byChunk.set(row[0] as number, row[3] as string);
+      }
+    }
+    return [...byChunk.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .slice(0, limit)
+      .map(([chunkIndex, text]) => ({ chunkIndex, value: decodeManifest(text) }));
   }
 
   getSystem(name: string): { int: number | null; text: string | null } | null {
@@ -403,57 +405,67 @@ export class SqliteStore implements MetadataStore {
     return this.s.stagedExpired.values(nowMs, limit).map(stagedFromRow);
   }
 
-  scanGc(beforeVersion: Version, limit: number): GcRecord[] {
-    return this.s.gcScan.values(beforeVersion, limit).map((row) => ({
+  scanGc(mount: MountId, throughVersion: Version, limit: number): GcRecord[] {
+    return this.s.gcScan.values(mount, throughVersion, limit).map((row) => ({
       mount: row[0] as number,
       enqueueVersion: row[1] as number,
       objectKey: row[2] as string,
     }));
   }
 
+  gcMounts(after: MountId, limit: number): MountId[] {
+    return skipScan(this.s.gcNextMount, after, limit);
+  }
+
   scanWatch(mount: MountId, scope: InodeId, after: WatchCursor, limit: number): WatchEvent[] {
     return this.s.watchScan.values(mount, scope, after.version, after.ordinal, limit).map(watchFromRow);
   }
 
-  watchFloor(): Version {
-    return this.readSystemInt(SYS_WATCH_FLOOR) ?? 0;
+  watchTrimBound(mount: MountId, before: Version, limit: number): Version | null {
+    const first = this.s.watchVersionAt.values(mount, before, 0)[0];
+    if (!first) return null;
+    const atLimit = this.s.watchVersionAt.values(mount, before, limit)[0];
+    if (!atLimit) return before;
+    // One version's events go together (a cursor sits between versions); if the limit falls
+    // inside the oldest version, that version still goes, so every pass makes progress.
+    const bound = atLimit[0] as number;
+    return bound > (first[0] as number) ? bound : (first[0] as number) + 1;
   }
 
-  gcHistory(pinnedVersions: ReadonlyMap<MountId, readonly Version[]>, limit: number): HistoryGcResult {
-    const doomed: unknown[][] = [];
-    let scanned = 0;
-    let more = false;
-    for (const row of this.s.historyScanAll.values()) {
-      scanned++;
-      const pins = pinnedVersions.get(row[1] as number) ?? [];
-      const from = row[6] as number;
-      const to = row[7] as number;
-      if (pins.some((p) => p >= from && p < to)) continue;
-      if (doomed.length >= limit) {
-        more = true;
-        break;
+  scanHistoryBand(band: HistoryBand, limit: number): HistoryKey[] {
+    return this.s.historyBand.values(band.mount, band.replacedAfter, band.replacedThrough, band.versionAbove, limit).map((r) => ({
+      family: r[0] as number, mount: r[1] as number, k1: r[2] as number, k2: r[3] as number, k3: r[4] as number, name: r[5] as string, version: r[6] as number,
+    }));
+  }
+
+  historyMounts(after: MountId, limit: number): MountId[] {
+    return skipScan(this.s.historyNextMount, after, limit);
+  }
+
+  scanDedupeExpired(shard: MountId, beforeMs: number, limit: number): string[] {
+    return this.s.dedupeExpired.values(shard, beforeMs, limit).map((r) => r[0] as string);
+  }
+
+  readLog(shard: MountId, fromVersion: Version, limit: number): LogEntry[] {
+    return this.s.logRead.values(shard, fromVersion, limit).map((r) => ({
+      shard, version: r[0] as number, kind: r[1] as string, bytes: r[2] as Uint8Array,
+    }));
+  }
+
+  trimLog(shard: MountId, beforeVersion: Version, limit: number): number {
+    const atLimit = this.s.logVersionAt.values(shard, beforeVersion, limit)[0];
+    const bound = atLimit ? (atLimit[0] as number) : beforeVersion;
+    // Log trimming is upkeep of the log itself, not a command in it: replicas trim on their own.
+    const run = () => {
+      const deleted = this.s.logTrim.run(shard, bound).changes;
+      const state = this.shardStates.get(shard);
+      if (state && bound > state.logFloor) {
+        state.logFloor = bound;
+        this.s.shardUpsert.run(state.shard, state.version, state.nextId, state.watchFloor, state.logFloor);
       }
-      doomed.push(row);
-    }
-    if (doomed.length > 0) {
-      this.group(() => {
-        for (const r of doomed) this.s.historyDelete.run(r[0], r[1], r[2], r[3], r[4], r[5], r[6]);
-      });
-    }
-    return { scanned, deleted: doomed.length, more };
-  }
-
-  gcWatch(beforeVersion: Version, limit: number): number {
-    return this.group(() => {
-      const deleted = this.s.watchGc.run(beforeVersion, limit).changes;
-      // The floor moves only once every older event is gone, so a cursor at or above it is whole.
-      if (deleted < limit && beforeVersion > this.watchFloor()) this.s.systemUpsert.run(SYS_WATCH_FLOOR, beforeVersion, null);
       return deleted;
-    });
-  }
-
-  gcDedupe(beforeMs: number, limit: number): number {
-    return this.group(() => this.s.dedupeGc.run(beforeMs, limit).changes);
+    };
+    return this.depth > 0 ? run() : this.group(run);
   }
 
   /** Whole-table read-only walks for fsck (never on a request path). */
@@ -485,6 +497,19 @@ export class SqliteStore implements MetadataStore {
   }
 }
 
+/** Distinct leading keys of an index, one seek each: `next` selects the first key above its argument. */
+function skipScan(next: { values(...args: unknown[]): unknown[][] }, after: number, limit: number): number[] {
+  const out: number[] = [];
+  let cursor = after;
+  while (out.length < limit) {
+    const row = next.values(cursor)[0];
+    if (!row) break;
+    cursor = row[0] as number;
+    out.push(cursor);
+  }
+  return out;
+}
+
 function stagedFromRow(row: unknown[]): StoredStaged {
   return {
     mount: row[0] as number,
@@ -494,5 +519,6 @@ function stagedFromRow(row: unknown[]): StoredStaged {
     keyPrefix: row[4] as string,
     expiresAtMs: row[5] as number,
     createdVersion: row[6] as number,
+    freshInode: row[7] === 1,
   };
 }

@@ -55,9 +55,11 @@ const SQL = {
     WHERE family = ${H.manifest} AND mount = ?1 AND k1 = ?2 AND k2 = ?3 AND version <= ?4 AND replaced_version > ?4
     ORDER BY k3`,
 
-  pathGet: `SELECT inode, topology_epoch FROM path_index WHERE mount = ? AND path = ?`,
-  pathUpsert: `INSERT OR REPLACE INTO path_index (mount, path, version, inode, topology_epoch) VALUES (?, ?, ?, ?, ?)`,
-  pathDelete: `DELETE FROM path_index WHERE mount = ? AND path = ?`,
+  chunkScan: `SELECT chunk_index, version, value FROM chunk_manifest_current
+    WHERE mount = ? AND inode = ? AND generation = ? AND chunk_index >= ? AND chunk_index <= ? ORDER BY chunk_index LIMIT ?`,
+  chunkHistoryScan: `SELECT k3, version, replaced_version, value FROM history
+    WHERE family = ${H.manifest} AND mount = ?1 AND k1 = ?2 AND k2 = ?3 AND k3 >= ?4 AND k3 <= ?5 AND version <= ?6 AND replaced_version > ?6
+    ORDER BY k3 LIMIT ?7`,
 
   pinUpsert: `INSERT OR REPLACE INTO snapshot_pin (mount, snapshot_id, root_inode, read_version, created_version) VALUES (?, ?, ?, ?, ?)`,
   pinDelete: `DELETE FROM snapshot_pin WHERE mount = ? AND snapshot_id = ?`,
@@ -65,31 +67,44 @@ const SQL = {
 
   gcInsert: `INSERT OR IGNORE INTO gc_queue (mount, enqueue_version, object_key) VALUES (?, ?, ?)`,
   gcDelete: `DELETE FROM gc_queue WHERE mount = ? AND enqueue_version = ? AND object_key = ?`,
-  gcScan: `SELECT mount, enqueue_version, object_key FROM gc_queue WHERE enqueue_version < ? ORDER BY enqueue_version LIMIT ?`,
+  gcScan: `SELECT mount, enqueue_version, object_key FROM gc_queue WHERE mount = ? AND enqueue_version <= ?
+    ORDER BY enqueue_version, object_key LIMIT ?`,
+  gcNextMount: `SELECT mount FROM gc_queue WHERE mount > ? ORDER BY mount LIMIT 1`,
 
-  stagedUpsert: `INSERT OR REPLACE INTO staged (mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  stagedUpsert: `INSERT OR REPLACE INTO staged (mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version, fresh_inode) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   stagedDelete: `DELETE FROM staged WHERE mount = ? AND prepare_id = ?`,
-  stagedGet: `SELECT mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version FROM staged WHERE mount = ? AND prepare_id = ?`,
-  stagedExpired: `SELECT mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version FROM staged WHERE expires_ms < ? LIMIT ?`,
+  stagedGet: `SELECT mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version, fresh_inode FROM staged WHERE mount = ? AND prepare_id = ?`,
+  stagedExpired: `SELECT mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version, fresh_inode FROM staged
+    WHERE expires_ms < ? ORDER BY expires_ms LIMIT ?`,
 
   systemGet: `SELECT int_value, text_value FROM system WHERE name = ?`,
   systemUpsert: `INSERT OR REPLACE INTO system (name, int_value, text_value) VALUES (?, ?, ?)`,
+  systemDelete: `DELETE FROM system WHERE name = ?`,
   systemScan: `SELECT name, int_value, text_value FROM system WHERE name >= ? AND name < ? ORDER BY name`,
 
   watchInsert: `INSERT INTO watch_log (mount, scope, version, ordinal, kind, name, inode, to_scope, to_name, generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   watchScan: `SELECT ${WATCH_COLUMNS} FROM watch_log
     WHERE mount = ?1 AND scope = ?2 AND (version > ?3 OR (version = ?3 AND ordinal > ?4))
     ORDER BY version, ordinal LIMIT ?5`,
-  watchFloor: `SELECT int_value FROM system WHERE name = ?`,
-  watchGc: `DELETE FROM watch_log WHERE (mount, scope, version, ordinal) IN
-    (SELECT mount, scope, version, ordinal FROM watch_log WHERE version < ? LIMIT ?)`,
+  watchVersionAt: `SELECT version FROM watch_log WHERE mount = ? AND version < ? ORDER BY version LIMIT 1 OFFSET ?`,
+  watchTrim: `DELETE FROM watch_log WHERE mount = ? AND version < ?`,
 
   dedupeGet: `SELECT version, result FROM command_dedupe WHERE request_key = ?`,
-  dedupeInsert: `INSERT INTO command_dedupe (request_key, version, created_ms, result) VALUES (?, ?, ?, ?)`,
-  dedupeGc: `DELETE FROM command_dedupe WHERE request_key IN (SELECT request_key FROM command_dedupe WHERE created_ms < ? ORDER BY created_ms LIMIT ?)`,
+  dedupeInsert: `INSERT INTO command_dedupe (request_key, shard, version, created_ms, result) VALUES (?, ?, ?, ?, ?)`,
+  dedupeDelete: `DELETE FROM command_dedupe WHERE request_key = ?`,
+  dedupeExpired: `SELECT request_key FROM command_dedupe WHERE shard = ? AND created_ms < ? ORDER BY created_ms LIMIT ?`,
 
-  historyScanAll: `SELECT family, mount, k1, k2, k3, name, version, replaced_version FROM history`,
+  historyBand: `SELECT family, mount, k1, k2, k3, name, version FROM history
+    WHERE mount = ? AND replaced_version > ? AND replaced_version <= ? AND version > ? ORDER BY replaced_version LIMIT ?`,
+  historyNextMount: `SELECT mount FROM history WHERE mount > ? ORDER BY mount LIMIT 1`,
   historyDelete: `DELETE FROM history WHERE family = ? AND mount = ? AND k1 = ? AND k2 = ? AND k3 = ? AND name = ? AND version = ?`,
+
+  shardAll: `SELECT shard, version, next_id, watch_floor, log_floor FROM shard ORDER BY shard`,
+  shardUpsert: `INSERT OR REPLACE INTO shard (shard, version, next_id, watch_floor, log_floor) VALUES (?, ?, ?, ?, ?)`,
+  logInsert: `INSERT INTO command_log (shard, version, kind, command) VALUES (?, ?, ?, ?)`,
+  logRead: `SELECT version, kind, command FROM command_log WHERE shard = ? AND version >= ? ORDER BY version LIMIT ?`,
+  logVersionAt: `SELECT version FROM command_log WHERE shard = ? AND version < ? ORDER BY version LIMIT 1 OFFSET ?`,
+  logTrim: `DELETE FROM command_log WHERE shard = ? AND version < ?`,
 } as const;
 
 export type StatementName = keyof typeof SQL;
