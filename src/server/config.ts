@@ -1,3 +1,4 @@
+import type { GcRetention } from "../service/index.ts";
 import type { Durability } from "../schema/index.ts";
 
 // metad's configuration: flags override environment variables override embedded defaults.
@@ -19,6 +20,8 @@ export interface MetadConfig {
   token?: string;
   /** Connection limits, LIMITS by default; tests lower them to cross them cheaply. */
   limits?: Partial<ConnectionLimits>;
+  /** How much of the watch, dedupe and command logs GC keeps; tests shorten it. */
+  retention?: Partial<GcRetention>;
 }
 
 export interface ConnectionLimits {

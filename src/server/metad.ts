@@ -73,7 +73,10 @@ export class Metad {
     }
     let service: MetadataService;
     try {
-      service = new MetadataService(new SqliteStore({ path: join(dataDir, "meta.db"), durability: config.durability }), { resultCodec: wireResultCodec });
+      service = new MetadataService(new SqliteStore({ path: join(dataDir, "meta.db"), durability: config.durability }), {
+        resultCodec: wireResultCodec,
+        ...(config.retention ? { retention: config.retention } : {}),
+      });
     } catch (err) {
       lock.release();
       throw new StartupError(`cannot open the metadata store in ${dataDir}: ${(err as Error).message}`);
