@@ -252,6 +252,14 @@ export class NoKVClient extends PathReader {
     });
   }
 
+  /**
+   * Applied commands of this mount's shard (or the catalog's) from a log position on: the data
+   * every replica applies. One page; `nextFrom` continues it.
+   */
+  readLog(options: { from?: number; limit?: number; catalog?: boolean } = {}): Promise<LogPage> {
+    return this.call("log_read", { mount: this.mount.id, ...options }) as Promise<LogPage>;
+  }
+
   /** Server statistics, as GET /stats returns them. */
   serverStats(): Promise<unknown> {
     return this.call("stats", {});
@@ -272,4 +280,15 @@ export class NoKVClient extends PathReader {
   dropConnection(): void {
     this.rpc.dropConnection();
   }
+}
+
+/** One page of a shard's command log (see readLog). */
+export interface LogPage {
+  shard: number;
+  /** The oldest position still in the log (older ones were trimmed behind a checkpoint). */
+  floor: number;
+  /** The shard's newest position. */
+  head: number;
+  entries: Array<{ version: number; kind: string; command: Record<string, unknown> }>;
+  nextFrom: number | null;
 }

@@ -1,5 +1,6 @@
 import { FsError, LIMITS, ROOT_INODE, formatCursor, parseCursor, type BodyManifest, type WatchCursor } from "../types/index.ts";
 import { argInt, argMap, argOptional, argString, type Args } from "../wire/index.ts";
+import { CATALOG_SHARD, decodeCommand } from "../schema/index.ts";
 import { flagArg, inodeArg, mountArg, nameArg, ownerArgs, pathArg, viewArg, writeKey, type OpContext, type OpSpec } from "./op-context.ts";
 
 // Publish, read plans, snapshots, watch, mounts and housekeeping ops.
@@ -105,6 +106,19 @@ export const DATA_OPS: Record<string, OpSpec> = {
   }),
   watch_unsubscribe: read((ctx, a) => ({ removed: ctx.unsubscribe(argInt(a, "subscription", { min: 1 })) })),
 
+  /** A page of a shard's command log, decoded: what a replica applies, for people and tools to read. */
+  log_read: read((ctx, a) => {
+    const shard = flagArg(a, "catalog") ? CATALOG_SHARD : mountArg(ctx, a);
+    const state = ctx.service.store.shardState(shard);
+    const from = Math.max(argOptional(a, "from", argInt, { min: 0 }) ?? state.logFloor, state.logFloor, 1);
+    const limit = argOptional(a, "limit", argInt, { min: 1, max: LIMITS.logPageMaxEntries }) ?? LIMITS.logPageMaxEntries;
+    const entries = ctx.service.store.readLog(shard, from, limit).map((e) => {
+      const { result: _result, ...command } = decodeCommand(e.bytes);
+      return { version: e.version, kind: e.kind, command };
+    });
+    const last = entries[entries.length - 1];
+    return { shard, floor: Math.max(state.logFloor, 1), head: state.version, entries, nextFrom: last && last.version < state.version ? last.version + 1 : null };
+  }),
   gc: { write: false, async: true, run: (ctx) => ctx.runGc() },
   stats: read((ctx) => ctx.stats()),
 };

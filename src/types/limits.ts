@@ -58,6 +58,8 @@ export const LIMITS = {
   gcPassMaxRows: 10_000,
   /** Mounts one GC pass visits per family; the next pass goes on round-robin. */
   gcMountsPerPass: 1_000,
+  /** Command log entries in one log_read page. */
+  logPageMaxEntries: 1_000,
   /** Command log entries kept per shard behind its clock (a replica further behind restores a checkpoint). */
   logRetainVersions: 1_000_000,
 

@@ -77,6 +77,19 @@ describe("nokv-fs snapshot, watch, mounts, stats, gc, doctor", () => {
     expect(dup.stderr).toContain("EEXIST");
   });
 
+  test("log prints the applied commands from a position; --json entries carry the whole command", async () => {
+    await ok(["mkdir", "-p", "/logged/a", ...s]);
+    const lines = (await ok(["log", ...s])).trim().split("\n");
+    expect(lines[0]).toMatch(/^ *1 init_shard +1 mutations, 0 events$/);
+    expect(lines.some((l) => / create_dir +\d+ mutations, 1 events/.test(l))).toBe(true);
+    const entries = (await ok(["log", "--json", "--from", "2", "--limit", "3", ...s])).trim().split("\n").map((l) => JSON.parse(l));
+    expect(entries.map((e: { version: number }) => e.version)).toEqual([2, 3, 4]);
+    expect(entries[0].command).toHaveProperty("mutations");
+    const catalog = (await ok(["log", "--catalog", ...s])).trim().split("\n");
+    expect(catalog[0]).toMatch(/^ *1 create_mount /);
+    expect((await runCli(["log", "--from", "x", ...s])).code).toBe(2);
+  });
+
   test("stats summarizes; stats --json and gc --json parse", async () => {
     const text = await ok(["stats", ...s]);
     expect(text).toMatch(/^uptime .*, \d+ shards \(catalog at \d+, mount 1 at \d+.*\), objects file:\/\//);

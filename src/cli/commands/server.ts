@@ -1,3 +1,4 @@
+import { UsageError } from "../errors.ts";
 import type { Command } from "commander";
 import { withGlobalOptions } from "../context.ts";
 import { columns, humanDuration } from "../format.ts";
@@ -71,4 +72,40 @@ export function registerServer(program: Command, run: Runner): void {
         ctx.printLines(Object.entries(result).map(([k, v]) => `${k.padEnd(24)} ${v}`));
       }),
     );
+  withGlobalOptions(program.command("log"))
+    .description("print the applied command log of the mount's shard (or the catalog's)")
+    .option("--from <N>", "start at this log position (default: the oldest kept)", (v) => parsePosition(v))
+    .option("--limit <N>", "print at most N entries", (v) => parsePosition(v))
+    .option("--catalog", "the catalog shard (mount names) instead of the mount's")
+    .addHelpText("after", "\nEvery write metad applies is a command at a position in its shard's log; replicas apply the same log.\n\nExamples:\n  nokv-fs log --from 120\n  nokv-fs log --json --limit 10 | jq .kind")
+    .action(
+      run.action<{ from?: number; limit?: number; catalog?: boolean }, []>(async (ctx, opts) => {
+        const client = await ctx.connect();
+        let from = opts.from;
+        let left = opts.limit ?? Number.MAX_SAFE_INTEGER;
+        while (left > 0) {
+          const page = await client.readLog({ ...(from === undefined ? {} : { from }), limit: Math.min(left, 1_000), ...(opts.catalog ? { catalog: true } : {}) });
+          for (const e of page.entries) {
+            if (ctx.json) ctx.printJson(e);
+            else ctx.printLines([logLine(e)]);
+          }
+          left -= page.entries.length;
+          if (page.nextFrom === null || page.entries.length === 0) break;
+          from = page.nextFrom;
+        }
+      }),
+    );
+}
+
+function parsePosition(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`'${text}' is not a log position`);
+  return n;
+}
+
+/** "VERSION KIND  N mutations, N events[, key K]" — one line a command. */
+function logLine(e: { version: number; kind: string; command: Record<string, unknown> }): string {
+  const c = e.command as { mutations?: unknown[]; watchEvents?: unknown[]; requestKey?: string };
+  const key = c.requestKey === undefined ? "" : `, key ${c.requestKey}`;
+  return `${String(e.version).padStart(8)} ${e.kind.padEnd(18)} ${c.mutations?.length ?? 0} mutations, ${c.watchEvents?.length ?? 0} events${key}`;
 }
