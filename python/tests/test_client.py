@@ -222,3 +222,26 @@ def test_bad_server_address_and_bad_paths():
     with pytest.raises(OSError) as err:
         nokv.connect("http://x")
     assert err.value.errno == errno.EINVAL
+
+
+def test_read_ranges_verify_crc32_segments_when_the_plan_carries_them(tmp_path):
+    """A read-plan range with a checksum (the integrity format) is verified segment by segment."""
+    from nokv._objects import FileStore, block_checksum
+    from nokv.client import _fill
+
+    store = FileStore(str(tmp_path))
+    data = os.urandom(200_000)
+    store.put("blocks/1/2/3/0/0", data)
+    whole = block_checksum(data, 65536)
+    assert len(whole["crc32"]) == 4 * 8
+    # Bytes 70,000..150,000 lie in segments 1 and 2: the reader fetches those whole and checks them.
+    ranged = dict(whole, firstSegment=1, crc32=whole["crc32"][8:24])
+    out = bytearray(80_000)
+    _fill(store, out, {"key": "blocks/1/2/3/0/0", "objectOffset": 70_000, "lengthBytes": 80_000, "outputOffset": 0, "checksum": ranged})
+    assert bytes(out) == data[70_000:150_000]
+    corrupt = bytearray(data)
+    corrupt[140_000] ^= 1
+    store.put("blocks/1/2/3/0/0", bytes(corrupt))
+    with pytest.raises(OSError) as err:
+        _fill(store, out, {"key": "blocks/1/2/3/0/0", "objectOffset": 70_000, "lengthBytes": 80_000, "outputOffset": 0, "checksum": ranged})
+    assert err.value.errno == errno.EIO and "segment 2 fails its CRC-32 check" in err.value.strerror
