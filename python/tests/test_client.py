@@ -245,3 +245,21 @@ def test_read_ranges_verify_crc32_segments_when_the_plan_carries_them(tmp_path):
     with pytest.raises(OSError) as err:
         _fill(store, out, {"key": "blocks/1/2/3/0/0", "objectOffset": 70_000, "lengthBytes": 80_000, "outputOffset": 0, "checksum": ranged})
     assert err.value.errno == errno.EIO and "segment 2 fails its CRC-32 check" in err.value.strerror
+
+
+def test_token_protected_metad_admits_only_the_right_token():
+    from conftest import Metad
+
+    server = Metad(None, extra=("--token", "s3cret-token-for-tests"))
+    try:
+        with pytest.raises(PermissionError):
+            nokv.connect(server.url, token="wrong")
+        with pytest.raises(PermissionError):
+            nokv.connect(server.url)
+        client = nokv.connect(server.url, token="s3cret-token-for-tests")
+        client.mkdir("/ok")
+        client._conn.drop_connection()  # the reconnect presents the token again
+        assert client.stat("/ok").is_dir()
+        client.close()
+    finally:
+        server.stop()
