@@ -31,8 +31,16 @@ export function formatCursor(cursor: WatchCursor): string {
   return `${cursor.version}.${cursor.ordinal}`;
 }
 
+/**
+ * `VERSION.ORDINAL`, each a decimal integer below 2^53, or null. Versions are asserted below
+ * 2^53 where they are made, so a larger part names no event; it is refused rather than rounded
+ * to a neighbouring position (Number("9007199254740993") is 9007199254740992).
+ */
 export function parseCursor(text: string): WatchCursor | null {
-  const match = /^(\d{1,16})\.(\d{1,16})$/.exec(text);
+  const match = /^(\d{1,20})\.(\d{1,20})$/.exec(text);
   if (!match) return null;
-  return { version: Number(match[1]), ordinal: Number(match[2]) };
+  const version = Number(match[1]);
+  const ordinal = Number(match[2]);
+  if (!Number.isSafeInteger(version) || !Number.isSafeInteger(ordinal)) return null;
+  return { version, ordinal };
 }

@@ -50,7 +50,7 @@ describe("arg readers", () => {
     const cases: [() => unknown, string][] = [
       [() => argInt(args, "name"), "args.name must be an integer, got string"],
       [() => argInt(args, "float"), "args.float must be an integer, got number 1.5"],
-      [() => argInt(args, "huge"), "args.huge must be an integer, got bigint 1152921504606846976"],
+      [() => argInt(args, "huge"), "args.huge must be an integer in [-9007199254740991, 9007199254740991], got bigint 1152921504606846976"],
       [() => argInt(args, "absent"), "args.absent must be an integer, got undefined"],
       [() => argInt(args, "inode", { min: 100 }), "args.inode must be an integer in [100, 9007199254740991], got number 42"],
       [() => argInt(args, "inode", { min: 0, max: 10 }), "args.inode must be an integer in [0, 10], got number 42"],

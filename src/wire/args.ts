@@ -58,8 +58,10 @@ export function argInt(args: Args, name: string, options: RangeOptions<number> =
   const value = typeof raw === "bigint" && raw >= BigInt(Number.MIN_SAFE_INTEGER) && raw <= BigInt(Number.MAX_SAFE_INTEGER)
     ? Number(raw)
     : raw;
-  if (typeof value !== "number" || !Number.isSafeInteger(value)) return invalid(name, "an integer", raw);
   const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = options;
+  // An integer beyond 2^53 decodes as bigint: say which range it missed, not that it is no integer.
+  if (typeof value === "bigint") return invalid(name, `an integer in [${min}, ${max}]`, raw);
+  if (typeof value !== "number" || !Number.isSafeInteger(value)) return invalid(name, "an integer", raw);
   if (value < min || value > max) return invalid(name, `an integer in [${min}, ${max}]`, raw);
   return value;
 }

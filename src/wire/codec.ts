@@ -9,16 +9,20 @@
 // a peer-controlled cost. Should large uniform replies (readdir pages) need that win, a columnar
 // DTO gets it with no decoder state.
 //
-// Values the wire carries: null, undefined, booleans, numbers (integers above 2^32 travel as
-// float64, exact below 2^53), bigint (always int64 on the wire, decoded back to bigint, so
-// nanosecond times round-trip; msgpackr 2.x needs no useBigInt64 flag for this), strings,
-// Uint8Array (decoded as a view of the frame), arrays and plain objects. A Date, Map, Set or class
-// instance is not wire data: the decoder refuses the extensions msgpackr would encode them with.
+// Values the wire carries: null (undefined is sent as nil too: no extension types ever),
+// booleans, numbers (every integral one as a msgpack integer, see msgpack-ints.ts; others
+// float64), bigint (int64, or uint64 above 2^63), strings, Uint8Array (decoded as a view of the
+// frame), arrays and plain objects. Decoding, an integer within +-2^53 is a number and any larger
+// one a bigint, so nothing is ever rounded (ids and versions are asserted below 2^53 where they
+// are made; nanosecond times are usually above it and come back as bigint). A Date, Map, Set or
+// class instance is not wire data: the decoder refuses every msgpack extension.
 import { Packr, RESERVE_START_SPACE } from "msgpackr";
 import { LIMITS } from "../types/limits.ts";
 import { FRAME_HEADER_BYTES, FrameError, writeFrameHeader } from "./frame.ts";
 import { checkPayload } from "./msgpack-guard.ts";
+import { floatsToIntegers } from "./msgpack-ints.ts";
 
+// The typings lack "auto" (int64AsType is read by the shared unpack code, which knows it).
 const packr = new Packr({
   useRecords: false,
   mapsAsObjects: true,
@@ -27,6 +31,9 @@ const packr = new Packr({
   moreTypes: false,
   structuredClone: false,
   bundleStrings: false,
+  // A reply with no value carries nil, never msgpackr's fixext undefined.
+  encodeUndefinedAsNil: true,
+  int64AsType: "auto" as "bigint",
 });
 
 function reason(err: unknown): string {
@@ -34,11 +41,14 @@ function reason(err: unknown): string {
 }
 
 function pack(value: unknown, reserveBytes: number): Uint8Array {
+  let bytes: Uint8Array;
   try {
-    return reserveBytes === 0 ? packr.pack(value) : packr.pack(value, RESERVE_START_SPACE | reserveBytes);
+    bytes = reserveBytes === 0 ? packr.pack(value) : packr.pack(value, RESERVE_START_SPACE | reserveBytes);
   } catch (err) {
     throw new FrameError("EINVAL", `value cannot be encoded as msgpack: ${reason(err)}`);
   }
+  floatsToIntegers(bytes, reserveBytes);
+  return bytes;
 }
 
 function assertPayloadSize(payloadBytes: number): void {

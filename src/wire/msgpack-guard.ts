@@ -13,9 +13,6 @@ export interface PayloadLimits {
 
 const DEFAULT_LIMITS: PayloadLimits = { maxDepth: LIMITS.payloadMaxDepth, maxItems: LIMITS.payloadMaxItems };
 
-/** fixext 1 of type 0: msgpackr's (and other libraries') encoding of undefined. */
-const EXT_UNDEFINED = 0x00;
-
 function bad(detail: string): never {
   throw new FrameError("EPROTO", detail);
 }
@@ -32,7 +29,7 @@ function u32(bytes: Uint8Array, at: number): number {
 
 /**
  * Throws FrameError EPROTO unless `bytes` is exactly one msgpack value of plain wire types (nil,
- * bool, numbers, strings, binary, arrays, maps, undefined) within the depth and item limits.
+ * bool, integers, floats, strings, binary, arrays, maps; no extensions) within the depth and item limits.
  */
 export function checkPayload(bytes: Uint8Array, limits: PayloadLimits = DEFAULT_LIMITS): void {
   const end = bytes.length;
@@ -75,10 +72,9 @@ export function checkPayload(bytes: Uint8Array, limits: PayloadLimits = DEFAULT_
         case 0xdd: size = 5; children = u32(bytes, at + 1); break;
         case 0xde: size = 3; children = 2 * u16(bytes, at + 1); break;
         case 0xdf: size = 5; children = 2 * u32(bytes, at + 1); break;
-        case 0xd4:
-          if (bytes[at + 1] !== EXT_UNDEFINED && at + 1 < end) bad(`unsupported msgpack extension type ${bytes[at + 1]}`);
-          size = 3;
-          break;
+        case 0xc7: case 0xc8: case 0xc9: case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+          // No extension is wire data, not even fixext 0 (msgpackr's undefined): we send nil.
+          bad(`msgpack extension type ${at + 1 < end ? bytes[at + 1] : "?"} is not wire data`);
         default:
           bad(`unsupported msgpack type 0x${token.toString(16)}`);
       }
