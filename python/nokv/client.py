@@ -476,6 +476,9 @@ class Snapshot(_View):
 class Watcher:
     """Events pushed by metad, delivered once each in commit order; `.cursor` is where to resume."""
 
+    _next_id = 0
+    _ids_lock = threading.Lock()
+
     def __init__(self, client, path, cursor):
         self._client = client
         self._conn = client._conn
@@ -491,29 +494,41 @@ class Watcher:
         return {"mount": self._client.mount_id, "path": self._path, "cursor": cursor}
 
     def _subscribe(self, cursor):
-        reply = self._conn.call("watch_subscribe", self._args(cursor))
+        # The id is ours and its handler is in place before the request goes out, so no push can
+        # arrive for an id we do not know yet. metad pushes every event after the cursor, first
+        # from its log and then live, in commit order, each once.
+        with Watcher._ids_lock:
+            Watcher._next_id += 1
+            subscription = Watcher._next_id
+        self._conn.subscribe_push(subscription, self._accept)
+        args = self._args(cursor)
+        args["subscription"] = subscription
+        try:
+            reply = self._conn.call("watch_subscribe", args)
+        except BaseException:
+            self._conn.subscribe_push(subscription, None)
+            raise
+        self._subscription = subscription
         if self.cursor is None:
-            self.cursor = "%d.%d" % (reply["cursor"]["version"], reply["cursor"]["ordinal"])
-        self._subscription = reply["subscription"]
-        self._conn.subscribe_push(self._subscription, lambda push: self._accept(push.get("events") or []))
-        self._accept(reply["events"])
-        more, at = reply["more"], reply["cursor"]
-        while more:
-            page = self._conn.call("watch_replay", self._args("%d.%d" % (at["version"], at["ordinal"])))
-            self._accept(page["events"])
-            more, at = page["more"], page["cursor"]
+            self.cursor = reply["cursor"]
 
     def _resubscribe(self):
         threading.Thread(target=self._subscribe, args=(self.cursor,), daemon=True).start()
 
-    def _accept(self, events):
-        for wire in events:
+    def _accept(self, push):
+        if push.get("error"):
+            # The subscription ended (ESTALE: its cursor fell behind what metad retains).
+            self._queue.put(wire_error(push["error"], self._path))
+            return
+        for wire in push.get("events") or []:
             self._queue.put(WatchEvent(wire))
 
     def next(self, timeout=None):
         """The next event, waiting up to `timeout` seconds (None: forever); queue.Empty on timeout."""
         while True:
             event = self._queue.get(timeout=timeout)
+            if isinstance(event, BaseException):
+                raise event
             position = (event.version, event.ordinal)
             # Replays and pushes may overlap: drop what is at or before the last delivered event.
             if self.cursor is not None and position <= tuple(int(x) for x in self.cursor.split(".")):
