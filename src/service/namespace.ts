@@ -31,6 +31,8 @@ export interface NewEntryArgs extends EntryArgs, WriteOptions {
   mode?: number;
   uid?: number;
   gid?: number;
+  /** The parent's attributes when the caller read them in this same turn (a path walk): not read again. */
+  parentAttrs?: InodeAttrs;
 }
 
 export interface ReaddirArgs {
@@ -143,14 +145,14 @@ export class Namespace {
       if (seen.has(name)) throw new FsError("EINVAL", `name '${name}' appears twice in one create`);
       seen.add(name);
     }
-    const dir = this.core.getDir(mount, parent);
+    const dir = args.parentAttrs?.inode === parent && args.parentAttrs.type === "dir" ? args.parentAttrs : this.core.getDir(mount, parent);
     const now = nowNs();
     const command = this.core.command(kind, mount, args);
     const values: InodeValue[] = [];
     for (const name of names) {
       const key = { mount, parent, name };
       // The store checks this predicate before any write; a read here first would do it twice.
-      command.predicates.push({ kind: "notExists", target: { family: "dentry", key }, errno: "EEXIST", detail: `'${name}' exists in directory ${parent}` });
+      command.predicates.push({ kind: "notExists", target: { family: "dentry", key }, errno: "EEXIST", detail: `'${name}' exists` });
       const inode = this.core.allocateId(command);
       const value = newInode({
         inode, type, parent, now, target,

@@ -110,7 +110,7 @@ export class Paths {
     const live = liveOnly(args);
     if (!args.recursive) {
       const { dir, name } = this.parentOf(live, args.path);
-      return this.ns.mkdir({ ...ownerOf(args), ...keyOf(args), mount: args.mount, parent: dir.inode, name });
+      return this.ns.mkdir({ ...ownerOf(args), ...keyOf(args), mount: args.mount, parent: dir.inode, name, parentAttrs: dir });
     }
     const parts = splitPath(args.path);
     let cur = this.core.getInode(args.mount, ROOT_INODE);
@@ -139,7 +139,7 @@ export class Paths {
     const replay = this.core.replayed<InodeAttrs>(args);
     if (replay) return replay.value;
     const { dir, name } = this.parentOf(liveOnly(args), args.path);
-    return this.ns.create({ ...ownerOf(args), ...keyOf(args), mount: args.mount, parent: dir.inode, name });
+    return this.ns.create({ ...ownerOf(args), ...keyOf(args), mount: args.mount, parent: dir.inode, name, parentAttrs: dir });
   }
 
   symlink(args: PathArgs & WriteOptions & { target: string; uid?: number; gid?: number }): InodeAttrs {
