@@ -129,12 +129,13 @@ export function encodeCommand(c: MetadataCommand): Uint8Array {
   return packr.pack([
     FORMAT, c.shard, c.version, c.kind, c.requestKey ?? null, c.timestampMs, c.nextId, c.keepHistory,
     c.predicates, c.mutations.map(mutationTuple), c.watchEvents.map((e) => eventTuple(e, c.shard)), c.result ?? null,
+    c.dedupe ? c.dedupe.map((d) => [d.requestKey, d.result]) : null,
   ]);
 }
 
 export function decodeCommand(bytes: Uint8Array): MetadataCommand {
   const t = packr.unpack(bytes) as unknown[];
-  if (!Array.isArray(t) || t[0] !== FORMAT || t.length !== 12) {
+  if (!Array.isArray(t) || t[0] !== FORMAT || t.length !== 13) {
     throw new Error("metadata corrupt: a command log entry does not decode to a command");
   }
   const shard = t[1] as number;
@@ -151,5 +152,6 @@ export function decodeCommand(bytes: Uint8Array): MetadataCommand {
   };
   if (t[4] !== null) command.requestKey = t[4] as string;
   if (t[11] !== null) command.result = t[11] as Uint8Array;
+  if (t[12] !== null) command.dedupe = (t[12] as Array<[string, Uint8Array]>).map(([requestKey, result]) => ({ requestKey, result }));
   return command;
 }

@@ -130,6 +130,8 @@ export interface MetadataCommand {
   keepHistory: boolean;
   /** What the caller gets back, encoded once: stored for dedupe and sent on the wire as is. */
   result?: Uint8Array;
+  /** A command answering many requests (group commit's merged creates): each key's own result. */
+  dedupe?: Array<{ requestKey: string; result: Uint8Array }>;
 }
 
 export interface CommitResult {

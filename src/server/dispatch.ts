@@ -1,7 +1,8 @@
 import { FsError, LIMITS, toFsError } from "../types/index.ts";
 import { RawValue, argArray, errorResponse, okResponse, parseRequest, resultToWire, type WireRequest, type WireResponse } from "../wire/index.ts";
 import { DATA_OPS } from "./ops-data.ts";
-import { NAMESPACE_OPS } from "./ops-namespace.ts";
+import { NAMESPACE_OPS, createArgs } from "./ops-namespace.ts";
+import { createEach, type NewEntryArgs } from "../service/index.ts";
 import type { OpContext, OpSpec } from "./op-context.ts";
 
 // The op table and the one way a request becomes a response. `batch` runs its sub-requests in
@@ -119,4 +120,44 @@ function runMergedCreates(ctx: OpContext, subs: WireRequest[], start: number, co
   if (!response.ok || !Array.isArray(response.value)) return false;
   response.value.forEach((attrs, j) => (results[start + j] = okResponse(attrs)));
   return true;
+}
+
+/**
+ * A run of single `create` requests from any connections, as one command per mount (createEach):
+ * each request still gets its own answer, and its exactly-once key is recorded with it.
+ */
+export function executeCreates(jobs: ReadonlyArray<{ ctx: OpContext; request: WireRequest }>, observe: OpObserver): WireResponse[] {
+  const started = performance.now();
+  const responses: WireResponse[] = new Array(jobs.length);
+  const byMount = new Map<number, Array<[number, NewEntryArgs]>>();
+  jobs.forEach(({ ctx, request }, i) => {
+    try {
+      const args = createArgs(ctx, request.args, request.requestKey);
+      let list = byMount.get(args.mount);
+      if (!list) byMount.set(args.mount, (list = []));
+      list.push([i, args]);
+    } catch (err) {
+      responses[i] = errorResponse(toFsError(err));
+    }
+  });
+  for (const [mount, list] of byMount) {
+    const service = jobs[list[0]![0]]!.ctx.service;
+    const results = createEach(service.core, mount, list.map(([, args]) => args));
+    results.forEach((result, j) => {
+      const i = list[j]![0];
+      if (result instanceof FsError) responses[i] = errorResponse(result);
+      else {
+        const encoded = service.core.encodedOf(result);
+        responses[i] = okResponse(encoded ? new RawValue(encoded) : resultToWire("create", result));
+      }
+    });
+  }
+  const latencyUs = ((performance.now() - started) * 1000) / Math.max(1, jobs.length);
+  for (const response of responses) observe("create", latencyUs, !response.ok);
+  return responses;
+}
+
+/** Whether a request can join a merged run of creates. */
+export function isMergeableCreate(request: WireRequest): boolean {
+  return request.op === "create";
 }

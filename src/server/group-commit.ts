@@ -1,7 +1,7 @@
 import { LIMITS, toFsError } from "../types/index.ts";
 import { errorResponse, type WireRequest, type WireResponse } from "../wire/index.ts";
 import type { MetadataService } from "../service/index.ts";
-import { execute, executeAsync, isAsyncRequest, isWriteRequest, type OpObserver } from "./dispatch.ts";
+import { execute, executeAsync, executeCreates, isAsyncRequest, isMergeableCreate, isWriteRequest, type OpObserver } from "./dispatch.ts";
 import type { OpContext } from "./op-context.ts";
 
 // Group commit: requests that arrive together, from every connection, run in one SQLite
@@ -61,7 +61,18 @@ export class GroupCommitter {
     const jobs = this.queue.splice(0, LIMITS.groupCommitMaxCommands);
     const responses: WireResponse[] = new Array(jobs.length);
     const run = () => {
-      for (let i = 0; i < jobs.length; i++) responses[i] = execute(jobs[i]!.ctx, jobs[i]!.request, this.observe, true);
+      for (let i = 0; i < jobs.length; ) {
+        // Consecutive single creates (from any connections) become one command: batch, not react.
+        let end = i;
+        while (end < jobs.length && isMergeableCreate(jobs[end]!.request)) end++;
+        if (end - i >= 2) {
+          executeCreates(jobs.slice(i, end), this.observe).forEach((r, j) => (responses[i + j] = r));
+          i = end;
+          continue;
+        }
+        responses[i] = execute(jobs[i]!.ctx, jobs[i]!.request, this.observe, true);
+        i++;
+      }
     };
     let failed = false;
     if (jobs.some((job) => isWriteRequest(job.request))) {

@@ -1,5 +1,6 @@
 import { argArray, argOptional, argString, type Args } from "../wire/index.ts";
 import { LIMITS } from "../types/index.ts";
+import type { NewEntryArgs } from "../service/index.ts";
 import {
   atArg, changesArg, flagArg, inodeArg, mountArg, nameArg, ownerArgs, pageArgs, pathArg, viewArg, writeKey,
   type OpContext, type OpSpec,
@@ -12,6 +13,11 @@ const write = (run: OpSpec["run"]): OpSpec => ({ write: true, run });
 
 const entry = (ctx: OpContext, args: Args) => ({ mount: mountArg(ctx, args), parent: inodeArg(args, "parent"), name: nameArg(args) });
 
+/** What a `create` request asks for, as the service takes it (group commit merges runs of them). */
+export function createArgs(ctx: OpContext, args: Args, requestKey: string | undefined): NewEntryArgs {
+  return { ...entry(ctx, args), ...ownerArgs(args), ...writeKey(requestKey) };
+}
+
 export const NAMESPACE_OPS: Record<string, OpSpec> = {
   lookup: read((ctx, a) => ctx.service.ns.lookup({ ...atArg(ctx, a), parent: inodeArg(a, "parent"), name: nameArg(a) })),
   getattr: read((ctx, a) => ctx.service.ns.getattr({ ...atArg(ctx, a), inode: inodeArg(a) })),
@@ -19,7 +25,7 @@ export const NAMESPACE_OPS: Record<string, OpSpec> = {
   readdir_plus: read((ctx, a) => ctx.service.ns.readdirPlus({ ...atArg(ctx, a), inode: inodeArg(a), ...pageArgs(a) })),
   readlink: read((ctx, a) => ctx.service.ns.readlink({ ...atArg(ctx, a), inode: inodeArg(a) })),
   mkdir: write((ctx, a, k) => ctx.service.ns.mkdir({ ...entry(ctx, a), ...ownerArgs(a), ...writeKey(k) })),
-  create: write((ctx, a, k) => ctx.service.ns.create({ ...entry(ctx, a), ...ownerArgs(a), ...writeKey(k) })),
+  create: write((ctx, a, k) => ctx.service.ns.create(createArgs(ctx, a, k))),
   create_files: write((ctx, a, k) =>
     ctx.service.ns.createFiles({
       mount: mountArg(ctx, a),

@@ -183,6 +183,12 @@ export class ServiceCore {
     return value;
   }
 
+  /** Encodes one of several results a command answers (see createEach); returns the value. */
+  resultOf<T extends object>(value: T): T {
+    this.encoded.set(value, this.codec.encode(value));
+    return value;
+  }
+
   /** The bytes a result was encoded to, when it came from result() or a replay. */
   encodedOf(value: unknown): Uint8Array | null {
     return typeof value === "object" && value !== null ? (this.encoded.get(value) ?? null) : null;

@@ -7,3 +7,4 @@ export type { SnapshotInfo } from "./snapshots.ts";
 export type { WatchPage } from "./watch.ts";
 export type { GcObjectTarget, GcReport, GcRetention } from "./gc.ts";
 export type { MountInfo } from "./mounts.ts";
+export { createEach } from "./create-each.ts";

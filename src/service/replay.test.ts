@@ -7,6 +7,7 @@ import { SqliteStore, type MetadataStore } from "../schema/index.ts";
 import { FsError, LIMITS, ROOT_INODE, blockKey, seededRandom, type BodyManifest, type InodeId, type PreparedPublish } from "../types/index.ts";
 import { MetadataService } from "./metadata-service.ts";
 import type { GcObjectTarget } from "./gc.ts";
+import { createEach } from "./create-each.ts";
 
 // The contract replicated shards rely on: the command log alone rebuilds the database. A long
 // random workload over every command kind runs live (failures, retries with the same request
@@ -140,6 +141,15 @@ test("the command log replays into an empty store with identical rows in every t
       ["create", () => service.ns.create({ mount, parent, name, ...key })],
       ["mkdir", () => service.ns.mkdir({ mount, parent, name, ...key })],
       ["symlink", () => service.ns.symlink({ mount, parent, name, target: "../x", ...key })],
+      ["create_each", () => {
+        const results = createEach(service.core, mount, [
+          { mount, parent, name: name + "x", ...key },
+          { mount, parent: other, name: newName + "y" },
+          { mount, parent: 999_999, name: "nowhere" },
+        ]);
+        if (results.every((r) => r instanceof FsError)) throw results[0];
+        return results;
+      }],
       ["create_files", () => service.ns.createFiles({ mount, parent, names: [name + "1", name + "2", name + "3"], ...key })],
       ["unlink", () => service.ns.unlink({ mount, parent, name, ...key })],
       ["rmdir", () => service.ns.rmdir({ mount, parent, name, ...key })],
@@ -206,7 +216,7 @@ test("the command log replays into an empty store with identical rows in every t
   }
   await service.gc.collect(objects);
 
-  for (const kind of ["create", "mkdir", "unlink", "rename", "rename_exchange", "link", "truncate", "publish", "snapshot", "retire"]) {
+  for (const kind of ["create", "create_each", "mkdir", "unlink", "rename", "rename_exchange", "link", "truncate", "publish", "snapshot", "retire"]) {
     expect(kinds.get(kind) ?? 0).toBeGreaterThan(5);
   }
   expect(failures).toBeGreaterThan(100);

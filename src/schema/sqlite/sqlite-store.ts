@@ -200,6 +200,10 @@ export class SqliteStore implements MetadataStore {
         this.s.dedupeInsert.run(command.requestKey, command.shard, version, command.timestampMs, command.result ?? null);
         this.counters.dedupeWrites++;
       }
+      for (const d of command.dedupe ?? []) {
+        this.s.dedupeInsert.run(d.requestKey, command.shard, version, command.timestampMs, d.result);
+        this.counters.dedupeWrites++;
+      }
       this.s.logInsert.run(command.shard, version, command.kind, bytes);
       this.counters.logWrites++;
       this.shardStates.set(command.shard, next);
