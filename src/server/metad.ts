@@ -222,6 +222,7 @@ export class Metad {
       writes: this.service.store.counters,
       shards: this.service.store.shards(),
       objects: { url: this.objects.url },
+      rowCache: { hits: this.service.core.rows.hits, misses: this.service.core.rows.misses },
     });
   }
 

@@ -40,7 +40,7 @@ export class ServerStats {
     for (const [key, value] of Object.entries(report)) totals[key] = (totals[key] ?? 0) + value;
   }
 
-  snapshot(extra: { writes: Readonly<WriteCounters>; shards: ReadonlyArray<{ shard: number; version: number }>; objects: unknown }) {
+  snapshot(extra: { writes: Readonly<WriteCounters>; shards: ReadonlyArray<{ shard: number; version: number }>; objects: unknown; rowCache: { hits: number; misses: number } }) {
     const ops: Record<string, unknown> = {};
     for (const [name, s] of [...this.ops].sort((a, b) => a[0].localeCompare(b[0]))) {
       ops[name] = { count: s.count, errors: s.errors, latencyUs: s.latencyUs.summary() };
@@ -48,6 +48,7 @@ export class ServerStats {
     return {
       uptimeMs: Date.now() - this.startedAtMs,
       shards: extra.shards,
+      rowCache: extra.rowCache,
       ops,
       groupCommit: { commits: this.groupCommitOps.count, opsPerCommit: this.groupCommitOps.summary() },
       writes: extra.writes,

@@ -2,13 +2,15 @@ import {
   FsError,
   ROOT_INODE,
   nowNs,
+  type Dentry,
   type InodeAttrs,
   type InodeId,
   type MountId,
   type Version,
   type WatchEvent,
 } from "../types/index.ts";
-import { decodeCommand, type CommitResult, type InodeValue, type MetadataCommand, type MetadataStore, type StoredPin } from "../schema/index.ts";
+import { decodeCommand, type CommitResult, type DentryKey, type InodeValue, type MetadataCommand, type MetadataStore, type StoredPin } from "../schema/index.ts";
+import { RowCache } from "./row-cache.ts";
 
 // State every service area shares: the store, the projections of applied commands (pins decide
 // whether history is kept), and committed-event fan-out. No process-global state: one core per
@@ -52,7 +54,22 @@ export class ServiceCore {
     readonly nowMs: () => number,
   ) {
     this.reloadPins();
-    this.projections.push({ applied: (c) => this.applyPins(c), reload: () => this.reloadPins() });
+    this.projections.push({ applied: (c) => this.applyPins(c), reload: () => this.reloadPins() }, this.rows);
+  }
+
+  /** Hot current rows in memory; see RowCache. */
+  readonly rows = new RowCache();
+
+  /** The current (or, with `at`, past) inode row; current reads come from the row cache. */
+  readInode(mount: MountId, inode: InodeId, at?: Version): InodeAttrs | null {
+    if (at !== undefined) return this.store.getInode({ mount, inode }, at);
+    return this.rows.inode(mount, inode, () => this.store.getInode({ mount, inode }));
+  }
+
+  /** The current (or, with `at`, past) dentry; current reads come from the row cache. */
+  readDentry(key: DentryKey, at?: Version): Dentry | null {
+    if (at !== undefined) return this.store.getDentry(key, at);
+    return this.rows.dentry(key, () => this.store.getDentry(key));
   }
 
   addProjection(projection: Projection): void {
@@ -206,7 +223,7 @@ export class ServiceCore {
   }
 
   getInode(mount: MountId, inode: InodeId, at?: Version): InodeAttrs {
-    const attrs = this.store.getInode({ mount, inode }, at);
+    const attrs = this.readInode(mount, inode, at);
     if (!attrs) throw new FsError("ENOENT", `no inode ${inode}`);
     return attrs;
   }

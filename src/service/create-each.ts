@@ -39,7 +39,7 @@ export function createEach(core: ServiceCore, mount: MountId, entries: readonly 
       if (dir instanceof FsError) throw dir;
       const slot = `${e.parent}/${e.name}`;
       // The read of the name is the check: build and apply run in one synchronous turn.
-      if (taken.has(slot) || core.store.getDentry({ mount, parent: e.parent, name: e.name })) throw new FsError("EEXIST", `'${e.name}' exists`);
+      if (taken.has(slot) || core.readDentry({ mount, parent: e.parent, name: e.name })) throw new FsError("EEXIST", `'${e.name}' exists`);
       taken.add(slot);
       const inode = core.allocateId(command);
       const value = newInode({ inode, type: "file", parent: e.parent, now, mode: e.mode ?? 0o644, uid: e.uid ?? 0, gid: e.gid ?? 0 });

@@ -57,7 +57,7 @@ export class Namespace {
 
   lookup(args: EntryArgs & { at?: Version }): InodeAttrs {
     validateName(args.name);
-    const dentry = this.core.store.getDentry(args, args.at);
+    const dentry = this.core.readDentry(args, args.at);
     // Only a miss needs the parent: to tell ENOENT in a directory from ENOTDIR or a gone parent.
     if (!dentry) {
       this.core.getDir(args.mount, args.parent, args.at);
@@ -187,7 +187,7 @@ export class Namespace {
     if (attrs.nlink >= LIMITS.nlinkMax) throw new FsError("EMLINK", `inode ${inode} has ${attrs.nlink} links`);
     const dir = this.core.getDir(mount, newParent);
     const key = { mount, parent: newParent, name: newName };
-    if (this.core.store.getDentry(key)) throw new FsError("EEXIST", `'${newName}' exists in directory ${newParent}`);
+    if (this.core.readDentry(key)) throw new FsError("EEXIST", `'${newName}' exists in directory ${newParent}`);
     const now = nowNs();
     const command = this.core.command("link", mount, args);
     command.predicates.push(
@@ -220,7 +220,7 @@ export class Namespace {
     validateName(name);
     const dir = this.core.getDir(mount, parent);
     const key = { mount, parent, name };
-    const dentry = this.core.store.getDentry(key);
+    const dentry = this.core.readDentry(key);
     if (!dentry) throw new FsError("ENOENT", `'${name}' not found in directory ${parent}`);
     if (wantDir && dentry.type !== "dir") throw new FsError("ENOTDIR", `'${name}' is not a directory`);
     if (!wantDir && dentry.type === "dir") throw new FsError("EISDIR", `'${name}' is a directory`);
@@ -262,9 +262,9 @@ export class Namespace {
     const toDir = newParent === parent ? fromDir : this.core.getDir(mount, newParent);
     const fromKey = { mount, parent, name };
     const toKey = { mount, parent: newParent, name: newName };
-    const source = this.core.store.getDentry(fromKey);
+    const source = this.core.readDentry(fromKey);
     if (!source) throw new FsError("ENOENT", `'${name}' not found in directory ${parent}`);
-    const target = this.core.store.getDentry(toKey);
+    const target = this.core.readDentry(toKey);
     if (parent === newParent && name === newName) return;
     if (source.type === "dir") this.assertNotAncestor(mount, source.inode, newParent);
     if (target && args.exchange && target.type === "dir") this.assertNotAncestor(mount, target.inode, parent);

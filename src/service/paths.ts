@@ -56,7 +56,7 @@ export class Paths {
         continue;
       }
       if (cur.type !== "dir") throw new FsError("ENOTDIR", `'${part}' is under a non-directory`);
-      const dentry = this.core.store.getDentry({ mount: view.mount, parent: cur.inode, name: part }, view.at);
+      const dentry = this.core.readDentry({ mount: view.mount, parent: cur.inode, name: part }, view.at);
       if (!dentry) throw new FsError("ENOENT", `'${part}' not found`);
       const child = this.core.getInode(view.mount, dentry.inode, view.at);
       if (child.type === "symlink" && (queue.length > 0 || follow)) {
@@ -162,7 +162,7 @@ export class Paths {
   remove(args: PathArgs & WriteOptions & { dirOnly?: boolean; fileOnly?: boolean }): void {
     if (this.core.replayed(args)) return;
     const { dir, name } = this.parentOf(liveOnly(args), args.path);
-    const dentry = this.core.store.getDentry({ mount: args.mount, parent: dir.inode, name });
+    const dentry = this.core.readDentry({ mount: args.mount, parent: dir.inode, name });
     if (!dentry) throw new FsError("ENOENT", `'${name}' not found`);
     const entry = { ...keyOf(args), mount: args.mount, parent: dir.inode, name };
     if (dentry.type === "dir") {

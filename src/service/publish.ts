@@ -76,7 +76,7 @@ export class Publisher {
     if (!Number.isInteger(expiryMs) || expiryMs <= 0 || expiryMs > LIMITS.stagedExpiryMaxMs) {
       throw new FsError("EINVAL", `expiry must be 1..${LIMITS.stagedExpiryMaxMs} ms, got ${expiryMs}`);
     }
-    const existing = this.core.store.getDentry({ mount, parent, name });
+    const existing = this.core.readDentry({ mount, parent, name });
     if (existing && existing.type === "dir") throw new FsError("EISDIR", `'${name}' is a directory`);
     const command = this.core.command("prepare_publish", mount, args);
     // Replacing a file keeps its inode (open readers see ESTALE and re-plan); a new name gets one.
@@ -106,14 +106,14 @@ export class Publisher {
     validateManifest(manifest, staged.keyPrefix);
     const dir = this.core.getDir(mount, parent);
     const key = { mount, parent, name };
-    const existing = this.core.store.getDentry(key);
+    const existing = this.core.readDentry(key);
     if (existing && !args.replace) throw new FsError("EEXIST", `'${name}' exists in directory ${parent}`);
     if (existing?.type === "dir") throw new FsError("EISDIR", `'${name}' is a directory`);
     const now = nowNs();
     const command = this.core.command("publish_artifact", mount, args);
     const { generation } = staged;
     let inode = staged.inode;
-    let current = this.core.store.getInode({ mount, inode });
+    let current = this.core.readInode(mount, inode);
     // The file this prepare was to replace is gone: the body becomes a new file with a new number,
     // never the old one again (FUSE and caches hold on to the promise that numbers never repeat).
     if (!current && !staged.freshInode) {

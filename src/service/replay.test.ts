@@ -220,6 +220,20 @@ test("the command log replays into an empty store with identical rows in every t
     expect(kinds.get(kind) ?? 0).toBeGreaterThan(5);
   }
   expect(failures).toBeGreaterThan(100);
+  // The row cache (a projection of applied commands) agrees with the tables for every row and for
+  // every name it remembers as absent.
+  const dbCheck = new Database(livePath, { readonly: true });
+  for (const [mount, inode] of dbCheck.query("SELECT mount, inode FROM inode_current").values() as Array<[number, number]>) {
+    expect(service.core.readInode(mount, inode)).toEqual(service.store.getInode({ mount, inode }));
+  }
+  for (const [mount, parent, name] of dbCheck.query("SELECT mount, parent, name FROM dentry_current").values() as Array<[number, number, string]>) {
+    expect(service.core.readDentry({ mount, parent, name })).toEqual(service.store.getDentry({ mount, parent, name }));
+  }
+  dbCheck.close();
+  expect(service.core.rows.hits).toBeGreaterThan(1_000);
+  for (const mount of mounts) {
+    for (const name of names) expect(service.core.readDentry({ mount, parent: ROOT_INODE, name })).toEqual(service.store.getDentry({ mount, parent: ROOT_INODE, name }));
+  }
   const gcKinds = new Set(service.store.shards().flatMap((s) => service.store.readLog(s.shard, 1, 1_000_000).map((e) => e.kind)));
   for (const kind of ["cleanup_objects", "trim_watch", "trim_dedupe", "trim_history", "init_shard", "create_mount"]) expect(gcKinds.has(kind)).toBe(true);
   service.close();

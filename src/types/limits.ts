@@ -23,6 +23,9 @@ export const LIMITS = {
   /** metad: watch subscriptions one connection holds, and all connections together. */
   watchSubscriptionsPerConnectionMax: 1_024,
   watchSubscriptionsMax: 65_536,
+  /** metad: current inode and dentry rows kept in memory (a projection of applied commands). */
+  inodeCacheMaxEntries: 200_000,
+  dentryCacheMaxEntries: 200_000,
   /** metad: log pages catching-up subscriptions read per event-loop turn, all together. */
   watchCatchUpPagesPerTick: 16,
   /** metad: a catching-up subscription waits while its connection has this many reply bytes unsent. */
