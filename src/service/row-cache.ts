@@ -7,52 +7,52 @@ import type { Projection } from "./core.ts";
 // applies is written through here, a rolled-back group clears it, and a command with a family it
 // does not know clears it too (it cannot tell what such a command changed). Absent names are
 // cached as null, so repeated misses cost nothing either. Reads at a version go to the store.
+// Keys are nested maps of numbers and names (no key strings to build per read); past its limit a
+// map drops its oldest entries (dentries: the oldest directory's names).
 
 /** Families whose mutations leave inode_current and dentry_current alone. */
 const OTHER_FAMILIES: ReadonlySet<string> = new Set(["manifest", "gc", "pin", "staged", "system", "history", "watch", "dedupe"]);
 
+type Names = Map<string, Dentry | null>;
+
 export class RowCache implements Projection {
-  private readonly inodes = new Map<string, InodeAttrs | null>();
-  private readonly dentries = new Map<string, Dentry | null>();
+  private readonly inodes = new Map<MountId, Map<InodeId, InodeAttrs | null>>();
+  private readonly dentries = new Map<MountId, Map<InodeId, Names>>();
+  private inodeCount = 0;
+  private dentryCount = 0;
   hits = 0;
   misses = 0;
 
   inode(mount: MountId, inode: InodeId, load: () => InodeAttrs | null): InodeAttrs | null {
-    const key = `${mount}:${inode}`;
-    const cached = this.inodes.get(key);
+    const cached = this.inodes.get(mount)?.get(inode);
     if (cached !== undefined) {
       this.hits++;
       return cached;
     }
     this.misses++;
     const row = load();
-    remember(this.inodes, key, row, LIMITS.inodeCacheMaxEntries);
+    this.setInode(mount, inode, row);
     return row;
   }
 
   dentry(key: DentryKey, load: () => Dentry | null): Dentry | null {
-    const k = `${key.mount}:${key.parent}:${key.name}`;
-    const cached = this.dentries.get(k);
+    const cached = this.dentries.get(key.mount)?.get(key.parent)?.get(key.name);
     if (cached !== undefined) {
       this.hits++;
       return cached;
     }
     this.misses++;
     const row = load();
-    remember(this.dentries, k, row, LIMITS.dentryCacheMaxEntries);
+    this.setDentry(key, row);
     return row;
   }
 
   applied(command: MetadataCommand): void {
     const version = command.version;
     for (const m of command.mutations) {
-      if (m.family === "inode") {
-        const key = `${m.key.mount}:${m.key.inode}`;
-        remember(this.inodes, key, m.op === "delete" ? null : { ...m.value, version }, LIMITS.inodeCacheMaxEntries);
-      } else if (m.family === "dentry") {
-        const key = `${m.key.mount}:${m.key.parent}:${m.key.name}`;
-        const row = m.op === "delete" ? null : { name: m.key.name, inode: m.value.inode, type: m.value.type, version };
-        remember(this.dentries, key, row, LIMITS.dentryCacheMaxEntries);
+      if (m.family === "inode") this.setInode(m.key.mount, m.key.inode, m.op === "delete" ? null : { ...m.value, version });
+      else if (m.family === "dentry") {
+        this.setDentry(m.key, m.op === "delete" ? null : { name: m.key.name, inode: m.value.inode, type: m.value.type, version });
       } else if (!OTHER_FAMILIES.has(m.family)) {
         this.reload();
         return;
@@ -63,11 +63,48 @@ export class RowCache implements Projection {
   reload(): void {
     this.inodes.clear();
     this.dentries.clear();
+    this.inodeCount = 0;
+    this.dentryCount = 0;
   }
-}
 
-/** Sets a key, first making room by dropping the oldest entry when the map is full. */
-function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
-  if (!map.has(key) && map.size >= max) map.delete(map.keys().next().value!);
-  map.set(key, value);
+  private setInode(mount: MountId, inode: InodeId, row: InodeAttrs | null): void {
+    let rows = this.inodes.get(mount);
+    if (!rows) this.inodes.set(mount, (rows = new Map()));
+    if (!rows.has(inode)) {
+      if (this.inodeCount >= LIMITS.inodeCacheMaxEntries) this.dropOldestInode(rows);
+      this.inodeCount++;
+    }
+    rows.set(inode, row);
+  }
+
+  private dropOldestInode(prefer: Map<InodeId, InodeAttrs | null>): void {
+    const from = prefer.size > 0 ? prefer : [...this.inodes.values()].find((m) => m.size > 0);
+    if (!from) return;
+    from.delete(from.keys().next().value!);
+    this.inodeCount--;
+  }
+
+  private setDentry(key: DentryKey, row: Dentry | null): void {
+    let dirs = this.dentries.get(key.mount);
+    if (!dirs) this.dentries.set(key.mount, (dirs = new Map()));
+    let names = dirs.get(key.parent);
+    if (!names) dirs.set(key.parent, (names = new Map()));
+    if (!names.has(key.name)) {
+      if (this.dentryCount >= LIMITS.dentryCacheMaxEntries) this.dropOldestDir(dirs, names);
+      this.dentryCount++;
+    }
+    names.set(key.name, row);
+  }
+
+  private dropOldestDir(dirs: Map<InodeId, Names>, keep: Names): void {
+    for (const [parent, names] of dirs) {
+      if (names === keep) continue;
+      this.dentryCount -= names.size;
+      dirs.delete(parent);
+      return;
+    }
+    // One directory holds them all: drop its oldest name.
+    keep.delete(keep.keys().next().value!);
+    this.dentryCount--;
+  }
 }
