@@ -472,6 +472,19 @@ export class SqliteStore implements MetadataStore {
     return this.depth > 0 ? run() : this.group(run);
   }
 
+  /**
+   * A consistent copy of the whole database at `path` (VACUUM INTO: one read transaction, so every
+   * shard's rows and clock agree), and each shard's applied position in it. A replica uploads it
+   * as a checkpoint; a new replica starts from one and replays the logs past those positions.
+   */
+  checkpointTo(path: string): Record<number, number> {
+    if (this.depth > 0) throw new Error("checkpointTo inside an open transaction");
+    this.db.run("VACUUM INTO ?", [path]);
+    const positions: Record<number, number> = {};
+    for (const s of this.shardStates.values()) positions[s.shard] = s.version;
+    return positions;
+  }
+
   /** Whole-table read-only walks for fsck (never on a request path). */
   fullScan(): SqliteFullScan {
     return new SqliteFullScan(this.db);
