@@ -87,7 +87,8 @@ export type CommandKind =
   | "snapshot_subtree"
   | "retire_snapshot"
   | "cleanup_objects"
-  | "reserve_allocator";
+  | "reserve_allocator"
+  | "set_store_id";
 
 export interface MetadataCommand {
   /** Exactly-once key: a repeated key returns the first result and applies nothing. */

@@ -4,7 +4,8 @@ import type { Socket, TCPSocketListener } from "bun";
 import { SqliteStore } from "../schema/index.ts";
 import { MetadataService, type GcObjectTarget } from "../service/index.ts";
 import { LIMITS, type InodeId, type MountId, type WatchEvent } from "../types/index.ts";
-import { openObjectStore, redactStoreUrl, type ObjectStore } from "../objstore/index.ts";
+import { hasBlocks, openObjectStore, readStoreId, redactStoreUrl, writeStoreId, type ObjectStore } from "../objstore/index.ts";
+import { bindObjectStore } from "../service/store-identity.ts";
 import type { ConnectionLimits, MetadConfig } from "./config.ts";
 import { Connection, type ConnectionHooks } from "./connection.ts";
 import { DataDirBusy, DataLock } from "./data-lock.ts";
@@ -47,6 +48,8 @@ export class Metad {
     readonly service: MetadataService,
     readonly objects: ObjectStore,
     private readonly lock: DataLock,
+    /** The object store's id, recorded in the database; clients refuse a store carrying another. */
+    readonly storeId: string,
   ) {
     this.committer = new GroupCommitter(
       service,
@@ -88,7 +91,16 @@ export class Metad {
       lock.release();
       throw new StartupError(`cannot open the object store ${redactStoreUrl(config.objectsUrl)}: ${(err as Error).message}`);
     }
-    const metad = new Metad(config, service, objects, lock);
+    let storeId: string;
+    try {
+      storeId = await bindObjectStore(service, { url: objects.url, readId: () => readStoreId(objects), writeId: (id) => writeStoreId(objects, id), hasBlocks: () => hasBlocks(objects) });
+    } catch (err) {
+      service.close();
+      lock.release();
+      await objects.close();
+      throw new StartupError(`object store ${objects.url} for ${dataDir}: ${(err as Error).message}`);
+    }
+    const metad = new Metad(config, service, objects, lock, storeId);
     try {
       metad.listen();
     } catch (err) {
@@ -174,6 +186,8 @@ export class Metad {
     return {
       service: this.service,
       objectsUrl: this.objects.url,
+      durability: this.config.durability,
+      storeId: this.storeId,
       subscribe: (mount, scope) => this.subscribe(conn, mount, scope),
       unsubscribe: (id) => this.unsubscribe(conn, id),
       runGc: () => this.runGc(),

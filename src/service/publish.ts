@@ -3,6 +3,7 @@ import {
   LIMITS,
   bodyKeyPrefix,
   nowNs,
+  planRange,
   validateName,
   type BodyManifest,
   type InodeAttrs,
@@ -185,7 +186,7 @@ export class Publisher {
         const from = Math.max(start, blockStart);
         const to = Math.min(end, blockStart + block.lengthBytes);
         if (to <= from) continue;
-        plan.ranges.push({ key: block.key, objectOffset: block.objectOffset + (from - blockStart), lengthBytes: to - from, outputOffset: from - start });
+        plan.ranges.push(planRange(block, block.objectOffset + (from - blockStart), to - from, from - start));
       }
     }
     return plan;
