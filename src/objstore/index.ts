@@ -1,4 +1,4 @@
-export type { ByteRange, Durability, ListOptions, ListPage, ObjectHead, ObjectStore } from "./object-store.ts";
+export type { ByteRange, Durability, ListOptions, ListPage, ObjectHead, ObjectStore, TempSweepResult } from "./object-store.ts";
 export { checkKey, compareKeys } from "./keys.ts";
 export { openObjectStore, redactStoreUrl, type OpenStoreOptions } from "./open-store.ts";
 export { FileObjectStore, type FileStoreOptions } from "./file/file-store.ts";

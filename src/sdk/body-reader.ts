@@ -118,7 +118,7 @@ export class BodyReader {
     const { cache } = this.data;
     const hit = cache.get(range.key, range.objectOffset, range.lengthBytes);
     if (hit) return { bytes: hit, cached: true };
-    if (range.checksum) return this.fetchVerified(store, generation, range);
+    if (range.checksum && this.data.verifyChecksums) return this.fetchVerified(store, generation, range);
     const bytes = await getWithRetry(store, range, generation);
     if (bytes.byteLength !== range.lengthBytes) {
       throw new FsError("EIO", `object ${range.key} holds ${bytes.byteLength} bytes at ${range.objectOffset}, its manifest says ${range.lengthBytes}`);

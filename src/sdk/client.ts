@@ -27,6 +27,11 @@ export interface ConnectOptions {
   objectStore?: ObjectStore;
   /** Block cache capacity in bytes (default LIMITS.blockCacheDefaultBytes); 0 turns it off. */
   cacheBytes?: number;
+  /**
+   * Verify every byte read against the CRC-32 its uploader stored (default true). Turning it off
+   * exists to measure its cost (bench/); a corrupt block then reads back silently.
+   */
+  verifyChecksums?: boolean;
 }
 
 export interface WriteFileOptions extends Omit<PublishOptions, "replace"> {
@@ -70,7 +75,7 @@ export class NoKVClient extends PathReader {
 
   /** `objectsUrl` is the store metad named in hello; `options` may route data elsewhere. */
   constructor(rpc: RpcClient, readonly mount: { id: number; name: string }, readonly objectsUrl: string, options: ConnectOptions = {}, server: DataPathOptions = {}) {
-    super(rpc, mount.id, {}, new DataPath(options.objectStore ?? options.objects ?? objectsUrl, new BlockCache(options.cacheBytes ?? LIMITS.blockCacheDefaultBytes), server));
+    super(rpc, mount.id, {}, new DataPath(options.objectStore ?? options.objects ?? objectsUrl, new BlockCache(options.cacheBytes ?? LIMITS.blockCacheDefaultBytes), { ...server, ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }) }));
     this.inode = new InodeApi(this.keyedCall, {
       reader: this.reader,
       publish: (target, source, publishOptions) => this.publishTo(target, source, publishOptions),

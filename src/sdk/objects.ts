@@ -11,6 +11,8 @@ export interface DataPathOptions {
   durability?: Durability;
   /** The store id metad records, from hello: a store that carries another is refused (EXDEV). */
   storeId?: string | null;
+  /** Verify every read against its block checksums (default true); off only to measure what it costs. */
+  verifyChecksums?: boolean;
 }
 
 /** What the client verified, and what it caught. */
@@ -43,6 +45,10 @@ export class DataPath {
     readonly cache: BlockCache,
     private readonly options: DataPathOptions = {},
   ) {}
+
+  get verifyChecksums(): boolean {
+    return this.options.verifyChecksums !== false;
+  }
 
   store(): Promise<ObjectStore> {
     if (!this.opening) {

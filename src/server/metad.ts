@@ -257,6 +257,7 @@ export class Metad {
           after = page.nextAfter;
         }
       },
+      sweepTempFiles: async () => (await this.objects.sweepTempFiles?.({ minAgeMs: LIMITS.tempFileMinAgeMs, dryRun: false }))?.deleted ?? 0,
     };
     this.gcRunning = this.service.gc
       .collect(target)

@@ -11,6 +11,8 @@ export interface GcObjectTarget {
   deleteObject(key: string): Promise<void>;
   /** Every key under a prefix (staged uploads of an abandoned prepare). */
   listObjects(prefix: string): Promise<string[]>;
+  /** Deletes temp files a killed writer left (older than LIMITS.tempFileMinAgeMs); returns how many. */
+  sweepTempFiles?(): Promise<number>;
 }
 
 export interface GcReport {
@@ -24,12 +26,14 @@ export interface GcReport {
   historyRowsDeleted: number;
   watchEventsDeleted: number;
   dedupeRecordsDeleted: number;
+  tempFilesDeleted: number;
 }
 
 export function emptyGcReport(): GcReport {
   return {
     objectRecordsScanned: 0, objectsDeleted: 0, objectsKeptForSnapshots: 0, objectDeleteErrors: 0, stagedExpired: 0,
     stagedObjectsDeleted: 0, historyRowsScanned: 0, historyRowsDeleted: 0, watchEventsDeleted: 0, dedupeRecordsDeleted: 0,
+    tempFilesDeleted: 0,
   };
 }
 
@@ -45,6 +49,7 @@ export class Collector {
     const report = emptyGcReport();
     await this.collectObjects(target, report);
     await this.collectStaged(target, report);
+    report.tempFilesDeleted += (await target.sweepTempFiles?.()) ?? 0;
     this.collectMetadata(report);
     return report;
   }

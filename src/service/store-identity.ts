@@ -1,4 +1,5 @@
 import { wrongStoreError } from "../types/index.ts";
+import type { MetadataStore } from "../schema/index.ts";
 import type { MetadataService } from "./metadata-service.ts";
 
 // Which object store this metadata database belongs to (see src/types/store-id.ts). The id and
@@ -22,10 +23,11 @@ export interface RecordedStore {
   url: string | null;
 }
 
-export function recordedStore(service: MetadataService): RecordedStore {
+/** What the database records (fsck reads it from a store at rest, metad through its service). */
+export function recordedStore(store: Pick<MetadataStore, "getSystem">): RecordedStore {
   return {
-    id: service.store.getSystem(SYS_OBJECT_STORE_ID)?.text ?? null,
-    url: service.store.getSystem(SYS_OBJECT_STORE_URL)?.text ?? null,
+    id: store.getSystem(SYS_OBJECT_STORE_ID)?.text ?? null,
+    url: store.getSystem(SYS_OBJECT_STORE_URL)?.text ?? null,
   };
 }
 
@@ -48,7 +50,7 @@ export function recordStoreId(service: MetadataService, id: string, url: string)
  * Stores and databases from before store ids (neither has one) are bound on their first start.
  */
 export async function bindObjectStore(service: MetadataService, store: IdentifiedStore, newId: () => string = () => crypto.randomUUID()): Promise<string> {
-  const recorded = recordedStore(service);
+  const recorded = recordedStore(service.store);
   const found = await store.readId();
   if (recorded.id !== null) {
     if (found === recorded.id) {
