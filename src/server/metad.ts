@@ -93,7 +93,7 @@ export class Metad {
     }
     let storeId: string;
     try {
-      storeId = await bindObjectStore(service, { url: objects.url, readId: () => readStoreId(objects), writeId: (id) => writeStoreId(objects, id), hasBlocks: () => hasBlocks(objects) });
+      storeId = await bindObjectStore(service, { url: objects.url, readId: () => readStoreId(objects), writeId: (id) => writeDurably(config.objectsUrl, id), hasBlocks: () => hasBlocks(objects) });
     } catch (err) {
       service.close();
       lock.release();
@@ -319,6 +319,16 @@ export class Metad {
     this.service.close();
     this.lock.release();
     await this.objects.close();
+  }
+}
+
+/** The store id is written once and every later start depends on it: fsynced whatever the durability. */
+async function writeDurably(objectsUrl: string, id: string): Promise<void> {
+  const store = await openObjectStore(objectsUrl, { durability: "full" });
+  try {
+    await writeStoreId(store, id);
+  } finally {
+    await store.close();
   }
 }
 
