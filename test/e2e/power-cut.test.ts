@@ -16,7 +16,9 @@ import { connect } from "../../src/sdk/index.ts";
 const CUTS = 5;
 const WRITERS = 3;
 const IMAGE_BYTES = 192 * 1024 * 1024;
-const WRITE_BEFORE_CUT_MS = 1_500;
+const WRITE_BEFORE_CUT_MS = 1_000;
+const MIN_ACKS_PER_WRITER = 3;
+const STARTUP_DEADLINE_MS = 30_000;
 const BLOCK_BYTES = 64 * 1024;
 const REPO = resolve(import.meta.dir, "..", "..");
 const SDK = join(REPO, "src", "sdk", "index.ts");
@@ -106,7 +108,11 @@ async function cutOnce(work: string, round: number): Promise<{ acked: number; ve
     const metad = await startMetadProcess(live);
     const writers = Array.from({ length: WRITERS }, (_, w) => Bun.spawn([process.execPath, "-e", writerScript(metad.url, w)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
     const acks = writers.map(collectAcks);
-    await Bun.sleep(WRITE_BEFORE_CUT_MS);
+    // Cut mid-stream: once every writer has files acknowledged (a loaded machine starts them
+    // slowly), after a while longer, different each round.
+    const deadline = Date.now() + STARTUP_DEADLINE_MS;
+    while (acks.some((a) => a.acked.length < MIN_ACKS_PER_WRITER) && Date.now() < deadline) await Bun.sleep(20);
+    await Bun.sleep(WRITE_BEFORE_CUT_MS * (0.5 + Math.random()));
     // The cut: every process dies at once and the disk is frozen as it is.
     for (const p of [metad.proc, ...writers]) p.kill("SIGKILL");
     sh("cp", "--sparse=always", image, copy);
