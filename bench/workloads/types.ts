@@ -34,7 +34,7 @@ export interface Ctx {
   url: string;
   /** A client on its own connection; the harness closes it. */
   client: NoKVClient;
-  connect(options?: { cacheBytes?: number }): Promise<NoKVClient>;
+  connect(options?: { cacheBytes?: number; verifyChecksums?: boolean }): Promise<NoKVClient>;
   /** The transport floor: an RpcClient to the echo server. */
   echo: RpcClient;
   /** A scratch directory on the same disk as metad's data, for floors and peers. */

@@ -46,5 +46,16 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** One page of the keys starting with `prefix` (a plain string prefix, not only directories). */
   list(prefix: string, options?: ListOptions): Promise<ListPage>;
+  /**
+   * Backends that write through temp files (file://) report, and unless `dryRun` delete, those
+   * at least `minAgeMs` old: what a writer killed mid-put left behind. Others have none.
+   */
+  sweepTempFiles?(options: { minAgeMs: number; dryRun: boolean }): Promise<TempSweepResult>;
   close(): Promise<void>;
+}
+
+export interface TempSweepResult {
+  found: Array<{ path: string; sizeBytes: number; ageMs: number }>;
+  deleted: number;
+  bytesDeleted: number;
 }

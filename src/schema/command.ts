@@ -100,7 +100,8 @@ export type CommandKind =
   | "cleanup_objects"
   | "trim_history"
   | "trim_watch"
-  | "trim_dedupe";
+  | "trim_dedupe"
+  | "set_store_id";
 
 /** The catalog shard: mount names and other process-wide records (system rows). */
 export const CATALOG_SHARD = 0;

@@ -1,11 +1,14 @@
 import type { ObjectStore } from "../objstore/index.ts";
-import { FsError, LIMITS, type InodeAttrs, type InodeId, type ReadPlan, type ReadRange } from "../types/index.ts";
+import { FsError, LIMITS, checksumError, segmentWindow, verifySegments, type InodeAttrs, type InodeId, type ReadPlan, type ReadRange } from "../types/index.ts";
 import type { DataPath } from "./objects.ts";
 
 // The read half of the data path: metad plans which object ranges hold the bytes, the client
 // reads them straight from the store, several at once. Every byte of one read comes from one
 // generation: when the body moved (ESTALE) or its blocks were already collected (the store says
-// ENOENT), the read starts over from a new plan instead of mixing old and new bytes.
+// ENOENT), the read starts over from a new plan instead of mixing old and new bytes. Every range
+// is verified against the CRC-32 of the whole checksum segments around it before any byte of it
+// is returned or cached; a mismatch is read once more (a torn read is not corruption), then EIO
+// naming the object.
 
 export type ReadCall = (op: string, args: Record<string, unknown>) => Promise<unknown>;
 
@@ -50,30 +53,30 @@ export class BodyReader {
     }
     const store = await this.data.store();
     let generation = options.generation;
-    let missingAt: number | undefined;
+    let missing: BlockMissing | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.readOnce(store, inode, offsetBytes, lengthBytes, generation, missingAt);
+        return await this.readOnce(store, inode, offsetBytes, lengthBytes, generation, missing);
       } catch (err) {
-        const missing = err instanceof BlockMissing;
-        if (!missing && !isStale(err)) throw err;
-        if (!missing && options.pinned) throw err;
+        const gone = err instanceof BlockMissing;
+        if (!gone && !isStale(err)) throw err;
+        if (!gone && options.pinned) throw err;
         if (attempt >= LIMITS.readReplanMaxAttempts) {
           throw new FsError("ESTALE", `inode ${inode}: the body moved during each of ${attempt} read attempts`);
         }
         // A missing block is retried once against the same generation when pinned (to tell a
         // moved body, ESTALE, from a lost object, EIO); otherwise against whatever is current.
-        missingAt = missing ? err.generation : undefined;
-        generation = missing && options.pinned ? err.generation : undefined;
+        missing = gone ? err : undefined;
+        generation = gone && options.pinned ? err.generation : undefined;
       }
     }
   }
 
-  private async readOnce(store: ObjectStore, inode: InodeId, offsetBytes: number, lengthBytes: number, generation: number | undefined, missingAt: number | undefined): Promise<BodyRead> {
+  private async readOnce(store: ObjectStore, inode: InodeId, offsetBytes: number, lengthBytes: number, generation: number | undefined, missing: BlockMissing | undefined): Promise<BodyRead> {
     const windowBytes = LIMITS.readPlanWindowBytes;
     const first = await this.plan(inode, offsetBytes, Math.min(lengthBytes, windowBytes), generation);
-    if (first.generation === missingAt) {
-      throw new FsError("EIO", `inode ${inode} generation ${missingAt}: a block its manifest lists is missing from the object store`);
+    if (missing && first.generation === missing.generation) {
+      throw new FsError("EIO", `object ${JSON.stringify(missing.key)} is missing from the object store (inode ${inode} generation ${missing.generation} lists it)`, { path: missing.key });
     }
     const endBytes = Math.min(first.sizeBytes, offsetBytes + lengthBytes);
     const outBytes = Math.max(0, endBytes - offsetBytes);
@@ -115,6 +118,7 @@ export class BodyReader {
     const { cache } = this.data;
     const hit = cache.get(range.key, range.objectOffset, range.lengthBytes);
     if (hit) return { bytes: hit, cached: true };
+    if (range.checksum && this.data.verifyChecksums) return this.fetchVerified(store, generation, range);
     const bytes = await getWithRetry(store, range, generation);
     if (bytes.byteLength !== range.lengthBytes) {
       throw new FsError("EIO", `object ${range.key} holds ${bytes.byteLength} bytes at ${range.objectOffset}, its manifest says ${range.lengthBytes}`);
@@ -122,6 +126,31 @@ export class BodyReader {
     const cached = cache.accepts(bytes.byteLength);
     if (cached) cache.put(range.key, range.objectOffset, bytes);
     return { bytes, cached };
+  }
+
+  /** The whole segments around the range, verified, cached (they are what later reads hit), and the range cut out. */
+  private async fetchVerified(store: ObjectStore, generation: number, range: ReadRange): Promise<{ bytes: Uint8Array; cached: boolean }> {
+    const checksum = range.checksum!;
+    const window = segmentWindow(checksum);
+    const { integrity, cache } = this.data;
+    for (let attempt = 1; ; attempt++) {
+      const bytes = await getWithRetry(store, { ...range, objectOffset: window.offsetBytes, lengthBytes: window.lengthBytes }, generation);
+      const mismatch = verifySegments(checksum, bytes);
+      integrity.segmentsVerified += checksum.crc32.length / 8;
+      integrity.bytesVerified += bytes.byteLength;
+      if (!mismatch) {
+        if (attempt > 1) integrity.checksumRereadsRecovered++;
+        const cached = cache.accepts(bytes.byteLength);
+        if (cached) cache.put(range.key, window.offsetBytes, bytes);
+        const from = range.objectOffset - window.offsetBytes;
+        return { bytes: bytes.subarray(from, from + range.lengthBytes), cached };
+      }
+      integrity.checksumMismatches++;
+      if (attempt >= LIMITS.checksumReadMaxAttempts) {
+        integrity.checksumFailures++;
+        throw checksumError(range.key, mismatch);
+      }
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import { FsError, type InodeAttrs, type InodeId, type PreparedPublish } from "../types/index.ts";
 import type { BodySource } from "./blocks.ts";
 import type { DataPath } from "./objects.ts";
-import { checkConcurrency, uploadBody, type UploadOptions } from "./upload.ts";
+import { checkConcurrency, deleteUploaded, uploadBody, type UploadOptions } from "./upload.ts";
 
 // A publish end to end: prepare (metad hands out a fresh generation's key prefix), upload the
 // blocks straight to the object store, then one publish request commits the whole manifest. The
@@ -33,10 +33,23 @@ export async function publishBody(call: Call, data: DataPath, target: PublishTar
   // Without `replace` an existing name fails the publish anyway; asking alongside the prepare
   // fails it before gigabytes are uploaded for nothing.
   const [prepared] = await Promise.all([call("prepare", prepareArgs, true) as Promise<PreparedPublish>, options.replace ? null : refuseExisting(call, target)]);
-  const manifest = await uploadBody(store, prepared, source, options);
+  const manifest = await uploadBody(store, prepared, source, { ...options, onCleanup: (n) => (data.integrity.uploadBlocksCleanedUp += n) });
   const publishArgs = { ...target, prepareId: prepared.prepareId, manifest, replace: options.replace ?? false, ...pick(options, "ifGeneration", "mode") };
-  return (await call("publish", publishArgs, true)) as InodeAttrs;
+  try {
+    return (await call("publish", publishArgs, true)) as InodeAttrs;
+  } catch (err) {
+    // Only a refusal proves nothing committed; after a timeout or a dropped connection the
+    // publish may have landed, and its blocks are then the file's.
+    if (REFUSED.has((err as FsError).code)) {
+      const keys = manifest.chunks.flatMap((chunk) => chunk.blocks.map((block) => block.key));
+      data.integrity.uploadBlocksCleanedUp += await deleteUploaded(store, keys);
+    }
+    throw err;
+  }
 }
+
+/** Publish errors metad answers before committing anything. */
+const REFUSED = new Set(["EEXIST", "ESTALE", "ENOENT", "EINVAL", "EISDIR", "ENOTDIR", "EFBIG", "EACCES", "EPERM", "ENOSPC", "ENAMETOOLONG", "EXDEV"]);
 
 async function refuseExisting(call: Call, target: PublishTarget): Promise<void> {
   const [op, args] = "path" in target ? ["lstat_path", { path: target.path }] : ["lookup", { parent: target.parent, name: target.name }];

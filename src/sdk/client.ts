@@ -6,7 +6,7 @@ import type { BodySource } from "./blocks.ts";
 import { publishBody, type Call, type PublishOptions, type PublishTarget } from "./body-writer.ts";
 import { withPath } from "./errors.ts";
 import { InodeApi } from "./inode-api.ts";
-import { DataPath } from "./objects.ts";
+import { DataPath, type DataPathOptions, type IntegrityStats } from "./objects.ts";
 import { PathReader } from "./path-reader.ts";
 import { RpcClient } from "./rpc-client.ts";
 import { NoKVStats, timeToNs } from "./stats.ts";
@@ -27,6 +27,11 @@ export interface ConnectOptions {
   objectStore?: ObjectStore;
   /** Block cache capacity in bytes (default LIMITS.blockCacheDefaultBytes); 0 turns it off. */
   cacheBytes?: number;
+  /**
+   * Verify every byte read against the CRC-32 its uploader stored (default true). Turning it off
+   * exists to measure its cost (bench/); a corrupt block then reads back silently.
+   */
+  verifyChecksums?: boolean;
 }
 
 export interface WriteFileOptions extends Omit<PublishOptions, "replace"> {
@@ -69,8 +74,8 @@ export class NoKVClient extends PathReader {
   private readonly keyedCall: Call = (op, args, write) => this.call(op, args, write ? this.nextKey() : undefined);
 
   /** `objectsUrl` is the store metad named in hello; `options` may route data elsewhere. */
-  constructor(rpc: RpcClient, readonly mount: { id: number; name: string }, readonly objectsUrl: string, options: ConnectOptions = {}) {
-    super(rpc, mount.id, {}, new DataPath(options.objectStore ?? options.objects ?? objectsUrl, new BlockCache(options.cacheBytes ?? LIMITS.blockCacheDefaultBytes)));
+  constructor(rpc: RpcClient, readonly mount: { id: number; name: string }, readonly objectsUrl: string, options: ConnectOptions = {}, server: DataPathOptions = {}) {
+    super(rpc, mount.id, {}, new DataPath(options.objectStore ?? options.objects ?? objectsUrl, new BlockCache(options.cacheBytes ?? LIMITS.blockCacheDefaultBytes), { ...server, ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }) }));
     this.inode = new InodeApi(this.keyedCall, {
       reader: this.reader,
       publish: (target, source, publishOptions) => this.publishTo(target, source, publishOptions),
@@ -199,6 +204,11 @@ export class NoKVClient extends PathReader {
   /** Hits and misses of the block cache (per object range read). */
   cacheStats(): CacheStats {
     return this.data.cache.stats();
+  }
+
+  /** Checksum segments verified, mismatches caught (and cured by a re-read), failed uploads cleaned up. */
+  integrityStats(): IntegrityStats {
+    return { ...this.data.integrity };
   }
 
   private publishTo(target: PublishTarget, source: BodySource, options: PublishOptions): Promise<InodeAttrs> {

@@ -9,6 +9,9 @@ export function fsErrorFor(err: unknown, syscall: string, path?: string): FsErro
   const where = path === undefined ? { syscall } : { syscall, path };
   const out = new FsError(base.code, undefined, where);
   out.message = `${base.code}: ${errnoMessage(base.code)}, ${syscall}${path === undefined ? "" : ` '${path}'`}`;
+  // An I/O error says which object failed and how (a checksum, a truncated or missing block):
+  // that is what an operator acts on, so it stays in the message, not only in `cause`.
+  if (base.code === "EIO" && base.detail) out.message += `: ${base.detail}`;
   if (base.detail) out.cause = base.detail;
   return out;
 }

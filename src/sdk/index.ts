@@ -7,6 +7,7 @@ export type { BodySource } from "./blocks.ts";
 export type { PublishOptions } from "./body-writer.ts";
 export type { PublishProgress } from "./upload.ts";
 export type { CacheStats } from "./block-cache.ts";
+export type { IntegrityStats } from "./objects.ts";
 export type { ReadStreamOptions } from "./read-stream.ts";
 export type { ReadFileOptions } from "./path-reader.ts";
 export type { InodeReadOptions } from "./inode-api.ts";
@@ -34,6 +35,13 @@ export function parseServerUrl(url: string): { host: string; port: number } {
  * Connects to metad and opens a mount: `await connect("nokv://127.0.0.1:7777", { mount: "default" })`.
  * `token` (or NOKV_TOKEN in the environment) is the shared secret a metad off loopback requires.
  */
+interface HelloReply {
+  mount: { id: number; name: string };
+  objects: string;
+  durability?: "normal" | "full";
+  storeId?: string | null;
+}
+
 export async function connect(url: string, options: ConnectOptions & { token?: string } = {}): Promise<NoKVClient> {
   const token = options.token ?? (typeof process === "undefined" ? undefined : process.env.NOKV_TOKEN || undefined);
   const rpc = new RpcClient({
@@ -42,8 +50,8 @@ export async function connect(url: string, options: ConnectOptions & { token?: s
     ...(token === undefined ? {} : { token }),
   });
   try {
-    const hello = (await rpc.call("hello", { mount: options.mount ?? "default" })) as { mount: { id: number; name: string }; objects: string };
-    return new NoKVClient(rpc, hello.mount, hello.objects, options);
+    const hello = (await rpc.call("hello", { mount: options.mount ?? "default" })) as HelloReply;
+    return new NoKVClient(rpc, hello.mount, hello.objects, options, { durability: hello.durability ?? "normal", storeId: hello.storeId ?? null });
   } catch (err) {
     rpc.close();
     throw err;

@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
 import type { ObjectStore } from "../objstore/index.ts";
-import { FsError, LIMITS, blockKey, type BodyManifest, type ChunkManifest, type PreparedPublish } from "../types/index.ts";
+import { FsError, LIMITS, blockChecksum, blockKey, segmentSizeFor, type BlockChecksum, type BodyManifest, type ChunkManifest, type PreparedPublish } from "../types/index.ts";
 import { sourceSizeBytes, splitBlocks, type BodySource } from "./blocks.ts";
 
 // The upload half of a publish: blocks go straight to the object store, several at once, while
-// the digest is computed over the bytes in order. Nothing here is visible to anyone until the
-// publish request commits the manifest this returns.
+// the digest is computed over the bytes in order. Each block's segment checksums are computed
+// from the very bytes handed to the put, before it starts, and go into the manifest for every
+// reader to verify. Nothing here is visible to anyone until the publish commits the manifest.
 
 export interface PublishProgress {
   bytesUploaded: number;
@@ -25,6 +26,13 @@ export interface UploadOptions {
    */
   digest?: boolean;
   onProgress?: (progress: PublishProgress) => void;
+  /**
+   * How a block's checksums are made (default: CRC-32 of its bytes, computed here). For a
+   * producer that already holds them for these exact bytes; bench/ uses it to measure their cost.
+   */
+  checksumOf?: (block: Uint8Array, segmentSizeBytes: number) => BlockChecksum;
+  /** Told how many blocks a failed upload deleted again. */
+  onCleanup?: (blocksDeleted: number) => void;
 }
 
 export const DEFAULT_PRODUCER = "nokv-sdk";
@@ -40,9 +48,10 @@ export function checkConcurrency(concurrency: number | undefined): number {
 
 /**
  * Uploads `source` as the blocks of `prepared` and returns the manifest to publish. Holds at most
- * `concurrency` blocks in flight plus the one being filled. On the first failed upload it stops
- * reading the source, waits for the uploads in flight, and throws that failure; the objects
- * already written stay for metad's GC to remove once the prepare expires.
+ * `concurrency` blocks in flight plus the one being filled. On the first failed upload (or a
+ * failed source) it stops reading the source, waits for the uploads in flight, deletes the blocks
+ * already put (best effort: what a delete misses, metad's GC removes once the prepare expires)
+ * and throws that failure.
  */
 export async function uploadBody(store: ObjectStore, prepared: PreparedPublish, source: BodySource, options: UploadOptions = {}): Promise<BodyManifest> {
   const concurrency = checkConcurrency(options.concurrency);
@@ -53,7 +62,9 @@ export async function uploadBody(store: ObjectStore, prepared: PreparedPublish, 
   const totalBytes = sourceSizeBytes(source);
   if (totalBytes !== undefined && totalBytes > LIMITS.fileMaxBytes) throw new FsError("EFBIG", `${totalBytes} bytes is over the ${LIMITS.fileMaxBytes}-byte file limit`);
   const hash = options.digest === false ? null : createHash("sha256");
+  const segmentSizeBytes = segmentSizeFor(blockSizeBytes);
   const chunks: ChunkManifest[] = [];
+  const putKeys: string[] = [];
   const running = new Set<Promise<void>>();
   let failure: { error: unknown } | null = null;
   let sizeBytes = 0;
@@ -70,8 +81,11 @@ export async function uploadBody(store: ObjectStore, prepared: PreparedPublish, 
       const chunkIndex = Math.floor(sizeBytes / chunkSizeBytes);
       const offsetInChunk = sizeBytes % chunkSizeBytes;
       const key = blockKey(keyPrefix, chunkIndex, offsetInChunk / blockSizeBytes);
-      (chunks[chunkIndex] ??= { chunkIndex, blocks: [] }).blocks.push({ key, offsetInChunk, lengthBytes: block.byteLength, objectOffset: 0 });
+      const checksum = (options.checksumOf ?? blockChecksum)(block, segmentSizeBytes);
+      (chunks[chunkIndex] ??= { chunkIndex, blocks: [] }).blocks.push({ key, offsetInChunk, lengthBytes: block.byteLength, objectOffset: 0, checksum });
       sizeBytes += block.byteLength;
+      // Recorded before the put: a put that fails may still have left the object behind.
+      putKeys.push(key);
       const upload: Promise<void> = store.put(key, block)
         .then(() => uploaded(block.byteLength))
         .catch((error: unknown) => void (failure ??= { error }))
@@ -80,11 +94,16 @@ export async function uploadBody(store: ObjectStore, prepared: PreparedPublish, 
       // Hashed while its upload runs on another thread: the digest is the one sequential pass.
       hash?.update(block);
     }
+  } catch (err) {
+    failure ??= { error: err };
   } finally {
     // Also when the source itself failed: no upload may outlive the publish call.
     await Promise.all(running);
   }
-  if (failure) throw (failure as { error: unknown }).error;
+  if (failure) {
+    options.onCleanup?.(await deleteUploaded(store, putKeys));
+    throw (failure as { error: unknown }).error;
+  }
   return {
     summary: {
       sizeBytes,
@@ -97,4 +116,18 @@ export async function uploadBody(store: ObjectStore, prepared: PreparedPublish, 
     },
     chunks,
   };
+}
+
+/** Best effort; returns how many deletes succeeded. A block a delete misses stays until GC collects the expired prepare. */
+export async function deleteUploaded(store: ObjectStore, keys: readonly string[]): Promise<number> {
+  let next = 0;
+  let deleted = 0;
+  const worker = async () => {
+    while (next < keys.length) {
+      const key = keys[next++]!;
+      await store.delete(key).then(() => deleted++, () => undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LIMITS.uploadCleanupConcurrency, keys.length) }, worker));
+  return deleted;
 }

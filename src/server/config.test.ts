@@ -11,6 +11,12 @@ describe("metad config", () => {
     expect(parseConfig(["--listen", "[::1]:7000"], {})).toMatchObject({ host: "::1", port: 7000 });
   });
 
+  test("the objects directory defaults to <data>/objects, not the working directory", () => {
+    expect(parseConfig(["--data", "/srv/a/"], {}).objectsUrl).toBe("file:///srv/a/objects");
+    expect(parseConfig([], { NOKV_DATA: "/srv/b" }).objectsUrl).toBe("file:///srv/b/objects");
+    expect(parseConfig(["--data", "/srv/c", "--objects=file:///elsewhere"], {}).objectsUrl).toBe("file:///elsewhere");
+  });
+
   test("bad flags name the problem", () => {
     const bad: Array<[string[], RegExp]> = [
       [["--nope"], /unknown argument '--nope'/],

@@ -8,7 +8,7 @@ export interface MetadConfig {
   port: number;
   /** Directory holding the SQLite metadata store. */
   dataDir: string;
-  /** Object store URL (file://DIR or s3://bucket[/prefix]?endpoint=...). */
+  /** Object store URL (file://DIR or s3://bucket[/prefix]?endpoint=...); default `<dataDir>/objects`. */
   objectsUrl: string;
   durability: Durability;
   /** Object and history GC runs this often; 0 turns the timer off (POST /gc still works). */
@@ -40,6 +40,11 @@ export const DEFAULT_CONFIG: MetadConfig = {
   gcIntervalMs: 60_000,
 };
 
+/** Objects live beside the metadata they belong to, so two data directories never share a store by accident. */
+export function defaultObjectsUrl(dataDir: string): string {
+  return `file://${dataDir.replace(/\/+$/, "")}/objects`;
+}
+
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
@@ -57,7 +62,7 @@ export const USAGE = `usage: metad [--listen HOST:PORT] [--data DIR] [--objects 
   --listen        address to serve RPC and HTTP on (env NOKV_LISTEN, default 127.0.0.1:7777)
   --data          metadata directory (env NOKV_DATA, default ./.nokv)
   --objects       object store: file://DIR or s3://bucket[/prefix]?endpoint=URL&region=R
-                  (env NOKV_OBJECTS, default file://./.nokv/objects)
+                  (env NOKV_OBJECTS, default file://DATA/objects, beside --data)
   --durability    normal: a process crash loses nothing acknowledged; full: power loss neither
                   (env NOKV_DURABILITY, default normal)
   --gc-interval-ms  object and history GC period, 0 for manual only (env NOKV_GC_INTERVAL_MS, default 60000)
@@ -81,7 +86,12 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     if (value === undefined) throw new ConfigError(`${flag} needs a value\n${USAGE}`);
     apply(spec, config, value, flag);
   }
+  if (!objectsGiven(argv, env)) config.objectsUrl = defaultObjectsUrl(config.dataDir);
   return config;
+}
+
+function objectsGiven(argv: readonly string[], env: Record<string, string | undefined>): boolean {
+  return (env.NOKV_OBJECTS !== undefined && env.NOKV_OBJECTS !== "") || argv.some((arg) => arg === "--objects" || arg.startsWith("--objects="));
 }
 
 function apply(spec: (typeof FLAGS)[string], config: MetadConfig, value: string, source: string): void {

@@ -4,7 +4,8 @@ import type { Socket, TCPSocketListener } from "bun";
 import { SqliteStore } from "../schema/index.ts";
 import { MetadataService, type GcObjectTarget } from "../service/index.ts";
 import { LIMITS, type InodeId, type MountId, type WatchEvent } from "../types/index.ts";
-import { openObjectStore, redactStoreUrl, type ObjectStore } from "../objstore/index.ts";
+import { hasBlocks, openObjectStore, readStoreId, redactStoreUrl, writeStoreId, type ObjectStore } from "../objstore/index.ts";
+import { bindObjectStore } from "../service/store-identity.ts";
 import type { ConnectionLimits, MetadConfig } from "./config.ts";
 import { Connection, type ConnectionHooks } from "./connection.ts";
 import { DataDirBusy, DataLock } from "./data-lock.ts";
@@ -41,6 +42,8 @@ export class Metad {
     readonly service: MetadataService,
     readonly objects: ObjectStore,
     private readonly lock: DataLock,
+    /** The object store's id, recorded in the database; clients refuse a store carrying another. */
+    readonly storeId: string,
   ) {
     this.committer = new GroupCommitter(
       service,
@@ -89,7 +92,16 @@ export class Metad {
       lock.release();
       throw new StartupError(`cannot open the object store ${redactStoreUrl(config.objectsUrl)}: ${(err as Error).message}`);
     }
-    const metad = new Metad(config, service, objects, lock);
+    let storeId: string;
+    try {
+      storeId = await bindObjectStore(service, { url: objects.url, readId: () => readStoreId(objects), writeId: (id) => writeDurably(config.objectsUrl, id), hasBlocks: () => hasBlocks(objects) });
+    } catch (err) {
+      service.close();
+      lock.release();
+      await objects.close();
+      throw new StartupError(`object store ${objects.url} for ${dataDir}: ${(err as Error).message}`);
+    }
+    const metad = new Metad(config, service, objects, lock, storeId);
     try {
       metad.listen();
     } catch (err) {
@@ -175,6 +187,8 @@ export class Metad {
     return {
       service: this.service,
       objectsUrl: this.objects.url,
+      durability: this.config.durability,
+      storeId: this.storeId,
       subscribe: (args) => this.subscriptions.subscribe(conn, args),
       unsubscribe: (id) => this.subscriptions.unsubscribe(conn, id),
       runGc: () => this.runGc(),
@@ -202,6 +216,7 @@ export class Metad {
           after = page.nextAfter;
         }
       },
+      sweepTempFiles: async () => (await this.objects.sweepTempFiles?.({ minAgeMs: LIMITS.tempFileMinAgeMs, dryRun: false }))?.deleted ?? 0,
     };
     this.gcRunning = this.service.gc
       .collect(target)
@@ -263,6 +278,16 @@ export class Metad {
     this.service.close();
     this.lock.release();
     await this.objects.close();
+  }
+}
+
+/** The store id is written once and every later start depends on it: fsynced whatever the durability. */
+async function writeDurably(objectsUrl: string, id: string): Promise<void> {
+  const store = await openObjectStore(objectsUrl, { durability: "full" });
+  try {
+    await writeStoreId(store, id);
+  } finally {
+    await store.close();
   }
 }
 

@@ -8,6 +8,10 @@ export interface OpContext {
   service: MetadataService;
   /** The URL of the object store clients should use (no secrets). */
   objectsUrl: string;
+  /** metad's durability: clients fsync blocks before publish under "full". */
+  durability: "normal" | "full";
+  /** The object store's id: clients refuse a store that carries another. */
+  storeId: string;
   /** Subscribes the calling connection to a scope from a cursor; events follow as pushes. */
   subscribe(args: { id?: number; mount: MountId; scope: number; cursor: WatchCursor }): { subscription: number; scope: number; cursor: string };
   unsubscribe(subscription: number): boolean;

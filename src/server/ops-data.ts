@@ -40,7 +40,7 @@ export const DATA_OPS: Record<string, OpSpec> = {
   hello: read((ctx, a) => {
     const name = argOptional(a, "mount", argString, { maxBytes: LIMITS.nameMaxBytes }) ?? "default";
     const id = ctx.service.mounts.resolve(name);
-    return { mount: { id, name }, objects: ctx.objectsUrl, limits: LIMITS, protocol: 1 };
+    return { mount: { id, name }, objects: ctx.objectsUrl, durability: ctx.durability, storeId: ctx.storeId, limits: LIMITS, protocol: 1 };
   }),
   mounts_list: read((ctx) => ctx.service.mounts.list()),
   mount_create: write((ctx, a, k) => ctx.service.mounts.create(argString(a, "name", { maxBytes: LIMITS.nameMaxBytes * 4 }), writeKey(k))),

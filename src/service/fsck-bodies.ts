@@ -1,4 +1,4 @@
-import { LIMITS, bodyKeyPrefix, type BodySummary, type ChunkManifest } from "../types/index.ts";
+import { LIMITS, bodyKeyPrefix, type BlockChecksum, type BodySummary, type ChunkManifest } from "../types/index.ts";
 import { SUMMARY_CHUNK_INDEX, type FullScan, type ScannedInode, type ScannedManifest } from "../schema/index.ts";
 import type { FsckObjectSource, ViolationSink } from "./fsck.ts";
 import { inodeKey, type NamespaceFacts } from "./fsck-namespace.ts";
@@ -12,6 +12,8 @@ export interface BodyFacts {
   bodyCount: number;
   /** Referenced block key -> the object bytes the manifests need (largest objectOffset + length). */
   referenced: Map<string, number>;
+  /** Referenced block key -> the checksums its uploader stored (null for blocks from before checksums). */
+  checksums: Map<string, BlockChecksum | null>;
   stagedPrefixes: string[];
   gcKeys: Set<string>;
 }
@@ -20,7 +22,7 @@ const BLOCKS_PREFIX = "blocks/";
 const HEAD_CONCURRENCY = 16;
 
 export function checkBodies(ns: NamespaceFacts, scan: FullScan, sink: ViolationSink): BodyFacts {
-  const facts: BodyFacts = { bodyCount: 0, referenced: new Map(), stagedPrefixes: [], gcKeys: new Set(scan.gcKeys()) };
+  const facts: BodyFacts = { bodyCount: 0, referenced: new Map(), checksums: new Map(), stagedPrefixes: [], gcKeys: new Set(scan.gcKeys()) };
   const byBody = new Map<string, ScannedManifest[]>();
   for (const m of scan.manifests()) {
     const keys = { mount: m.mount, inode: m.inode, generation: m.generation, chunkIndex: m.chunkIndex };
@@ -77,6 +79,7 @@ function checkBody(inode: ScannedInode, rows: ScannedManifest[], facts: BodyFact
       covered += block.lengthBytes;
       const end = block.objectOffset + block.lengthBytes;
       facts.referenced.set(block.key, Math.max(facts.referenced.get(block.key) ?? 0, end));
+      if (!facts.checksums.get(block.key)) facts.checksums.set(block.key, block.checksum ?? null);
     }
   }
   if (!holesAllowed && covered !== summary.sizeBytes) {
@@ -155,6 +158,11 @@ async function checkReferenced(facts: BodyFacts, listed: Set<string>, source: Fs
       if (!found) sink.add("block-missing", `block '${key}' vanished while fsck ran`, { objectKey: key });
       else if (found.sizeBytes < needBytes) {
         sink.add("block-short", `block '${key}' has ${found.sizeBytes} bytes, manifests read up to ${needBytes}`, { objectKey: key, sizeBytes: found.sizeBytes, needBytes });
+      } else {
+        const checksummed = facts.checksums.get(key)?.objectSizeBytes;
+        if (checksummed !== undefined && found.sizeBytes !== checksummed) {
+          sink.add("block-replaced", `block '${key}' has ${found.sizeBytes} bytes, its checksums cover ${checksummed}: the object was replaced`, { objectKey: key, sizeBytes: found.sizeBytes, checksummedBytes: checksummed });
+        }
       }
     }
   };

@@ -1,6 +1,7 @@
 import { LIMITS } from "../types/index.ts";
 import type { FullScan, MetadataStore } from "../schema/index.ts";
 import { checkBodies, checkObjects, type BodyFacts } from "./fsck-bodies.ts";
+import { verifyData } from "./fsck-data.ts";
 import { checkNamespace, loadNamespace } from "./fsck-namespace.ts";
 
 // fsck: every invariant the service keeps, checked over a whole store at rest (metad stopped).
@@ -12,7 +13,7 @@ export type FsckKind =
   | "dentry-dangling" | "dentry-type-mismatch" | "nlink-mismatch" | "dir-links" | "dir-parent-mismatch" | "dir-cycle"
   | "unreachable-inode" | "manifest-orphan" | "manifest-undecodable" | "body-no-summary" | "body-bad-summary" | "body-bad-chunk"
   | "staged-bad-prefix" | "block-missing" | "block-short" | "object-leak" | "version-clock-behind" | "id-clock-behind"
-  | "history-order";
+  | "history-order" | "block-corrupt" | "block-replaced" | "block-unreadable";
 
 export interface FsckViolation {
   kind: FsckKind;
@@ -29,12 +30,35 @@ export interface FsckObjectSource {
   headObject?(key: string): Promise<{ sizeBytes: number } | null>;
   /** Needed for repair. */
   deleteObject?(key: string): Promise<void>;
+  /** A whole object's bytes; needed for verifyData. */
+  readObject?(key: string): Promise<Uint8Array>;
+  /** Temp files a killed writer left (file:// stores), deleted unless `dryRun` when at least `minAgeMs` old. */
+  tempFiles?(options: { minAgeMs: number; dryRun: boolean }): Promise<{ found: Leftover["tempFiles"]; deleted: number }>;
+}
+
+export interface FsckProgress {
+  blocksVerified: number;
+  blocksTotal: number;
+  bytesVerified: number;
+  bytesTotal: number;
+}
+
+/** Garbage GC collects on its own: reported, and removed by repair, but no broken invariant. */
+export interface Leftover {
+  /** Temp files of writes that never finished (`.nokv-tmp-*`), path relative to the store. */
+  tempFiles: Array<{ path: string; sizeBytes: number; ageMs: number }>;
+  /** Prepares past their expiry, with the blocks their uploads left. */
+  expiredPrepares: Array<{ mount: number; prepareId: string; keyPrefix: string; expiredAgoMs: number; blocks: number }>;
 }
 
 export interface FsckOptions {
   objects?: FsckObjectSource;
-  /** Deletes leaked objects (nothing else is repaired). */
+  /** Deletes leaked objects, old temp files and the blocks of expired prepares (nothing else is repaired). */
   repair?: boolean;
+  /** Reads every referenced block and checks it against its checksums. */
+  verifyData?: boolean;
+  onProgress?: (progress: FsckProgress) => void;
+  nowMs?: number;
 }
 
 export interface FsckReport {
@@ -42,8 +66,12 @@ export interface FsckReport {
   violations: FsckViolation[];
   /** Violations found past LIMITS.fsckViolationsMax are counted, not listed. */
   violationsOmitted: number;
-  counts: { mounts: number; inodes: number; dentries: number; bodies: number; blocksReferenced: number; objectsListed: number; historyRows: number };
-  repaired: { objectsDeleted: number; objectDeleteErrors: number };
+  counts: {
+    mounts: number; inodes: number; dentries: number; bodies: number; blocksReferenced: number; objectsListed: number; historyRows: number;
+    blocksVerified: number; bytesVerified: number; blocksWithoutChecksum: number;
+  };
+  leftovers: Leftover;
+  repaired: { objectsDeleted: number; objectDeleteErrors: number; tempFilesDeleted: number; expiredBlocksDeleted: number };
 }
 
 /** Collects violations up to the listing limit. */
@@ -64,7 +92,10 @@ export async function fsck(store: MetadataStore, scan: FullScan, options: FsckOp
   const ns = loadNamespace(store, scan, sink);
   checkNamespace(ns, sink);
   const bodies: BodyFacts = checkBodies(ns, scan, sink);
-  const objects = options.objects ? await checkObjects(bodies, options.objects, options.repair === true, sink) : null;
+  const repair = options.repair === true;
+  const objects = options.objects ? await checkObjects(bodies, options.objects, repair, sink) : null;
+  const verified = options.objects && options.verifyData ? await verifyData(bodies.checksums, options.objects, sink, options.onProgress) : null;
+  const leftovers = options.objects ? await findLeftovers(scan, options.objects, repair, options.nowMs ?? Date.now()) : null;
   const historyRows = checkClocks(store, scan, sink);
   return {
     ok: sink.count === 0,
@@ -78,10 +109,49 @@ export async function fsck(store: MetadataStore, scan: FullScan, options: FsckOp
       blocksReferenced: bodies.referenced.size,
       objectsListed: objects?.listed ?? 0,
       historyRows,
+      blocksVerified: verified?.blocksVerified ?? 0,
+      bytesVerified: verified?.bytesVerified ?? 0,
+      blocksWithoutChecksum: verified?.blocksWithoutChecksum ?? 0,
     },
-    repaired: { objectsDeleted: objects?.deleted ?? 0, objectDeleteErrors: objects?.deleteErrors ?? 0 },
+    leftovers: leftovers?.found ?? { tempFiles: [], expiredPrepares: [] },
+    repaired: {
+      objectsDeleted: objects?.deleted ?? 0,
+      objectDeleteErrors: (objects?.deleteErrors ?? 0) + (leftovers?.deleteErrors ?? 0),
+      tempFilesDeleted: leftovers?.tempFilesDeleted ?? 0,
+      expiredBlocksDeleted: leftovers?.expiredBlocksDeleted ?? 0,
+    },
   };
 }
+
+/** Temp files and expired prepares' blocks; repair removes old temp files and those blocks. */
+async function findLeftovers(scan: FullScan, source: FsckObjectSource, repair: boolean, nowMs: number) {
+  const found: Leftover = { tempFiles: [], expiredPrepares: [] };
+  let tempFilesDeleted = 0;
+  let expiredBlocksDeleted = 0;
+  let deleteErrors = 0;
+  if (source.tempFiles) {
+    // Every temp file is reported; repair removes only those too old to be a write in progress.
+    found.tempFiles = (await source.tempFiles({ minAgeMs: 0, dryRun: true })).found;
+    if (repair) tempFilesDeleted = (await source.tempFiles({ minAgeMs: LIMITS.tempFileMinAgeMs, dryRun: false })).deleted;
+  }
+  for (const staged of scan.staged()) {
+    if (staged.expiresAtMs >= nowMs) continue;
+    const keys = await source.listObjects(staged.keyPrefix + "/");
+    found.expiredPrepares.push({ mount: staged.mount, prepareId: staged.prepareId, keyPrefix: staged.keyPrefix, expiredAgoMs: nowMs - staged.expiresAtMs, blocks: keys.length });
+    if (!repair || !source.deleteObject) continue;
+    for (const key of keys) {
+      try {
+        await source.deleteObject(key);
+        expiredBlocksDeleted++;
+      } catch {
+        deleteErrors++;
+      }
+    }
+  }
+  return { found, tempFilesDeleted, expiredBlocksDeleted, deleteErrors };
+}
+
+
 
 /** Each shard's clocks must be ahead of everything it stores, or a restart would hand a number out twice. */
 function checkClocks(store: MetadataStore, scan: FullScan, sink: ViolationSink): number {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { LIMITS, ROOT_INODE, blockKey } from "../types/index.ts";
+import { LIMITS, ROOT_INODE, blockChecksum, blockKey, segmentSizeFor } from "../types/index.ts";
 import type { GcObjectTarget } from "./gc.ts";
 import { openTestService, type ServiceHarness } from "./testing.ts";
 
@@ -27,7 +27,8 @@ class ObjectSet implements GcObjectTarget {
 
 function publish(objects: ObjectSet, name: string, blocks: number) {
   const prep = h.service.publisher.prepare({ mount: m, parent: ROOT_INODE, name, blockSizeBytes: 4096 });
-  const list = Array.from({ length: blocks }, (_, b) => ({ key: blockKey(prep.keyPrefix, 0, b), offsetInChunk: b * 4096, lengthBytes: 4096, objectOffset: 0 }));
+  const checksum = blockChecksum(new Uint8Array(4096), segmentSizeFor(4096));
+  const list = Array.from({ length: blocks }, (_, b) => ({ key: blockKey(prep.keyPrefix, 0, b), offsetInChunk: b * 4096, lengthBytes: 4096, objectOffset: 0, checksum }));
   for (const b of list) objects.keys.add(b.key);
   const summary = { sizeBytes: blocks * 4096, chunkSizeBytes: LIMITS.chunkSizeBytes, blockSizeBytes: 4096, chunkCount: 1, digest: "", producer: "", contentType: "" };
   return { name, ...h.service.publisher.publish({ mount: m, prepareId: prep.prepareId, parent: ROOT_INODE, name, manifest: { summary, chunks: [{ chunkIndex: 0, blocks: list }] } }) };
@@ -105,7 +106,8 @@ describe("garbage collection", () => {
     const key = blockKey(prep.keyPrefix, 0, 0);
     objects.keys.add(key);
     const summary = { sizeBytes: 4096, chunkSizeBytes: LIMITS.chunkSizeBytes, blockSizeBytes: 4096, chunkCount: 1, digest: "", producer: "", contentType: "" };
-    h.service.publisher.publish({ mount: other, prepareId: prep.prepareId, parent: ROOT_INODE, name: "o", manifest: { summary, chunks: [{ chunkIndex: 0, blocks: [{ key, offsetInChunk: 0, lengthBytes: 4096, objectOffset: 0 }] }] } });
+    const checksum = blockChecksum(new Uint8Array(4096), segmentSizeFor(4096));
+    h.service.publisher.publish({ mount: other, prepareId: prep.prepareId, parent: ROOT_INODE, name: "o", manifest: { summary, chunks: [{ chunkIndex: 0, blocks: [{ key, offsetInChunk: 0, lengthBytes: 4096, objectOffset: 0, checksum }] }] } });
     h.service.ns.unlink({ mount: other, parent: ROOT_INODE, name: "o" });
     const first = await h.service.gc.collect(objects);
     expect(first.objectsDeleted).toBe(1);
@@ -125,7 +127,8 @@ describe("garbage collection", () => {
     const mounts = Array.from({ length: 40 }, (_, i) => h.service.mounts.create(`m${i}`).id);
     for (const mount of mounts) {
       const prep = h.service.publisher.prepare({ mount, parent: ROOT_INODE, name: "f", blockSizeBytes: 4096 });
-      const blocks = Array.from({ length: 300 }, (_, b) => ({ key: blockKey(prep.keyPrefix, 0, b), offsetInChunk: b * 4096, lengthBytes: 4096, objectOffset: 0 }));
+      const checksum = blockChecksum(new Uint8Array(4096), segmentSizeFor(4096));
+      const blocks = Array.from({ length: 300 }, (_, b) => ({ key: blockKey(prep.keyPrefix, 0, b), offsetInChunk: b * 4096, lengthBytes: 4096, objectOffset: 0, checksum }));
       for (const b of blocks) objects.keys.add(b.key);
       const summary = { sizeBytes: 300 * 4096, chunkSizeBytes: LIMITS.chunkSizeBytes, blockSizeBytes: 4096, chunkCount: 1, digest: "", producer: "", contentType: "" };
       h.service.publisher.publish({ mount, prepareId: prep.prepareId, parent: ROOT_INODE, name: "f", manifest: { summary, chunks: [{ chunkIndex: 0, blocks }] } });

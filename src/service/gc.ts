@@ -13,6 +13,8 @@ export interface GcObjectTarget {
   deleteObject(key: string): Promise<void>;
   /** Every key under a prefix (staged uploads of an abandoned prepare). */
   listObjects(prefix: string): Promise<string[]>;
+  /** Deletes temp files a killed writer left (older than LIMITS.tempFileMinAgeMs); returns how many. */
+  sweepTempFiles?(): Promise<number>;
 }
 
 export interface GcReport {
@@ -27,12 +29,14 @@ export interface GcReport {
   watchEventsTrimmedBefore: number;
   dedupeRecordsDeleted: number;
   logEntriesTrimmed: number;
+  tempFilesDeleted: number;
 }
 
 export function emptyGcReport(): GcReport {
   return {
     objectRecordsScanned: 0, objectsDeleted: 0, mountsWaitingForSnapshots: 0, objectDeleteErrors: 0, stagedExpired: 0,
     stagedObjectsDeleted: 0, historyRowsDeleted: 0, watchEventsTrimmedBefore: 0, dedupeRecordsDeleted: 0, logEntriesTrimmed: 0,
+    tempFilesDeleted: 0,
   };
 }
 
@@ -66,6 +70,7 @@ export class Collector {
     const report = emptyGcReport();
     await this.collectObjects(target, report);
     await this.collectStaged(target, report);
+    report.tempFilesDeleted += (await target.sweepTempFiles?.()) ?? 0;
     this.collectMetadata(report);
     return report;
   }

@@ -3,6 +3,7 @@ import {
   LIMITS,
   bodyKeyPrefix,
   nowNs,
+  planRange,
   validateName,
   type BodyManifest,
   type ChunkManifest,
@@ -219,6 +220,6 @@ function addRanges(plan: ReadPlan, chunk: ChunkManifest, chunkStart: number, sta
     const from = Math.max(start, blockStart);
     const to = Math.min(end, blockStart + block.lengthBytes);
     if (to <= from) continue;
-    plan.ranges.push({ key: block.key, objectOffset: block.objectOffset + (from - blockStart), lengthBytes: to - from, outputOffset: from - start });
+    plan.ranges.push(planRange(block, block.objectOffset + (from - blockStart), to - from, from - start));
   }
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore, type MetadataStore } from "../schema/index.ts";
-import { FsError, LIMITS, ROOT_INODE, blockKey, seededRandom, type BodyManifest, type InodeId, type PreparedPublish } from "../types/index.ts";
+import { FsError, LIMITS, ROOT_INODE, blockChecksum, blockKey, seededRandom, segmentSizeFor, type BodyManifest, type InodeId, type PreparedPublish } from "../types/index.ts";
 import { MetadataService } from "./metadata-service.ts";
 import type { GcObjectTarget } from "./gc.ts";
 import { createEach } from "./create-each.ts";
@@ -62,7 +62,8 @@ function manifestOf(prep: PreparedPublish, sizeBytes: number, objects: ObjectKey
   for (let b = 0, off = 0; off < sizeBytes; b++, off += prep.blockSizeBytes) {
     const key = blockKey(prep.keyPrefix, 0, b);
     objects.keys.add(key);
-    blocks.push({ key, offsetInChunk: off, lengthBytes: Math.min(prep.blockSizeBytes, sizeBytes - off), objectOffset: 0 });
+    const lengthBytes = Math.min(prep.blockSizeBytes, sizeBytes - off);
+    blocks.push({ key, offsetInChunk: off, lengthBytes, objectOffset: 0, checksum: blockChecksum(new Uint8Array(lengthBytes), segmentSizeFor(prep.blockSizeBytes)) });
   }
   return {
     summary: { sizeBytes, chunkSizeBytes: LIMITS.chunkSizeBytes, blockSizeBytes: prep.blockSizeBytes, chunkCount: blocks.length > 0 ? 1 : 0, digest: "", producer: "replay", contentType: "" },

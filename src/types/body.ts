@@ -1,3 +1,4 @@
+import { rangeChecksum, type BlockChecksum, type RangeChecksum } from "./checksum.ts";
 import type { InodeId, MountId } from "./ids.ts";
 
 /**
@@ -22,6 +23,11 @@ export interface BlockRef {
   lengthBytes: number;
   /** Where the bytes start inside the object (non-zero after a truncate reuses a block's head). */
   objectOffset: number;
+  /**
+   * CRC-32 per segment of the whole object, computed by the uploader before its put. Every
+   * publish carries it; only bodies published before checksums existed lack it.
+   */
+  checksum?: BlockChecksum;
 }
 
 export interface ChunkManifest {
@@ -41,6 +47,15 @@ export interface ReadRange {
   objectOffset: number;
   lengthBytes: number;
   outputOffset: number;
+  /** The checksums of the segments around the range: the reader fetches and verifies those whole. */
+  checksum?: RangeChecksum;
+}
+
+/** The read range of `lengthBytes` at `objectOffset` of a block, with the checksums that cover it. */
+export function planRange(block: BlockRef, objectOffset: number, lengthBytes: number, outputOffset: number): ReadRange {
+  const range: ReadRange = { key: block.key, objectOffset, lengthBytes, outputOffset };
+  if (block.checksum) range.checksum = rangeChecksum(block.checksum, objectOffset, lengthBytes);
+  return range;
 }
 
 export interface ReadPlan {

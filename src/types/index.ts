@@ -1,5 +1,7 @@
 export * from "./attrs.ts";
 export * from "./body.ts";
+export * from "./checksum.ts";
+export * from "./store-id.ts";
 export * from "./dentry.ts";
 export * from "./errno.ts";
 export * from "./ids.ts";

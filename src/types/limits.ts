@@ -114,6 +114,19 @@ export const LIMITS = {
   readStreamWindowBytes: 8 * 1024 * 1024,
   /** SDK: the most bytes one read returns (readFile, handle and inode reads): node's 2 GiB - 1 buffer limit. */
   readResultMaxBytes: 2 ** 31 - 1,
+  /**
+   * Bytes covered by one CRC-32 in a block's checksum list: a ranged read fetches and verifies
+   * whole segments, so a 16 KiB read of a 4 MiB block reads 64 KiB, not the block.
+   */
+  checksumSegmentBytes: 64 * 1024,
+  /** Checksums in one block's list: larger blocks get larger segments, so a manifest stays within a frame. */
+  checksumSegmentsPerBlockMax: 64,
+  /** SDK: reads of a range whose checksum failed, the first included, before it is EIO (a torn read is not corruption). */
+  checksumReadMaxAttempts: 2,
+  /** fsck --verify-data: blocks read and checked at once. */
+  fsckVerifyConcurrency: 8,
+  /** SDK: deletes of already-uploaded blocks in flight when a publish's upload failed. */
+  uploadCleanupConcurrency: 8,
   /** SDK: block cache capacity unless connect() names one; 0 turns the cache off. */
   blockCacheDefaultBytes: 64 * 1024 * 1024,
   /** SDK: cached ranges of one object; past it the object's oldest range goes first. */
@@ -133,6 +146,11 @@ export const LIMITS = {
   s3RequestTimeoutMs: 30_000,
   s3RequestMaxAttempts: 3,
   s3RetryBackoffBaseMs: 50,
+  /**
+   * file:// temp files (a writer killed between write and rename) older than this are garbage:
+   * far longer than any one block write takes, so GC never removes a write in progress.
+   */
+  tempFileMinAgeMs: 60 * 60_000,
   /** A file:// put retried when a concurrent delete pruned its freshly made directory. */
   filePutDirRaceMaxAttempts: 5,
 
@@ -196,8 +214,13 @@ assertLimit(LIMITS.uploadConcurrencyDefault <= LIMITS.uploadConcurrencyMax, "upl
 assertLimit(LIMITS.readStreamWindowBytes <= LIMITS.readPlanWindowBytes, "read stream window above the plan window");
 assertLimit(LIMITS.readPlanMaxRanges >= LIMITS.chunkSizeBytes / LIMITS.blockSizeMinBytes, "one chunk of the smallest blocks above a plan's ranges");
 // A plan of the smallest blocks: one range per block, each a map of 4 fields (9 items) and a key.
-assertLimit((LIMITS.readPlanWindowBytes / LIMITS.blockSizeMinBytes) * (LIMITS.objectKeyMaxBytes + 64) <= LIMITS.frameMaxBytes, "read plan window reply above a frame");
-assertLimit((LIMITS.readPlanWindowBytes / LIMITS.blockSizeMinBytes) * 9 <= LIMITS.payloadMaxItems, "read plan window reply above the payload items");
+// With its checksum (a map of 4 fields, one CRC-32 segment per small block): 9 items, ~80 bytes more.
+assertLimit((LIMITS.readPlanWindowBytes / LIMITS.blockSizeMinBytes) * (LIMITS.objectKeyMaxBytes + 64 + 96) <= LIMITS.frameMaxBytes, "read plan window reply above a frame");
+assertLimit((LIMITS.readPlanWindowBytes / LIMITS.blockSizeMinBytes) * 18 <= LIMITS.payloadMaxItems, "read plan window reply above the payload items");
+assertLimit(LIMITS.checksumSegmentBytes <= LIMITS.blockSizeDefaultBytes && LIMITS.blockSizeDefaultBytes % LIMITS.checksumSegmentBytes === 0, "default block not whole checksum segments");
+// A body's checksums (8 hex digits each) take at most half a publish frame.
+assertLimit(LIMITS.bodyMaxBlocks * LIMITS.checksumSegmentsPerBlockMax * 8 <= LIMITS.frameMaxBytes / 2, "a body's checksums above half a frame");
+assertLimit(LIMITS.checksumReadMaxAttempts >= 2, "a checksum mismatch must be read again once before it is EIO");
 assertLimit(LIMITS.fuseReadBufferBytes >= LIMITS.fuseMaxWriteBytes + 4096, "fuse read buffer below a max write plus headers");
 assertLimit(LIMITS.fuseMaxWriteBytes % 4096 === 0 && LIMITS.fuseMaxWriteBytes / 4096 <= 0xffff, "fuse max write not whole pages within max_pages");
 assertLimit(LIMITS.fuseWriteBufferMaxBytes <= LIMITS.fileMaxBytes, "fuse write buffer above the largest file");

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { FsError } from "../../src/types/index.ts";
 import type { NoKVClient } from "../../src/sdk/index.ts";
 import { startMetad, type MetadHarness } from "../harness.ts";
@@ -30,12 +32,20 @@ describe("file bodies (file:// only)", () => {
     expect(h.metad.service.store.scanStagedExpired(Number.MAX_SAFE_INTEGER, 100).length).toBe(0);
   });
 
-  test("objects overrides the store metad names", async () => {
+  test("objects overrides the route to the store metad names; another store is refused, naming both ids", async () => {
     expect(c.objectsUrl).toBe(h.metad.objects.url);
+    // Another route to the same store (here a symlink to its directory) works.
+    symlinkSync(join(h.dir, "objects"), join(h.dir, "objects-link"));
+    const routed = await h.client({ objects: `file://${h.dir}/objects-link` });
+    await routed.publish("/routed", "routed");
+    expect(await c.readFile("/routed", "utf8")).toBe("routed");
+    // A different store is not this metadata's: no byte is written to or read from it.
     const other = await h.client({ objects: `file://${h.dir}/elsewhere` });
-    await other.publish("/elsewhere", "routed");
-    expect(await h.metad.objects.list("blocks/")).toMatchObject({ keys: [] });
-    expect(await other.readFile("/elsewhere", "utf8")).toBe("routed");
-    expect(await c.readFile("/elsewhere").catch((e: FsError) => e.code)).toBe("EIO");
+    const err = (await other.publish("/elsewhere", "x").catch((e: unknown) => e)) as FsError;
+    expect(err.code).toBe("EXDEV");
+    expect(String(err.cause)).toContain(h.metad.storeId);
+    expect(String(err.cause)).toContain("carries no store id");
+    expect(await other.readFile("/routed").catch((e: FsError) => e.code)).toBe("EXDEV");
+    expect(await c.exists("/elsewhere")).toBe(false);
   });
 });

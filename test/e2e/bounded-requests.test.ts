@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { LIMITS, ROOT_INODE } from "../../src/types/index.ts";
+import { LIMITS, ROOT_INODE, blockChecksum, segmentSizeFor } from "../../src/types/index.ts";
 import { codeOf, startMetad, type MetadHarness } from "../harness.ts";
 import { RawConnection } from "../raw-socket.ts";
 
@@ -32,10 +32,11 @@ test("a plan over more blocks than readPlanMaxRanges stops at a chunk and says w
   // 2 chunks of the smallest blocks: 2 x 16,384 ranges, more than one plan holds.
   const blockBytes = LIMITS.blockSizeMinBytes;
   const sizeBytes = 2 * LIMITS.chunkSizeBytes;
+  const checksum = blockChecksum(new Uint8Array(blockBytes), segmentSizeFor(blockBytes));
   const prep = (await c.batch([{ op: "prepare", args: { mount: 1, parent: ROOT_INODE, name: "many-blocks", blockSizeBytes: blockBytes } }]))[0] as { ok: true; value: { prepareId: string; keyPrefix: string } };
   const chunks = [0, 1].map((chunkIndex) => ({
     chunkIndex,
-    blocks: Array.from({ length: LIMITS.chunkSizeBytes / blockBytes }, (_, b) => ({ key: `${prep.value.keyPrefix}/${chunkIndex}/${b}`, offsetInChunk: b * blockBytes, lengthBytes: blockBytes, objectOffset: 0 })),
+    blocks: Array.from({ length: LIMITS.chunkSizeBytes / blockBytes }, (_, b) => ({ key: `${prep.value.keyPrefix}/${chunkIndex}/${b}`, offsetInChunk: b * blockBytes, lengthBytes: blockBytes, objectOffset: 0, checksum })),
   }));
   const summary = { sizeBytes, chunkSizeBytes: LIMITS.chunkSizeBytes, blockSizeBytes: blockBytes, chunkCount: 2, digest: "", producer: "", contentType: "" };
   const published = (await c.batch([{ op: "publish", args: { mount: 1, parent: ROOT_INODE, name: "many-blocks", prepareId: prep.value.prepareId, manifest: { summary, chunks } } }]))[0] as { ok: boolean; value: { inode: number } };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { LIMITS } from "../../src/types/index.ts";
+import { LIMITS, blockChecksum, segmentSizeFor } from "../../src/types/index.ts";
 import { FLAG_ERROR, FLAG_RESPONSE, attrsFromWire, encodeFrame, encodeValueFrame } from "../../src/wire/index.ts";
 import { startMetad, type MetadHarness } from "../harness.ts";
 import { RawConnection } from "../raw-socket.ts";
@@ -46,7 +46,8 @@ describe("framed RPC", () => {
     // Give GC real work: many queued objects on the file store.
     const service = h.metad.service;
     const prep = service.publisher.prepare({ mount, parent: 1, name: "gc-fodder", blockSizeBytes: 4096 });
-    const blocks = Array.from({ length: 200 }, (_, b) => ({ key: `${prep.keyPrefix}/0/${b}`, offsetInChunk: b * 4096, lengthBytes: 4096, objectOffset: 0 }));
+    const checksum = blockChecksum(new Uint8Array(4096), segmentSizeFor(4096));
+    const blocks = Array.from({ length: 200 }, (_, b) => ({ key: `${prep.keyPrefix}/0/${b}`, offsetInChunk: b * 4096, lengthBytes: 4096, objectOffset: 0, checksum }));
     for (const b of blocks) await h.metad.objects.put(b.key, new Uint8Array(16));
     service.publisher.publish({
       mount, parent: 1, name: "gc-fodder", prepareId: prep.prepareId,

@@ -7,8 +7,8 @@ import type { GcObjectTarget } from "../../src/service/index.ts";
 import { startMetad, type MetadHarness } from "../harness.ts";
 
 // The object store misbehaving under a working metad: uploads that fail, reads that fail or
-// stall, deletes that fail during GC. Publishes fail cleanly (nothing visible, staged blocks left
-// for GC), reads report EIO, GC retries what it could not delete, and fsck stays clean.
+// stall, deletes that fail during GC. Publishes fail cleanly (nothing visible, the blocks already
+// put deleted again), reads report EIO, GC retries what it could not delete, and fsck stays clean.
 
 const BLOCK = 16 * 1024;
 let h: MetadHarness;
@@ -29,10 +29,12 @@ test("an upload that fails mid-publish: publish rejects with the store's errno, 
   const c = await h.client({ objectStore: faulty });
   await expect(c.publish("/fails.bin", body(10 * BLOCK, 1), { blockSizeBytes: BLOCK, concurrency: 1, expiryMs: 300 })).rejects.toMatchObject({ code: "EIO" });
   await expect(c.stat("/fails.bin")).rejects.toMatchObject({ code: "ENOENT" });
-  expect((await inner.list("blocks/")).keys.length).toBe(3);
+  // The client deleted the 3 blocks it had put (and the failed 4th, in case it landed).
+  expect((await inner.list("blocks/")).keys.length).toBe(0);
+  expect(c.integrityStats().uploadBlocksCleanedUp).toBe(4);
   await Bun.sleep(350);
   const report = (await c.gc()) as { stagedExpired: number; stagedObjectsDeleted: number };
-  expect(report).toMatchObject({ stagedExpired: 1, stagedObjectsDeleted: 3 });
+  expect(report).toMatchObject({ stagedExpired: 1, stagedObjectsDeleted: 0 });
   expect((await inner.list("blocks/")).keys).toEqual([]);
   // The same client publishes fine once the store recovers.
   faulty.rules = [];

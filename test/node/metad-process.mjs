@@ -32,6 +32,7 @@ export async function startMetadProcess() {
   });
   return {
     url: `nokv://127.0.0.1:${port}`,
+    objectsDir: join(dir, "objects"),
     async stop() {
       const exited = new Promise((resolve) => child.on("exit", resolve));
       child.kill("SIGTERM");

@@ -2,6 +2,8 @@
 // Named *.node-test.mjs so bun test leaves it to node --test.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { connect } from "nokv/sdk";
 import { startMetadProcess } from "./metad-process.mjs";
 
@@ -35,6 +37,22 @@ describe("nokv/sdk under Node", () => {
     assert.equal((await client.stat("/n/g")).mode & 0o777, 0o600);
     await client.rm("/n", { recursive: true });
     assert.equal(await client.exists("/n"), false);
+  });
+
+  test("block checksums are computed and verified under Node (zlib.crc32): a flipped byte is EIO naming the object", async () => {
+    const bytes = new Uint8Array(300 * 1024).map((_, i) => (i * 7) % 256);
+    await client.writeFile("/sum.bin", bytes, { blockSizeBytes: 128 * 1024 });
+    assert.deepEqual(new Uint8Array(await client.readFile("/sum.bin")), bytes);
+    const key = readdirSync(metad.objectsDir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && e.name === "1" && !e.parentPath.endsWith("objects"))
+      .map((e) => join(e.parentPath, e.name))[0];
+    const stored = readFileSync(key);
+    stored[5] ^= 0xff;
+    writeFileSync(key, stored);
+    const reader = await connect(metad.url, { cacheBytes: 0 });
+    await assert.rejects(reader.readFile("/sum.bin"), (err) => err.code === "EIO" && /object "blocks\/.*\/0\/1" segment 0/.test(err.message));
+    assert.equal(reader.integrityStats().checksumFailures, 1);
+    await reader.close();
   });
 
   test("errors have node's shape", async () => {

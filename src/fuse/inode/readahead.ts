@@ -63,7 +63,16 @@ export class Readahead {
       if (!sequential) return await this.fetch(offsetBytes, lengthBytes, this.generation);
       window = this.start(offsetBytes, Math.max(lengthBytes, WINDOW_BYTES));
     }
-    const bytes = await window.bytes;
+    let bytes: Uint8Array;
+    try {
+      bytes = await window.bytes;
+    } catch (err) {
+      // A window spans more than was asked: a corrupt or lost block elsewhere in it (EIO) must
+      // not fail a read of intact bytes, so the read asks for exactly its own range instead.
+      if ((err as FsError).code !== "EIO") throw err;
+      this.windows = this.windows.filter((w) => w !== window);
+      return await this.fetch(offsetBytes, lengthBytes, this.generation);
+    }
     const endOfFile = bytes.byteLength < window.lengthBytes;
     // Keep the next windows in flight so they are ready when the reader gets there.
     if (sequential && !endOfFile) {

@@ -6,7 +6,8 @@ import { mkdir, open, readFile, rename, rm, rmdir, stat, unlink, writeFile } fro
 import { dirname, join, resolve, sep } from "node:path";
 import { FsError, LIMITS, toFsError } from "../../types/index.ts";
 import { checkKey, checkListOptions, checkObjectSize, checkPrefix, checkRange, TEMP_COMPONENT_PREFIX } from "../keys.ts";
-import type { ByteRange, Durability, ListOptions, ListPage, ObjectHead, ObjectStore } from "../object-store.ts";
+import type { ByteRange, Durability, ListOptions, ListPage, ObjectHead, ObjectStore, TempSweepResult } from "../object-store.ts";
+import { sweepTempFiles } from "./temp-sweep.ts";
 import { walkKeys } from "./walk.ts";
 
 export interface FileStoreOptions {
@@ -140,6 +141,10 @@ export class FileObjectStore implements ObjectStore {
     if (keys.length <= limit) return { keys, nextAfter: null };
     keys.length = limit;
     return { keys, nextAfter: keys[limit - 1]! };
+  }
+
+  sweepTempFiles(options: { minAgeMs: number; dryRun: boolean }): Promise<TempSweepResult> {
+    return sweepTempFiles(this.root, options);
   }
 
   async close(): Promise<void> {}
