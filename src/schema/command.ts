@@ -66,7 +66,8 @@ export type Mutation =
   | { family: "gc"; op: "delete"; key: { mount: MountId; enqueueVersion: Version; objectKey: string } }
   | { family: "staged"; op: "put"; key: { mount: MountId; prepareId: string }; value: StagedValue }
   | { family: "staged"; op: "delete"; key: { mount: MountId; prepareId: string } }
-  | { family: "system"; op: "put"; key: { name: string }; value: { int?: number; text?: string } };
+  | { family: "system"; op: "put"; key: { name: string }; value: { int?: number; text?: string } }
+  | { family: "system"; op: "delete"; key: { name: string } };
 
 /** A watch event before its commit: the store stamps version and ordinal. */
 export type WatchEventDraft = Omit<WatchEvent, "version" | "ordinal"> & { mount: MountId };
@@ -87,7 +88,9 @@ export type CommandKind =
   | "snapshot_subtree"
   | "retire_snapshot"
   | "cleanup_objects"
-  | "reserve_allocator";
+  | "reserve_allocator"
+  | "token_create"
+  | "token_revoke";
 
 export interface MetadataCommand {
   /** Exactly-once key: a repeated key returns the first result and applies nothing. */

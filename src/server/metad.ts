@@ -1,17 +1,21 @@
-import { mkdirSync, accessSync, constants } from "node:fs";
+import { mkdirSync, accessSync, constants, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Socket, TCPSocketListener } from "bun";
 import { SqliteStore } from "../schema/index.ts";
 import { MetadataService, type GcObjectTarget } from "../service/index.ts";
 import { LIMITS, type InodeId, type MountId, type WatchEvent } from "../types/index.ts";
 import { openObjectStore, redactStoreUrl, type ObjectStore } from "../objstore/index.ts";
-import type { ConnectionLimits, MetadConfig } from "./config.ts";
+import { connectionLimits, type MetadConfig } from "./config.ts";
 import { Connection, type ConnectionHooks } from "./connection.ts";
 import { DataDirBusy, DataLock } from "./data-lock.ts";
-import { TokenCheck, accessDenied, isLoopbackHost } from "./auth.ts";
-import { errorResponse, type WireRequest } from "../wire/index.ts";
+import { Admission, type AdmissionLimits } from "./admission.ts";
+import { ADMIN_GRANT, AuthThrottle, TokenCheck, accessDenied, bearerToken, denial, isLoopbackHost, type Grant, type OpTable } from "./auth.ts";
+import { errorResponse, type WireRequest, type WireResponse } from "../wire/index.ts";
+import { OPS } from "./dispatch.ts";
 import { GroupCommitter } from "./group-commit.ts";
 import { jsonResponse, type HttpRequest, type HttpResponse } from "./http.ts";
+import { LOCAL_OPS, runLocalOp } from "./token-ops.ts";
+import { Tokens } from "../service/tokens.ts";
 import type { OpContext } from "./op-context.ts";
 import { ServerStats } from "./stats.ts";
 
@@ -28,7 +32,12 @@ interface Subscriber {
 
 export class Metad {
   readonly stats = new ServerStats();
-  private readonly connections = new Set<Connection>();
+  readonly tokens: Tokens;
+  private readonly limits: AdmissionLimits;
+  private readonly admission: Admission;
+  private readonly throttle: AuthThrottle;
+  private readonly opTable: OpTable;
+  private sweepTimer: ReturnType<typeof setInterval> | null = null;
   private readonly subscribers = new Map<string, Map<number, Subscriber>>();
   private readonly subscriptionScopes = new Map<number, string>();
   private readonly contexts = new WeakMap<Connection, OpContext>();
@@ -39,8 +48,6 @@ export class Metad {
   private stopping = false;
   private readonly committer: GroupCommitter;
   private readonly tokenCheck: TokenCheck | null;
-  /** Connections that presented the token (all of them when no token is set). */
-  private readonly authenticated = new WeakSet<Connection>();
 
   private constructor(
     readonly config: MetadConfig,
@@ -55,6 +62,20 @@ export class Metad {
     );
     service.core.onEvents((mount, events) => this.fanOut(mount, events));
     this.tokenCheck = config.token === undefined ? null : new TokenCheck(config.token);
+    this.tokens = new Tokens(service.core);
+    this.limits = connectionLimits(config);
+    this.admission = new Admission(this.limits, this.stats);
+    this.throttle = new AuthThrottle(this.limits);
+    this.opTable = {
+      isOp: (op) => Object.hasOwn(OPS, op),
+      isWrite: (op) => Object.hasOwn(OPS, op) && OPS[op]!.write,
+      mountName: (id) => service.mounts.list().find((m) => m.id === id)?.name,
+    };
+  }
+
+  /** Tokens are on when --token is set or any token is stored; off, every connection may do anything (loopback only). */
+  get authRequired(): boolean {
+    return this.tokenCheck !== null || this.tokens.count > 0;
   }
 
   static async start(config: MetadConfig): Promise<Metad> {
@@ -90,15 +111,23 @@ export class Metad {
     }
     const metad = new Metad(config, service, objects, lock);
     try {
-      metad.listen();
+      if (!metad.authRequired && !isLoopbackHost(config.host)) {
+        throw new StartupError(`listening on ${config.host} (not loopback) needs a shared token: set NOKV_TOKEN or --token (or stored tokens)`);
+      }
+      metad.listen(readTls(config));
     } catch (err) {
       service.close();
       lock.release();
       await objects.close();
+      if (err instanceof StartupError) throw err;
       const code = (err as { code?: string }).code;
       const why = code === "EADDRINUSE" ? "the port is in use" : (err as Error).message;
       throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${why}`);
     }
+    if (!isLoopbackHost(config.host) && !config.tlsCertFile) {
+      console.warn(`metad: listening on ${config.host} without TLS: tokens and metadata cross the network in clear (set --tls-cert and --tls-key)`);
+    }
+    metad.sweepTimer = setInterval(() => metad.admission.sweep(), metad.admission.sweepIntervalMs());
     if (config.gcIntervalMs > 0) metad.gcTimer = setInterval(() => void metad.runGc().catch(() => {}), config.gcIntervalMs);
     return metad;
   }
@@ -107,39 +136,29 @@ export class Metad {
     return { host: this.config.host, port: this.listener?.port ?? this.config.port };
   }
 
-  private listen(): void {
-    const limits: ConnectionLimits = {
-      connectionsMax: LIMITS.connectionsMax,
-      inFlightPerConnectionMax: LIMITS.inFlightPerConnectionMax,
-      connectionOutboundMaxBytes: LIMITS.connectionOutboundMaxBytes,
-      partialFrameTimeoutMs: LIMITS.partialFrameTimeoutMs,
-      ...this.config.limits,
-    };
+  private listen(tls: { cert: string; key: string } | undefined): void {
     const hooks: ConnectionHooks = {
       stats: this.stats,
-      limits,
-      onRequest: (conn, _requestId, request, reply) => {
-        if (!this.admitted(conn, request)) return reply(errorResponse(accessDenied()));
-        this.committer.submit({ request, ctx: this.contextFor(conn), reply });
-      },
-      onHttp: (request) => this.http(request),
+      limits: this.limits,
+      budget: this.stats.outbound,
+      onRequest: (conn, request, reply) => this.handle(conn, request, reply),
+      onHttp: (conn, request) => this.http(conn, request),
       onClose: (conn) => this.forget(conn),
     };
     this.listener = Bun.listen<Connection | undefined>({
       hostname: this.config.host,
       port: this.config.port,
+      ...(tls ? { tls } : {}),
       socket: {
         open: (socket: Socket<Connection | undefined>) => {
-          if (this.stopping || this.connections.size >= limits.connectionsMax) {
-            this.stats.connections.refused++;
+          const conn = new Connection(socket as Socket<unknown>, hooks);
+          if (this.stopping || !this.admission.admit(conn)) {
+            if (this.stopping) this.stats.connections.refused++;
             socket.end();
             return;
           }
-          const conn = new Connection(socket as Socket<unknown>, hooks);
           socket.data = conn;
-          this.connections.add(conn);
           this.stats.connections.accepted++;
-          this.stats.connections.open = this.connections.size;
         },
         data: (socket, data) => socket.data?.onData(data),
         drain: (socket) => socket.data?.flush(),
@@ -149,18 +168,81 @@ export class Metad {
     });
   }
 
+  /** Every RPC request: authentication, then authorization, then the op. */
+  private handle(conn: Connection, request: WireRequest, reply: (r: WireResponse) => void): void {
+    if (!this.authenticate(conn, request, reply)) return;
+    const grant = conn.grant!;
+    if (grant.tokenId !== null && !this.tokens.has(grant.tokenId)) {
+      conn.grant = null;
+      return reply(errorResponse(accessDenied("this token was revoked")));
+    }
+    const why = denial(grant, request.op, request.args, this.opTable);
+    if (why !== null) return reply(errorResponse(accessDenied(why)));
+    if (LOCAL_OPS.has(request.op)) {
+      const started = performance.now();
+      const response = runLocalOp(this.service, this.tokens, grant, request);
+      this.stats.recordOp(request.op, (performance.now() - started) * 1000, !response.ok);
+      return reply(response);
+    }
+    this.committer.submit({ request, ctx: this.contextFor(conn), reply });
+  }
+
   /**
-   * With a token set, a connection is admitted by a hello that carries it; checked as the frame
-   * is read, so requests pipelined right behind that hello are admitted too.
+   * With tokens on, a hello carrying a token authenticates (checked as the frame is read, so
+   * requests pipelined right behind it are admitted); with tokens off the first frame does.
+   * Returns false when the request was answered here.
    */
-  private admitted(conn: Connection, request: WireRequest): boolean {
-    if (!this.tokenCheck || this.authenticated.has(conn)) return true;
-    if (request.op !== "hello" || !this.tokenCheck.matches(request.args.token)) {
-      this.stats.connections.authFailures++;
+  private authenticate(conn: Connection, request: WireRequest, reply: (r: WireResponse) => void): boolean {
+    if (!this.authRequired) {
+      if (!conn.grant) this.grantTo(conn, ADMIN_GRANT);
+      return true;
+    }
+    if (request.op === "hello" && request.args.token !== undefined) {
+      const grant = this.verify(request.args.token);
+      if (grant) {
+        this.grantTo(conn, grant);
+        return true;
+      }
+      this.refuse(conn, reply);
       return false;
     }
-    this.authenticated.add(conn);
-    return true;
+    if (conn.grant) return true;
+    reply(errorResponse(accessDenied()));
+    return false;
+  }
+
+  private grantTo(conn: Connection, grant: Grant): void {
+    conn.grant = grant;
+    this.admission.authenticated(conn);
+  }
+
+  /** The grant a presented token carries: --token is admin; stored tokens carry their role. */
+  private verify(presented: unknown): Grant | null {
+    if (this.tokenCheck?.matches(presented)) return ADMIN_GRANT;
+    const token = this.tokens.verify(presented);
+    return token ? { tokenId: token.id, role: token.role, mounts: token.mounts } : null;
+  }
+
+  /**
+   * A wrong token: logged with the peer address, answered only after a delay that grows with
+   * the address's recent failures (nothing else on the connection runs meanwhile), and the
+   * connection closed after authFailuresPerConnectionMax of them.
+   */
+  private refuse(conn: Connection, reply: (r: WireResponse) => void): void {
+    this.stats.connections.authFailures++;
+    conn.authFailures++;
+    const last = conn.authFailures >= this.limits.authFailuresPerConnectionMax;
+    console.warn(`metad: authentication failed from ${conn.peer} (${conn.authFailures} on this connection${last ? ", closing it" : ""})`);
+    conn.hold();
+    setTimeout(() => {
+      reply(errorResponse(accessDenied("wrong token")));
+      if (last) {
+        this.stats.connections.authFailureClosed++;
+        conn.close("too many failed authentications");
+      } else {
+        conn.release();
+      }
+    }, this.throttle.failed(conn.peer));
   }
 
   /** One op context per connection, made on its first request: the hot path allocates none. */
@@ -225,8 +307,7 @@ export class Metad {
 
   private forget(conn: Connection): void {
     for (const id of [...conn.subscriptions]) this.unsubscribe(conn, id);
-    this.connections.delete(conn);
-    this.stats.connections.open = this.connections.size;
+    this.admission.forget(conn);
   }
 
   /** One GC pass; concurrent callers share the pass already running. */
@@ -267,7 +348,9 @@ export class Metad {
     });
   }
 
-  private async http(request: HttpRequest): Promise<HttpResponse> {
+  private async http(conn: Connection, request: HttpRequest): Promise<HttpResponse> {
+    // A complete request is a connection that did what it came for: it leaves the pre-auth budget.
+    this.admission.authenticated(conn);
     const route = `${request.method} ${request.path}`;
     switch (route) {
       case "GET /healthz":
@@ -275,20 +358,33 @@ export class Metad {
       case "GET /readyz":
         return this.stopping ? jsonResponse(503, { ready: false, reason: "stopping" }) : jsonResponse(200, { ready: true });
       case "GET /stats":
-        return jsonResponse(200, this.statsJson());
-      case "POST /gc":
-        if (this.tokenCheck && !this.tokenCheck.matchesBearer(request.headers.get("authorization"))) {
-          this.stats.connections.authFailures++;
-          return jsonResponse(401, { error: "POST /gc needs Authorization: Bearer <token>" });
-        }
+        return (await this.httpAdmin(conn, request)) ?? jsonResponse(200, this.statsJson());
+      case "POST /gc": {
+        const refused = await this.httpAdmin(conn, request);
+        if (refused) return refused;
         try {
           return jsonResponse(200, await this.runGc());
         } catch (err) {
           return jsonResponse(500, { error: (err as Error).message });
         }
+      }
     }
     if (["/healthz", "/readyz", "/stats", "/gc"].includes(request.path)) return jsonResponse(405, { error: `${request.method} not allowed on ${request.path}` });
     return jsonResponse(404, { error: `no route ${request.path}` });
+  }
+
+  /** With tokens on, /stats and POST /gc need `Authorization: Bearer <admin token>`; null when it is given. */
+  private async httpAdmin(conn: Connection, request: HttpRequest): Promise<HttpResponse | null> {
+    if (!this.authRequired) return null;
+    const presented = bearerToken(request.headers.get("authorization"));
+    const grant = presented === undefined ? null : this.verify(presented);
+    if (grant?.role === "admin") return null;
+    if (presented !== undefined && !grant) {
+      this.stats.connections.authFailures++;
+      console.warn(`metad: authentication failed from ${conn.peer} (HTTP ${request.method} ${request.path})`);
+      await Bun.sleep(this.throttle.failed(conn.peer));
+    }
+    return jsonResponse(401, { error: `${request.method} ${request.path} needs Authorization: Bearer <admin token>` });
   }
 
   /** Stops accepting, lets in-flight work finish and replies flush, then closes the store. */
@@ -296,10 +392,11 @@ export class Metad {
     if (this.stopping) return;
     this.stopping = true;
     if (this.gcTimer) clearInterval(this.gcTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.listener?.stop(false);
     await this.committer.whenIdle();
     await this.gcRunning?.catch(() => {});
-    for (const conn of [...this.connections]) conn.close("server stopping");
+    for (const conn of [...this.admission.all]) conn.close("server stopping");
     this.listener?.stop(true);
     this.service.close();
     this.lock.release();
@@ -307,17 +404,29 @@ export class Metad {
   }
 }
 
-/** Off loopback, anyone who can reach the port could rewrite the namespace: demand a token. */
+/** A malformed --token fails at start, before anything is opened. */
 function checkExposure(config: MetadConfig): void {
-  if (config.token !== undefined) {
+  if (config.token === undefined) return;
+  try {
+    new TokenCheck(config.token);
+  } catch (err) {
+    throw new StartupError((err as Error).message);
+  }
+}
+
+/** The certificate and key for TLS, read once at start; undefined without --tls-cert. */
+function readTls(config: MetadConfig): { cert: string; key: string } | undefined {
+  if (config.tlsCertFile === undefined || config.tlsKeyFile === undefined) return undefined;
+  const read = (flag: string, file: string) => {
     try {
-      new TokenCheck(config.token);
+      return readFileSync(file, "utf8");
     } catch (err) {
-      throw new StartupError((err as Error).message);
+      throw new StartupError(`cannot read ${flag} ${file}: ${(err as Error).message}`);
     }
-    return;
-  }
-  if (!isLoopbackHost(config.host)) {
-    throw new StartupError(`listening on ${config.host} (not loopback) needs a shared token: set NOKV_TOKEN or --token`);
-  }
+  };
+  const cert = read("--tls-cert", config.tlsCertFile);
+  const key = read("--tls-key", config.tlsKeyFile);
+  if (!cert.includes("-----BEGIN CERTIFICATE-----")) throw new StartupError(`--tls-cert ${config.tlsCertFile} holds no PEM certificate`);
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) throw new StartupError(`--tls-key ${config.tlsKeyFile} holds no PEM private key`);
+  return { cert, key };
 }

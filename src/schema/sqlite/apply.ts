@@ -81,8 +81,11 @@ export function applyMutation(
       }
       return;
     case "system":
-      s.systemUpsert.run(m.key.name, m.value.int ?? null, m.value.text ?? null);
-      counters.currentPuts++;
+      if (m.op === "delete") counters.currentDeletes += s.systemDelete.run(m.key.name).changes;
+      else {
+        s.systemUpsert.run(m.key.name, m.value.int ?? null, m.value.text ?? null);
+        counters.currentPuts++;
+      }
       return;
   }
 }

@@ -74,6 +74,7 @@ const SQL = {
 
   systemGet: `SELECT int_value, text_value FROM system WHERE name = ?`,
   systemUpsert: `INSERT OR REPLACE INTO system (name, int_value, text_value) VALUES (?, ?, ?)`,
+  systemDelete: `DELETE FROM system WHERE name = ?`,
   systemScan: `SELECT name, int_value, text_value FROM system WHERE name >= ? AND name < ? ORDER BY name`,
 
   watchInsert: `INSERT INTO watch_log (mount, scope, version, ordinal, kind, name, inode, to_scope, to_name, generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
