@@ -68,7 +68,8 @@ export class Connection {
     private readonly hooks: ConnectionHooks,
   ) {
     this.peer = socket.remoteAddress ?? "unknown";
-    this.replyEstimateBytes = Math.max(1, Math.floor(hooks.limits.connectionOutboundPauseBytes / 16));
+    // Until it has seen replies, a connection runs a few requests at a time (slow start).
+    this.replyEstimateBytes = Math.max(1, Math.floor(hooks.limits.connectionOutboundPauseBytes / 4));
   }
 
   get isClosed(): boolean {
@@ -238,7 +239,7 @@ export class Connection {
 
   private learnReplySize(sizeBytes: number): void {
     const estimate = this.replyEstimateBytes;
-    this.replyEstimateBytes = sizeBytes >= estimate ? sizeBytes : Math.max(1, estimate - Math.floor((estimate - sizeBytes) / 8));
+    this.replyEstimateBytes = sizeBytes >= estimate ? sizeBytes : Math.max(1, estimate - Math.floor((estimate - sizeBytes) / 4));
   }
 
   private enqueue(bytes: Uint8Array): void {
