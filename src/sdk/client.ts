@@ -34,6 +34,14 @@ export interface WriteFileOptions extends Omit<PublishOptions, "replace"> {
   encoding?: BufferEncoding;
 }
 
+export interface TokenInfo {
+  id: string;
+  name: string;
+  role: "read-only" | "read-write" | "admin";
+  mounts: "*" | string[];
+  createdAtMs: number;
+}
+
 export interface BatchOp {
   op: string;
   args: Record<string, unknown>;
@@ -250,6 +258,24 @@ export class NoKVClient extends PathReader {
         throw err;
       }
     });
+  }
+
+  /**
+   * Makes an access token (admin only): `role` read-only, read-write or admin; `mounts` the mount
+   * names it may use (admin tokens: all). The secret is in `token` and cannot be shown again.
+   */
+  createToken(spec: { role: "read-only" | "read-write" | "admin"; mounts?: string[] | "*"; name?: string }): Promise<{ token: string; info: TokenInfo }> {
+    return this.call("token_create", { ...spec }) as Promise<{ token: string; info: TokenInfo }>;
+  }
+
+  /** The stored tokens (ids, names, roles, mounts; never secrets). Admin only. */
+  listTokens(): Promise<TokenInfo[]> {
+    return this.call("token_list", {}) as Promise<TokenInfo[]>;
+  }
+
+  /** Revokes a token by id: connections using it are refused from their next request. Admin only. */
+  revokeToken(id: string): Promise<TokenInfo> {
+    return this.call("token_revoke", { id }) as Promise<TokenInfo>;
   }
 
   /** Server statistics, as GET /stats returns them. */
