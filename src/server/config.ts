@@ -34,6 +34,7 @@ export interface ConnectionLimits {
   preAuthPerAddressMax: number;
   inFlightPerConnectionMax: number;
   connectionExecutingMax: number;
+  connectionInboundPauseBytes: number;
   connectionOutboundMaxBytes: number;
   connectionOutboundPauseBytes: number;
   outboundTotalMaxBytes: number;
@@ -55,6 +56,7 @@ export function connectionLimits(config: MetadConfig): ConnectionLimits & { idle
     preAuthPerAddressMax: LIMITS.preAuthPerAddressMax,
     inFlightPerConnectionMax: LIMITS.inFlightPerConnectionMax,
     connectionExecutingMax: LIMITS.connectionExecutingMax,
+    connectionInboundPauseBytes: LIMITS.connectionInboundPauseBytes,
     connectionOutboundMaxBytes: LIMITS.connectionOutboundMaxBytes,
     connectionOutboundPauseBytes: LIMITS.connectionOutboundPauseBytes,
     outboundTotalMaxBytes: LIMITS.outboundTotalMaxBytes,

@@ -29,6 +29,7 @@ export interface ConnectionHooks {
 interface Queued {
   requestId: number;
   request: WireRequest;
+  sizeBytes: number;
 }
 
 export class Connection {
@@ -38,6 +39,7 @@ export class Connection {
   /** Requests read and not yet running; with `executing`, bounded by inFlightPerConnectionMax. */
   private inbound: Queued[] = [];
   private inboundHead = 0;
+  private inboundBytes = 0;
   private executing = 0;
   /** Set while an answer is deliberately delayed (failed authentication): nothing else runs. */
   private held = false;
@@ -154,7 +156,8 @@ export class Connection {
       this.reply(requestId, errorResponse(new FsError("EAGAIN", `more than ${maxInFlight} requests in flight on one connection`)));
       return;
     }
-    this.inbound.push({ requestId, request });
+    this.inbound.push({ requestId, request, sizeBytes: payload.length });
+    this.inboundBytes += payload.length;
   }
 
   /**
@@ -163,26 +166,41 @@ export class Connection {
    * while the total budget is spent only a connection with nothing queued or running gets one.
    */
   canAccept(): boolean {
-    if (this.held || this.mode === "closed") return false;
-    const limits = this.hooks.limits;
-    if (this.executing >= limits.connectionExecutingMax) return false;
-    const quiet = this.executing === 0 && this.outboundBytes === 0;
-    if (this.hooks.budget.bytes >= limits.outboundTotalMaxBytes) return quiet;
-    return quiet || this.outboundBytes + (this.executing + 1) * this.replyEstimateBytes <= limits.connectionOutboundPauseBytes;
+    return this.waitReason() === null;
   }
 
-  /** Runs queued requests while the connection may; stops reading the socket while any must wait. */
+  private waitReason(): "held" | "executing" | "replies" | null {
+    if (this.held || this.mode === "closed") return "held";
+    const limits = this.hooks.limits;
+    if (this.executing >= limits.connectionExecutingMax) return "executing";
+    const quiet = this.executing === 0 && this.outboundBytes === 0;
+    if (this.hooks.budget.bytes >= limits.outboundTotalMaxBytes) return quiet ? null : "replies";
+    const fits = this.outboundBytes + (this.executing + 1) * this.replyEstimateBytes <= limits.connectionOutboundPauseBytes;
+    return quiet || fits ? null : "replies";
+  }
+
+  /**
+   * Runs queued requests while the connection may. The socket is not read while requests wait on
+   * unread replies (or a held answer), or while waiting requests hold connectionInboundPauseBytes:
+   * a connection merely running its full share keeps being read, so pipelining stays cheap.
+   */
   private pump(): void {
-    while (this.inboundLength > 0 && this.canAccept()) {
-      const { requestId, request } = this.inbound[this.inboundHead++]!;
+    let reason = this.waitReason();
+    while (this.inboundLength > 0 && reason === null) {
+      const { requestId, request, sizeBytes } = this.inbound[this.inboundHead++]!;
+      this.inboundBytes -= sizeBytes;
       this.run(requestId, request);
+      reason = this.waitReason();
     }
     if (this.inboundHead > 1024 && this.inboundHead * 2 > this.inbound.length) {
       this.inbound = this.inbound.slice(this.inboundHead);
       this.inboundHead = 0;
     }
     this.account();
-    const wait = this.inboundLength > 0 && this.mode !== "closed";
+    const wait =
+      this.mode !== "closed" &&
+      this.inboundLength > 0 &&
+      (reason === "replies" || reason === "held" || this.inboundBytes >= this.hooks.limits.connectionInboundPauseBytes);
     if (wait !== this.paused) {
       this.paused = wait;
       if (wait) {
@@ -355,6 +373,7 @@ export class Connection {
     this.clearPartialTimer();
     this.inbound = [];
     this.inboundHead = 0;
+    this.inboundBytes = 0;
     this.outbound = [];
     this.outboundBytes = 0;
     this.account();

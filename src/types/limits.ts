@@ -73,7 +73,9 @@ export const LIMITS = {
    */
   connectionOutboundPauseBytes: 8 * 1024 * 1024,
   /** metad: requests of one connection running at once (in group commit, not yet answered). */
-  connectionExecutingMax: 64,
+  connectionExecutingMax: 256,
+  /** metad: request bytes read from one connection and waiting to run, above which its socket is not read. */
+  connectionInboundPauseBytes: 4 * 1024 * 1024,
   /** metad: reply bytes queued across all connections; past it only connections with none queued run requests, one at a time. */
   outboundTotalMaxBytes: 256 * 1024 * 1024,
   /** metad: bytes coalesced into one socket write. */

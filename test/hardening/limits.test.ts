@@ -96,3 +96,36 @@ test("a client that never reads its replies is paused at the outbound limit, the
   expect(h.metad.stats.outbound.bytes).toBe(0);
   await healthy();
 });
+
+test("the total outbound budget: many never-reading connections together stay near it; a reading client is still served", async () => {
+  const TOTAL = 2 * 1024 * 1024;
+  const t = await startMetad({ limits: { connectionOutboundPauseBytes: PAUSE_BYTES, outboundTotalMaxBytes: TOTAL } });
+  try {
+    const c = await t.client();
+    await c.mkdir("/big");
+    await c.batch(Array.from({ length: 2000 }, (_, i) => ({ op: "create_file_path", args: { path: `/big/file-with-a-longish-name-${i}` } })));
+    const replyBytes = encodeValueFrame(1, 0, await c.readdir("/big", { withFileTypes: true })).length;
+    const sockets = [];
+    for (let n = 0; n < 8; n++) {
+      const socket = netConnect({ host: "127.0.0.1", port: t.port });
+      await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+      socket.on("error", () => {});
+      socket.pause();
+      socket.write(CONNECTION_MAGIC);
+      for (let id = 1; id <= 200; id++) socket.write(encodeValueFrame(id, 0, { op: "readdir_path", args: { mount: 1, path: "/big", plus: true, limit: 2000 } }));
+      sockets.push(socket);
+    }
+    let peakBytes = 0;
+    for (let i = 0; i < 50; i++) {
+      peakBytes = Math.max(peakBytes, t.metad.stats.outbound.bytes);
+      if (i % 10 === 0) expect((await c.stat("/big")).isDirectory()).toBe(true);
+      await Bun.sleep(20);
+    }
+    console.log(`total budget: 8 never-reading connections, replies of ${(replyBytes / 1e3).toFixed(0)} KB: peak ${(peakBytes / 1e6).toFixed(2)} MB queued or expected (budget ${TOTAL / 1e6} MB)`);
+    // Past the budget each connection gets at most one more request run, and only with nothing queued.
+    expect(peakBytes).toBeLessThan(TOTAL + 8 * 2 * replyBytes);
+    for (const s of sockets) s.destroy();
+  } finally {
+    await t.stop();
+  }
+});

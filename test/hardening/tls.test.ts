@@ -46,8 +46,8 @@ async function recordingRelay(targetPort: number): Promise<{ server: Server; por
   const chunks: Buffer[] = [];
   const server = createServer((client) => {
     const upstream = netConnect({ host: "127.0.0.1", port: targetPort });
-    client.on("data", (d) => (chunks.push(d), upstream.write(d)));
-    upstream.on("data", (d) => (chunks.push(d), client.write(d)));
+    client.on("data", (d: Buffer) => (chunks.push(d), upstream.write(d)));
+    upstream.on("data", (d: Buffer) => (chunks.push(d), client.write(d)));
     const end = () => (client.destroy(), upstream.destroy());
     client.on("close", end).on("error", end);
     upstream.on("close", end).on("error", end);
