@@ -273,7 +273,7 @@ export class NoKVClient extends PathReader {
     return this.call("token_list", {}) as Promise<TokenInfo[]>;
   }
 
-  /** Revokes a token by id: connections using it are refused from their next request. Admin only. */
+  /** Revokes a token by id: connections using it are closed and it is refused from then on. Admin only. */
   revokeToken(id: string): Promise<TokenInfo> {
     return this.call("token_revoke", { id }) as Promise<TokenInfo>;
   }

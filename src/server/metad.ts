@@ -182,7 +182,9 @@ export class Metad {
       const started = performance.now();
       const response = runLocalOp(this.service, this.tokens, grant, request);
       this.stats.recordOp(request.op, (performance.now() - started) * 1000, !response.ok);
-      return reply(response);
+      reply(response);
+      if (request.op === "token_revoke" && response.ok) this.dropGrantsOf((response.value as { id: string }).id);
+      return;
     }
     this.committer.submit({ request, ctx: this.contextFor(conn), reply });
   }
@@ -209,6 +211,13 @@ export class Metad {
     if (conn.grant) return true;
     reply(errorResponse(accessDenied()));
     return false;
+  }
+
+  /** A revoked token's connections end now: their watches stop pushing too. */
+  private dropGrantsOf(tokenId: string): void {
+    for (const conn of [...this.admission.all]) {
+      if (conn.grant?.tokenId === tokenId) conn.close("token revoked");
+    }
   }
 
   private grantTo(conn: Connection, grant: Grant): void {

@@ -116,7 +116,13 @@ describe("storage and lifecycle", () => {
     const { token, info } = await admin.createToken({ role: "read-write", mounts: ["agent-7"] });
     const live = await connect(h.url, { token, mount: "agent-7" });
     await live.writeFile("/before-revoke", "x");
+    const raw = await RawConnection.open(h.port);
+    raw.request(1, "hello", { token, mount: "agent-7" });
+    const mountId = ((await raw.next())!.value as { value: { mount: { id: number } } }).value.mount.id;
+    raw.request(2, "watch_subscribe", { mount: mountId });
+    await raw.next();
     await admin.revokeToken(info.id);
+    await raw.closedPromise; // closed at once: its watch pushes nothing more
     expect(await codeOf(live.stat("/before-revoke"))).toBe("EACCES");
     await live.close();
     expect(await codeOf(connect(h.url, { token, mount: "agent-7" }))).toBe("EACCES");

@@ -67,7 +67,7 @@ export function registerTokens(program: Command, run: Runner): void {
       }),
     );
   withGlobalOptions(tokens.command("revoke"))
-    .description("revoke a token: connections using it are refused from their next request")
+    .description("revoke a token: connections using it are closed and it is refused from then on")
     .argument("<id>", "token id (from token list)")
     .action(
       run.action<object, [string]>(async (ctx, _opts, id) => {
