@@ -33,7 +33,8 @@ interface Queued {
 }
 
 export class Connection {
-  private mode: "sniff" | "rpc" | "http" | "closed" = "sniff";
+  /** "answering": an HTTP request was read and its answer is on the way; nothing more is read. */
+  private mode: "sniff" | "rpc" | "http" | "answering" | "closed" = "sniff";
   private sniffed: Uint8Array = new Uint8Array(0);
   private readonly decoder = new FrameDecoder();
   /** Requests read and not yet running; with `executing`, bounded by inFlightPerConnectionMax. */
@@ -92,7 +93,7 @@ export class Connection {
   }
 
   onData(chunk: Uint8Array): void {
-    if (this.mode === "closed") return;
+    if (this.mode === "closed" || this.mode === "answering") return;
     this.lastActivityMs = Date.now();
     // Bun may reuse its read buffer after this callback: keep a copy, since frames can span reads.
     const bytes = new Uint8Array(chunk);
@@ -320,9 +321,11 @@ export class Connection {
     if (parsed.kind === "incomplete") return this.armPartialTimer();
     this.clearPartialTimer();
     this.sniffed = new Uint8Array(0);
-    this.mode = "closed";
+    this.mode = "answering";
     this.hooks.stats.http.requests++;
     const respond = (response: HttpResponse) => {
+      if (this.mode === "closed") return; // evicted or hung up while the answer was prepared
+      this.mode = "closed";
       this.socket.end(encodeHttpResponse(response));
       this.hooks.onClose(this);
     };

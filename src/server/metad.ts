@@ -358,8 +358,6 @@ export class Metad {
   }
 
   private async http(conn: Connection, request: HttpRequest): Promise<HttpResponse> {
-    // A complete request is a connection that did what it came for: it leaves the pre-auth budget.
-    this.admission.authenticated(conn);
     const route = `${request.method} ${request.path}`;
     switch (route) {
       case "GET /healthz":
@@ -387,7 +385,11 @@ export class Metad {
     if (!this.authRequired) return null;
     const presented = bearerToken(request.headers.get("authorization"));
     const grant = presented === undefined ? null : this.verify(presented);
-    if (grant?.role === "admin") return null;
+    if (grant?.role === "admin") {
+      // Authenticated: a long GC pass must not count against (or be evicted from) the pre-auth budget.
+      this.admission.authenticated(conn);
+      return null;
+    }
     if (presented !== undefined && !grant) {
       this.stats.connections.authFailures++;
       console.warn(`metad: authentication failed from ${conn.peer} (HTTP ${request.method} ${request.path})`);

@@ -76,6 +76,25 @@ describe("with a token", () => {
     expect(await authed.next()).toMatchObject({ value: { ok: true } });
     for (const c of [authed, ...waiting]) c.close();
   });
+
+  test("HTTP requests with wrong tokens, held for their delay, stay unauthenticated: they are evicted, not let in", async () => {
+    const evictedBefore = h.metad.stats.connections.evicted;
+    const probes: RawConnection[] = [];
+    for (let i = 0; i < PRE_AUTH_PER_ADDRESS + 2; i++) {
+      const probe = await RawConnection.open(h.port, { magic: false });
+      probe.send(`GET /stats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong-${i}\r\n\r\n`);
+      probes.push(probe);
+      await Bun.sleep(5);
+    }
+    await Promise.all([probes[0]!.closedPromise, probes[1]!.closedPromise]);
+    expect(probes[0]!.text()).toBe(""); // evicted before its delayed 401
+    const c = await connect(h.url, { token: TOKEN });
+    expect((await c.stat("/")).isDirectory()).toBe(true);
+    await c.close();
+    await Promise.all(probes.map((p) => p.closedPromise)); // by a 401 or the authentication deadline
+    expect(h.metad.stats.connections.evicted - evictedBefore).toBeGreaterThanOrEqual(2);
+    expect(h.metad.stats.connections.unauthenticated).toBe(0);
+  }, 20_000);
 });
 
 describe("without a token", () => {
