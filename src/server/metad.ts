@@ -3,14 +3,15 @@ import { join, resolve } from "node:path";
 import type { Socket, TCPSocketListener } from "bun";
 import { SqliteStore } from "../schema/index.ts";
 import { MetadataService, type GcObjectTarget } from "../service/index.ts";
-import { LIMITS, type InodeId, type MountId, type WatchEvent } from "../types/index.ts";
+import type { InodeId, MountId, WatchEvent } from "../types/index.ts";
 import { openObjectStore, redactStoreUrl, type ObjectStore } from "../objstore/index.ts";
 import { connectionLimits, type MetadConfig } from "./config.ts";
 import { Connection, type ConnectionHooks } from "./connection.ts";
 import { DataDirBusy, DataLock } from "./data-lock.ts";
 import { Admission, type AdmissionLimits } from "./admission.ts";
-import { ADMIN_GRANT, AuthThrottle, TokenCheck, accessDenied, bearerToken, denial, isLoopbackHost, type Grant, type OpTable } from "./auth.ts";
-import { errorResponse, type WireRequest, type WireResponse } from "../wire/index.ts";
+import { Access } from "./access.ts";
+import { TokenCheck, isLoopbackHost } from "./auth.ts";
+import type { WireRequest, WireResponse } from "../wire/index.ts";
 import { OPS } from "./dispatch.ts";
 import { GroupCommitter } from "./group-commit.ts";
 import { jsonResponse, type HttpRequest, type HttpResponse } from "./http.ts";
@@ -35,8 +36,7 @@ export class Metad {
   readonly tokens: Tokens;
   private readonly limits: AdmissionLimits;
   private readonly admission: Admission;
-  private readonly throttle: AuthThrottle;
-  private readonly opTable: OpTable;
+  private readonly access: Access;
   private sweepTimer: ReturnType<typeof setInterval> | null = null;
   private readonly subscribers = new Map<string, Map<number, Subscriber>>();
   private readonly subscriptionScopes = new Map<number, string>();
@@ -47,7 +47,6 @@ export class Metad {
   private gcRunning: Promise<unknown> | null = null;
   private stopping = false;
   private readonly committer: GroupCommitter;
-  private readonly tokenCheck: TokenCheck | null;
 
   private constructor(
     readonly config: MetadConfig,
@@ -61,21 +60,26 @@ export class Metad {
       (ops) => this.stats.groupCommitOps.record(ops),
     );
     service.core.onEvents((mount, events) => this.fanOut(mount, events));
-    this.tokenCheck = config.token === undefined ? null : new TokenCheck(config.token);
     this.tokens = new Tokens(service.core);
     this.limits = connectionLimits(config);
     this.admission = new Admission(this.limits, this.stats);
-    this.throttle = new AuthThrottle(this.limits);
-    this.opTable = {
-      isOp: (op) => Object.hasOwn(OPS, op),
-      isWrite: (op) => Object.hasOwn(OPS, op) && OPS[op]!.write,
-      mountName: (id) => service.mounts.list().find((m) => m.id === id)?.name,
-    };
+    this.access = new Access({
+      sharedToken: config.token === undefined ? null : new TokenCheck(config.token),
+      tokens: this.tokens,
+      admission: this.admission,
+      stats: this.stats,
+      limits: this.limits,
+      ops: {
+        isOp: (op) => Object.hasOwn(OPS, op),
+        isWrite: (op) => Object.hasOwn(OPS, op) && OPS[op]!.write,
+        mountName: (id) => service.mounts.list().find((m) => m.id === id)?.name,
+      },
+    });
   }
 
   /** Tokens are on when --token is set or any token is stored; off, every connection may do anything (loopback only). */
   get authRequired(): boolean {
-    return this.tokenCheck !== null || this.tokens.count > 0;
+    return this.access.required;
   }
 
   static async start(config: MetadConfig): Promise<Metad> {
@@ -168,90 +172,18 @@ export class Metad {
     });
   }
 
-  /** Every RPC request: authentication, then authorization, then the op. */
+  /** Every RPC request: authentication and authorization, then the op. */
   private handle(conn: Connection, request: WireRequest, reply: (r: WireResponse) => void): void {
-    if (!this.authenticate(conn, request, reply)) return;
-    const grant = conn.grant!;
-    if (grant.tokenId !== null && !this.tokens.has(grant.tokenId)) {
-      conn.grant = null;
-      return reply(errorResponse(accessDenied("this token was revoked")));
-    }
-    const why = denial(grant, request.op, request.args, this.opTable);
-    if (why !== null) return reply(errorResponse(accessDenied(why)));
+    if (!this.access.admit(conn, request, reply)) return;
     if (LOCAL_OPS.has(request.op)) {
       const started = performance.now();
-      const response = runLocalOp(this.service, this.tokens, grant, request);
+      const response = runLocalOp(this.service, this.tokens, conn.grant!, request);
       this.stats.recordOp(request.op, (performance.now() - started) * 1000, !response.ok);
       reply(response);
-      if (request.op === "token_revoke" && response.ok) this.dropGrantsOf((response.value as { id: string }).id);
+      if (request.op === "token_revoke" && response.ok) this.access.dropGrantsOf((response.value as { id: string }).id);
       return;
     }
     this.committer.submit({ request, ctx: this.contextFor(conn), reply });
-  }
-
-  /**
-   * With tokens on, a hello carrying a token authenticates (checked as the frame is read, so
-   * requests pipelined right behind it are admitted); with tokens off the first frame does.
-   * Returns false when the request was answered here.
-   */
-  private authenticate(conn: Connection, request: WireRequest, reply: (r: WireResponse) => void): boolean {
-    if (!this.authRequired) {
-      if (!conn.grant) this.grantTo(conn, ADMIN_GRANT);
-      return true;
-    }
-    if (request.op === "hello" && request.args.token !== undefined) {
-      const grant = this.verify(request.args.token);
-      if (grant) {
-        this.grantTo(conn, grant);
-        return true;
-      }
-      this.refuse(conn, reply);
-      return false;
-    }
-    if (conn.grant) return true;
-    reply(errorResponse(accessDenied()));
-    return false;
-  }
-
-  /** A revoked token's connections end now: their watches stop pushing too. */
-  private dropGrantsOf(tokenId: string): void {
-    for (const conn of [...this.admission.all]) {
-      if (conn.grant?.tokenId === tokenId) conn.close("token revoked");
-    }
-  }
-
-  private grantTo(conn: Connection, grant: Grant): void {
-    conn.grant = grant;
-    this.admission.authenticated(conn);
-  }
-
-  /** The grant a presented token carries: --token is admin; stored tokens carry their role. */
-  private verify(presented: unknown): Grant | null {
-    if (this.tokenCheck?.matches(presented)) return ADMIN_GRANT;
-    const token = this.tokens.verify(presented);
-    return token ? { tokenId: token.id, role: token.role, mounts: token.mounts } : null;
-  }
-
-  /**
-   * A wrong token: logged with the peer address, answered only after a delay that grows with
-   * the address's recent failures (nothing else on the connection runs meanwhile), and the
-   * connection closed after authFailuresPerConnectionMax of them.
-   */
-  private refuse(conn: Connection, reply: (r: WireResponse) => void): void {
-    this.stats.connections.authFailures++;
-    conn.authFailures++;
-    const last = conn.authFailures >= this.limits.authFailuresPerConnectionMax;
-    console.warn(`metad: authentication failed from ${conn.peer} (${conn.authFailures} on this connection${last ? ", closing it" : ""})`);
-    conn.hold();
-    setTimeout(() => {
-      reply(errorResponse(accessDenied("wrong token")));
-      if (last) {
-        this.stats.connections.authFailureClosed++;
-        conn.close("too many failed authentications");
-      } else {
-        conn.release();
-      }
-    }, this.throttle.failed(conn.peer));
   }
 
   /** One op context per connection, made on its first request: the hot path allocates none. */
@@ -365,9 +297,9 @@ export class Metad {
       case "GET /readyz":
         return this.stopping ? jsonResponse(503, { ready: false, reason: "stopping" }) : jsonResponse(200, { ready: true });
       case "GET /stats":
-        return (await this.httpAdmin(conn, request)) ?? jsonResponse(200, this.statsJson());
+        return (await this.access.httpAdmin(conn, request)) ?? jsonResponse(200, this.statsJson());
       case "POST /gc": {
-        const refused = await this.httpAdmin(conn, request);
+        const refused = await this.access.httpAdmin(conn, request);
         if (refused) return refused;
         try {
           return jsonResponse(200, await this.runGc());
@@ -378,24 +310,6 @@ export class Metad {
     }
     if (["/healthz", "/readyz", "/stats", "/gc"].includes(request.path)) return jsonResponse(405, { error: `${request.method} not allowed on ${request.path}` });
     return jsonResponse(404, { error: `no route ${request.path}` });
-  }
-
-  /** With tokens on, /stats and POST /gc need `Authorization: Bearer <admin token>`; null when it is given. */
-  private async httpAdmin(conn: Connection, request: HttpRequest): Promise<HttpResponse | null> {
-    if (!this.authRequired) return null;
-    const presented = bearerToken(request.headers.get("authorization"));
-    const grant = presented === undefined ? null : this.verify(presented);
-    if (grant?.role === "admin") {
-      // Authenticated: a long GC pass must not count against (or be evicted from) the pre-auth budget.
-      this.admission.authenticated(conn);
-      return null;
-    }
-    if (presented !== undefined && !grant) {
-      this.stats.connections.authFailures++;
-      console.warn(`metad: authentication failed from ${conn.peer} (HTTP ${request.method} ${request.path})`);
-      await Bun.sleep(this.throttle.failed(conn.peer));
-    }
-    return jsonResponse(401, { error: `${request.method} ${request.path} needs Authorization: Bearer <admin token>` });
   }
 
   /** Stops accepting, lets in-flight work finish and replies flush, then closes the store. */
