@@ -34,6 +34,7 @@ export interface ConnectionLimits {
   preAuthPerAddressMax: number;
   inFlightPerConnectionMax: number;
   connectionExecutingMax: number;
+  connectionExecutingReplyBytesMax: number;
   connectionInboundPauseBytes: number;
   connectionOutboundMaxBytes: number;
   connectionOutboundPauseBytes: number;
@@ -56,6 +57,7 @@ export function connectionLimits(config: MetadConfig): ConnectionLimits & { idle
     preAuthPerAddressMax: LIMITS.preAuthPerAddressMax,
     inFlightPerConnectionMax: LIMITS.inFlightPerConnectionMax,
     connectionExecutingMax: LIMITS.connectionExecutingMax,
+    connectionExecutingReplyBytesMax: LIMITS.connectionExecutingReplyBytesMax,
     connectionInboundPauseBytes: LIMITS.connectionInboundPauseBytes,
     connectionOutboundMaxBytes: LIMITS.connectionOutboundMaxBytes,
     connectionOutboundPauseBytes: LIMITS.connectionOutboundPauseBytes,

@@ -71,8 +71,9 @@ export class Connection {
     private readonly hooks: ConnectionHooks,
   ) {
     this.peer = socket.remoteAddress ?? "unknown";
-    // Until it has seen replies, a connection runs a few requests at a time (slow start).
-    this.replyEstimateBytes = Math.max(1, Math.floor(hooks.limits.connectionOutboundPauseBytes / 4));
+    // Until its replies prove small, a connection runs a few requests at a time (slow start):
+    // enough that a slow op does not hold up the next ones.
+    this.replyEstimateBytes = Math.max(1, Math.floor(hooks.limits.connectionExecutingReplyBytesMax / 4));
   }
 
   get isClosed(): boolean {
@@ -162,9 +163,10 @@ export class Connection {
   }
 
   /**
-   * Whether one more request may run now: its expected reply fits under the pause threshold
-   * beside what is queued and running, the connection runs fewer than connectionExecutingMax, and
-   * while the total budget is spent only a connection with nothing queued or running gets one.
+   * Whether one more request may run now: the connection runs fewer than connectionExecutingMax
+   * whose expected replies stay within connectionExecutingReplyBytesMax (one always may), the
+   * new reply fits under the pause threshold beside what is queued, and while the total budget
+   * is spent only a connection with nothing queued or running gets one.
    */
   canAccept(): boolean {
     return this.waitReason() === null;
@@ -174,6 +176,7 @@ export class Connection {
     if (this.held || this.mode === "closed") return "held";
     const limits = this.hooks.limits;
     if (this.executing >= limits.connectionExecutingMax) return "executing";
+    if (this.executing > 0 && (this.executing + 1) * this.replyEstimateBytes > limits.connectionExecutingReplyBytesMax) return "executing";
     const quiet = this.executing === 0 && this.outboundBytes === 0;
     if (this.hooks.budget.bytes >= limits.outboundTotalMaxBytes) return quiet ? null : "replies";
     const fits = this.outboundBytes + (this.executing + 1) * this.replyEstimateBytes <= limits.connectionOutboundPauseBytes;

@@ -74,6 +74,12 @@ export const LIMITS = {
   connectionOutboundPauseBytes: 8 * 1024 * 1024,
   /** metad: requests of one connection running at once (in group commit, not yet answered). */
   connectionExecutingMax: 256,
+  /**
+   * metad: reply bytes one connection's running requests are expected to produce; past it (one
+   * always may run) its further requests wait, so one connection adds a bounded amount of work
+   * to each group commit and others' requests are not stuck behind a pile of big replies.
+   */
+  connectionExecutingReplyBytesMax: 1024 * 1024,
   /** metad: request bytes read from one connection and waiting to run, above which its socket is not read. */
   connectionInboundPauseBytes: 4 * 1024 * 1024,
   /** metad: reply bytes queued across all connections; past it only connections with none queued run requests, one at a time. */
@@ -208,6 +214,7 @@ assertLimit(LIMITS.batchMaxOps <= LIMITS.inFlightPerConnectionMax, "one batch ab
 assertLimit(LIMITS.connectionOutboundMaxBytes >= 2 * LIMITS.frameMaxBytes, "outbound buffer below two max frames");
 assertLimit(LIMITS.connectionOutboundPauseBytes < LIMITS.connectionOutboundMaxBytes, "outbound pause above the outbound cut-off");
 assertLimit(LIMITS.connectionExecutingMax <= LIMITS.inFlightPerConnectionMax, "executing requests above the in-flight limit");
+assertLimit(LIMITS.connectionExecutingReplyBytesMax <= LIMITS.connectionOutboundPauseBytes, "running replies above the outbound pause");
 assertLimit(LIMITS.outboundTotalMaxBytes >= LIMITS.connectionOutboundPauseBytes, "total outbound budget below one connection's");
 assertLimit(LIMITS.preAuthConnectionsMax < LIMITS.connectionsMax, "unauthenticated connections could take every slot");
 assertLimit(LIMITS.preAuthPerAddressMax <= LIMITS.preAuthConnectionsMax, "per-address pre-auth cap above the pre-auth budget");
