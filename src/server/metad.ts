@@ -84,6 +84,7 @@ export class Metad {
 
   static async start(config: MetadConfig): Promise<Metad> {
     checkExposure(config);
+    const tls = readTls(config);
     const dataDir = resolve(config.dataDir);
     try {
       mkdirSync(dataDir, { recursive: true });
@@ -105,6 +106,13 @@ export class Metad {
       lock.release();
       throw new StartupError(`cannot open the metadata store in ${dataDir}: ${(err as Error).message}`);
     }
+    // Off loopback, anyone who can reach the port could rewrite the namespace: tokens must be on.
+    // Checked before the object store is touched, so a refused start leaves nothing behind.
+    if (config.token === undefined && !isLoopbackHost(config.host) && new Tokens(service.core).count === 0) {
+      service.close();
+      lock.release();
+      throw new StartupError(`listening on ${config.host} (not loopback) needs a shared token: set NOKV_TOKEN or --token (or stored tokens)`);
+    }
     let objects: ObjectStore;
     try {
       objects = await openObjectStore(config.objectsUrl, { durability: config.durability });
@@ -115,15 +123,11 @@ export class Metad {
     }
     const metad = new Metad(config, service, objects, lock);
     try {
-      if (!metad.authRequired && !isLoopbackHost(config.host)) {
-        throw new StartupError(`listening on ${config.host} (not loopback) needs a shared token: set NOKV_TOKEN or --token (or stored tokens)`);
-      }
-      metad.listen(readTls(config));
+      metad.listen(tls);
     } catch (err) {
       service.close();
       lock.release();
       await objects.close();
-      if (err instanceof StartupError) throw err;
       const code = (err as { code?: string }).code;
       const why = code === "EADDRINUSE" ? "the port is in use" : (err as Error).message;
       throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${why}`);
