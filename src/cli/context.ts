@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
 import { connect, parseServerUrl, type NoKVClient, type SnapshotView } from "../sdk/index.ts";
 import { UsageError } from "./errors.ts";
@@ -12,6 +13,8 @@ export interface GlobalOptions {
   server: string;
   mount: string;
   json: boolean;
+  /** PEM file of the CA that signed metad's certificate, for nokvs:// (NOKV_CA). */
+  ca?: string;
 }
 
 /**
@@ -20,17 +23,20 @@ export interface GlobalOptions {
  */
 export function withGlobalOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option("--server <url>", `metad address, nokv://HOST[:PORT] (env NOKV_SERVER, default ${DEFAULT_SERVER})`))
+    .addOption(new Option("--server <url>", `metad address, nokv://HOST[:PORT], or nokvs://HOST[:PORT] for TLS (env NOKV_SERVER, default ${DEFAULT_SERVER})`))
+    .addOption(new Option("--ca <file>", "PEM file of the CA that signed metad's TLS certificate, for nokvs:// (env NOKV_CA)"))
     .addOption(new Option("--mount <name>", `mount (namespace) to use (env NOKV_MOUNT, default ${DEFAULT_MOUNT})`))
     .addOption(new Option("--json", "machine-readable output (one JSON document, or one per line for streams)"));
 }
 
 export function globalOptions(cmd: Command, env: Record<string, string | undefined> = process.env): GlobalOptions {
-  const opts = cmd.optsWithGlobals<{ server?: string; mount?: string; json?: boolean }>();
+  const opts = cmd.optsWithGlobals<{ server?: string; mount?: string; json?: boolean; ca?: string }>();
+  const ca = opts.ca ?? nonEmpty(env.NOKV_CA);
   return {
     server: opts.server ?? nonEmpty(env.NOKV_SERVER) ?? DEFAULT_SERVER,
     mount: opts.mount ?? nonEmpty(env.NOKV_MOUNT) ?? DEFAULT_MOUNT,
     json: opts.json === true,
+    ...(ca === undefined ? {} : { ca }),
   };
 }
 
@@ -56,10 +62,21 @@ export class CliContext {
     try {
       parseServerUrl(this.options.server);
     } catch {
-      throw new UsageError(`--server '${this.options.server}' is not nokv://HOST[:PORT]`);
+      throw new UsageError(`--server '${this.options.server}' is not nokv://HOST[:PORT] or nokvs://HOST[:PORT]`);
     }
-    this.client ??= connect(this.options.server, { mount: this.options.mount });
+    const ca = this.caPem();
+    this.client ??= connect(this.options.server, { mount: this.options.mount, ...(ca === undefined ? {} : { ca }) });
     return this.client;
+  }
+
+  /** The --ca file's contents, read once here so a missing file is a usage error that names it. */
+  caPem(): Buffer | undefined {
+    if (this.options.ca === undefined) return undefined;
+    try {
+      return readFileSync(this.options.ca);
+    } catch (err) {
+      throw new UsageError(`--ca ${this.options.ca}: ${(err as Error).message}`);
+    }
   }
 
   /** The live namespace, or the read-only view of snapshot `snapshotId` when one is given. */

@@ -6,6 +6,7 @@ import { registerMounts } from "./commands/mounts.ts";
 import { registerNamespace } from "./commands/namespace.ts";
 import { registerServer } from "./commands/server.ts";
 import { registerSnapshot } from "./commands/snapshot.ts";
+import { registerTokens } from "./commands/tokens.ts";
 import { registerTransfer } from "./commands/transfer.ts";
 import { registerWatch } from "./commands/watch.ts";
 import { withGlobalOptions } from "./context.ts";
@@ -20,6 +21,8 @@ const OVERVIEW = `
 Environment:
   NOKV_SERVER   metad address (default nokv://127.0.0.1:7777), like --server
   NOKV_MOUNT    mount name (default "default"), like --mount
+  NOKV_TOKEN    access token metad requires when tokens are on
+  NOKV_CA       CA certificate (PEM file) for nokvs:// servers, like --ca
 
 Exit status: 0 ok, 1 the operation failed, 2 usage error.
 
@@ -49,6 +52,7 @@ function buildProgram(run: Runner): Command {
   registerWatch(program, run);
   registerMounts(program, run);
   registerServer(program, run);
+  registerTokens(program, run);
   registerDoctor(program, run);
   registerDaemons(program, run);
   // Subcommands inherit exit and output handling only when they are set on each of them.

@@ -101,7 +101,9 @@ export type CommandKind =
   | "trim_history"
   | "trim_watch"
   | "trim_dedupe"
-  | "set_store_id";
+  | "set_store_id"
+  | "token_create"
+  | "token_revoke";
 
 /** The catalog shard: mount names and other process-wide records (system rows). */
 export const CATALOG_SHARD = 0;

@@ -39,6 +39,14 @@ export interface WriteFileOptions extends Omit<PublishOptions, "replace"> {
   encoding?: BufferEncoding;
 }
 
+export interface TokenInfo {
+  id: string;
+  name: string;
+  role: "read-only" | "read-write" | "admin";
+  mounts: "*" | string[];
+  createdAtMs: number;
+}
+
 export interface BatchOp {
   op: string;
   args: Record<string, unknown>;
@@ -268,6 +276,24 @@ export class NoKVClient extends PathReader {
    */
   readLog(options: { from?: number; limit?: number; catalog?: boolean } = {}): Promise<LogPage> {
     return this.call("log_read", { mount: this.mount.id, ...options }) as Promise<LogPage>;
+  }
+
+  /**
+   * Makes an access token (admin only): `role` read-only, read-write or admin; `mounts` the mount
+   * names it may use (admin tokens: all). The secret is in `token` and cannot be shown again.
+   */
+  createToken(spec: { role: "read-only" | "read-write" | "admin"; mounts?: string[] | "*"; name?: string }): Promise<{ token: string; info: TokenInfo }> {
+    return this.call("token_create", { ...spec }) as Promise<{ token: string; info: TokenInfo }>;
+  }
+
+  /** The stored tokens (ids, names, roles, mounts; never secrets). Admin only. */
+  listTokens(): Promise<TokenInfo[]> {
+    return this.call("token_list", {}) as Promise<TokenInfo[]>;
+  }
+
+  /** Revokes a token by id: connections using it are closed and it is refused from then on. Admin only. */
+  revokeToken(id: string): Promise<TokenInfo> {
+    return this.call("token_revoke", { id }) as Promise<TokenInfo>;
   }
 
   /** Server statistics, as GET /stats returns them. */

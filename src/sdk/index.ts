@@ -1,8 +1,9 @@
+import { readFileSync } from "node:fs";
 import { FsError } from "../types/index.ts";
 import { NoKVClient, type ConnectOptions } from "./client.ts";
 import { RpcClient } from "./rpc-client.ts";
 
-export { NoKVClient, SnapshotView, type BatchOp, type ConnectOptions, type SnapshotInfo, type WriteFileOptions } from "./client.ts";
+export { NoKVClient, SnapshotView, type BatchOp, type ConnectOptions, type SnapshotInfo, type TokenInfo, type WriteFileOptions } from "./client.ts";
 export type { BodySource } from "./blocks.ts";
 export type { PublishOptions } from "./body-writer.ts";
 export type { PublishProgress } from "./upload.ts";
@@ -21,19 +22,21 @@ export type { InodeAttrs, WatchEvent, DirEntryPlus, Dentry, ReadPlan } from "../
 
 export const DEFAULT_PORT = 7777;
 
-/** Parses `nokv://host[:port]` (also `host:port`). */
-export function parseServerUrl(url: string): { host: string; port: number } {
-  const match = /^(?:nokv:\/\/)?(\[[^\]]+\]|[^:/]+)(?::(\d{1,5}))?\/?$/.exec(url);
-  if (!match) throw new FsError("EINVAL", `server URL '${url}' is not nokv://HOST[:PORT]`);
-  const host = match[1]!.replace(/^\[|\]$/g, "");
-  const port = match[2] === undefined ? DEFAULT_PORT : Number(match[2]);
+/** Parses `nokv://host[:port]` (also `host:port`), or `nokvs://host[:port]` for TLS. */
+export function parseServerUrl(url: string): { host: string; port: number; tls: boolean } {
+  const match = /^(?:(nokvs?):\/\/)?(\[[^\]]+\]|[^:/]+)(?::(\d{1,5}))?\/?$/.exec(url);
+  if (!match) throw new FsError("EINVAL", `server URL '${url}' is not nokv://HOST[:PORT] or nokvs://HOST[:PORT]`);
+  const host = match[2]!.replace(/^\[|\]$/g, "");
+  const port = match[3] === undefined ? DEFAULT_PORT : Number(match[3]);
   if (port < 1 || port > 65_535) throw new FsError("EINVAL", `port ${port} out of range`);
-  return { host, port };
+  return { host, port, tls: match[1] === "nokvs" };
 }
 
 /**
  * Connects to metad and opens a mount: `await connect("nokv://127.0.0.1:7777", { mount: "default" })`.
- * `token` (or NOKV_TOKEN in the environment) is the shared secret a metad off loopback requires.
+ * `token` (or NOKV_TOKEN in the environment) is the token metad requires when tokens are on.
+ * `nokvs://` speaks TLS; `ca` (PEM, or a file named by NOKV_CA) is the CA that signed metad's
+ * certificate when the system's do not.
  */
 interface HelloReply {
   mount: { id: number; name: string };
@@ -42,10 +45,14 @@ interface HelloReply {
   storeId?: string | null;
 }
 
-export async function connect(url: string, options: ConnectOptions & { token?: string } = {}): Promise<NoKVClient> {
-  const token = options.token ?? (typeof process === "undefined" ? undefined : process.env.NOKV_TOKEN || undefined);
+export async function connect(url: string, options: ConnectOptions & { token?: string; ca?: string | Buffer } = {}): Promise<NoKVClient> {
+  const env = typeof process === "undefined" ? {} : process.env;
+  const token = options.token ?? (env.NOKV_TOKEN || undefined);
+  const { tls, ...address } = parseServerUrl(url);
+  const ca = options.ca ?? (tls && env.NOKV_CA ? readCaFile(env.NOKV_CA) : undefined);
   const rpc = new RpcClient({
-    ...parseServerUrl(url),
+    ...address,
+    ...(tls ? { tls: ca === undefined ? {} : { ca } } : {}),
     ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
     ...(token === undefined ? {} : { token }),
   });
@@ -55,5 +62,13 @@ export async function connect(url: string, options: ConnectOptions & { token?: s
   } catch (err) {
     rpc.close();
     throw err;
+  }
+}
+
+function readCaFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new FsError("EINVAL", `NOKV_CA ${path}: ${(err as Error).message}`);
   }
 }

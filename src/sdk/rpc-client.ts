@@ -1,4 +1,5 @@
-import { connect as netConnect, type Socket } from "node:net";
+import { connect as netConnect, isIP, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { FsError, LIMITS } from "../types/index.ts";
 import {
   CONNECTION_MAGIC, FLAG_PUSH, FrameDecoder, decodePayload, encodeValueFrame, parsePush, parseResponse, resultFromWire,
@@ -18,6 +19,8 @@ export interface RpcClientOptions {
   reconnectMaxAttempts?: number;
   /** Shared token: presented in a hello that opens every connection, reconnects included. */
   token?: string;
+  /** Speak TLS (nokvs://), trusting `ca` (PEM) besides the system's CAs. */
+  tls?: { ca?: string | Buffer };
 }
 
 interface Pending {
@@ -112,6 +115,7 @@ export class RpcClient {
         return;
       } catch (err) {
         lastError = err as Error;
+        if (isCertificateError(lastError)) throw new FsError("ECONNRESET", `metad at ${this.options.host}:${this.options.port} presented a certificate this client does not trust: ${lastError.message} (give its CA: connect(url, { ca }), --ca or NOKV_CA)`);
       }
     }
     throw new FsError("ECONNRESET", `cannot reach metad at ${this.options.host}:${this.options.port}: ${lastError?.message ?? "client closed"}`);
@@ -119,14 +123,14 @@ export class RpcClient {
 
   private openSocket(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ host: this.options.host, port: this.options.port });
+      const socket = this.dial();
       socket.setNoDelay(true);
       const onError = (err: Error) => {
         socket.destroy();
         reject(err);
       };
       socket.once("error", onError);
-      socket.once("connect", () => {
+      socket.once(this.options.tls ? "secureConnect" : "connect", () => {
         socket.off("error", onError);
         this.socket = socket;
         this.decoder = new FrameDecoder();
@@ -138,6 +142,12 @@ export class RpcClient {
         resolve();
       });
     });
+  }
+
+  private dial(): Socket {
+    const { host, port, tls } = this.options;
+    if (!tls) return netConnect({ host, port });
+    return tlsConnect({ host, port, ...(tls.ca === undefined ? {} : { ca: tls.ca }), ...(isIP(host) ? {} : { servername: host }) });
   }
 
   /**
@@ -236,6 +246,11 @@ function decodeResult(op: string, args: Record<string, unknown>, value: unknown)
   if (op !== "batch") return resultFromWire(op, value);
   const ops = args.ops as Array<{ op: string }>;
   return (value as WireResponse[]).map((r, i) => (r.ok ? { ok: true, value: resultFromWire(ops[i]!.op, r.value) } : r));
+}
+
+/** A TLS verification failure: retrying cannot fix it. */
+function isCertificateError(err: Error): boolean {
+  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test((err as { code?: string }).code ?? "");
 }
 
 function sleep(ms: number): Promise<void> {

@@ -9,6 +9,8 @@ describe("metad config", () => {
     const flags = parseConfig(["--listen", "127.0.0.1:0", "--data=/tmp/x", "--objects", "s3://b/p?endpoint=http://h:1"], env);
     expect(flags).toMatchObject({ host: "127.0.0.1", port: 0, dataDir: "/tmp/x", objectsUrl: "s3://b/p?endpoint=http://h:1", durability: "full" });
     expect(parseConfig(["--listen", "[::1]:7000"], {})).toMatchObject({ host: "::1", port: 7000 });
+    expect(parseConfig(["--idle-timeout-ms", "0", "--tls-cert", "c.pem", "--tls-key", "k.pem"], {})).toMatchObject({ idleTimeoutMs: 0, tlsCertFile: "c.pem", tlsKeyFile: "k.pem" });
+    expect(parseConfig([], { NOKV_IDLE_TIMEOUT_MS: "5000", NOKV_TLS_CERT: "c", NOKV_TLS_KEY: "k" })).toMatchObject({ idleTimeoutMs: 5000, tlsCertFile: "c" });
   });
 
   test("the objects directory defaults to <data>/objects, not the working directory", () => {
@@ -26,6 +28,8 @@ describe("metad config", () => {
       [["--durability", "fast"], /not normal or full/],
       [["--objects", "ftp://x"], /not file:\/\/DIR/],
       [["--gc-interval-ms", "-5"], /whole number/],
+      [["--idle-timeout-ms", "soon"], /whole number/],
+      [["--tls-cert", "c.pem"], /--tls-cert and --tls-key go together/],
     ];
     for (const [argv, message] of bad) {
       expect(() => parseConfig(argv, {})).toThrow(ConfigError);

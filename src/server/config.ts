@@ -1,5 +1,6 @@
 import type { GcRetention } from "../service/index.ts";
 import type { Durability } from "../schema/index.ts";
+import { LIMITS } from "../types/index.ts";
 
 // metad's configuration: flags override environment variables override embedded defaults.
 
@@ -18,6 +19,11 @@ export interface MetadConfig {
    * listen on a non-loopback address. Never logged.
    */
   token?: string;
+  /** Close connections idle (nothing in flight, no watch) this long; 0 never. */
+  idleTimeoutMs: number;
+  /** PEM certificate chain and key files: with both, the one port speaks TLS only (nokvs://). */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
   /** Connection limits, LIMITS by default; tests lower them to cross them cheaply. */
   limits?: Partial<ConnectionLimits>;
   /** How much of the watch, dedupe and command logs GC keeps; tests shorten it. */
@@ -26,9 +32,49 @@ export interface MetadConfig {
 
 export interface ConnectionLimits {
   connectionsMax: number;
+  connectionsPerAddressMax: number;
+  preAuthConnectionsMax: number;
+  preAuthPerAddressMax: number;
   inFlightPerConnectionMax: number;
+  connectionExecutingMax: number;
+  connectionExecutingReplyBytesMax: number;
+  connectionInboundPauseBytes: number;
   connectionOutboundMaxBytes: number;
+  connectionOutboundPauseBytes: number;
+  outboundTotalMaxBytes: number;
+  connectionWriteChunkBytes: number;
+  connectionOutboundStallTimeoutMs: number;
   partialFrameTimeoutMs: number;
+  authDeadlineMs: number;
+  authFailuresPerConnectionMax: number;
+  authFailureDelayMs: number;
+  authFailureDelayMaxMs: number;
+}
+
+/** The connection limits in force: LIMITS, with the idle timeout from the config, under overrides. */
+export function connectionLimits(config: MetadConfig): ConnectionLimits & { idleTimeoutMs: number } {
+  return {
+    connectionsMax: LIMITS.connectionsMax,
+    connectionsPerAddressMax: LIMITS.connectionsPerAddressMax,
+    preAuthConnectionsMax: LIMITS.preAuthConnectionsMax,
+    preAuthPerAddressMax: LIMITS.preAuthPerAddressMax,
+    inFlightPerConnectionMax: LIMITS.inFlightPerConnectionMax,
+    connectionExecutingMax: LIMITS.connectionExecutingMax,
+    connectionExecutingReplyBytesMax: LIMITS.connectionExecutingReplyBytesMax,
+    connectionInboundPauseBytes: LIMITS.connectionInboundPauseBytes,
+    connectionOutboundMaxBytes: LIMITS.connectionOutboundMaxBytes,
+    connectionOutboundPauseBytes: LIMITS.connectionOutboundPauseBytes,
+    outboundTotalMaxBytes: LIMITS.outboundTotalMaxBytes,
+    connectionWriteChunkBytes: LIMITS.connectionWriteChunkBytes,
+    connectionOutboundStallTimeoutMs: LIMITS.connectionOutboundStallTimeoutMs,
+    partialFrameTimeoutMs: LIMITS.partialFrameTimeoutMs,
+    authDeadlineMs: LIMITS.authDeadlineMs,
+    authFailuresPerConnectionMax: LIMITS.authFailuresPerConnectionMax,
+    authFailureDelayMs: LIMITS.authFailureDelayMs,
+    authFailureDelayMaxMs: LIMITS.authFailureDelayMaxMs,
+    ...config.limits,
+    idleTimeoutMs: config.idleTimeoutMs,
+  };
 }
 
 export const DEFAULT_CONFIG: MetadConfig = {
@@ -38,6 +84,7 @@ export const DEFAULT_CONFIG: MetadConfig = {
   objectsUrl: "file://./.nokv/objects",
   durability: "normal",
   gcIntervalMs: 60_000,
+  idleTimeoutMs: LIMITS.connectionIdleTimeoutMs,
 };
 
 /** Objects live beside the metadata they belong to, so two data directories never share a store by accident. */
@@ -56,9 +103,13 @@ const FLAGS: Record<string, { env: string; apply: (c: MetadConfig, v: string) =>
   "--durability": { env: "NOKV_DURABILITY", apply: (c, v) => (c.durability = parseDurability(v)) },
   "--gc-interval-ms": { env: "NOKV_GC_INTERVAL_MS", apply: (c, v) => (c.gcIntervalMs = parseInterval(v)) },
   "--token": { env: "NOKV_TOKEN", apply: (c, v) => (c.token = nonEmpty("--token", v)) },
+  "--idle-timeout-ms": { env: "NOKV_IDLE_TIMEOUT_MS", apply: (c, v) => (c.idleTimeoutMs = parseInterval(v)) },
+  "--tls-cert": { env: "NOKV_TLS_CERT", apply: (c, v) => (c.tlsCertFile = nonEmpty("--tls-cert", v)) },
+  "--tls-key": { env: "NOKV_TLS_KEY", apply: (c, v) => (c.tlsKeyFile = nonEmpty("--tls-key", v)) },
 };
 
 export const USAGE = `usage: metad [--listen HOST:PORT] [--data DIR] [--objects URL] [--durability normal|full] [--gc-interval-ms MS] [--token T]
+             [--idle-timeout-ms MS] [--tls-cert FILE --tls-key FILE]
   --listen        address to serve RPC and HTTP on (env NOKV_LISTEN, default 127.0.0.1:7777)
   --data          metadata directory (env NOKV_DATA, default ./.nokv)
   --objects       object store: file://DIR or s3://bucket[/prefix]?endpoint=URL&region=R
@@ -67,7 +118,13 @@ export const USAGE = `usage: metad [--listen HOST:PORT] [--data DIR] [--objects 
                   (env NOKV_DURABILITY, default normal)
   --gc-interval-ms  object and history GC period, 0 for manual only (env NOKV_GC_INTERVAL_MS, default 60000)
   --token         shared secret clients present in hello, and POST /gc as "Authorization: Bearer";
-                  required off loopback (env NOKV_TOKEN, preferred: flags show in ps)`;
+                  required off loopback (env NOKV_TOKEN, preferred: flags show in ps); it is an
+                  admin token: \`nokv-fs token create\` makes scoped ones
+  --idle-timeout-ms  close connections with nothing in flight and no watch after this long, 0 never
+                  (env NOKV_IDLE_TIMEOUT_MS, default ${LIMITS.connectionIdleTimeoutMs})
+  --tls-cert      PEM certificate (chain) file: with --tls-key the port speaks TLS only, clients use
+                  nokvs:// (env NOKV_TLS_CERT)
+  --tls-key       PEM private key file for --tls-cert (env NOKV_TLS_KEY)`;
 
 /** Reads flags (`--flag value` or `--flag=value`) over environment variables over defaults. */
 export function parseConfig(argv: readonly string[], env: Record<string, string | undefined>): MetadConfig {
@@ -87,6 +144,9 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     apply(spec, config, value, flag);
   }
   if (!objectsGiven(argv, env)) config.objectsUrl = defaultObjectsUrl(config.dataDir);
+  if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
+    throw new ConfigError(`--tls-cert and --tls-key go together\n${USAGE}`);
+  }
   return config;
 }
 

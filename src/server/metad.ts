@@ -1,19 +1,24 @@
-import { mkdirSync, accessSync, constants } from "node:fs";
+import { mkdirSync, accessSync, constants, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Socket, TCPSocketListener } from "bun";
 import { SqliteStore } from "../schema/index.ts";
 import { MetadataService, type GcObjectTarget } from "../service/index.ts";
-import { LIMITS, type InodeId, type MountId, type WatchEvent } from "../types/index.ts";
+import { LIMITS } from "../types/index.ts";
 import { hasBlocks, openObjectStore, readStoreId, redactStoreUrl, writeStoreId, type ObjectStore } from "../objstore/index.ts";
 import { bindObjectStore } from "../service/store-identity.ts";
-import type { ConnectionLimits, MetadConfig } from "./config.ts";
+import { connectionLimits, type MetadConfig } from "./config.ts";
 import { Connection, type ConnectionHooks } from "./connection.ts";
 import { DataDirBusy, DataLock } from "./data-lock.ts";
-import { TokenCheck, accessDenied, isLoopbackHost } from "./auth.ts";
-import { errorResponse, wireResultCodec, type WireRequest } from "../wire/index.ts";
+import { Admission, type AdmissionLimits } from "./admission.ts";
+import { Access } from "./access.ts";
+import { TokenCheck, isLoopbackHost } from "./auth.ts";
+import { wireResultCodec, type WireRequest, type WireResponse } from "../wire/index.ts";
+import { OPS } from "./dispatch.ts";
 import { GroupCommitter } from "./group-commit.ts";
 import { Subscriptions } from "./subscriptions.ts";
 import { jsonResponse, type HttpRequest, type HttpResponse } from "./http.ts";
+import { LOCAL_OPS, runLocalOp } from "./token-ops.ts";
+import { Tokens } from "../service/tokens.ts";
 import type { OpContext } from "./op-context.ts";
 import { ServerStats } from "./stats.ts";
 
@@ -25,7 +30,11 @@ export class StartupError extends Error {
 
 export class Metad {
   readonly stats = new ServerStats();
-  private readonly connections = new Set<Connection>();
+  readonly tokens: Tokens;
+  private readonly limits: AdmissionLimits;
+  private readonly admission: Admission;
+  private readonly access: Access;
+  private sweepTimer: ReturnType<typeof setInterval> | null = null;
   private readonly subscriptions: Subscriptions;
   private readonly contexts = new WeakMap<Connection, OpContext>();
   private listener: TCPSocketListener<Connection | undefined> | null = null;
@@ -33,9 +42,6 @@ export class Metad {
   private gcRunning: Promise<unknown> | null = null;
   private stopping = false;
   private readonly committer: GroupCommitter;
-  private readonly tokenCheck: TokenCheck | null;
-  /** Connections that presented the token (all of them when no token is set). */
-  private readonly authenticated = new WeakSet<Connection>();
 
   private constructor(
     readonly config: MetadConfig,
@@ -55,11 +61,31 @@ export class Metad {
     );
     this.subscriptions = new Subscriptions(service, this.stats.watch);
     service.core.onEvents((mount, events) => this.subscriptions.publish(mount, events));
-    this.tokenCheck = config.token === undefined ? null : new TokenCheck(config.token);
+    this.tokens = new Tokens(service.core);
+    this.limits = connectionLimits(config);
+    this.admission = new Admission(this.limits, this.stats);
+    this.access = new Access({
+      sharedToken: config.token === undefined ? null : new TokenCheck(config.token),
+      tokens: this.tokens,
+      admission: this.admission,
+      stats: this.stats,
+      limits: this.limits,
+      ops: {
+        isOp: (op) => Object.hasOwn(OPS, op),
+        isWrite: (op) => Object.hasOwn(OPS, op) && OPS[op]!.write,
+        mountName: (id) => service.mounts.list().find((m) => m.id === id)?.name,
+      },
+    });
+  }
+
+  /** Tokens are on when --token is set or any token is stored; off, every connection may do anything (loopback only). */
+  get authRequired(): boolean {
+    return this.access.required;
   }
 
   static async start(config: MetadConfig): Promise<Metad> {
     checkExposure(config);
+    const tls = readTls(config);
     const dataDir = resolve(config.dataDir);
     try {
       mkdirSync(dataDir, { recursive: true });
@@ -84,6 +110,13 @@ export class Metad {
       lock.release();
       throw new StartupError(`cannot open the metadata store in ${dataDir}: ${(err as Error).message}`);
     }
+    // Off loopback, anyone who can reach the port could rewrite the namespace: tokens must be on.
+    // Checked before the object store is touched, so a refused start leaves nothing behind.
+    if (config.token === undefined && !isLoopbackHost(config.host) && new Tokens(service.core).count === 0) {
+      service.close();
+      lock.release();
+      throw new StartupError(`listening on ${config.host} (not loopback) needs a shared token: set NOKV_TOKEN or --token (or stored tokens)`);
+    }
     let objects: ObjectStore;
     try {
       objects = await openObjectStore(config.objectsUrl, { durability: config.durability });
@@ -103,7 +136,7 @@ export class Metad {
     }
     const metad = new Metad(config, service, objects, lock, storeId);
     try {
-      metad.listen();
+      metad.listen(tls);
     } catch (err) {
       service.close();
       lock.release();
@@ -112,6 +145,10 @@ export class Metad {
       const why = code === "EADDRINUSE" ? "the port is in use" : (err as Error).message;
       throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${why}`);
     }
+    if (!isLoopbackHost(config.host) && !config.tlsCertFile) {
+      console.warn(`metad: listening on ${config.host} without TLS: tokens and metadata cross the network in clear (set --tls-cert and --tls-key)`);
+    }
+    metad.sweepTimer = setInterval(() => metad.admission.sweep(), metad.admission.sweepIntervalMs());
     if (config.gcIntervalMs > 0) metad.gcTimer = setInterval(() => void metad.runGc().catch(() => {}), config.gcIntervalMs);
     return metad;
   }
@@ -120,39 +157,29 @@ export class Metad {
     return { host: this.config.host, port: this.listener?.port ?? this.config.port };
   }
 
-  private listen(): void {
-    const limits: ConnectionLimits = {
-      connectionsMax: LIMITS.connectionsMax,
-      inFlightPerConnectionMax: LIMITS.inFlightPerConnectionMax,
-      connectionOutboundMaxBytes: LIMITS.connectionOutboundMaxBytes,
-      partialFrameTimeoutMs: LIMITS.partialFrameTimeoutMs,
-      ...this.config.limits,
-    };
+  private listen(tls: { cert: string; key: string } | undefined): void {
     const hooks: ConnectionHooks = {
       stats: this.stats,
-      limits,
-      onRequest: (conn, _requestId, request, reply) => {
-        if (!this.admitted(conn, request)) return reply(errorResponse(accessDenied()));
-        this.committer.submit({ request, ctx: this.contextFor(conn), reply });
-      },
-      onHttp: (request) => this.http(request),
+      limits: this.limits,
+      budget: this.stats.outbound,
+      onRequest: (conn, request, reply) => this.handle(conn, request, reply),
+      onHttp: (conn, request) => this.http(conn, request),
       onClose: (conn) => this.forget(conn),
     };
     this.listener = Bun.listen<Connection | undefined>({
       hostname: this.config.host,
       port: this.config.port,
+      ...(tls ? { tls } : {}),
       socket: {
         open: (socket: Socket<Connection | undefined>) => {
-          if (this.stopping || this.connections.size >= limits.connectionsMax) {
-            this.stats.connections.refused++;
+          const conn = new Connection(socket as Socket<unknown>, hooks);
+          if (this.stopping || !this.admission.admit(conn)) {
+            if (this.stopping) this.stats.connections.refused++;
             socket.end();
             return;
           }
-          const conn = new Connection(socket as Socket<unknown>, hooks);
           socket.data = conn;
-          this.connections.add(conn);
           this.stats.connections.accepted++;
-          this.stats.connections.open = this.connections.size;
         },
         data: (socket, data) => socket.data?.onData(data),
         drain: (socket) => socket.data?.flush(),
@@ -162,18 +189,18 @@ export class Metad {
     });
   }
 
-  /**
-   * With a token set, a connection is admitted by a hello that carries it; checked as the frame
-   * is read, so requests pipelined right behind that hello are admitted too.
-   */
-  private admitted(conn: Connection, request: WireRequest): boolean {
-    if (!this.tokenCheck || this.authenticated.has(conn)) return true;
-    if (request.op !== "hello" || !this.tokenCheck.matches(request.args.token)) {
-      this.stats.connections.authFailures++;
-      return false;
+  /** Every RPC request: authentication and authorization, then the op. */
+  private handle(conn: Connection, request: WireRequest, reply: (r: WireResponse) => void): void {
+    if (!this.access.admit(conn, request, reply)) return;
+    if (LOCAL_OPS.has(request.op)) {
+      const started = performance.now();
+      const response = runLocalOp(this.service, this.tokens, conn.grant!, request);
+      this.stats.recordOp(request.op, (performance.now() - started) * 1000, !response.ok);
+      reply(response);
+      if (request.op === "token_revoke" && response.ok) this.access.dropGrantsOf((response.value as { id: string }).id);
+      return;
     }
-    this.authenticated.add(conn);
-    return true;
+    this.committer.submit({ request, ctx: this.contextFor(conn), reply });
   }
 
   /** One op context per connection, made on its first request: the hot path allocates none. */
@@ -198,8 +225,7 @@ export class Metad {
 
   private forget(conn: Connection): void {
     this.subscriptions.dropConnection(conn);
-    this.connections.delete(conn);
-    this.stats.connections.open = this.connections.size;
+    this.admission.forget(conn);
   }
 
   /** One GC pass; concurrent callers share the pass already running. */
@@ -241,7 +267,7 @@ export class Metad {
     });
   }
 
-  private async http(request: HttpRequest): Promise<HttpResponse> {
+  private async http(conn: Connection, request: HttpRequest): Promise<HttpResponse> {
     const route = `${request.method} ${request.path}`;
     switch (route) {
       case "GET /healthz":
@@ -249,17 +275,16 @@ export class Metad {
       case "GET /readyz":
         return this.stopping ? jsonResponse(503, { ready: false, reason: "stopping" }) : jsonResponse(200, { ready: true });
       case "GET /stats":
-        return jsonResponse(200, this.statsJson());
-      case "POST /gc":
-        if (this.tokenCheck && !this.tokenCheck.matchesBearer(request.headers.get("authorization"))) {
-          this.stats.connections.authFailures++;
-          return jsonResponse(401, { error: "POST /gc needs Authorization: Bearer <token>" });
-        }
+        return (await this.access.httpAdmin(conn, request)) ?? jsonResponse(200, this.statsJson());
+      case "POST /gc": {
+        const refused = await this.access.httpAdmin(conn, request);
+        if (refused) return refused;
         try {
           return jsonResponse(200, await this.runGc());
         } catch (err) {
           return jsonResponse(500, { error: (err as Error).message });
         }
+      }
     }
     if (["/healthz", "/readyz", "/stats", "/gc"].includes(request.path)) return jsonResponse(405, { error: `${request.method} not allowed on ${request.path}` });
     return jsonResponse(404, { error: `no route ${request.path}` });
@@ -270,10 +295,11 @@ export class Metad {
     if (this.stopping) return;
     this.stopping = true;
     if (this.gcTimer) clearInterval(this.gcTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.listener?.stop(false);
     await this.committer.whenIdle();
     await this.gcRunning?.catch(() => {});
-    for (const conn of [...this.connections]) conn.close("server stopping");
+    for (const conn of [...this.admission.all]) conn.close("server stopping");
     this.listener?.stop(true);
     this.service.close();
     this.lock.release();
@@ -291,17 +317,29 @@ async function writeDurably(objectsUrl: string, id: string): Promise<void> {
   }
 }
 
-/** Off loopback, anyone who can reach the port could rewrite the namespace: demand a token. */
+/** A malformed --token fails at start, before anything is opened. */
 function checkExposure(config: MetadConfig): void {
-  if (config.token !== undefined) {
+  if (config.token === undefined) return;
+  try {
+    new TokenCheck(config.token);
+  } catch (err) {
+    throw new StartupError((err as Error).message);
+  }
+}
+
+/** The certificate and key for TLS, read once at start; undefined without --tls-cert. */
+function readTls(config: MetadConfig): { cert: string; key: string } | undefined {
+  if (config.tlsCertFile === undefined || config.tlsKeyFile === undefined) return undefined;
+  const read = (flag: string, file: string) => {
     try {
-      new TokenCheck(config.token);
+      return readFileSync(file, "utf8");
     } catch (err) {
-      throw new StartupError((err as Error).message);
+      throw new StartupError(`cannot read ${flag} ${file}: ${(err as Error).message}`);
     }
-    return;
-  }
-  if (!isLoopbackHost(config.host)) {
-    throw new StartupError(`listening on ${config.host} (not loopback) needs a shared token: set NOKV_TOKEN or --token`);
-  }
+  };
+  const cert = read("--tls-cert", config.tlsCertFile);
+  const key = read("--tls-key", config.tlsKeyFile);
+  if (!cert.includes("-----BEGIN CERTIFICATE-----")) throw new StartupError(`--tls-cert ${config.tlsCertFile} holds no PEM certificate`);
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) throw new StartupError(`--tls-key ${config.tlsKeyFile} holds no PEM private key`);
+  return { cert, key };
 }

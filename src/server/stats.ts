@@ -15,7 +15,12 @@ export class ServerStats {
   readonly startedAtMs = Date.now();
   private readonly ops = new Map<string, OpStats>();
   readonly groupCommitOps = new Histogram();
-  readonly connections = { open: 0, accepted: 0, refused: 0, closedForAbuse: 0, authFailures: 0 };
+  readonly connections = {
+    open: 0, unauthenticated: 0, accepted: 0, refused: 0, evicted: 0, authDeadlineClosed: 0, idleClosed: 0,
+    closedForAbuse: 0, pausedForBackpressure: 0, authFailures: 0, authFailureClosed: 0,
+  };
+  /** Reply bytes queued or expected across connections (the total outbound budget in use). */
+  readonly outbound = { bytes: 0 };
   readonly frames = { received: 0, sent: 0, rejected: 0, bytesReceived: 0, bytesSent: 0 };
   readonly http = { requests: 0, rejected: 0 };
   readonly watch = { subscriptions: 0, eventsPushed: 0, catchUpPages: 0, staleDropped: 0 };
@@ -53,6 +58,7 @@ export class ServerStats {
       groupCommit: { commits: this.groupCommitOps.count, opsPerCommit: this.groupCommitOps.summary() },
       writes: extra.writes,
       connections: this.connections,
+      outbound: this.outbound,
       frames: this.frames,
       http: this.http,
       watch: this.watch,

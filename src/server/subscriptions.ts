@@ -60,6 +60,8 @@ export class Subscriptions {
     if (!mine) this.byConn.set(conn, (mine = new Map()));
     const sub: Subscription = { conn, id, mount: args.mount, scope: args.scope, position: args.cursor, live: false };
     mine.set(id, sub);
+    // The connection knows it holds a watch: an idle timeout must not close it.
+    conn.subscriptions.add(id);
     const key = scopeKey(sub.mount, sub.scope);
     let scoped = this.byScope.get(key);
     if (!scoped) this.byScope.set(key, (scoped = new Set()));
@@ -86,6 +88,7 @@ export class Subscriptions {
   private remove(sub: Subscription): void {
     const mine = this.byConn.get(sub.conn);
     mine?.delete(sub.id);
+    sub.conn.subscriptions.delete(sub.id);
     if (mine?.size === 0) this.byConn.delete(sub.conn);
     const key = scopeKey(sub.mount, sub.scope);
     const scoped = this.byScope.get(key);
@@ -151,7 +154,7 @@ export class Subscriptions {
     for (const sub of [...this.catchingUp]) {
       if (pages >= LIMITS.watchCatchUpPagesPerTick) break;
       // A consumer that does not read holds its backlog in the log, not in metad's memory.
-      if (sub.conn.pendingOutboundBytes > LIMITS.watchCatchUpOutboundMaxBytes) continue;
+      if (sub.conn.queuedReplyBytes > LIMITS.watchCatchUpOutboundMaxBytes) continue;
       pages++;
       this.stats.catchUpPages++;
       let page;

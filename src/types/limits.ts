@@ -81,6 +81,50 @@ export const LIMITS = {
   batchMaxOps: 4_096,
   /** metad: reply bytes queued for a connection that does not read them; past it, it is closed. */
   connectionOutboundMaxBytes: 256 * 1024 * 1024,
+  /**
+   * metad: reply bytes queued (plus those expected from requests still running) above which a
+   * connection's further requests wait and its socket is not read: replies are produced no
+   * faster than the client reads them.
+   */
+  connectionOutboundPauseBytes: 8 * 1024 * 1024,
+  /** metad: requests of one connection running at once (in group commit, not yet answered). */
+  connectionExecutingMax: 256,
+  /**
+   * metad: reply bytes one connection's running requests are expected to produce; past it (one
+   * always may run) its further requests wait, so one connection adds a bounded amount of work
+   * to each group commit and others' requests are not stuck behind a pile of big replies.
+   */
+  connectionExecutingReplyBytesMax: 1024 * 1024,
+  /** metad: request bytes read from one connection and waiting to run, above which its socket is not read. */
+  connectionInboundPauseBytes: 4 * 1024 * 1024,
+  /** metad: reply bytes queued across all connections; past it only connections with none queued run requests, one at a time. */
+  outboundTotalMaxBytes: 256 * 1024 * 1024,
+  /** metad: bytes coalesced into one socket write. */
+  connectionWriteChunkBytes: 256 * 1024,
+  /** metad: a connection whose queued replies make no progress for this long is closed. */
+  connectionOutboundStallTimeoutMs: 60_000,
+  /** metad: a connection must authenticate (no token configured: send its first frame) within this. */
+  authDeadlineMs: 10_000,
+  /** metad: a connection with nothing in flight and no watch is closed after this long (0: never); --idle-timeout-ms. */
+  connectionIdleTimeoutMs: 15 * 60_000,
+  /** metad: connections not yet authenticated; one more evicts the oldest of them. */
+  preAuthConnectionsMax: 256,
+  /** metad: connections not yet authenticated from one peer address; one more evicts that address's oldest. */
+  preAuthPerAddressMax: 32,
+  /** metad: connections from one peer address; past it (none of them unauthenticated) a new one is closed. */
+  connectionsPerAddressMax: 512,
+  /** metad: failed authentications on one connection before it is closed. */
+  authFailuresPerConnectionMax: 3,
+  /** metad: a failed authentication is answered after this, doubling per recent failure from the same address. */
+  authFailureDelayMs: 250,
+  authFailureDelayMaxMs: 5_000,
+  /** metad: how long an address's failures count towards its delay, and how many addresses are tracked. */
+  authThrottleWindowMs: 60_000,
+  authThrottleAddressesMax: 10_000,
+  /** metad: stored access tokens, the mounts one token names, and its label. */
+  tokensMax: 10_000,
+  tokenMountsMax: 64,
+  tokenNameMaxBytes: 128,
   /** metad: how long a connection may sit on a partial frame or request before it is closed. */
   partialFrameTimeoutMs: 30_000,
   /** metad: bytes of the shared token clients present in hello (longer ones are refused unread). */
@@ -205,6 +249,14 @@ assertLimit(
 );
 assertLimit(LIMITS.batchMaxOps <= LIMITS.inFlightPerConnectionMax, "one batch above the in-flight limit");
 assertLimit(LIMITS.connectionOutboundMaxBytes >= 2 * LIMITS.frameMaxBytes, "outbound buffer below two max frames");
+assertLimit(LIMITS.connectionOutboundPauseBytes < LIMITS.connectionOutboundMaxBytes, "outbound pause above the outbound cut-off");
+assertLimit(LIMITS.connectionExecutingMax <= LIMITS.inFlightPerConnectionMax, "executing requests above the in-flight limit");
+assertLimit(LIMITS.connectionExecutingReplyBytesMax <= LIMITS.connectionOutboundPauseBytes, "running replies above the outbound pause");
+assertLimit(LIMITS.outboundTotalMaxBytes >= LIMITS.connectionOutboundPauseBytes, "total outbound budget below one connection's");
+assertLimit(LIMITS.preAuthConnectionsMax < LIMITS.connectionsMax, "unauthenticated connections could take every slot");
+assertLimit(LIMITS.preAuthPerAddressMax <= LIMITS.preAuthConnectionsMax, "per-address pre-auth cap above the pre-auth budget");
+assertLimit(LIMITS.authFailureDelayMs <= LIMITS.authFailureDelayMaxMs, "auth failure delay above its max");
+assertLimit(LIMITS.authFailureDelayMaxMs < LIMITS.authDeadlineMs, "auth failure delay outlasts the auth deadline");
 assertLimit(LIMITS.objectKeyMaxBytes + 1 + LIMITS.objectStorePrefixMaxBytes <= 1024, "object key above the S3 key limit");
 assertLimit(LIMITS.objectMaxBytes >= LIMITS.blockSizeMaxBytes, "largest block above the largest object");
 assertLimit(LIMITS.objectListPageDefaultKeys <= LIMITS.objectListPageMaxKeys, "list default page above max");

@@ -112,11 +112,18 @@ describe("framed RPC", () => {
   });
 
   test("connections past the limit are closed at once; the others keep working", async () => {
-    const conns = await Promise.all(Array.from({ length: 64 }, () => RawConnection.open(h.port)));
+    // A frame each: with no token set that admits them (unadmitted ones would be evicted instead).
+    const conns: RawConnection[] = [];
+    for (let i = 0; i < 64; i++) {
+      const c = await RawConnection.open(h.port);
+      c.request(1, "getattr", { mount, inode: 1 });
+      await c.next();
+      conns.push(c);
+    }
     const extra = await RawConnection.open(h.port);
     await extra.closedPromise;
     expect(extra.closed).toBe(true);
-    conns[0]!.request(1, "getattr", { mount, inode: 1 });
+    conns[0]!.request(2, "getattr", { mount, inode: 1 });
     expect(await conns[0]!.next()).toMatchObject({ value: { ok: true } });
     for (const c of conns) c.close();
     await Bun.sleep(50);

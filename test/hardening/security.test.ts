@@ -85,14 +85,15 @@ describe("the token", () => {
     }
   });
 
-  test("POST /gc needs the bearer token; health checks do not", async () => {
+  test("POST /gc and GET /stats need the bearer token; health checks do not", async () => {
     const gc = (auth?: string) => fetch(`${h.url.replace("nokv", "http")}/gc`, { method: "POST", headers: auth ? { authorization: auth } : {} });
     expect((await gc()).status).toBe(401);
     expect((await gc("Bearer wrong")).status).toBe(401);
     expect((await gc(`Basic ${TOKEN}`)).status).toBe(401);
     expect((await gc(`Bearer ${TOKEN}`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${h.port}/healthz`)).status).toBe(200);
-    const stats = await (await fetch(`http://127.0.0.1:${h.port}/stats`)).text();
+    expect((await fetch(`http://127.0.0.1:${h.port}/stats`)).status).toBe(401);
+    const stats = await (await fetch(`http://127.0.0.1:${h.port}/stats`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
     expect(stats).not.toContain(TOKEN);
     expect(JSON.parse(stats).connections.authFailures).toBeGreaterThan(0);
   });

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { randomBytes } from "node:crypto";
-import { accessSync, constants, existsSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { openObjectStore } from "../../objstore/index.ts";
 import { connect, parseServerUrl } from "../../sdk/index.ts";
@@ -26,14 +26,15 @@ async function checkServer(options: GlobalOptions): Promise<{ checks: Check[]; o
   const fixServer = `start metad (\`nokv-fs metad\` or \`npm run metad\`) or point --server / NOKV_SERVER at it`;
   let http: string;
   try {
-    const { host, port } = parseServerUrl(options.server);
-    http = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    const { host, port, tls } = parseServerUrl(options.server);
+    http = `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
   } catch (err) {
     return { checks: [{ name: "server", ok: false, detail: (err as Error).message, fix: "use --server nokv://HOST:PORT" }], objectsUrl: null };
   }
   const checks: Check[] = [];
   try {
-    const response = await fetch(`${http}/healthz`, { signal: AbortSignal.timeout(DOCTOR_TIMEOUT_MS) });
+    const ca = options.ca === undefined ? undefined : readFileSync(options.ca, "utf8");
+    const response = await fetch(`${http}/healthz`, { signal: AbortSignal.timeout(DOCTOR_TIMEOUT_MS), ...(ca === undefined ? {} : { tls: { ca } }) });
     const body = (await response.json()) as { ok?: boolean; shards?: Array<{ shard: number; version: number }> };
     checks.push({ name: "server healthz", ok: response.ok && body.ok === true, detail: `${http}/healthz: HTTP ${response.status}, ${body.shards?.length ?? "?"} shards`, fix: fixServer });
   } catch (err) {
@@ -41,7 +42,8 @@ async function checkServer(options: GlobalOptions): Promise<{ checks: Check[]; o
     return { checks, objectsUrl: null };
   }
   try {
-    const client = await connect(options.server, { mount: options.mount, requestTimeoutMs: DOCTOR_TIMEOUT_MS });
+    const ca = options.ca === undefined ? undefined : readFileSync(options.ca);
+    const client = await connect(options.server, { mount: options.mount, requestTimeoutMs: DOCTOR_TIMEOUT_MS, ...(ca === undefined ? {} : { ca }) });
     const objectsUrl = client.objectsUrl;
     await client.close();
     checks.push({ name: "server rpc", ok: true, detail: `${options.server}, mount '${options.mount}', objects ${objectsUrl}` });
