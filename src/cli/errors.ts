@@ -29,8 +29,9 @@ export function describeFailure(command: string, path: string | undefined, err: 
   if (err instanceof FsError || isErrnoCode(code)) {
     const fsErr = err as FsError;
     const where = fsErr.path ?? path;
-    // The SDK moves the server's detail into `cause`; errors raised before a path was known keep it in the message.
-    const text = typeof fsErr.cause === "string" ? fsErr.cause : fsErr instanceof FsError ? fsErr.detail : "";
+    // The SDK keeps the original error (with the server's or the store's detail) in `cause`;
+    // errors raised before a path was known keep the detail in their own message.
+    const text = fsErr.cause instanceof FsError ? fsErr.cause.detail : fsErr instanceof FsError ? fsErr.detail : "";
     const detail = text === "" ? "" : ` (${text})`;
     return `nokv-fs: ${command}${where ? ` ${where}` : ""}: ${fsErr.code}: ${errnoMessage(fsErr.code)}${detail}`;
   }

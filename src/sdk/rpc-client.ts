@@ -114,7 +114,11 @@ export class RpcClient {
         lastError = err as Error;
       }
     }
-    throw new FsError("ECONNRESET", `cannot reach metad at ${this.options.host}:${this.options.port}: ${lastError?.message ?? "client closed"}`);
+    // Nothing listening is ECONNREFUSED and a silent host ETIMEDOUT, as node reports them; a
+    // connection that opened and then broke is ECONNRESET.
+    const code = (lastError as { code?: string } | null)?.code;
+    const errno = code === "ECONNREFUSED" || code === "ETIMEDOUT" ? code : "ECONNRESET";
+    throw new FsError(errno, `cannot reach metad at ${this.options.host}:${this.options.port}: ${lastError?.message ?? "client closed"}`);
   }
 
   private openSocket(): Promise<void> {

@@ -40,7 +40,7 @@ describe("SDK path API over TCP", () => {
     } catch (err) {
       const e = err as FsError;
       expect(e.code).toBe("ENOENT");
-      expect(e.errno).toBe(2);
+      expect(e.errno).toBe(-2);
       expect(e.syscall).toBe("stat");
       expect(e.path).toBe("/t-missing/x");
       expect(e.message).toBe("ENOENT: no such file or directory, stat '/t-missing/x'");
@@ -159,7 +159,7 @@ describe("SDK path API over TCP", () => {
 
   test("watch events arrive pushed, in order, and resume from a cursor", async () => {
     await c.mkdir("/t7");
-    const watcher = await c.watch("/t7");
+    const watcher = await c.watch("/t7").ready;
     const other = await h.client();
     await other.createFile("/t7/a");
     await other.rename("/t7/a", "/t7/b");
@@ -172,13 +172,13 @@ describe("SDK path API over TCP", () => {
     expect(got).toEqual(["create:a", "rename:a", "update_attr:"]);
     const cursor = watcher.cursor;
     await other.unlink("/t7/b");
-    const resumed = await c.watch("/t7", { cursor });
+    const resumed = await c.watch("/t7", { cursor }).ready;
     const next = await resumed.next();
     expect(`${next.value!.kind}:${next.value!.name}`).toBe("remove:b");
     await resumed.close();
-    expect(await codeOf(c.watch("/t7", { cursor: "bogus" }))).toBe("EINVAL");
+    expect(await codeOf(c.watch("/t7", { cursor: "bogus" }).ready)).toBe("EINVAL");
     const dir = await c.stat("/t7");
-    const byInode = await c.watch({ inode: dir.ino });
+    const byInode = await c.watch({ inode: dir.ino }).ready;
     await c.rename("/t7", "/t7-moved");
     await other.createFile("/t7-moved/c");
     expect((await byInode.next()).value!.name).toBe("c");
@@ -188,7 +188,7 @@ describe("SDK path API over TCP", () => {
   test("a watch whose consumer stops reading fails with EOVERFLOW past its buffer limit", async () => {
     await c.mkdir("/t-flood");
     const dir = await c.stat("/t-flood");
-    const watcher = await c.watch("/t-flood");
+    const watcher = await c.watch("/t-flood").ready;
     const total = LIMITS.watchBufferMaxEvents + 1;
     for (let i = 0; i < total; i += LIMITS.createManyMaxNames) {
       const names = Array.from({ length: Math.min(LIMITS.createManyMaxNames, total - i) }, (_, j) => `f${i + j}`);

@@ -59,7 +59,7 @@ describe("nokv/sdk under Node", () => {
     await client.unlink("/w/x");
     assert.deepEqual(await snap.readdir("/"), ["x"]);
     await snap.retire();
-    const watcher = await client.watch("/w");
+    const watcher = await client.watch("/w").ready;
     await client.createFile("/w/y");
     const { value } = await watcher.next();
     assert.equal(value.kind, "create");

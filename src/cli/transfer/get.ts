@@ -70,7 +70,8 @@ export async function getPlan(reader: Reader, plan: TransferPlan, remoteRoot: st
   });
   return {
     files: plan.files.length,
-    dirs: plan.dirs.filter((d) => d !== "").length,
+    // The root counts: `get /x ./tree` creates ./tree.
+    dirs: plan.dirs.length,
     symlinks: plan.symlinks.length,
     bytes: plan.totalBytes,
     seconds: (performance.now() - startedMs) / 1000,

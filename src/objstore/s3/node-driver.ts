@@ -1,9 +1,20 @@
 // S3 through @aws-sdk/client-s3, for Node. Loaded with a dynamic import so Bun processes, which
 // use Bun's own client, never pay for loading the SDK.
+import { FsError } from "../../types/index.ts";
 import type { S3Driver, S3DriverConfig } from "./s3-driver.ts";
 
+/** @aws-sdk/client-s3 is an optional peer dependency: file:// users never install it. */
+async function loadAwsSdk(): Promise<typeof import("@aws-sdk/client-s3")> {
+  try {
+    return await import("@aws-sdk/client-s3");
+  } catch (err) {
+    if ((err as { code?: string }).code !== "ERR_MODULE_NOT_FOUND" && !/Cannot find (module|package)/.test(String(err))) throw err;
+    throw new FsError("ENOTSUP", "an s3:// object store under Node needs the AWS SDK: npm install @aws-sdk/client-s3");
+  }
+}
+
 export async function createNodeDriver({ location, credentials }: S3DriverConfig): Promise<S3Driver> {
-  const sdk = await import("@aws-sdk/client-s3");
+  const sdk = await loadAwsSdk();
   const client = new sdk.S3Client({
     endpoint: location.endpoint,
     region: location.region,
