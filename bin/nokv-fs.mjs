@@ -17,6 +17,8 @@ const require = createRequire(import.meta.url);
 
 /** Same list as BUN_COMMANDS in src/cli/commands/daemons.ts. */
 const BUN_COMMANDS = new Set(["metad", "mount", "umount", "fsck"]);
+/** How often a launcher checks that whoever started it is still there (see runOnBun). */
+const PARENT_POLL_MS = 200;
 /** Global options that take a value (see src/cli/context.ts): their value is not the command. */
 const VALUE_OPTIONS = new Set(["--server", "--mount", "--token"]);
 
@@ -85,11 +87,19 @@ function runOnBun(argv, command) {
   // Every signal that stops this launcher is passed on, so stopping `npx nokv-fs metad` (SIGTERM
   // from a supervisor, SIGINT from a terminal or from npm) stops metad and not just its parent.
   // The child then shuts down cleanly and this process exits with its status.
-  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"]) {
-    process.on(signal, () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    });
-  }
+  const forward = (signal) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"]) process.on(signal, () => forward(signal));
+  // npx runs this launcher under `sh -c`, and sh dies of the SIGTERM npm passes on without
+  // passing it further: this process is then orphaned. A parent that is gone means stop.
+  const parent = process.ppid;
+  const parentWatch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(parentWatch);
+    forward("SIGTERM");
+  }, PARENT_POLL_MS);
+  parentWatch.unref();
   child.on("error", (err) => {
     console.error(`nokv-fs: cannot start Bun at ${bun}: ${err.message}`);
     process.exit(1);
