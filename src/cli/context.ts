@@ -12,6 +12,8 @@ export interface GlobalOptions {
   server: string;
   mount: string;
   json: boolean;
+  /** The shared secret a metad off loopback requires; undefined when none is set. */
+  token: string | undefined;
 }
 
 /**
@@ -22,15 +24,17 @@ export function withGlobalOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option("--server <url>", `metad address, nokv://HOST[:PORT] (env NOKV_SERVER, default ${DEFAULT_SERVER})`))
     .addOption(new Option("--mount <name>", `mount (namespace) to use (env NOKV_MOUNT, default ${DEFAULT_MOUNT})`))
-    .addOption(new Option("--json", "machine-readable output (one JSON document, or one per line for streams)"));
+    .addOption(new Option("--token <secret>", "token a metad off loopback requires (env NOKV_TOKEN; prefer the environment: arguments show in ps)"))
+    .addOption(new Option("--json", "machine-readable output (one JSON document, or one per line for streams; errors as JSON on stderr)"));
 }
 
 export function globalOptions(cmd: Command, env: Record<string, string | undefined> = process.env): GlobalOptions {
-  const opts = cmd.optsWithGlobals<{ server?: string; mount?: string; json?: boolean }>();
+  const opts = cmd.optsWithGlobals<{ server?: string; mount?: string; json?: boolean; token?: string }>();
   return {
     server: opts.server ?? nonEmpty(env.NOKV_SERVER) ?? DEFAULT_SERVER,
     mount: opts.mount ?? nonEmpty(env.NOKV_MOUNT) ?? DEFAULT_MOUNT,
     json: opts.json === true,
+    token: nonEmpty(opts.token) ?? nonEmpty(env.NOKV_TOKEN),
   };
 }
 
@@ -58,7 +62,7 @@ export class CliContext {
     } catch {
       throw new UsageError(`--server '${this.options.server}' is not nokv://HOST[:PORT]`);
     }
-    this.client ??= connect(this.options.server, { mount: this.options.mount });
+    this.client ??= connect(this.options.server, { mount: this.options.mount, ...(this.options.token === undefined ? {} : { token: this.options.token }) });
     return this.client;
   }
 

@@ -38,3 +38,20 @@ export function describeFailure(command: string, path: string | undefined, err: 
   const message = err instanceof Error ? err.message : String(err);
   return `nokv-fs: ${command}${path ? ` ${path}` : ""}: ${message}`;
 }
+
+/** The same failure for --json: code, errno message, the server's or store's detail, command, path. */
+export function describeFailureJson(command: string, err: unknown): Record<string, unknown> {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (err instanceof FsError || isErrnoCode(code)) {
+    const fsErr = err as FsError;
+    const detail = fsErr.cause instanceof FsError ? fsErr.cause.detail : fsErr instanceof FsError ? fsErr.detail : "";
+    return {
+      code: fsErr.code,
+      message: errnoMessage(fsErr.code),
+      ...(detail === "" ? {} : { detail }),
+      command,
+      ...(fsErr.path === undefined ? {} : { path: fsErr.path }),
+    };
+  }
+  return { code: "EIO", message: err instanceof Error ? err.message : String(err), command };
+}

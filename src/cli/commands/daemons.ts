@@ -70,6 +70,9 @@ export function registerDaemons(program: Command, run: Runner): void {
         return 0;
       }
       const argv = mountArgv(program, args, process.env);
+      // The mount connects through the SDK, which reads the token from the environment.
+      const token = program.opts<{ token?: string }>().token;
+      if (token) process.env.NOKV_TOKEN = token;
       try {
         fuse.parseMountArgs(argv);
       } catch (err) {
