@@ -1,5 +1,6 @@
 import type { GcRetention } from "../service/index.ts";
 import type { Durability } from "../schema/index.ts";
+import { parseLogFormat, type LogFormat } from "./log.ts";
 
 // metad's configuration: flags override environment variables override embedded defaults.
 
@@ -18,6 +19,8 @@ export interface MetadConfig {
    * listen on a non-loopback address. Never logged.
    */
   token?: string;
+  /** How metad's operational log lines are written (--log-format); "text" by default. */
+  logFormat?: LogFormat;
   /** Connection limits, LIMITS by default; tests lower them to cross them cheaply. */
   limits?: Partial<ConnectionLimits>;
   /** How much of the watch, dedupe and command logs GC keeps; tests shorten it. */
@@ -51,9 +54,10 @@ const FLAGS: Record<string, { env: string; apply: (c: MetadConfig, v: string) =>
   "--durability": { env: "NOKV_DURABILITY", apply: (c, v) => (c.durability = parseDurability(v)) },
   "--gc-interval-ms": { env: "NOKV_GC_INTERVAL_MS", apply: (c, v) => (c.gcIntervalMs = parseInterval(v)) },
   "--token": { env: "NOKV_TOKEN", apply: (c, v) => (c.token = nonEmpty("--token", v)) },
+  "--log-format": { env: "NOKV_LOG_FORMAT", apply: (c, v) => (c.logFormat = parseLogFormat(v) ?? badLogFormat(v)) },
 };
 
-export const USAGE = `usage: metad [--listen HOST:PORT] [--data DIR] [--objects URL] [--durability normal|full] [--gc-interval-ms MS] [--token T]
+export const USAGE = `usage: metad [--listen HOST:PORT] [--data DIR] [--objects URL] [--durability normal|full] [--gc-interval-ms MS] [--token T] [--log-format text|json]
   --listen        address to serve RPC and HTTP on (env NOKV_LISTEN, default 127.0.0.1:7777)
   --data          metadata directory (env NOKV_DATA, default ./.nokv)
   --objects       object store: file://DIR or s3://bucket[/prefix]?endpoint=URL&region=R
@@ -62,7 +66,13 @@ export const USAGE = `usage: metad [--listen HOST:PORT] [--data DIR] [--objects 
                   (env NOKV_DURABILITY, default normal)
   --gc-interval-ms  object and history GC period, 0 for manual only (env NOKV_GC_INTERVAL_MS, default 60000)
   --token         shared secret clients present in hello, and POST /gc as "Authorization: Bearer";
-                  required off loopback (env NOKV_TOKEN, preferred: flags show in ps)`;
+                  required off loopback (env NOKV_TOKEN, preferred: flags show in ps)
+  --log-format    text, or json: one JSON object per line for auth failures, GC errors and
+                  slow operations (env NOKV_LOG_FORMAT, default text)`;
+
+function badLogFormat(v: string): never {
+  throw new Error(`'${v}' is not a log format (text or json)`);
+}
 
 /** Reads flags (`--flag value` or `--flag=value`) over environment variables over defaults. */
 export function parseConfig(argv: readonly string[], env: Record<string, string | undefined>): MetadConfig {

@@ -15,6 +15,9 @@ import { Subscriptions } from "./subscriptions.ts";
 import { jsonResponse, type HttpRequest, type HttpResponse } from "./http.ts";
 import type { OpContext } from "./op-context.ts";
 import { ServerStats } from "./stats.ts";
+import { Logger } from "./log.ts";
+import { METRICS_CONTENT_TYPE, countingObjectStore, renderMetrics, type CountingObjectStore } from "./metrics.ts";
+import { ReadinessProbe } from "./readiness.ts";
 
 // metad: one port, RPC and HTTP; one SQLite store; group commit; watch push; GC on a timer.
 
@@ -24,6 +27,8 @@ export class StartupError extends Error {
 
 export class Metad {
   readonly stats = new ServerStats();
+  readonly log: Logger;
+  private readonly readiness: ReadinessProbe;
   private readonly connections = new Set<Connection>();
   private readonly subscriptions: Subscriptions;
   private readonly contexts = new WeakMap<Connection, OpContext>();
@@ -39,12 +44,17 @@ export class Metad {
   private constructor(
     readonly config: MetadConfig,
     readonly service: MetadataService,
-    readonly objects: ObjectStore,
+    readonly objects: CountingObjectStore,
     private readonly lock: DataLock,
   ) {
+    this.log = new Logger(config.logFormat ?? "text");
+    this.readiness = new ReadinessProbe(objects);
     this.committer = new GroupCommitter(
       service,
-      (op, latencyUs, failed) => this.stats.recordOp(op, latencyUs, failed),
+      (op, latencyUs, failed) => {
+        this.stats.recordOp(op, latencyUs, failed);
+        if (latencyUs >= LIMITS.slowOpLogThresholdUs) this.log.slowOp(op, latencyUs, failed);
+      },
       (ops) => this.stats.groupCommitOps.record(ops),
       (failed) => {
         if (failed) this.subscriptions.clampToClocks();
@@ -89,7 +99,7 @@ export class Metad {
       lock.release();
       throw new StartupError(`cannot open the object store ${redactStoreUrl(config.objectsUrl)}: ${(err as Error).message}`);
     }
-    const metad = new Metad(config, service, objects, lock);
+    const metad = new Metad(config, service, countingObjectStore(objects), lock);
     try {
       metad.listen();
     } catch (err) {
@@ -158,6 +168,7 @@ export class Metad {
     if (!this.tokenCheck || this.authenticated.has(conn)) return true;
     if (request.op !== "hello" || !this.tokenCheck.matches(request.args.token)) {
       this.stats.connections.authFailures++;
+      this.log.authFailure({ remote: conn.socket.remoteAddress, via: "rpc", reason: request.op === "hello" ? "wrong or missing token" : `${request.op} before hello` });
       return false;
     }
     this.authenticated.add(conn);
@@ -191,8 +202,16 @@ export class Metad {
   /** One GC pass; concurrent callers share the pass already running. */
   runGc(): Promise<unknown> {
     if (this.gcRunning) return this.gcRunning;
+    let lastDeleteError = "";
     const target: GcObjectTarget = {
-      deleteObject: (key) => this.objects.delete(key),
+      deleteObject: async (key) => {
+        try {
+          await this.objects.delete(key);
+        } catch (err) {
+          lastDeleteError = (err as Error).message;
+          throw err;
+        }
+      },
       listObjects: async (prefix) => {
         const keys: string[] = [];
         for (let after: string | null | undefined = undefined; ; ) {
@@ -207,10 +226,15 @@ export class Metad {
       .collect(target)
       .then((report) => {
         this.stats.recordGc(report);
+        if (report.objectDeleteErrors > 0) {
+          this.stats.gcLastError = `${report.objectDeleteErrors} object delete(s) failed; last: ${lastDeleteError}`;
+          this.log.gcError({ failures: report.objectDeleteErrors, lastError: lastDeleteError });
+        }
         return report;
       })
       .catch((err) => {
         this.stats.gcLastError = (err as Error).message;
+        this.log.gcError({ failures: 1, lastError: (err as Error).message });
         throw err;
       })
       .finally(() => (this.gcRunning = null));
@@ -230,13 +254,19 @@ export class Metad {
     switch (route) {
       case "GET /healthz":
         return jsonResponse(200, { ok: true, shards: this.service.store.shards().map((s) => ({ shard: s.shard, version: s.version })) });
-      case "GET /readyz":
-        return this.stopping ? jsonResponse(503, { ready: false, reason: "stopping" }) : jsonResponse(200, { ready: true });
+      case "GET /readyz": {
+        if (this.stopping) return jsonResponse(503, { ready: false, reason: "stopping" });
+        const readiness = await this.readiness.check();
+        return jsonResponse(readiness.ready ? 200 : 503, readiness);
+      }
+      case "GET /metrics":
+        return { status: 200, contentType: METRICS_CONTENT_TYPE, body: renderMetrics({ stats: this.stats, writes: this.service.store.counters, shards: this.service.store.shards(), dataDir: resolve(this.config.dataDir), objectStoreErrors: this.objects.errorCounts }) };
       case "GET /stats":
         return jsonResponse(200, this.statsJson());
       case "POST /gc":
         if (this.tokenCheck && !this.tokenCheck.matchesBearer(request.headers.get("authorization"))) {
           this.stats.connections.authFailures++;
+          this.log.authFailure({ via: "http", reason: "POST /gc without the bearer token" });
           return jsonResponse(401, { error: "POST /gc needs Authorization: Bearer <token>" });
         }
         try {
@@ -245,7 +275,7 @@ export class Metad {
           return jsonResponse(500, { error: (err as Error).message });
         }
     }
-    if (["/healthz", "/readyz", "/stats", "/gc"].includes(request.path)) return jsonResponse(405, { error: `${request.method} not allowed on ${request.path}` });
+    if (["/healthz", "/readyz", "/stats", "/metrics", "/gc"].includes(request.path)) return jsonResponse(405, { error: `${request.method} not allowed on ${request.path}` });
     return jsonResponse(404, { error: `no route ${request.path}` });
   }
 
