@@ -45,6 +45,11 @@ export interface SnapshotInfo {
   rootInode: number;
   readVersion: number;
   createdVersion: number;
+  /**
+   * The snapshotted directory's absolute path when the snapshot was taken. A view uses the live
+   * namespace's absolute paths: a snapshot of /datasets reads /datasets/...; nothing else resolves.
+   */
+  path: string;
 }
 
 /** A read-only view of a snapshot: the read methods of the client, rooted at the snapshot. */

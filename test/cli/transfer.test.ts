@@ -107,7 +107,7 @@ describe("nokv-fs put / get", () => {
     const id = (await ok(["snapshot", "create", "/ws", ...s])).trim();
     await c.writeFile("/ws/state.txt", "after");
     const dest = join(work, "restore");
-    await ok(["get", "/", dest, "--snapshot", id, ...s]);
+    await ok(["get", "/ws", dest, "--snapshot", id, ...s]);
     expect(readFileSync(join(dest, "state.txt"), "utf8")).toBe("before");
   });
 
