@@ -1,6 +1,7 @@
 // S3 through @aws-sdk/client-s3, for Node. Loaded with a dynamic import so Bun processes, which
 // use Bun's own client, never pay for loading the SDK.
 import { FsError } from "../../types/index.ts";
+import { noCredentials } from "./s3-url.ts";
 import type { S3Driver, S3DriverConfig } from "./s3-driver.ts";
 
 /** @aws-sdk/client-s3 is an optional peer dependency: file:// users never install it. */
@@ -18,7 +19,8 @@ export async function createNodeDriver({ location, credentials }: S3DriverConfig
   const client = new sdk.S3Client({
     endpoint: location.endpoint,
     region: location.region,
-    credentials,
+    // Without explicit keys the SDK's default provider chain runs (profiles, web identity, roles).
+    ...(credentials ? { credentials } : {}),
     forcePathStyle: true,
     // Otherwise uploads get aws-chunked framing with trailing checksums, which some
     // S3-compatible servers store as part of the object.
@@ -27,6 +29,8 @@ export async function createNodeDriver({ location, credentials }: S3DriverConfig
     // S3ObjectStore retries every call the same way on both clients; no second layer here.
     maxAttempts: 1,
   });
+  // Resolve the chain now, so missing credentials fail at open rather than on the first request.
+  if (!credentials) await client.config.credentials().catch((err: unknown) => Promise.reject(noCredentials(err)));
   const Bucket = location.bucket;
   return {
     kind: "node",

@@ -59,7 +59,7 @@ describe("s3 store", () => {
     });
   }
 
-  test("credentials come from the environment, and their absence is EINVAL", async () => {
+  test("credentials come from the environment (or the AWS chain), and their absence is EINVAL", async () => {
     expect(await codeOf(openObjectStore(s3StoreUrl(server, "x"), { env: {} }))).toBe("EINVAL");
     expect(await codeOf(openObjectStore(s3StoreUrl(server, "x"), { env: { AWS_ACCESS_KEY_ID: "S3RVER" } }))).toBe("EINVAL");
   });
