@@ -12,7 +12,7 @@ test("json lines carry time, level, event, message and the event's fields", () =
   log.authFailure({ remote: "10.0.0.7:5123", via: "rpc", reason: "wrong token" });
   log.gcError({ failures: 3, lastError: "EACCES: permission denied" });
   const [auth, gc] = lines.map((l) => JSON.parse(l));
-  expect(auth).toEqual({ time: "2023-11-14T22:13:20.000Z", level: "warn", event: "auth_failure", msg: "authentication failed from 10.0.0.7:5123 (rpc)", remote: "10.0.0.7:5123", via: "rpc", reason: "wrong token" });
+  expect(auth).toEqual({ time: "2023-11-14T22:13:20.000Z", level: "warn", event: "auth_failure", msg: "authentication failed over rpc from 10.0.0.7:5123", remote: "10.0.0.7:5123", via: "rpc", reason: "wrong token" });
   expect(gc).toMatchObject({ level: "error", event: "gc_error", failures: 3, lastError: "EACCES: permission denied" });
   for (const line of lines) expect(line.endsWith("\n") && !line.slice(0, -1).includes("\n")).toBe(true);
 });

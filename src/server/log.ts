@@ -39,7 +39,7 @@ export class Logger {
 
   /** A client failed to authenticate: who (address) and how, never what it sent. */
   authFailure(fields: { remote?: string; via: "rpc" | "http"; reason: string }): void {
-    this.log("warn", "auth_failure", `authentication failed${fields.remote ? ` from ${fields.remote}` : ""} (${fields.via})`, fields);
+    this.log("warn", "auth_failure", `authentication failed over ${fields.via}${fields.remote ? ` from ${fields.remote}` : ""}`, fields);
   }
 
   /** One line per GC pass that had errors, not one per object. */

@@ -77,3 +77,31 @@ test("a failed get names the file asked for, never its temporary name", async ()
   expect(out.stderr).not.toContain(".nokv-");
   expect(out.stderr).toContain(join(blocker, "x.bin"));
 });
+
+test("watch prints one cursor form: VERSION.ORDINAL strings, 'now' at the version's end ordinal", async () => {
+  const c = await h.client({ token: TOKEN } as never);
+  await c.mkdir("/cur", { recursive: true });
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "..", "..", "src", "cli", "main.ts"), "watch", "/cur", "--count", "1", "--json", "--server", h.url, "--token", TOKEN], { stdout: "pipe", stderr: "pipe" });
+  // The subscription is in place once the server counts it; then make the event.
+  for (let i = 0; i < 200 && (h.metad.stats.watch.subscriptions as number) === 0; i++) await Bun.sleep(10);
+  await c.createFile("/cur/a");
+  const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+  expect(code).toBe(0);
+  const line = JSON.parse(stdout.trim());
+  expect(line.cursor).toMatch(/^\d+\.\d+$/);
+  expect(line).toMatchObject({ kind: "create", name: "a" });
+  expect(line.version).toBeUndefined();
+  const text = await runCli(["watch", "/cur", "--count", "1", "--cursor", "1.0", "--server", h.url, "--token", TOKEN]);
+  expect(text.stdout).toMatch(/^\d+\.\d+ create a inode=\d+\n$/);
+  expect(text.stderr).toMatch(/^watching \/cur from cursor 1\.0\nresume with --cursor \d+\.\d+\n$/);
+  const now = await c.watch("/cur").ready;
+  expect(now.cursor).toMatch(/^\d+\.4294967295$/);
+  await now.close();
+});
+
+test.skipIf(process.getuid?.() !== 0)("umount of a directory that is not mounted says so in words", async () => {
+  const out = await runCli(["umount", work]);
+  expect(out.code).toBe(1);
+  expect(out.stderr).toContain("is not a mount point");
+  expect(out.stderr).not.toMatch(/\(\d+\)/);
+});
