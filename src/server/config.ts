@@ -1,5 +1,6 @@
 import type { GcRetention } from "../service/index.ts";
 import type { Durability } from "../schema/index.ts";
+import { redactStoreUrl } from "../objstore/index.ts";
 import { parseLogFormat, type LogFormat } from "./log.ts";
 
 // metad's configuration: flags override environment variables override embedded defaults.
@@ -116,7 +117,7 @@ export function parseListen(value: string): { host: string; port: number } {
 }
 
 function parseObjects(value: string): string {
-  if (!/^(file|s3):\/\/./.test(value)) throw new Error(`'${value}' is not file://DIR or s3://BUCKET[/prefix]`);
+  if (!/^(file|s3):\/\/./.test(value)) throw new Error(`'${redactStoreUrl(value)}' is not file://DIR or s3://BUCKET[/prefix]`);
   return value;
 }
 

@@ -131,3 +131,22 @@ test("/readyz is ready with a reachable store, and not with a missing bucket", a
   expect(body.ready).toBe(false);
   expect(body.reason).toContain("NoSuchBucket");
 }, 60_000);
+
+test("metad refuses credentials in the object store URL without printing them", async () => {
+  const { Metad } = await import("../../src/server/metad.ts");
+  const { DEFAULT_CONFIG } = await import("../../src/server/config.ts");
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "nokv-redact-"));
+  const secret = "s3cr3t-Key-That-Must-Not-Leak";
+  try {
+    const err = (await Metad.start({ ...DEFAULT_CONFIG, port: 0, dataDir: join(dir, "data"), objectsUrl: `s3://AKIALEAK:${secret}@bucket-x/p?endpoint=${encodeURIComponent(s3.endpoint)}`, gcIntervalMs: 0 }).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toContain("credentials in the URL");
+    expect(err.message).not.toContain(secret);
+    expect(err.message).not.toContain("AKIALEAK");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
