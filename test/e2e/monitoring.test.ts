@@ -14,11 +14,18 @@ let h: MetadHarness | null = null;
 let logged: string[] = [];
 let realWrite: typeof process.stderr.write;
 
+const savedEnv = { ...process.env };
 beforeAll(async () => {
   Object.assign(process.env, S3RVER_ENV);
   s3 = await startS3rver();
 });
-afterAll(() => s3.stop());
+afterAll(async () => {
+  for (const name of Object.keys(S3RVER_ENV)) {
+    if (savedEnv[name] === undefined) delete process.env[name];
+    else process.env[name] = savedEnv[name];
+  }
+  await s3.stop();
+});
 beforeEach(() => {
   logged = [];
   realWrite = process.stderr.write.bind(process.stderr);
