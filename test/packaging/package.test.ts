@@ -148,6 +148,9 @@ console.log(data.length, FsError);
     expect(out.code).toBe(1);
     expect(out.stderr).toContain("nokv-fs metad: needs Bun");
     expect(out.stderr).toContain("npm install bun");
+    const help = await run([join(bareBin, "npx"), "nokv-fs", "--help"], { cwd: app, env: bareEnv() });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/metad \[args\.\.\.\] +run the metadata server; needs Bun/);
   });
 
   test("SIGTERM to `npx nokv-fs metad` stops metad cleanly", async () => {

@@ -55,14 +55,14 @@ function mountArgv(program: Command, args: readonly string[], env: Record<string
 }
 
 export function registerDaemons(program: Command, run: Runner): void {
-  passThrough(program, "metad", "run the metadata server (flags: nokv-fs metad --help)").action(
+  passThrough(program, "metad", "run the metadata server; needs Bun (flags: nokv-fs metad --help)").action(
     run.action<object, [string[]]>(async (_ctx, _opts, args) => {
       const { runMetad } = await loadBunModule<typeof import("../../server/main.ts")>("metad", "../../server/main.ts");
       return runMetad(args);
     }),
   );
 
-  passThrough(program, "mount", "mount NoKV at a local directory through FUSE (nokv-fs mount --help)").action(
+  passThrough(program, "mount", "mount NoKV at a local directory through FUSE; needs Bun (nokv-fs mount --help)").action(
     run.action<object, [string[]]>(async (_ctx, _opts, args) => {
       const fuse = await loadBunModule<typeof import("../../fuse/mount-main.ts")>("mount", "../../fuse/mount-main.ts");
       if (args.includes("--help") || args.includes("-h")) {
@@ -82,7 +82,7 @@ export function registerDaemons(program: Command, run: Runner): void {
     }),
   );
 
-  passThrough(program, "umount", "detach a NoKV FUSE mount (also one whose server died)").action(
+  passThrough(program, "umount", "detach a NoKV FUSE mount (also one whose server died); needs Bun").action(
     run.action<object, [string[]]>(async (_ctx, _opts, args) => {
       if (args.includes("--help") || args.includes("-h")) {
         process.stdout.write("usage: nokv-fs umount MOUNTPOINT\n\nExamples:\n  nokv-fs umount /mnt/nokv\n");
@@ -94,7 +94,7 @@ export function registerDaemons(program: Command, run: Runner): void {
     }),
   );
 
-  passThrough(program, "fsck", "check (and --repair leaks in) a stopped metad's store (nokv-fs fsck --help)").action(
+  passThrough(program, "fsck", "check (and --repair leaks in) a stopped metad's store; needs Bun (nokv-fs fsck --help)").action(
     run.action<object, [string[]]>(async (_ctx, _opts, args) => {
       const { runFsck } = await loadBunModule<typeof import("../fsck.ts")>("fsck", "../fsck.ts");
       return runFsck(args);
