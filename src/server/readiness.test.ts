@@ -41,6 +41,16 @@ test("a missing bucket is not ready, and says so", async () => {
   await store.close();
 });
 
+test("wrong credentials are not ready", async () => {
+  const store = await openObjectStore(`s3://${s3.bucket}/p?endpoint=${encodeURIComponent(s3.endpoint)}&region=us-east-1`, {
+    env: { AWS_ACCESS_KEY_ID: "WRONG", AWS_SECRET_ACCESS_KEY: "WRONG" },
+  });
+  const result = await new ReadinessProbe(store).check();
+  expect(result).toMatchObject({ ready: false, checks: { objectStore: "failed" } });
+  expect(result.reason).toContain("EACCES");
+  await store.close();
+});
+
 test("an unreachable endpoint is not ready", async () => {
   const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const port = probe.port;
