@@ -64,8 +64,8 @@ try {
   console.log(`after agent:\n  ${(await listing(fs, ws)).join("\n  ")}`);
 
   if (args.outcome === "rollback") {
-    // The snapshot view is rooted at the snapshotted directory: its "/" is the workspace.
-    await restore(fs, snapshot, "/", ws);
+    // The snapshot view keeps the live paths: the workspace is at the same path in it.
+    await restore(fs, snapshot, ws, ws);
     await snapshot.retire();
     console.log(`rolled back to snapshot ${snapshot.id}:\n  ${(await listing(fs, ws)).join("\n  ")}`);
   } else {

@@ -95,9 +95,12 @@ def test_snapshot_is_a_read_only_view(client, tmp_root):
     snap = client.snapshot(tmp_root)
     client.write_file(tmp_root + "/keep", b"version 2")
     client.unlink(tmp_root + "/keep")
-    # Paths in a snapshot are relative to the directory it pinned.
-    assert snap.read("/keep") == b"v1"
-    assert snap.listdir("/") == ["keep"]
+    # Paths in a snapshot are the live namespace's absolute paths; only the pinned directory's
+    # subtree resolves.
+    assert snap.read(tmp_root + "/keep") == b"v1"
+    assert snap.listdir(tmp_root) == ["keep"]
+    with pytest.raises(FileNotFoundError):
+        snap.listdir("/")
     with pytest.raises(OSError) as rofs:
         snap.open(tmp_root + "/new", "wb")
     assert rofs.value.errno == errno.EROFS

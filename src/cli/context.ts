@@ -15,6 +15,8 @@ export interface GlobalOptions {
   json: boolean;
   /** PEM file of the CA that signed metad's certificate, for nokvs:// (NOKV_CA). */
   ca?: string;
+  /** The shared secret a metad off loopback requires; undefined when none is set. */
+  token: string | undefined;
 }
 
 /**
@@ -26,17 +28,19 @@ export function withGlobalOptions(cmd: Command): Command {
     .addOption(new Option("--server <url>", `metad address, nokv://HOST[:PORT], or nokvs://HOST[:PORT] for TLS (env NOKV_SERVER, default ${DEFAULT_SERVER})`))
     .addOption(new Option("--ca <file>", "PEM file of the CA that signed metad's TLS certificate, for nokvs:// (env NOKV_CA)"))
     .addOption(new Option("--mount <name>", `mount (namespace) to use (env NOKV_MOUNT, default ${DEFAULT_MOUNT})`))
-    .addOption(new Option("--json", "machine-readable output (one JSON document, or one per line for streams)"));
+    .addOption(new Option("--token <secret>", "token a metad off loopback requires (env NOKV_TOKEN; prefer the environment: arguments show in ps)"))
+    .addOption(new Option("--json", "machine-readable output (one JSON document, or one per line for streams; errors as JSON on stderr)"));
 }
 
 export function globalOptions(cmd: Command, env: Record<string, string | undefined> = process.env): GlobalOptions {
-  const opts = cmd.optsWithGlobals<{ server?: string; mount?: string; json?: boolean; ca?: string }>();
+  const opts = cmd.optsWithGlobals<{ server?: string; mount?: string; json?: boolean; ca?: string; token?: string }>();
   const ca = opts.ca ?? nonEmpty(env.NOKV_CA);
   return {
     server: opts.server ?? nonEmpty(env.NOKV_SERVER) ?? DEFAULT_SERVER,
     mount: opts.mount ?? nonEmpty(env.NOKV_MOUNT) ?? DEFAULT_MOUNT,
     json: opts.json === true,
     ...(ca === undefined ? {} : { ca }),
+    token: nonEmpty(opts.token) ?? nonEmpty(env.NOKV_TOKEN),
   };
 }
 
@@ -65,7 +69,8 @@ export class CliContext {
       throw new UsageError(`--server '${this.options.server}' is not nokv://HOST[:PORT] or nokvs://HOST[:PORT]`);
     }
     const ca = this.caPem();
-    this.client ??= connect(this.options.server, { mount: this.options.mount, ...(ca === undefined ? {} : { ca }) });
+    const token = this.options.token;
+    this.client ??= connect(this.options.server, { mount: this.options.mount, ...(ca === undefined ? {} : { ca }), ...(token === undefined ? {} : { token }) });
     return this.client;
   }
 

@@ -29,11 +29,29 @@ export function describeFailure(command: string, path: string | undefined, err: 
   if (err instanceof FsError || isErrnoCode(code)) {
     const fsErr = err as FsError;
     const where = fsErr.path ?? path;
-    // The SDK moves the server's detail into `cause`; errors raised before a path was known keep it in the message.
-    const text = typeof fsErr.cause === "string" ? fsErr.cause : fsErr instanceof FsError ? fsErr.detail : "";
+    // The SDK keeps the original error (with the server's or the store's detail) in `cause`;
+    // errors raised before a path was known keep the detail in their own message.
+    const text = fsErr.cause instanceof FsError ? fsErr.cause.detail : fsErr instanceof FsError ? fsErr.detail : "";
     const detail = text === "" ? "" : ` (${text})`;
     return `nokv-fs: ${command}${where ? ` ${where}` : ""}: ${fsErr.code}: ${errnoMessage(fsErr.code)}${detail}`;
   }
   const message = err instanceof Error ? err.message : String(err);
   return `nokv-fs: ${command}${path ? ` ${path}` : ""}: ${message}`;
+}
+
+/** The same failure for --json: code, errno message, the server's or store's detail, command, path. */
+export function describeFailureJson(command: string, err: unknown): Record<string, unknown> {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (err instanceof FsError || isErrnoCode(code)) {
+    const fsErr = err as FsError;
+    const detail = fsErr.cause instanceof FsError ? fsErr.cause.detail : fsErr instanceof FsError ? fsErr.detail : "";
+    return {
+      code: fsErr.code,
+      message: errnoMessage(fsErr.code),
+      ...(detail === "" ? {} : { detail }),
+      command,
+      ...(fsErr.path === undefined ? {} : { path: fsErr.path }),
+    };
+  }
+  return { code: "EIO", message: err instanceof Error ? err.message : String(err), command };
 }

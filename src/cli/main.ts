@@ -10,7 +10,7 @@ import { registerTokens } from "./commands/tokens.ts";
 import { registerTransfer } from "./commands/transfer.ts";
 import { registerWatch } from "./commands/watch.ts";
 import { withGlobalOptions } from "./context.ts";
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, describeFailure } from "./errors.ts";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, describeFailure, describeFailureJson } from "./errors.ts";
 import { CommandFailure, Runner } from "./runner.ts";
 
 // `nokv-fs`: one command for the namespace, data transfer, snapshots, watches, server stats and
@@ -24,7 +24,8 @@ Environment:
   NOKV_TOKEN    access token metad requires when tokens are on
   NOKV_CA       CA certificate (PEM file) for nokvs:// servers, like --ca
 
-Exit status: 0 ok, 1 the operation failed, 2 usage error.
+Exit status: 0 ok, 1 the operation failed, 2 usage error. With --json a failure is one JSON
+line on stderr: {"error":{"code":"ENOENT","message":...,"command":"ls","path":"/x","exit":1}}.
 
 Examples:
   nokv-fs metad --data ./.nokv                 # run the metadata server
@@ -80,11 +81,17 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     await program.parseAsync([...argv], { from: "user" });
     return run.exitCode;
   } catch (err) {
-    return reportError(err);
+    return reportError(err, wantsJson(argv));
   }
 }
 
-function reportError(err: unknown): number {
+/** --json among the CLI's own arguments (not those passed through to metad, mount or fsck). */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+}
+
+function reportError(err: unknown, json: boolean): number {
   if (err instanceof CommanderError) {
     // Help and --version exit through here too, with status 0; commander already printed.
     return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
@@ -92,11 +99,17 @@ function reportError(err: unknown): number {
   const command = err instanceof CommandFailure ? err.command : "";
   const cause = err instanceof CommandFailure ? err.cause : err;
   if (cause instanceof UsageError) {
-    process.stderr.write(`nokv-fs ${command}: ${cause.message}\n(see nokv-fs ${command} --help)\n`);
+    if (json) writeJsonError({ code: "EUSAGE", message: cause.message, command, exit: EXIT_USAGE });
+    else process.stderr.write(`nokv-fs ${command}: ${cause.message}\n(see nokv-fs ${command} --help)\n`);
     return EXIT_USAGE;
   }
-  process.stderr.write(`${describeFailure(command, undefined, cause)}\n`);
+  if (json) writeJsonError({ ...describeFailureJson(command, cause), exit: EXIT_FAILED });
+  else process.stderr.write(`${describeFailure(command, undefined, cause)}\n`);
   return EXIT_FAILED;
+}
+
+function writeJsonError(error: Record<string, unknown>): void {
+  process.stderr.write(`${JSON.stringify({ error })}\n`);
 }
 
 if (import.meta.main) {

@@ -111,7 +111,16 @@ export async function runUmount(mountpoint: string): Promise<void> {
     return;
   }
   const result = sysUmount2(target, MNT_DETACH);
-  if (result.value < 0) throw new FsError(result.errno === 1 ? "EPERM" : "EINVAL", `umount ${target}: ${errnoName(result.errno)}`);
+  if (result.value < 0) throw umountError(target, result.errno);
+}
+
+/** umount2's errno in words: EINVAL there means "nothing is mounted at this path". */
+function umountError(target: string, errno: number): FsError {
+  if (errno === 1) return new FsError("EPERM", `${target}: only root may unmount it`);
+  if (errno === 22) return new FsError("EINVAL", `${target} is not a mount point`);
+  if (errno === 2) return new FsError("ENOENT", `${target} does not exist`);
+  if (errno === 16) return new FsError("EBUSY", `${target} is busy`);
+  return new FsError("EIO", `umount ${target} failed: ${errnoName(errno)}`);
 }
 
 if (import.meta.main) {

@@ -4,13 +4,13 @@ import { wireToError, type WireResponse } from "../wire/index.ts";
 import { BlockCache, type CacheStats } from "./block-cache.ts";
 import type { BodySource } from "./blocks.ts";
 import { publishBody, type Call, type PublishOptions, type PublishTarget } from "./body-writer.ts";
-import { withPath } from "./errors.ts";
+import { fsErrorFor, withPath } from "./errors.ts";
 import { InodeApi } from "./inode-api.ts";
 import { DataPath, type DataPathOptions, type IntegrityStats } from "./objects.ts";
 import { PathReader } from "./path-reader.ts";
 import { RpcClient } from "./rpc-client.ts";
 import { NoKVStats, timeToNs } from "./stats.ts";
-import { Watcher, cursorFrom } from "./watcher.ts";
+import { Watcher, type WatchOptions } from "./watcher.ts";
 import { bodyWriteStream, type NoKVWriteStream } from "./write-stream.ts";
 
 // The SDK client: node:fs/promises-shaped path methods, the inode API, batches, snapshots and
@@ -58,6 +58,11 @@ export interface SnapshotInfo {
   rootInode: number;
   readVersion: number;
   createdVersion: number;
+  /**
+   * The snapshotted directory's absolute path when the snapshot was taken. A view uses the live
+   * namespace's absolute paths: a snapshot of /datasets reads /datasets/...; nothing else resolves.
+   */
+  path: string;
 }
 
 /** A read-only view of a snapshot: the read methods of the client, rooted at the snapshot. */
@@ -251,23 +256,19 @@ export class NoKVClient extends PathReader {
   }
 
   /**
-   * Events in the directory at `path` as they commit (pushed, not polled). With `cursor` (from a
-   * previous watcher's `.cursor`), events since then are replayed first.
+   * Events in the directory at `path` (or `{ inode }`) as they commit, pushed by the server.
+   * Returns an async iterable at once, like node:fs/promises watch: `for await (const e of
+   * fs.watch(p, { signal }))`. With `cursor` (a previous watcher's `.cursor`) events since then
+   * come first; `signal` ends it with an AbortError; `await watcher.ready` waits until the server
+   * holds the subscription. A failure to start (ENOENT, ESTALE) is thrown by the iteration.
    */
-  watch(target: string | { inode: number }, options: { cursor?: string } = {}): Promise<Watcher> {
+  watch(target: string | { inode: number }, options: WatchOptions = {}): Watcher {
     // By inode, a watch follows its directory through renames, also when it resubscribes.
     const scope = typeof target === "string" ? { path: target } : { inode: target.inode };
     const label = typeof target === "string" ? target : `inode ${target.inode}`;
-    return withPath("watch", label, async () => {
-      const watcher = new Watcher(this.rpc, { mount: this.mount.id, ...scope }, cursorFrom(options.cursor), (w) => this.watchers.delete(w));
-      this.watchers.add(watcher);
-      try {
-        return await watcher.start();
-      } catch (err) {
-        this.watchers.delete(watcher);
-        throw err;
-      }
-    });
+    const watcher = new Watcher(this.rpc, { mount: this.mount.id, ...scope }, options, (err) => fsErrorFor(err, "watch", label), (w) => this.watchers.delete(w));
+    if (!watcher.closed) this.watchers.add(watcher);
+    return watcher;
   }
 
   /**

@@ -15,7 +15,7 @@ export type { InodeReadOptions } from "./inode-api.ts";
 export { NoKVFileHandle, type HandleReadResult } from "./file-handle.ts";
 export type { NoKVWriteStream } from "./write-stream.ts";
 export { NoKVStats, NoKVDirent } from "./stats.ts";
-export { Watcher } from "./watcher.ts";
+export { Watcher, WatchAbortError, type CursorWatchEvent, type WatchOptions } from "./watcher.ts";
 export { InodeApi } from "./inode-api.ts";
 export { FsError } from "../types/index.ts";
 export type { InodeAttrs, WatchEvent, DirEntryPlus, Dentry, ReadPlan } from "../types/index.ts";

@@ -118,7 +118,11 @@ export class RpcClient {
         if (isCertificateError(lastError)) throw new FsError("ECONNRESET", `metad at ${this.options.host}:${this.options.port} presented a certificate this client does not trust: ${lastError.message} (give its CA: connect(url, { ca }), --ca or NOKV_CA)`);
       }
     }
-    throw new FsError("ECONNRESET", `cannot reach metad at ${this.options.host}:${this.options.port}: ${lastError?.message ?? "client closed"}`);
+    // Nothing listening is ECONNREFUSED and a silent host ETIMEDOUT, as node reports them; a
+    // connection that opened and then broke is ECONNRESET.
+    const code = (lastError as { code?: string } | null)?.code;
+    const errno = code === "ECONNREFUSED" || code === "ETIMEDOUT" ? code : "ECONNRESET";
+    throw new FsError(errno, `cannot reach metad at ${this.options.host}:${this.options.port}: ${lastError?.message ?? "client closed"}`);
   }
 
   private openSocket(): Promise<void> {

@@ -5,6 +5,7 @@ import { ADMIN_GRANT, AuthThrottle, accessDenied, bearerToken, denial, type Gran
 import type { ConnectionLimits } from "./config.ts";
 import type { Connection } from "./connection.ts";
 import { jsonResponse, type HttpRequest, type HttpResponse } from "./http.ts";
+import type { Logger } from "./log.ts";
 import type { ServerStats } from "./stats.ts";
 
 // Who a connection is and what it may do, for RPC requests and the admin HTTP routes. Tokens are
@@ -18,6 +19,7 @@ export interface AccessParts {
   stats: ServerStats;
   limits: ConnectionLimits;
   ops: OpTable;
+  log: Logger;
 }
 
 export class Access {
@@ -99,7 +101,7 @@ export class Access {
     stats.connections.authFailures++;
     conn.authFailures++;
     const last = conn.authFailures >= limits.authFailuresPerConnectionMax;
-    console.warn(`metad: authentication failed from ${conn.peer} (${conn.authFailures} on this connection${last ? ", closing it" : ""})`);
+    this.parts.log.authFailure({ remote: conn.peer, via: "rpc", reason: `wrong or missing token, ${conn.authFailures} on this connection${last ? ", closing it" : ""}` });
     conn.hold();
     setTimeout(() => {
       reply(errorResponse(accessDenied("wrong token")));
@@ -128,7 +130,7 @@ export class Access {
     }
     if (presented !== undefined && !grant) {
       this.parts.stats.connections.authFailures++;
-      console.warn(`metad: authentication failed from ${conn.peer} (HTTP ${request.method} ${request.path})`);
+      this.parts.log.authFailure({ remote: conn.peer, via: "http", reason: `wrong token for ${request.method} ${request.path}` });
       await Bun.sleep(this.throttle.failed(conn.peer));
     }
     return jsonResponse(401, { error: `${request.method} ${request.path} needs Authorization: Bearer <admin token>` });

@@ -1,6 +1,8 @@
 import type { GcRetention } from "../service/index.ts";
 import type { Durability } from "../schema/index.ts";
 import { LIMITS } from "../types/index.ts";
+import { redactStoreUrl } from "../objstore/index.ts";
+import { parseLogFormat, type LogFormat } from "./log.ts";
 
 // metad's configuration: flags override environment variables override embedded defaults.
 
@@ -24,6 +26,8 @@ export interface MetadConfig {
   /** PEM certificate chain and key files: with both, the one port speaks TLS only (nokvs://). */
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  /** How metad's operational log lines are written (--log-format); "text" by default. */
+  logFormat?: LogFormat;
   /** Connection limits, LIMITS by default; tests lower them to cross them cheaply. */
   limits?: Partial<ConnectionLimits>;
   /** How much of the watch, dedupe and command logs GC keeps; tests shorten it. */
@@ -106,10 +110,11 @@ const FLAGS: Record<string, { env: string; apply: (c: MetadConfig, v: string) =>
   "--idle-timeout-ms": { env: "NOKV_IDLE_TIMEOUT_MS", apply: (c, v) => (c.idleTimeoutMs = parseInterval(v)) },
   "--tls-cert": { env: "NOKV_TLS_CERT", apply: (c, v) => (c.tlsCertFile = nonEmpty("--tls-cert", v)) },
   "--tls-key": { env: "NOKV_TLS_KEY", apply: (c, v) => (c.tlsKeyFile = nonEmpty("--tls-key", v)) },
+  "--log-format": { env: "NOKV_LOG_FORMAT", apply: (c, v) => (c.logFormat = parseLogFormat(v) ?? badLogFormat(v)) },
 };
 
 export const USAGE = `usage: metad [--listen HOST:PORT] [--data DIR] [--objects URL] [--durability normal|full] [--gc-interval-ms MS] [--token T]
-             [--idle-timeout-ms MS] [--tls-cert FILE --tls-key FILE]
+             [--idle-timeout-ms MS] [--tls-cert FILE --tls-key FILE] [--log-format text|json]
   --listen        address to serve RPC and HTTP on (env NOKV_LISTEN, default 127.0.0.1:7777)
   --data          metadata directory (env NOKV_DATA, default ./.nokv)
   --objects       object store: file://DIR or s3://bucket[/prefix]?endpoint=URL&region=R
@@ -124,7 +129,13 @@ export const USAGE = `usage: metad [--listen HOST:PORT] [--data DIR] [--objects 
                   (env NOKV_IDLE_TIMEOUT_MS, default ${LIMITS.connectionIdleTimeoutMs})
   --tls-cert      PEM certificate (chain) file: with --tls-key the port speaks TLS only, clients use
                   nokvs:// (env NOKV_TLS_CERT)
-  --tls-key       PEM private key file for --tls-cert (env NOKV_TLS_KEY)`;
+  --tls-key       PEM private key file for --tls-cert (env NOKV_TLS_KEY)
+  --log-format    text, or json: one JSON object per line for auth failures, GC errors and
+                  slow operations (env NOKV_LOG_FORMAT, default text)`;
+
+function badLogFormat(v: string): never {
+  throw new Error(`'${v}' is not a log format (text or json)`);
+}
 
 /** Reads flags (`--flag value` or `--flag=value`) over environment variables over defaults. */
 export function parseConfig(argv: readonly string[], env: Record<string, string | undefined>): MetadConfig {
@@ -176,7 +187,7 @@ export function parseListen(value: string): { host: string; port: number } {
 }
 
 function parseObjects(value: string): string {
-  if (!/^(file|s3):\/\/./.test(value)) throw new Error(`'${value}' is not file://DIR or s3://BUCKET[/prefix]`);
+  if (!/^(file|s3):\/\/./.test(value)) throw new Error(`'${redactStoreUrl(value)}' is not file://DIR or s3://BUCKET[/prefix]`);
   return value;
 }
 

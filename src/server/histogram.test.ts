@@ -20,3 +20,12 @@ test("an empty histogram reports zeros and tiny values count as 1", () => {
   h.record(0.2);
   expect(h.quantile(0.5)).toBeLessThanOrEqual(1);
 });
+
+test("counts below powers of two are exact at each power", () => {
+  const h = new Histogram();
+  for (const v of [0.5, 1, 3, 4, 7.9, 8, 100, 1_000_000]) h.record(v);
+  // below 2^0=1: none (values under 1 count as 1); below 2^2=4: 0.5, 1, 3; below 2^3=8: +4, 7.9
+  expect(h.countsBelowPowersOfTwo(0, 3)).toEqual([0, 2, 3, 5]);
+  expect(h.countsBelowPowersOfTwo(20, 20)).toEqual([8]);
+  expect(h.countsBelowPowersOfTwo(7, 7)).toEqual([7]);
+});

@@ -37,6 +37,23 @@ export class Histogram {
     return this.max;
   }
 
+  /**
+   * For each exponent k in [fromExp, toExp], how many values were recorded below 2^k: exact,
+   * because every bucket lies inside one power of two. Prometheus histograms use these as `le`.
+   */
+  countsBelowPowersOfTwo(fromExp: number, toExp: number): number[] {
+    const out: number[] = [];
+    let seen = 0;
+    let octave = 0;
+    for (let k = fromExp; k <= toExp; k++) {
+      for (; octave < Math.min(k, OCTAVES); octave++) {
+        for (let sub = 0; sub < SUB_BUCKETS; sub++) seen += this.counts[octave * SUB_BUCKETS + sub]!;
+      }
+      out.push(seen);
+    }
+    return out;
+  }
+
   summary(): { count: number; mean: number; p50: number; p90: number; p99: number; max: number } {
     return {
       count: this.count,

@@ -21,6 +21,9 @@ import { LOCAL_OPS, runLocalOp } from "./token-ops.ts";
 import { Tokens } from "../service/tokens.ts";
 import type { OpContext } from "./op-context.ts";
 import { ServerStats } from "./stats.ts";
+import { Logger } from "./log.ts";
+import { METRICS_CONTENT_TYPE, countingObjectStore, renderMetrics, type CountingObjectStore } from "./metrics.ts";
+import { ReadinessProbe } from "./readiness.ts";
 
 // metad: one port, RPC and HTTP; one SQLite store; group commit; watch push; GC on a timer.
 
@@ -35,6 +38,8 @@ export class Metad {
   private readonly admission: Admission;
   private readonly access: Access;
   private sweepTimer: ReturnType<typeof setInterval> | null = null;
+  readonly log: Logger;
+  private readonly readiness: ReadinessProbe;
   private readonly subscriptions: Subscriptions;
   private readonly contexts = new WeakMap<Connection, OpContext>();
   private listener: TCPSocketListener<Connection | undefined> | null = null;
@@ -46,14 +51,19 @@ export class Metad {
   private constructor(
     readonly config: MetadConfig,
     readonly service: MetadataService,
-    readonly objects: ObjectStore,
+    readonly objects: CountingObjectStore,
     private readonly lock: DataLock,
     /** The object store's id, recorded in the database; clients refuse a store carrying another. */
     readonly storeId: string,
   ) {
+    this.log = new Logger(config.logFormat ?? "text");
+    this.readiness = new ReadinessProbe(objects);
     this.committer = new GroupCommitter(
       service,
-      (op, latencyUs, failed) => this.stats.recordOp(op, latencyUs, failed),
+      (op, latencyUs, failed) => {
+        this.stats.recordOp(op, latencyUs, failed);
+        if (latencyUs >= LIMITS.slowOpLogThresholdUs) this.log.slowOp(op, latencyUs, failed);
+      },
       (ops) => this.stats.groupCommitOps.record(ops),
       (failed) => {
         if (failed) this.subscriptions.clampToClocks();
@@ -70,6 +80,7 @@ export class Metad {
       admission: this.admission,
       stats: this.stats,
       limits: this.limits,
+      log: this.log,
       ops: {
         isOp: (op) => Object.hasOwn(OPS, op),
         isWrite: (op) => Object.hasOwn(OPS, op) && OPS[op]!.write,
@@ -134,7 +145,7 @@ export class Metad {
       await objects.close();
       throw new StartupError(`object store ${objects.url} for ${dataDir}: ${(err as Error).message}`);
     }
-    const metad = new Metad(config, service, objects, lock, storeId);
+    const metad = new Metad(config, service, countingObjectStore(objects), lock, storeId);
     try {
       metad.listen(tls);
     } catch (err) {
@@ -231,8 +242,16 @@ export class Metad {
   /** One GC pass; concurrent callers share the pass already running. */
   runGc(): Promise<unknown> {
     if (this.gcRunning) return this.gcRunning;
+    let lastDeleteError = "";
     const target: GcObjectTarget = {
-      deleteObject: (key) => this.objects.delete(key),
+      deleteObject: async (key) => {
+        try {
+          await this.objects.delete(key);
+        } catch (err) {
+          lastDeleteError = (err as Error).message;
+          throw err;
+        }
+      },
       listObjects: async (prefix) => {
         const keys: string[] = [];
         for (let after: string | null | undefined = undefined; ; ) {
@@ -248,10 +267,15 @@ export class Metad {
       .collect(target)
       .then((report) => {
         this.stats.recordGc(report);
+        if (report.objectDeleteErrors > 0) {
+          this.stats.gcLastError = `${report.objectDeleteErrors} object delete(s) failed; last: ${lastDeleteError}`;
+          this.log.gcError({ failures: report.objectDeleteErrors, lastError: lastDeleteError });
+        }
         return report;
       })
       .catch((err) => {
         this.stats.gcLastError = (err as Error).message;
+        this.log.gcError({ failures: 1, lastError: (err as Error).message });
         throw err;
       })
       .finally(() => (this.gcRunning = null));
@@ -272,8 +296,13 @@ export class Metad {
     switch (route) {
       case "GET /healthz":
         return jsonResponse(200, { ok: true, shards: this.service.store.shards().map((s) => ({ shard: s.shard, version: s.version })) });
-      case "GET /readyz":
-        return this.stopping ? jsonResponse(503, { ready: false, reason: "stopping" }) : jsonResponse(200, { ready: true });
+      case "GET /readyz": {
+        if (this.stopping) return jsonResponse(503, { ready: false, reason: "stopping" });
+        const readiness = await this.readiness.check();
+        return jsonResponse(readiness.ready ? 200 : 503, readiness);
+      }
+      case "GET /metrics":
+        return { status: 200, contentType: METRICS_CONTENT_TYPE, body: renderMetrics({ stats: this.stats, writes: this.service.store.counters, shards: this.service.store.shards(), dataDir: resolve(this.config.dataDir), objectStoreErrors: this.objects.errorCounts }) };
       case "GET /stats":
         return (await this.access.httpAdmin(conn, request)) ?? jsonResponse(200, this.statsJson());
       case "POST /gc": {
@@ -286,7 +315,7 @@ export class Metad {
         }
       }
     }
-    if (["/healthz", "/readyz", "/stats", "/gc"].includes(request.path)) return jsonResponse(405, { error: `${request.method} not allowed on ${request.path}` });
+    if (["/healthz", "/readyz", "/stats", "/metrics", "/gc"].includes(request.path)) return jsonResponse(405, { error: `${request.method} not allowed on ${request.path}` });
     return jsonResponse(404, { error: `no route ${request.path}` });
   }
 

@@ -5,7 +5,7 @@ import { Histogram } from "./histogram.ts";
 // What metad counts, for GET /stats: per-op counts and latency, group-commit sizes, connections,
 // frames, write attribution from the store, and GC.
 
-interface OpStats {
+export interface OpStats {
   count: number;
   errors: number;
   latencyUs: Histogram;
@@ -35,6 +35,11 @@ export class ServerStats {
     stats.count++;
     if (failed) stats.errors++;
     stats.latencyUs.record(latencyUs);
+  }
+
+  /** Per-op counters and latency histograms, for GET /metrics. */
+  opStats(): ReadonlyMap<string, Readonly<OpStats>> {
+    return this.ops;
   }
 
   recordGc(report: GcReport): void {

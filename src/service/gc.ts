@@ -183,9 +183,9 @@ async function deleteAll<T>(items: readonly T[], del: (item: T) => Promise<void>
       try {
         await del(item);
         done.push(item);
-      } catch (err) {
+      } catch {
+        // Counted here, reported once per pass by the host (metad: /stats gc.lastError, the log).
         report.objectDeleteErrors++;
-        console.error("nokv gc: delete failed:", err instanceof Error ? err.message : err);
       }
     }
   };

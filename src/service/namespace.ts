@@ -61,7 +61,7 @@ export class Namespace {
     // Only a miss needs the parent: to tell ENOENT in a directory from ENOTDIR or a gone parent.
     if (!dentry) {
       this.core.getDir(args.mount, args.parent, args.at);
-      throw new FsError("ENOENT", `'${args.name}' not found in directory ${args.parent}`);
+      throw new FsError("ENOENT", `'${args.name}' not found`);
     }
     return this.core.getInode(args.mount, dentry.inode, args.at);
   }
@@ -152,7 +152,7 @@ export class Namespace {
     for (const name of names) {
       const key = { mount, parent, name };
       // The store checks this predicate before any write; a read here first would do it twice.
-      command.predicates.push({ kind: "notExists", target: { family: "dentry", key }, errno: "EEXIST", detail: `'${name}' exists` });
+      command.predicates.push({ kind: "notExists", target: { family: "dentry", key }, errno: "EEXIST", detail: `'${name}' already exists` });
       const inode = this.core.allocateId(command);
       const value = newInode({
         inode, type, parent, now, target,
@@ -183,11 +183,11 @@ export class Namespace {
     const { mount, inode, newParent, newName } = args;
     validateName(newName);
     const attrs = this.core.getInode(mount, inode);
-    if (attrs.type === "dir") throw new FsError("EPERM", `cannot hard-link directory ${inode}`);
+    if (attrs.type === "dir") throw new FsError("EPERM", "cannot hard-link a directory");
     if (attrs.nlink >= LIMITS.nlinkMax) throw new FsError("EMLINK", `inode ${inode} has ${attrs.nlink} links`);
     const dir = this.core.getDir(mount, newParent);
     const key = { mount, parent: newParent, name: newName };
-    if (this.core.readDentry(key)) throw new FsError("EEXIST", `'${newName}' exists in directory ${newParent}`);
+    if (this.core.readDentry(key)) throw new FsError("EEXIST", `'${newName}' already exists`);
     const now = nowNs();
     const command = this.core.command("link", mount, args);
     command.predicates.push(
@@ -221,7 +221,7 @@ export class Namespace {
     const dir = this.core.getDir(mount, parent);
     const key = { mount, parent, name };
     const dentry = this.core.readDentry(key);
-    if (!dentry) throw new FsError("ENOENT", `'${name}' not found in directory ${parent}`);
+    if (!dentry) throw new FsError("ENOENT", `'${name}' not found`);
     if (wantDir && dentry.type !== "dir") throw new FsError("ENOTDIR", `'${name}' is not a directory`);
     if (!wantDir && dentry.type === "dir") throw new FsError("EISDIR", `'${name}' is a directory`);
     const command = this.core.command(wantDir ? "remove_dir" : "remove_file", mount, args);
@@ -240,9 +240,9 @@ export class Namespace {
     const key = { mount, inode };
     if (attrs.type === "dir") {
       if (this.core.store.scanDentries(mount, inode, { limit: 1 }).length > 0) {
-        throw new FsError("ENOTEMPTY", `directory ${inode} is not empty`);
+        throw new FsError("ENOTEMPTY", "directory is not empty");
       }
-      command.predicates.push({ kind: "prefixEmpty", target: { family: "dir", key }, errno: "ENOTEMPTY", detail: `directory ${inode} is not empty` });
+      command.predicates.push({ kind: "prefixEmpty", target: { family: "dir", key }, errno: "ENOTEMPTY", detail: "directory is not empty" });
       return [{ family: "inode", op: "delete", key }];
     }
     if (attrs.nlink > 1) {
@@ -263,7 +263,7 @@ export class Namespace {
     const fromKey = { mount, parent, name };
     const toKey = { mount, parent: newParent, name: newName };
     const source = this.core.readDentry(fromKey);
-    if (!source) throw new FsError("ENOENT", `'${name}' not found in directory ${parent}`);
+    if (!source) throw new FsError("ENOENT", `'${name}' not found`);
     const target = this.core.readDentry(toKey);
     if (parent === newParent && name === newName) return;
     if (source.type === "dir") this.assertNotAncestor(mount, source.inode, newParent);
@@ -274,7 +274,7 @@ export class Namespace {
     if (target) {
       command.predicates.push({ kind: "versionEquals", target: { family: "dentry", key: toKey }, version: target.version, errno: "ESTALE" });
     } else {
-      if (args.exchange) throw new FsError("ENOENT", `'${newName}' not found in directory ${newParent} for exchange`);
+      if (args.exchange) throw new FsError("ENOENT", `'${newName}' not found (exchange needs both names)`);
       command.predicates.push({ kind: "notExists", target: { family: "dentry", key: toKey }, errno: "EEXIST" });
     }
     let nlinkFrom = 0;
@@ -289,7 +289,7 @@ export class Namespace {
       command.mutations.push(this.reparent(mount, target.inode, parent, now));
     } else {
       if (target) {
-        if (args.noReplace) throw new FsError("EEXIST", `'${newName}' exists in directory ${newParent}`);
+        if (args.noReplace) throw new FsError("EEXIST", `'${newName}' already exists`);
         if (target.inode === source.inode) return;
         if (source.type === "dir" && target.type !== "dir") throw new FsError("ENOTDIR", `'${newName}' is not a directory`);
         if (source.type !== "dir" && target.type === "dir") throw new FsError("EISDIR", `'${newName}' is a directory`);
@@ -350,7 +350,7 @@ export class Namespace {
     const command = this.core.command("update_attrs", mount, args);
     command.predicates.push({ kind: "versionEquals", target: { family: "inode", key: { mount, inode } }, version: attrs.version, errno: "ESTALE" });
     if (changes.sizeBytes !== undefined && changes.sizeBytes !== attrs.sizeBytes) {
-      if (attrs.type === "dir") throw new FsError("EISDIR", `cannot truncate directory ${inode}`);
+      if (attrs.type === "dir") throw new FsError("EISDIR", "cannot truncate a directory");
       if (attrs.type !== "file") throw new FsError("EINVAL", `cannot truncate ${attrs.type} ${inode}`);
       const truncated = truncateMutations(this.core.store, mount, attrs, changes.sizeBytes, () => this.core.allocateId(command));
       value.sizeBytes = changes.sizeBytes;

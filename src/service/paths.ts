@@ -21,11 +21,15 @@ import type { Namespace } from "./namespace.ts";
 // the last component is followed only where the call says so (stat, not lstat). Writes check
 // for an exactly-once replay before resolving, since a retry finds the namespace already changed.
 
-/** Where a path resolves: the mount, the version to read at, and the root `/` stands for. */
+/** Where a path resolves: the mount, the version to read at, and the subtree a snapshot shows. */
 export interface PathView {
   mount: MountId;
   at?: Version;
-  /** A snapshot of a subtree resolves `/` to the subtree's root; `..` never climbs above it. */
+  /**
+   * A snapshot of a subtree: paths stay the live namespace's absolute paths (a snapshot of
+   * /datasets shows /datasets/...), and only the subtree's root and what is under it resolve;
+   * anything else is ENOENT. `..` never climbs above it.
+   */
   root?: InodeId;
 }
 
@@ -45,14 +49,16 @@ export class Paths {
   }
 
   private walk(view: PathView, parts: string[], follow: boolean): InodeAttrs {
-    const root = view.root ?? ROOT_INODE;
+    const scope = view.root ?? ROOT_INODE;
     const queue = [...parts];
-    let cur = this.core.getInode(view.mount, root, view.at);
+    let cur = this.core.getInode(view.mount, ROOT_INODE, view.at);
+    // Whether the walk stands in the scope's subtree now: it must, at the end.
+    let inside = scope === ROOT_INODE;
     let hops = 0;
     while (queue.length > 0) {
       const part = queue.shift()!;
       if (part === "..") {
-        if (cur.inode !== root) cur = this.core.getInode(view.mount, cur.parent, view.at);
+        if (cur.inode !== ROOT_INODE && cur.inode !== scope) cur = this.core.getInode(view.mount, cur.parent, view.at);
         continue;
       }
       if (cur.type !== "dir") throw new FsError("ENOTDIR", `'${part}' is under a non-directory`);
@@ -62,11 +68,16 @@ export class Paths {
       if (child.type === "symlink" && (queue.length > 0 || follow)) {
         if (++hops > LIMITS.symlinkFollowMax) throw new FsError("ELOOP", `more than ${LIMITS.symlinkFollowMax} symlinks`);
         queue.unshift(...splitTarget(child.target));
-        if (child.target.startsWith("/")) cur = this.core.getInode(view.mount, root, view.at);
+        if (child.target.startsWith("/")) {
+          cur = this.core.getInode(view.mount, ROOT_INODE, view.at);
+          inside = scope === ROOT_INODE;
+        }
         continue;
       }
       cur = child;
+      if (cur.inode === scope) inside = true;
     }
+    if (!inside) throw new FsError("ENOENT", "outside the directory this snapshot holds");
     return cur;
   }
 

@@ -108,7 +108,7 @@ export class Publisher {
     const dir = this.core.getDir(mount, parent);
     const key = { mount, parent, name };
     const existing = this.core.readDentry(key);
-    if (existing && !args.replace) throw new FsError("EEXIST", `'${name}' exists in directory ${parent}`);
+    if (existing && !args.replace) throw new FsError("EEXIST", `'${name}' already exists`);
     if (existing?.type === "dir") throw new FsError("EISDIR", `'${name}' is a directory`);
     const now = nowNs();
     const command = this.core.command("publish_artifact", mount, args);
@@ -122,7 +122,7 @@ export class Publisher {
       current = null;
     }
     if (current && existing?.inode !== inode) {
-      throw new FsError("ESTALE", `inode ${inode} is no longer '${name}' in directory ${parent}; prepare again`);
+      throw new FsError("ESTALE", `'${name}' was replaced while the upload ran; prepare again`);
     }
     if (args.ifGeneration !== undefined && (current?.generation ?? 0) !== args.ifGeneration) {
       throw new FsError("ESTALE", `inode ${inode} is at generation ${current?.generation ?? 0}, not ${args.ifGeneration}`);

@@ -35,14 +35,19 @@ describe("snapshots", () => {
     expect(plus.entries.map((e) => [e.name, e.attrs.mode])).toEqual([["a.ts", 0o600], ["b.ts", 0o644]]);
   });
 
-  test("a subtree snapshot is rooted at its directory and refuses writes", () => {
+  test("a subtree snapshot keeps the live absolute paths, shows only its subtree and refuses writes", () => {
     const dir = p().mkdir({ mount: m, path: "/proj/data", recursive: true })!;
     p().createFile({ mount: m, path: "/proj/data/x" });
+    p().createFile({ mount: m, path: "/proj/outside" });
     const snap = h.service.snapshots.create({ mount: m, inode: dir.inode });
     p().remove({ mount: m, path: "/proj/data/x" });
+    p().rename({ mount: m, path: "/proj", newPath: "/moved" });
     const view = { mount: m, at: snap.readVersion, root: snap.rootInode };
-    expect(p().readdir({ ...view, path: "/" }).entries.map((e) => e.name)).toEqual(["x"]);
-    expect(p().stat({ ...view, path: "/../.." }).inode).toBe(dir.inode);
+    // The paths as they were when the snapshot was taken.
+    expect(p().readdir({ ...view, path: "/proj/data" }).entries.map((e) => e.name)).toEqual(["x"]);
+    expect(p().stat({ ...view, path: "/proj/data/x" }).type).toBe("file");
+    expect(p().stat({ ...view, path: "/proj/data/../.." }).inode).toBe(dir.inode);
+    for (const outside of ["/", "/proj", "/proj/outside", "/x"]) expect(errnoOf(() => p().stat({ ...view, path: outside }))).toBe("ENOENT");
     expect(errnoOf(() => p().createFile({ ...view, path: "/y" }))).toBe("EROFS");
     expect(errnoOf(() => p().mkdir({ ...view, path: "/y" }))).toBe("EROFS");
     expect(errnoOf(() => p().remove({ ...view, path: "/x" }))).toBe("EROFS");

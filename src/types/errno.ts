@@ -31,6 +31,7 @@ export const ERRNO = {
   ENOTSUP: 95,
   ECONNRESET: 104,
   ETIMEDOUT: 110,
+  ECONNREFUSED: 111,
   ESTALE: 116,
 } as const;
 
@@ -66,6 +67,7 @@ const MESSAGES: Record<ErrnoCode, string> = {
   ENOTSUP: "operation not supported",
   ECONNRESET: "connection reset",
   ETIMEDOUT: "timed out",
+  ECONNREFUSED: "connection refused",
   ESTALE: "stale file handle",
 };
 
@@ -80,6 +82,7 @@ export function errnoMessage(code: ErrnoCode): string {
 /** An operating error: bad input or a state the caller must handle. Carries a node-style code. */
 export class FsError extends Error {
   readonly code: ErrnoCode;
+  /** Negative, as node:fs reports it (ENOENT is -2); ERRNO[code] is the positive number. */
   readonly errno: number;
   syscall: string | undefined;
   path: string | undefined;
@@ -88,7 +91,7 @@ export class FsError extends Error {
     super(detail ? `${code}: ${MESSAGES[code]}, ${detail}` : `${code}: ${MESSAGES[code]}`);
     this.name = "FsError";
     this.code = code;
-    this.errno = ERRNO[code];
+    this.errno = -ERRNO[code];
     this.syscall = where?.syscall;
     this.path = where?.path;
   }

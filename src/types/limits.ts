@@ -69,6 +69,12 @@ export const LIMITS = {
   /** metad HTTP: request headers, and a request body (read past, never kept). */
   httpHeaderMaxBytes: 16 * 1024,
   httpBodyMaxBytes: 64 * 1024,
+  /** An op slower than this is logged (event "slow_op"); at most slowOpLogMaxPerSecond lines a second. */
+  slowOpLogThresholdUs: 250_000,
+  slowOpLogMaxPerSecond: 10,
+  /** GET /readyz probes the object store at most this often, and waits this long for it. */
+  readyCheckCacheMs: 2_000,
+  readyCheckTimeoutMs: 3_000,
   /** GC: object deletes in flight at once: enough to hide store latency, few enough to stay polite. */
   gcDeleteConcurrency: 16,
   /** SDK: watch events buffered for a consumer that is not reading; past it the watch fails (EOVERFLOW). */

@@ -42,7 +42,7 @@ describe("errors on the wire", () => {
     const back = acrossTheWire(original);
     expect(back).toBeInstanceOf(FsError);
     expect(back.code).toBe("ENOENT");
-    expect(back.errno).toBe(2);
+    expect(back.errno).toBe(-2);
     expect(back.message).toBe(original.message);
     expect(back.detail).toBe("lookup 'x' in 1");
     expect(back.path).toBe("/a/x");

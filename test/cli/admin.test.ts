@@ -36,8 +36,10 @@ describe("nokv-fs snapshot, watch, mounts, stats, gc, doctor", () => {
     expect(created.path).toBe("/");
     const list = JSON.parse(await ok(["snapshot", "list", "--json", ...s])) as Array<{ snapshotId: number }>;
     expect(list.map((x) => x.snapshotId)).toEqual([id, created.snapshotId]);
-    expect(await ok(["snapshot", "list", ...s])).toMatch(new RegExp(`^ID +ROOT-INODE +READ-VERSION\\n +${id} `));
-    expect(await ok(["ls", "/", "--snapshot", String(id), ...s])).toBe("data\n");
+    expect(await ok(["snapshot", "list", ...s])).toMatch(new RegExp(`^ID +ROOT-INODE +READ-VERSION +PATH\\n +${id} .* /snap\\n`));
+    // The snapshot of /snap keeps the live paths: /snap lists, / is outside it.
+    expect(await ok(["ls", "/snap", "--snapshot", String(id), ...s])).toBe("data\n");
+    expect((await runCli(["ls", "/", "--snapshot", String(id), ...s])).code).toBe(1);
     expect(JSON.parse(await ok(["snapshot", "retire", String(id), String(created.snapshotId), "--json", ...s]))).toEqual({ retired: [id, created.snapshotId] });
     expect(await ok(["snapshot", "list", "--json", ...s])).toBe("[]\n");
     const r = await runCli(["snapshot", "retire", String(id), ...s]);

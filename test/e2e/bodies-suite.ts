@@ -439,10 +439,10 @@ export function runBodySuite(name: string, start: () => Promise<MetadHarness>): 
         await c.unlink("/snap/g");
         await c.gc();
         for (const key of keys) expect(await h.metad.objects.head(key)).not.toBeNull();
-        sameBytes(await snapshot.readFile("/f"), v1);
-        sameBytes(await snapshot.readFile("/g"), other);
-        sameBytes(await readAll(snapshot.createReadStream("/f", { start: BLOCK - 1 })), v1.subarray(BLOCK - 1));
-        const handle = await snapshot.open("/f");
+        sameBytes(await snapshot.readFile("/snap/f"), v1);
+        sameBytes(await snapshot.readFile("/snap/g"), other);
+        sameBytes(await readAll(snapshot.createReadStream("/snap/f", { start: BLOCK - 1 })), v1.subarray(BLOCK - 1));
+        const handle = await snapshot.open("/snap/f");
         const { buffer } = await handle.read(Buffer.alloc(4), 0, 4, 2 * BLOCK - 2);
         sameBytes(buffer.subarray(0, 3), v1.subarray(2 * BLOCK - 2));
         await handle.close();

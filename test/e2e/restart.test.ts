@@ -9,7 +9,7 @@ test("a client keeps working across a metad restart, and its watch resumes", asy
   h = await startMetad();
   const c = await h.client();
   await c.mkdir("/r");
-  const watcher = await c.watch("/r");
+  const watcher = await c.watch("/r").ready;
   await c.createFile("/r/before");
   expect((await watcher.next()).value?.name).toBe("before");
   await h.restart();

@@ -40,7 +40,7 @@ describe("SDK path API over TCP", () => {
     } catch (err) {
       const e = err as FsError;
       expect(e.code).toBe("ENOENT");
-      expect(e.errno).toBe(2);
+      expect(e.errno).toBe(-2);
       expect(e.syscall).toBe("stat");
       expect(e.path).toBe("/t-missing/x");
       expect(e.message).toBe("ENOENT: no such file or directory, stat '/t-missing/x'");
@@ -146,12 +146,16 @@ describe("SDK path API over TCP", () => {
     const snap = await c.snapshot("/t6");
     await c.rm("/t6/keep", { recursive: true });
     await c.createFile("/t6/new");
-    expect(await snap.readdir("/")).toEqual(["keep"]);
-    expect(await snap.readdir("/keep")).toEqual(["x"]);
-    expect((await snap.stat("/keep/x")).isFile()).toBe(true);
+    // A snapshot of /t6 uses the live namespace's absolute paths; outside /t6 there is nothing.
+    expect(await snap.readdir("/t6")).toEqual(["keep"]);
+    expect(await snap.readdir("/t6/keep")).toEqual(["x"]);
+    expect((await snap.stat("/t6/keep/x")).isFile()).toBe(true);
+    expect(await snap.readdir("/t6/keep/../keep")).toEqual(["x"]);
+    expect(await codeOf(snap.readdir("/"))).toBe("ENOENT");
+    expect(await codeOf(snap.stat("/keep"))).toBe("ENOENT");
     expect(await c.readdir("/t6")).toEqual(["new"]);
     const again = await c.openSnapshot(snap.id);
-    expect(await again.readdir("/keep")).toEqual(["x"]);
+    expect(await again.readdir("/t6/keep")).toEqual(["x"]);
     expect((await c.listSnapshots()).map((s) => s.snapshotId)).toContain(snap.id);
     await snap.retire();
     expect(await codeOf(c.openSnapshot(snap.id))).toBe("ENOENT");
@@ -159,7 +163,7 @@ describe("SDK path API over TCP", () => {
 
   test("watch events arrive pushed, in order, and resume from a cursor", async () => {
     await c.mkdir("/t7");
-    const watcher = await c.watch("/t7");
+    const watcher = await c.watch("/t7").ready;
     const other = await h.client();
     await other.createFile("/t7/a");
     await other.rename("/t7/a", "/t7/b");
@@ -172,13 +176,13 @@ describe("SDK path API over TCP", () => {
     expect(got).toEqual(["create:a", "rename:a", "update_attr:"]);
     const cursor = watcher.cursor;
     await other.unlink("/t7/b");
-    const resumed = await c.watch("/t7", { cursor });
+    const resumed = await c.watch("/t7", { cursor }).ready;
     const next = await resumed.next();
     expect(`${next.value!.kind}:${next.value!.name}`).toBe("remove:b");
     await resumed.close();
-    expect(await codeOf(c.watch("/t7", { cursor: "bogus" }))).toBe("EINVAL");
+    expect(await codeOf(c.watch("/t7", { cursor: "bogus" }).ready)).toBe("EINVAL");
     const dir = await c.stat("/t7");
-    const byInode = await c.watch({ inode: dir.ino });
+    const byInode = await c.watch({ inode: dir.ino }).ready;
     await c.rename("/t7", "/t7-moved");
     await other.createFile("/t7-moved/c");
     expect((await byInode.next()).value!.name).toBe("c");
@@ -188,7 +192,7 @@ describe("SDK path API over TCP", () => {
   test("a watch whose consumer stops reading fails with EOVERFLOW past its buffer limit", async () => {
     await c.mkdir("/t-flood");
     const dir = await c.stat("/t-flood");
-    const watcher = await c.watch("/t-flood");
+    const watcher = await c.watch("/t-flood").ready;
     const total = LIMITS.watchBufferMaxEvents + 1;
     for (let i = 0; i < total; i += LIMITS.createManyMaxNames) {
       const names = Array.from({ length: Math.min(LIMITS.createManyMaxNames, total - i) }, (_, j) => `f${i + j}`);

@@ -61,7 +61,7 @@ test("a watcher that stops and resumes from its cursor, again and again, gets ev
   void writers.then(() => (writing = false));
   // Each round: resume, read a slice, close (the backlog builds while closed), run GC.
   while (writing || resumes < 3) {
-    const watcher = await reader.watch("/w", { cursor });
+    const watcher = await reader.watch("/w", { cursor }).ready;
     received.push(...(await take(watcher, 700, writing ? 200 : 500)));
     cursor = watcher.cursor;
     await watcher.close();
@@ -70,7 +70,7 @@ test("a watcher that stops and resumes from its cursor, again and again, gets ev
     await Bun.sleep(5);
     if (resumes > 200) break;
   }
-  const watcher = await reader.watch("/w", { cursor });
+  const watcher = await reader.watch("/w", { cursor }).ready;
   const created = (await writers).flat();
   received.push(...(await take(watcher, created.length, 1_000)));
   await watcher.close();
@@ -90,7 +90,7 @@ test("live pushes that race the catch-up of a resumed watch are neither lost nor
   await writer.mkdir("/w");
   const backlog = await write(writer, "old", 9_000, 4_096);
   // The resumed watch has 9,000 events of log to read while another client keeps creating.
-  const watcher = await reader.watch("/w", { cursor: "0.0" });
+  const watcher = await reader.watch("/w", { cursor: "0.0" }).ready;
   const live = await write(other, "new", 50, 1);
   const received = await take(watcher, backlog.length + live.length + 10, 1_000);
   await watcher.close();
@@ -103,17 +103,17 @@ test("a cursor behind what GC trimmed gets ESTALE, never a silent gap", async ()
   h = await startMetad({ retention: { watchRetainVersions: 10 } });
   const c = await h.client();
   await c.mkdir("/w");
-  const first = await c.watch("/w", { cursor: "0.0" });
+  const first = await c.watch("/w", { cursor: "0.0" }).ready;
   const early = await take(first, 1, 300);
   await first.close();
   expect(early).toEqual([]);
   for (let i = 0; i < 40; i++) await c.createFile(`/w/f${i}`);
   await h.metad.runGc();
-  const stale = await c.watch("/w", { cursor: "1.0" }).catch((err: unknown) => err);
+  const stale = await c.watch("/w", { cursor: "1.0" }).ready.catch((err: unknown) => err);
   expect(stale).toBeInstanceOf(FsError);
   expect((stale as FsError).code).toBe("ESTALE");
   // From "now" it goes on with new events only.
-  const fresh = await c.watch("/w");
+  const fresh = await c.watch("/w").ready;
   await c.createFile("/w/after");
   const after = await take(fresh, 5, 500);
   expect(after.map((e) => e.name)).toEqual(["after"]);
@@ -126,7 +126,7 @@ test("a watcher whose cursor GC passes while it catches up ends with ESTALE afte
   const reader = await h.client();
   await c.mkdir("/w");
   const created = await write(c, "x", 30, 1);
-  const watcher = await reader.watch("/w", { cursor: "1.4294967295" });
+  const watcher = await reader.watch("/w", { cursor: "1.4294967295" }).ready;
   const got: WatchEvent[] = [];
   let failure: unknown = null;
   await h.metad.runGc();

@@ -75,9 +75,9 @@ describe("nokv/sdk under Node", () => {
     assert.deepEqual(results.map((r) => r.ok), [true, false]);
     const snap = await client.snapshot("/w");
     await client.unlink("/w/x");
-    assert.deepEqual(await snap.readdir("/"), ["x"]);
+    assert.deepEqual(await snap.readdir("/w"), ["x"]);
     await snap.retire();
-    const watcher = await client.watch("/w");
+    const watcher = await client.watch("/w").ready;
     await client.createFile("/w/y");
     const { value } = await watcher.next();
     assert.equal(value.kind, "create");

@@ -19,7 +19,7 @@ interface Entry {
   target?: string;
 }
 
-const snapshotOption = () => new Option("--snapshot <id>", "read snapshot ID instead of the live namespace (its paths start at the snapshotted directory)");
+const snapshotOption = () => new Option("--snapshot <id>", "read snapshot ID instead of the live namespace (same absolute paths; a snapshot of /datasets holds /datasets/...)");
 
 function childPath(dir: string, name: string): string {
   return dir === "/" ? `/${name}` : `${dir}/${name}`;
@@ -64,7 +64,7 @@ function registerLs(program: Command, run: Runner): void {
     .option("-l, --long", "long format: mode, links, uid, gid, size, mtime, name")
     .option("-R, --recursive", "list subdirectories recursively")
     .addOption(snapshotOption())
-    .addHelpText("after", "\nExamples:\n  nokv-fs ls /datasets\n  nokv-fs ls -lR /datasets/cifar --json\n  nokv-fs ls / --snapshot 3")
+    .addHelpText("after", "\nExamples:\n  nokv-fs ls /datasets\n  nokv-fs ls -lR /datasets/cifar --json\n  nokv-fs ls /datasets --snapshot 3")
     .action(
       run.action<LsOptions, [string[]]>(async (ctx, opts, paths) => {
         const reader = await ctx.reader(opts.snapshot);

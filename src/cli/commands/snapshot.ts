@@ -12,7 +12,7 @@ export function registerSnapshot(program: Command, run: Runner): void {
     .description("create, list and retire snapshots")
     .addHelpText(
       "after",
-      "\nRead a snapshot with --snapshot ID on ls, stat, tree, cat and get, or mount it with\n`nokv-fs mount DIR --snapshot ID`.\n" +
+      "\nRead a snapshot with --snapshot ID on ls, stat, tree, cat and get, or mount it with\n`nokv-fs mount DIR --snapshot ID`. A snapshot keeps the live paths: after\n`snapshot create /datasets`, read it as `ls /datasets --snapshot ID`.\n" +
         "\nExamples:\n  nokv-fs snapshot create /workspace\n  nokv-fs snapshot list --json\n  nokv-fs snapshot retire 3",
     );
   withGlobalOptions(snapshot.command("create"))
@@ -22,7 +22,7 @@ export function registerSnapshot(program: Command, run: Runner): void {
       run.action<object, [string]>(async (ctx, _opts, pathArg) => {
         const client = await ctx.connect();
         const view = await client.snapshot(remotePath(pathArg));
-        if (ctx.json) ctx.printJson({ path: remotePath(pathArg), ...view.info });
+        if (ctx.json) ctx.printJson(view.info);
         else ctx.printLines([String(view.id)]);
       }),
     );
@@ -33,7 +33,7 @@ export function registerSnapshot(program: Command, run: Runner): void {
       run.action<object, []>(async (ctx) => {
         const snapshots = await (await ctx.connect()).listSnapshots();
         if (ctx.json) return ctx.printJson(snapshots);
-        const rows = [["ID", "ROOT-INODE", "READ-VERSION"], ...snapshots.map((s) => [String(s.snapshotId), String(s.rootInode), String(s.readVersion)])];
+        const rows = [["ID", "ROOT-INODE", "READ-VERSION", "PATH"], ...snapshots.map((s) => [String(s.snapshotId), String(s.rootInode), String(s.readVersion), s.path])];
         ctx.printLines(columns(rows, new Set([0, 1, 2])));
       }),
     );

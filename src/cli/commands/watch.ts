@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { CursorWatchEvent } from "../../sdk/index.ts";
 import { formatCursor, parseCursor, type WatchEvent } from "../../types/index.ts";
 import { parsePositiveInt, remotePath, withGlobalOptions } from "../context.ts";
 import { UsageError } from "../errors.ts";
@@ -15,6 +16,12 @@ export function eventLine(event: WatchEvent): string {
   const target = event.toName === undefined ? "" : ` -> ${event.toName}${event.toScope !== undefined && event.toScope !== event.scope ? ` (dir ${event.toScope})` : ""}`;
   const generation = event.generation === undefined ? "" : ` generation=${event.generation}`;
   return `${cursor} ${event.kind} ${event.name}${target} inode=${event.inode}${generation}`;
+}
+
+/** One JSON line per event: the cursor is the one resume form, so version and ordinal stay out. */
+export function eventJson(event: CursorWatchEvent): Record<string, unknown> {
+  const { version: _version, ordinal: _ordinal, ...rest } = event;
+  return { ...rest, cursor: event.cursor };
 }
 
 export function registerWatch(program: Command, run: Runner): void {
@@ -34,18 +41,22 @@ export function registerWatch(program: Command, run: Runner): void {
         const limit = opts.count === undefined ? Number.POSITIVE_INFINITY : parsePositiveInt("--count", opts.count, WATCH_COUNT_MAX);
         if (opts.cursor !== undefined && parseCursor(opts.cursor) === null) throw new UsageError(`--cursor '${opts.cursor}' is not VERSION.ORDINAL`);
         const client = await ctx.connect();
-        const watcher = await client.watch(remotePath(pathArg), opts.cursor === undefined ? {} : { cursor: opts.cursor });
-        const stop = () => void watcher.close();
+        const stopper = new AbortController();
+        const watcher = await client.watch(remotePath(pathArg), { ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }), signal: stopper.signal }).ready;
+        const stop = () => stopper.abort();
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
         let seen = 0;
         try {
           if (!ctx.json) process.stderr.write(`watching ${remotePath(pathArg)} from cursor ${watcher.cursor}\n`);
           for await (const event of watcher) {
-            if (ctx.json) ctx.printJson({ cursor: formatCursor(event), ...event });
+            if (ctx.json) ctx.printJson(eventJson(event));
             else process.stdout.write(`${eventLine(event)}\n`);
             if (++seen >= limit) break;
           }
+        } catch (err) {
+          // Ctrl-C or SIGTERM: a normal end, with the resume cursor below.
+          if (!(err instanceof Error && err.name === "AbortError")) throw err;
         } finally {
           process.off("SIGINT", stop);
           process.off("SIGTERM", stop);

@@ -70,7 +70,8 @@ export async function getPlan(reader: Reader, plan: TransferPlan, remoteRoot: st
   });
   return {
     files: plan.files.length,
-    dirs: plan.dirs.filter((d) => d !== "").length,
+    // The root counts: `get /x ./tree` creates ./tree.
+    dirs: plan.dirs.length,
     symlinks: plan.symlinks.length,
     bytes: plan.totalBytes,
     seconds: (performance.now() - startedMs) / 1000,
@@ -94,7 +95,21 @@ async function download(reader: Reader, remote: string, local: string, mode: num
     await chmod(temp, mode);
     await rename(temp, local);
   } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
+    // Best effort: the error that matters is the one that stopped the download.
+    await rm(temp, { force: true }).catch(() => {});
+    throw withoutTempName(err, temp, local);
   }
+}
+
+/**
+ * A local write error names the temporary file it failed on (`.x.bin.nokv-31a0184d`); the user
+ * asked for `x.bin`, so the message and path say that.
+ */
+function withoutTempName(err: unknown, temp: string, local: string): unknown {
+  if (!(err instanceof Error)) return err;
+  const e = err as Error & { path?: string; dest?: string };
+  e.message = e.message.replaceAll(temp, local);
+  if (e.path === temp) e.path = local;
+  if (e.dest === temp) e.dest = local;
+  return e;
 }

@@ -45,5 +45,5 @@ export interface TransferSummary {
 
 export function summaryLine(verb: string, s: TransferSummary, human: (n: number) => string): string {
   const rate = s.seconds > 0 ? s.bytes / s.seconds : 0;
-  return `${verb} ${s.files} ${s.files === 1 ? "file" : "files"}, ${s.dirs} ${s.dirs === 1 ? "directory" : "directories"}, ${s.symlinks} symlinks, ${human(s.bytes)} in ${s.seconds.toFixed(2)}s (${human(rate)}/s)`;
+  return `${verb} ${s.files} ${s.files === 1 ? "file" : "files"}, ${s.dirs} ${s.dirs === 1 ? "directory" : "directories"}, ${s.symlinks} ${s.symlinks === 1 ? "symlink" : "symlinks"}, ${human(s.bytes)} in ${s.seconds.toFixed(2)}s (${human(rate)}/s)`;
 }

@@ -1,3 +1,4 @@
+import { openAsBlob } from "node:fs";
 import { lstat, readdir, readlink, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { NoKVClient } from "../../sdk/index.ts";
@@ -52,6 +53,11 @@ export async function planPut(localRoot: string): Promise<TransferPlan> {
   return { dirs: [], files: [{ rel: "", sizeBytes: s.size, mode: s.mode & 0o777 }], symlinks: [], totalBytes: s.size };
 }
 
+/** A local file as a lazily read Blob: Bun's native file, or Node's openAsBlob. */
+async function localFile(path: string): Promise<Blob> {
+  return typeof Bun !== "undefined" ? Bun.file(path) : await openAsBlob(path);
+}
+
 export async function putPlan(client: NoKVClient, plan: TransferPlan, localRoot: string, remoteRoot: string, options: PutOptions): Promise<TransferSummary> {
   const startedMs = performance.now();
   for (const level of dirLevels(plan.dirs)) {
@@ -60,7 +66,7 @@ export async function putPlan(client: NoKVClient, plan: TransferPlan, localRoot:
   const source = (rel: string) => (rel === "" ? localRoot : join(localRoot, rel));
   await runPool(plan.files, options.concurrency, async (file) => {
     let reported = 0;
-    await client.publish(joinRel(remoteRoot, file.rel), Bun.file(source(file.rel)), {
+    await client.publish(joinRel(remoteRoot, file.rel), await localFile(source(file.rel)), {
       replace: true,
       mode: file.mode,
       onProgress: ({ bytesUploaded }) => {
@@ -77,7 +83,8 @@ export async function putPlan(client: NoKVClient, plan: TransferPlan, localRoot:
   });
   return {
     files: plan.files.length,
-    dirs: plan.dirs.filter((d) => d !== "").length,
+    // The root counts: `put ./tree /x` creates /x.
+    dirs: plan.dirs.length,
     symlinks: plan.symlinks.length,
     bytes: plan.totalBytes,
     seconds: (performance.now() - startedMs) / 1000,

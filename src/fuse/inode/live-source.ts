@@ -57,6 +57,6 @@ export class LiveSource implements NodeSource {
   }
   /** By inode, so a resubscribe after a reconnect lands on the same directory even after renames. */
   watch(inode: InodeId, _path: string): Promise<DirWatch> {
-    return this.client.watch({ inode });
+    return this.client.watch({ inode }).ready;
   }
 }

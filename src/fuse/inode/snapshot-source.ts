@@ -27,10 +27,12 @@ export class SnapshotSource implements NodeSource {
     this.pathOf = pathOf;
   }
 
+  /** The snapshot's absolute path for a node: node paths are relative to the mounted directory. */
   private path(inode: InodeId): string {
-    const path = inode === this.rootInode ? "/" : this.pathOf(inode);
-    if (path === null) throw new FsError("ESTALE", `snapshot inode ${inode} has no known path`);
-    return path;
+    const rel = inode === this.rootInode ? "/" : this.pathOf(inode);
+    if (rel === null) throw new FsError("ESTALE", `snapshot inode ${inode} has no known path`);
+    const root = this.view.info.path;
+    return rel === "/" ? root : root === "/" ? rel : `${root}${rel}`;
   }
 
   private child(parent: InodeId, name: string): string {

@@ -71,8 +71,7 @@ export class FuseSession {
 
 const placeholderConn: ConnectionInfo = { major: 0, minor: 0, maxWriteBytes: 0, maxReadaheadBytes: 0, flags: 0 };
 
-/** FsError keeps its errno; anything else is a bug, logged once by toFsError, and EIO. */
+/** FsError keeps its errno (positive here: FsError.errno is negative, as in node:fs); anything else is a bug, logged once by toFsError, and EIO. */
 function errnoOf(err: unknown): number {
-  if (err instanceof FsError) return err.errno;
-  return toFsError(err).errno;
+  return ERRNO[(err instanceof FsError ? err : toFsError(err)).code];
 }

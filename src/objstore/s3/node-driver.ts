@@ -1,13 +1,26 @@
 // S3 through @aws-sdk/client-s3, for Node. Loaded with a dynamic import so Bun processes, which
 // use Bun's own client, never pay for loading the SDK.
+import { FsError } from "../../types/index.ts";
+import { noCredentials } from "./s3-url.ts";
 import type { S3Driver, S3DriverConfig } from "./s3-driver.ts";
 
+/** @aws-sdk/client-s3 is an optional peer dependency: file:// users never install it. */
+async function loadAwsSdk(): Promise<typeof import("@aws-sdk/client-s3")> {
+  try {
+    return await import("@aws-sdk/client-s3");
+  } catch (err) {
+    if ((err as { code?: string }).code !== "ERR_MODULE_NOT_FOUND" && !/Cannot find (module|package)/.test(String(err))) throw err;
+    throw new FsError("ENOTSUP", "an s3:// object store under Node needs the AWS SDK: npm install @aws-sdk/client-s3");
+  }
+}
+
 export async function createNodeDriver({ location, credentials }: S3DriverConfig): Promise<S3Driver> {
-  const sdk = await import("@aws-sdk/client-s3");
+  const sdk = await loadAwsSdk();
   const client = new sdk.S3Client({
     endpoint: location.endpoint,
     region: location.region,
-    credentials,
+    // Without explicit keys the SDK's default provider chain runs (profiles, web identity, roles).
+    ...(credentials ? { credentials } : {}),
     forcePathStyle: true,
     // Otherwise uploads get aws-chunked framing with trailing checksums, which some
     // S3-compatible servers store as part of the object.
@@ -16,6 +29,8 @@ export async function createNodeDriver({ location, credentials }: S3DriverConfig
     // S3ObjectStore retries every call the same way on both clients; no second layer here.
     maxAttempts: 1,
   });
+  // Resolve the chain now, so missing credentials fail at open rather than on the first request.
+  if (!credentials) await client.config.credentials().catch((err: unknown) => Promise.reject(noCredentials(err)));
   const Bucket = location.bucket;
   return {
     kind: "node",

@@ -7,7 +7,8 @@ export type S3ClientKind = "bun" | "node";
 
 export interface S3DriverConfig {
   location: S3Location;
-  credentials: S3Credentials;
+  /** Null: the AWS standard provider chain finds them (see credentialsFromEnv). */
+  credentials: S3Credentials | null;
 }
 
 export interface S3ListResult {

@@ -59,8 +59,17 @@ describe("s3 store", () => {
     });
   }
 
-  test("credentials come from the environment, and their absence is EINVAL", async () => {
-    expect(await codeOf(openObjectStore(s3StoreUrl(server, "x"), { env: {} }))).toBe("EINVAL");
+  test("credentials come from the environment (or the AWS chain), and their absence is EINVAL", async () => {
+    // With no keys in `env`, the AWS chain reads the process environment and files: empty both.
+    const saved = { ...process.env };
+    for (const name of Object.keys(process.env)) if (name.startsWith("AWS_")) delete process.env[name];
+    Object.assign(process.env, { AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials", AWS_CONFIG_FILE: "/nonexistent/config", AWS_EC2_METADATA_DISABLED: "true" });
+    try {
+      expect(await codeOf(openObjectStore(s3StoreUrl(server, "x"), { env: {} }))).toBe("EINVAL");
+    } finally {
+      for (const name of Object.keys(process.env)) if (name.startsWith("AWS_")) delete process.env[name];
+      Object.assign(process.env, saved);
+    }
     expect(await codeOf(openObjectStore(s3StoreUrl(server, "x"), { env: { AWS_ACCESS_KEY_ID: "S3RVER" } }))).toBe("EINVAL");
   });
 

@@ -25,7 +25,7 @@ export const DEFAULT_S3_POLICY: S3RequestPolicy = {
 
 export interface S3StoreOptions {
   url: string;
-  /** Where AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN come from; process.env by default. */
+  /** Where AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN come from; process.env by default. Without them, the AWS provider chain. */
   env?: Record<string, string | undefined>;
   /** "auto": Bun's built-in client under Bun, @aws-sdk/client-s3 elsewhere. */
   client?: "auto" | S3ClientKind;
@@ -40,7 +40,7 @@ export async function openS3Store(options: S3StoreOptions): Promise<S3ObjectStor
   const onBun = typeof Bun !== "undefined";
   const kind = !options.client || options.client === "auto" ? (onBun ? "bun" : "node") : options.client;
   if (kind === "bun" && !onBun) throw new FsError("EINVAL", "the bun S3 client needs the Bun runtime");
-  const driver = kind === "bun" ? createBunDriver({ location, credentials }) : await createNodeDriver({ location, credentials });
+  const driver = kind === "bun" ? await createBunDriver({ location, credentials }) : await createNodeDriver({ location, credentials });
   return new S3ObjectStore(location, driver, { ...DEFAULT_S3_POLICY, ...options.policy });
 }
 

@@ -1,5 +1,7 @@
 // s3://BUCKET[/PREFIX]?endpoint=URL&region=R. Credentials never ride in the URL: they come from
-// the AWS_* environment, so the URL itself can be logged and sent to clients.
+// the AWS_* environment or else the AWS standard provider chain (profiles, web identity,
+// container and instance roles), so the URL itself can be logged and sent to clients. A URL that
+// does carry credentials is refused, and never repeated with them in the error.
 import { FsError, LIMITS } from "../../types/index.ts";
 import { checkKey } from "../keys.ts";
 
@@ -24,7 +26,12 @@ const KNOWN_PARAMS = new Set(["endpoint", "region"]);
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 function bad(url: string, why: string): FsError {
-  return new FsError("EINVAL", `object store url ${JSON.stringify(url)}: ${why}`);
+  return new FsError("EINVAL", `object store url ${JSON.stringify(withoutUserinfo(url))}: ${why}`);
+}
+
+/** `url` with any `user:password@` (also inside a percent-encoded endpoint) replaced: for messages. */
+export function withoutUserinfo(url: string): string {
+  return url.replace(/(\/\/|%2F%2F)[^/?#@]*?(@|%40)/gi, "$1<redacted>$2");
 }
 
 export function parseS3Url(url: string): S3Location {
@@ -35,7 +42,7 @@ export function parseS3Url(url: string): S3Location {
     throw bad(url, "not a URL");
   }
   if (parsed.protocol !== "s3:") throw bad(url, "not an s3:// URL");
-  if (parsed.username || parsed.password) throw bad(url, "credentials in the URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+  if (parsed.username || parsed.password) throw bad(url, "credentials in the URL; use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role");
   if (parsed.hash) throw bad(url, "has a #fragment");
   const bucket = parsed.hostname;
   if (!BUCKET_RE.test(bucket)) throw bad(url, `bucket ${JSON.stringify(bucket)} is not a valid S3 bucket name`);
@@ -86,12 +93,23 @@ export function formatS3Url(location: S3Location): string {
   return `s3://${location.bucket}${path}?${query}`;
 }
 
-export function credentialsFromEnv(env: Record<string, string | undefined>): S3Credentials {
+/**
+ * Keys from the environment, or null when it names none: then the AWS standard provider chain
+ * (AWS_PROFILE and the shared files, web identity, container and instance roles) finds them.
+ */
+export function credentialsFromEnv(env: Record<string, string | undefined>): S3Credentials | null {
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  if (!accessKeyId && !secretAccessKey) return null;
   if (!accessKeyId || !secretAccessKey) {
-    throw new FsError("EINVAL", "s3 object store needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
+    throw new FsError("EINVAL", `s3 object store: ${accessKeyId ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID"} is missing beside ${accessKeyId ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY"}`);
   }
   const sessionToken = env.AWS_SESSION_TOKEN;
   return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
+}
+
+/** What the chain's failure means to an operator. */
+export function noCredentials(err: unknown): FsError {
+  const why = err instanceof Error ? err.message : String(err);
+  return new FsError("EINVAL", `s3 object store has no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile (AWS_PROFILE), web identity or an instance role (${why})`);
 }
