@@ -87,6 +87,8 @@ export type CommandKind =
   | "create_file"
   | "create_dir"
   | "create_symlink"
+  /** A special file: fifo, socket, character or block device. */
+  | "create_node"
   | "create_files"
   | "link"
   | "update_attrs"

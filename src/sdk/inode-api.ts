@@ -1,4 +1,4 @@
-import { FsError, type AttrChanges, type Dentry, type DirEntryPlus, type DirPage, type InodeAttrs, type InodeId, type ReadPlan } from "../types/index.ts";
+import { FsError, type AttrChanges, type Dentry, type DirEntryPlus, type DirPage, type InodeAttrs, type InodeId, type InodeType, type ReadPlan } from "../types/index.ts";
 import type { BodySource } from "./blocks.ts";
 import type { BodyReader } from "./body-reader.ts";
 import type { PublishOptions } from "./body-writer.ts";
@@ -64,6 +64,10 @@ export class InodeApi {
   }
   create(parent: InodeId, name: string, owner: { mode?: number; uid?: number; gid?: number } = {}): Promise<InodeAttrs> {
     return this.call("create", { parent, name, ...owner }, true) as Promise<InodeAttrs>;
+  }
+  /** A special file: "fifo", "socket", or "chardev"/"blockdev" with its device number. */
+  mknod(parent: InodeId, name: string, node: { type: InodeType; rdev?: number }, owner: { mode?: number; uid?: number; gid?: number } = {}): Promise<InodeAttrs> {
+    return this.call("mknod", { parent, name, type: node.type, ...(node.rdev ? { rdev: node.rdev } : {}), ...owner }, true) as Promise<InodeAttrs>;
   }
   symlink(parent: InodeId, name: string, target: string, owner: { uid?: number; gid?: number } = {}): Promise<InodeAttrs> {
     return this.call("symlink", { parent, name, target, ...owner }, true) as Promise<InodeAttrs>;

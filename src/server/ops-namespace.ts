@@ -1,5 +1,5 @@
-import { argArray, argOptional, argString, type Args } from "../wire/index.ts";
-import { LIMITS } from "../types/index.ts";
+import { argArray, argInt, argOptional, argString, type Args } from "../wire/index.ts";
+import { LIMITS, type InodeType } from "../types/index.ts";
 import {
   atArg, changesArg, flagArg, inodeArg, mountArg, nameArg, ownerArgs, pageArgs, pathArg, viewArg, writeKey,
   type OpContext, type OpSpec,
@@ -20,6 +20,15 @@ export const NAMESPACE_OPS: Record<string, OpSpec> = {
   readlink: read((ctx, a) => ctx.service.ns.readlink({ ...atArg(ctx, a), inode: inodeArg(a) })),
   mkdir: write((ctx, a, k) => ctx.service.ns.mkdir({ ...entry(ctx, a), ...ownerArgs(a), ...writeKey(k) })),
   create: write((ctx, a, k) => ctx.service.ns.create({ ...entry(ctx, a), ...ownerArgs(a), ...writeKey(k) })),
+  mknod: write((ctx, a, k) =>
+    ctx.service.ns.mknod({
+      ...entry(ctx, a),
+      type: argString(a, "type") as InodeType,
+      rdev: argOptional(a, "rdev", argInt, { min: 0, max: 0xffff_ffff }) ?? 0,
+      ...ownerArgs(a),
+      ...writeKey(k),
+    }),
+  ),
   create_files: write((ctx, a, k) =>
     ctx.service.ns.createFiles({
       mount: mountArg(ctx, a),

@@ -228,6 +228,7 @@ export function newInode(fields: {
   gid: number;
   parent: InodeId;
   target?: string;
+  rdev?: number;
   now?: bigint;
 }): InodeValue {
   const now = fields.now ?? nowNs();
@@ -245,6 +246,7 @@ export function newInode(fields: {
     mtimeNs: now,
     ctimeNs: now,
     target: fields.target ?? "",
+    rdev: fields.rdev ?? 0,
   };
 }
 

@@ -1,6 +1,8 @@
 import {
   FsError,
   LIMITS,
+  SPECIAL_TYPES,
+  isSpecialType,
   nowNs,
   utf8Length,
   validateName,
@@ -10,6 +12,7 @@ import {
   type DirPage,
   type InodeAttrs,
   type InodeId,
+  type InodeType,
   type MountId,
   type Version,
 } from "../types/index.ts";
@@ -112,10 +115,22 @@ export class Namespace {
     return this.createEntry(args, "symlink", "create_symlink", target);
   }
 
-  private createEntry(args: NewEntryArgs, type: InodeAttrs["type"], kind: MetadataCommand["kind"], target: string): InodeAttrs {
+  /**
+   * A special file: a fifo or socket (a name with attributes; the kernel of each client serves
+   * the pipe or socket itself), or a character or block device with its number (Linux encoding).
+   */
+  mknod(args: NewEntryArgs & { type: InodeType; rdev?: number }): InodeAttrs {
+    if (!isSpecialType(args.type)) throw new FsError("EINVAL", `mknod makes ${SPECIAL_TYPES.join(", ")}; got '${String(args.type)}'`);
+    const device = args.type === "chardev" || args.type === "blockdev";
+    const rdev = device ? checkUint(args.rdev ?? 0, "rdev", 0xffff_ffff) : 0;
+    if (!device && args.rdev !== undefined && args.rdev !== 0) throw new FsError("EINVAL", `a ${args.type} has no device number`);
+    return this.createEntry(args, args.type, "create_node", "", rdev);
+  }
+
+  private createEntry(args: NewEntryArgs, type: InodeAttrs["type"], kind: MetadataCommand["kind"], target: string, rdev = 0): InodeAttrs {
     const replay = this.core.replayed<InodeAttrs>(args);
     if (replay) return replay.value;
-    return this.createMany({ ...args, names: [args.name] }, type, kind, target, true) as InodeAttrs;
+    return this.createMany({ ...args, names: [args.name] }, type, kind, target, true, rdev) as InodeAttrs;
   }
 
   /** Creates many empty files in one directory as one command: all of them or none (EEXIST). */
@@ -135,6 +150,7 @@ export class Namespace {
     kind: MetadataCommand["kind"],
     target: string,
     single: boolean,
+    rdev = 0,
   ): InodeAttrs[] | InodeAttrs {
     const { mount, parent, names } = args;
     const seen = new Set<string>();
@@ -153,7 +169,7 @@ export class Namespace {
       command.predicates.push({ kind: "notExists", target: { family: "dentry", key }, errno: "EEXIST", detail: `'${name}' exists in directory ${parent}` });
       const inode = this.core.allocateId(command);
       const value = newInode({
-        inode, type, parent, now, target,
+        inode, type, parent, now, target, rdev,
         mode: args.mode ?? (type === "dir" ? 0o755 : type === "symlink" ? 0o777 : 0o644),
         uid: args.uid ?? 0,
         gid: args.gid ?? 0,

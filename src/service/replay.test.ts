@@ -134,12 +134,15 @@ test("the command log replays into an empty store with identical rows in every t
     const sizeBytes = Math.floor(random() * 20_000);
     const snaps = service.snapshots.list(mount);
     const snap = snaps.length > 0 ? pick(snaps).snapshotId : null;
+    const nodeType = pick(["fifo", "chardev", "blockdev", "socket"] as const);
+    const rdev = Math.floor(random() * 0xffff);
     const requestKey = random() < 0.3 ? `k${keyed++}` : undefined;
     const key = requestKey === undefined ? {} : { requestKey };
     const ops: Array<[string, () => unknown]> = [
       ["create", () => service.ns.create({ mount, parent, name, ...key })],
       ["mkdir", () => service.ns.mkdir({ mount, parent, name, ...key })],
       ["symlink", () => service.ns.symlink({ mount, parent, name, target: "../x", ...key })],
+      ["mknod", () => service.ns.mknod({ mount, parent, name, type: nodeType, ...(nodeType === "chardev" || nodeType === "blockdev" ? { rdev } : {}), ...key })],
       ["create_files", () => service.ns.createFiles({ mount, parent, names: [name + "1", name + "2", name + "3"], ...key })],
       ["unlink", () => service.ns.unlink({ mount, parent, name, ...key })],
       ["rmdir", () => service.ns.rmdir({ mount, parent, name, ...key })],
@@ -206,7 +209,7 @@ test("the command log replays into an empty store with identical rows in every t
   }
   await service.gc.collect(objects);
 
-  for (const kind of ["create", "mkdir", "unlink", "rename", "rename_exchange", "link", "truncate", "publish", "snapshot", "retire"]) {
+  for (const kind of ["create", "mkdir", "mknod", "unlink", "rename", "rename_exchange", "link", "truncate", "publish", "snapshot", "retire"]) {
     expect(kinds.get(kind) ?? 0).toBeGreaterThan(5);
   }
   expect(failures).toBeGreaterThan(100);

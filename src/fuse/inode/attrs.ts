@@ -27,6 +27,7 @@ export function toFuseAttr(nodes: NodeTable, attrs: InodeAttrs, overlay?: AttrOv
     uid: attrs.uid,
     gid: attrs.gid,
     blockSizeBytes: IO_BLOCK_BYTES,
+    rdev: attrs.rdev,
   };
 }
 
@@ -36,6 +37,6 @@ export function entryOut(nodes: NodeTable, attrs: InodeAttrs, cacheTimeoutMs: nu
 
 /** "No such name", cached like a positive entry: watch events invalidate it when one appears. */
 export function negativeEntry(cacheTimeoutMs: number): EntryOut {
-  const attr: FuseAttr = { ino: 0, sizeBytes: 0, blocks512: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, mode: 0, nlink: 0, uid: 0, gid: 0, blockSizeBytes: 0 };
+  const attr: FuseAttr = { ino: 0, sizeBytes: 0, blocks512: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, mode: 0, nlink: 0, uid: 0, gid: 0, blockSizeBytes: 0, rdev: 0 };
   return { nodeid: 0, entryValidMs: cacheTimeoutMs, attrValidMs: 0, attr };
 }

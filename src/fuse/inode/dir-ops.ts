@@ -1,4 +1,4 @@
-import { LIMITS, type DirEntryPlus, type DirPage, type InodeAttrs } from "../../types/index.ts";
+import { LIMITS, typeBits, type DirEntryPlus, type DirPage, type InodeAttrs } from "../../types/index.ts";
 import { DT_DIR, DT_LNK, DT_REG, FUSE_ROOT_ID, type DirentSink, type RawFileSystem } from "../kernel/index.ts";
 import { entryOut } from "./attrs.ts";
 import { COOKIE_DOT, COOKIE_DOTDOT, newDirHandle, type DirHandle } from "./dir-handle.ts";
@@ -7,8 +7,12 @@ import type { FsState } from "./state.ts";
 
 // OPENDIR, READDIR, READDIRPLUS, RELEASEDIR, FSYNCDIR.
 
+/** d_type values (DT_FIFO 1, DT_CHR 2, DT_BLK 6, DT_SOCK 12): st_mode's type bits shifted down. */
 export function direntType(type: InodeAttrs["type"]): number {
-  return type === "dir" ? DT_DIR : type === "symlink" ? DT_LNK : DT_REG;
+  if (type === "dir") return DT_DIR;
+  if (type === "symlink") return DT_LNK;
+  if (type === "file") return DT_REG;
+  return typeBits(type) >> 12;
 }
 
 export function dirOps(state: FsState): Pick<RawFileSystem, "opendir" | "readdir" | "releasedir" | "fsyncdir"> {

@@ -1,4 +1,4 @@
-import { FsError, S_IFMT, S_IFREG, nowNs, type AttrChanges } from "../../types/index.ts";
+import { FsError, S_IFMT, isSpecialType, nowNs, typeOfModeBits, type AttrChanges } from "../../types/index.ts";
 import { RENAME_EXCHANGE, RENAME_NOREPLACE, type AttrOut, type RawFileSystem, type SetattrIn } from "../kernel/index.ts";
 import { negativeEntry, toFuseAttr } from "./attrs.ts";
 import type { Node } from "./node-table.ts";
@@ -47,10 +47,13 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
       checkWritable(state);
       return replyEntry(state, parent, name, await source.symlink(inodeOf(parent), name, target, ownerOf(ctx)));
     },
-    async mknod(ctx, parent, name, mode) {
+    async mknod(ctx, parent, name, mode, rdev) {
       checkWritable(state);
-      if ((mode & S_IFMT) !== S_IFREG) throw new FsError("EPERM", "NoKV holds regular files, directories and symlinks only");
-      return replyEntry(state, parent, name, await source.create(inodeOf(parent), name, ownerOf(ctx, mode)));
+      const type = typeOfModeBits(mode);
+      if (type === "file") return replyEntry(state, parent, name, await source.create(inodeOf(parent), name, ownerOf(ctx, mode)));
+      if (type === null || !isSpecialType(type)) throw new FsError("EINVAL", `mknod of mode ${(mode & S_IFMT).toString(8)}: not a file, fifo, socket or device`);
+      const node = { type, rdev: type === "chardev" || type === "blockdev" ? rdev : 0 };
+      return replyEntry(state, parent, name, await source.mknod(inodeOf(parent), name, node, ownerOf(ctx, mode)));
     },
     async mkdir(ctx, parent, name, mode) {
       checkWritable(state);

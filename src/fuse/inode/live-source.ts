@@ -1,4 +1,4 @@
-import { ROOT_INODE, type AttrChanges, type InodeId } from "../../types/index.ts";
+import { ROOT_INODE, type AttrChanges, type InodeId, type InodeType } from "../../types/index.ts";
 import type { NoKVClient } from "../../sdk/index.ts";
 import type { DirWatch, NodeSource, OwnerArgs, PublishSource } from "./source.ts";
 
@@ -36,6 +36,9 @@ export class LiveSource implements NodeSource {
   }
   symlink(parent: InodeId, name: string, target: string, owner: OwnerArgs) {
     return this.client.inode.symlink(parent, name, target, owner);
+  }
+  mknod(parent: InodeId, name: string, node: { type: InodeType; rdev: number }, owner: OwnerArgs) {
+    return this.client.inode.mknod(parent, name, node, owner);
   }
   link(inode: InodeId, newParent: InodeId, newName: string) {
     return this.client.inode.link(inode, newParent, newName);

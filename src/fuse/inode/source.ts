@@ -1,4 +1,4 @@
-import type { AttrChanges, DirEntryPlus, DirPage, InodeAttrs, InodeId, WatchEvent } from "../../types/index.ts";
+import type { AttrChanges, DirEntryPlus, DirPage, InodeAttrs, InodeId, InodeType, WatchEvent } from "../../types/index.ts";
 
 // What the inode layer needs from NoKV, by inode: the SDK's inode API for a live mount, or a
 // snapshot's read-only view. The bridge never sees which one it has, except through readOnly.
@@ -30,6 +30,8 @@ export interface NodeSource {
   mkdir(parent: InodeId, name: string, owner: OwnerArgs): Promise<InodeAttrs>;
   create(parent: InodeId, name: string, owner: OwnerArgs): Promise<InodeAttrs>;
   symlink(parent: InodeId, name: string, target: string, owner: OwnerArgs): Promise<InodeAttrs>;
+  /** A fifo, socket, or device node (with its number). */
+  mknod(parent: InodeId, name: string, node: { type: InodeType; rdev: number }, owner: OwnerArgs): Promise<InodeAttrs>;
   link(inode: InodeId, newParent: InodeId, newName: string): Promise<InodeAttrs>;
   unlink(parent: InodeId, name: string): Promise<void>;
   rmdir(parent: InodeId, name: string): Promise<void>;

@@ -28,7 +28,7 @@ export function applyMutation(
       const v = m.value;
       (m.op === "insert" ? s.inodeInsert : s.inodeUpsert).run(
         mount, inode, version, TYPE_CODE[v.type], v.mode, v.uid, v.gid, v.sizeBytes, v.generation, v.nlink,
-        v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target === "" ? null : v.target,
+        v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target === "" ? null : v.target, v.rdev ?? 0,
       );
       counters.currentPuts++;
       return;
