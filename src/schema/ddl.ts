@@ -190,12 +190,38 @@ CREATE INDEX history_by_replaced ON history (mount, replaced_version, version);
 `;
 
 /**
- * Version 3: special files. Type codes 3-6 (fifo, chardev, blockdev, socket) need no DDL; a device's
- * number is a new column, 0 for every existing row (and for every type but chardev and blockdev).
- * History rows written before keep their 12-element JSON: a missing rdev there reads as 0.
+ * Version 3: what a mount needs to be a POSIX workspace.
+ * - Special files. Type codes 3-6 (fifo, chardev, blockdev, socket) need no DDL; a device's number
+ *   is a new column, 0 for every existing row (and for every type but chardev and blockdev).
+ *   History rows written before keep their 12-element JSON: a missing rdev there reads as 0.
+ * - Orphans: files unlinked while a mount session holds them open. The inode and its body stay
+ *   (nlink 0, no name) until the session releases them, closes, or lets its lease expire; GC finds
+ *   expired leases through the expiry index.
+ * - Extended attributes: one row per (inode, name), current only (snapshots do not carry them);
+ *   they go with their inode.
  */
 export const MIGRATION_V3 = `
 ALTER TABLE inode_current ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE orphan (
+  mount INTEGER NOT NULL,
+  inode INTEGER NOT NULL,
+  session TEXT NOT NULL,
+  expires_ms INTEGER NOT NULL,
+  created_version INTEGER NOT NULL,
+  PRIMARY KEY (mount, inode)
+) WITHOUT ROWID;
+CREATE INDEX orphan_by_session ON orphan (mount, session);
+CREATE INDEX orphan_by_expiry ON orphan (expires_ms);
+
+CREATE TABLE xattr (
+  mount INTEGER NOT NULL,
+  inode INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  value BLOB NOT NULL,
+  PRIMARY KEY (mount, inode, name)
+) WITHOUT ROWID;
 `;
 
 /**

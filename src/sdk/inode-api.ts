@@ -78,17 +78,47 @@ export class InodeApi {
   link(inode: InodeId, newParent: InodeId, newName: string): Promise<InodeAttrs> {
     return this.call("link", { inode, newParent, newName }, true) as Promise<InodeAttrs>;
   }
-  unlink(parent: InodeId, name: string): Promise<void> {
-    return this.call("unlink", { parent, name }, true) as Promise<void>;
+  /**
+   * `options.keepOpen`: the mount session (see session()) that holds the file open; if this was
+   * its last name, metad keeps it as that session's orphan until orphanRelease or the session ends.
+   */
+  unlink(parent: InodeId, name: string, options: { keepOpen?: string } = {}): Promise<void> {
+    return this.call("unlink", { parent, name, ...options }, true) as Promise<void>;
   }
   rmdir(parent: InodeId, name: string): Promise<void> {
     return this.call("rmdir", { parent, name }, true) as Promise<void>;
   }
-  rename(args: { parent: InodeId; name: string; newParent: InodeId; newName: string; noReplace?: boolean; exchange?: boolean }): Promise<void> {
+  rename(args: { parent: InodeId; name: string; newParent: InodeId; newName: string; noReplace?: boolean; exchange?: boolean; keepOpen?: string }): Promise<void> {
     return this.call("rename", { ...args }, true) as Promise<void>;
   }
   setattr(inode: InodeId, changes: AttrChanges): Promise<InodeAttrs> {
     return this.call("setattr", { inode, ...changes }, true) as Promise<InodeAttrs>;
+  }
+  /** Extended attributes (user.*, trusted.*, security.*). A missing one is ENODATA. */
+  getxattr(inode: InodeId, name: string): Promise<Uint8Array> {
+    return this.call("getxattr", { inode, name }, false) as Promise<Uint8Array>;
+  }
+  listxattr(inode: InodeId): Promise<string[]> {
+    return this.call("listxattr", { inode }, false) as Promise<string[]>;
+  }
+  /** `flags`: 1 = create only (EEXIST if present), 2 = replace only (ENODATA if absent). */
+  setxattr(inode: InodeId, name: string, value: Uint8Array, flags = 0): Promise<void> {
+    return this.call("setxattr", { inode, name, value, flags }, true) as Promise<void>;
+  }
+  removexattr(inode: InodeId, name: string): Promise<void> {
+    return this.call("removexattr", { inode, name }, true) as Promise<void>;
+  }
+  /** The session's last descriptor of an orphan closed: metad frees it. */
+  orphanRelease(inode: InodeId, session: string): Promise<{ released: number }> {
+    return this.call("orphan_release", { inode, session }, true) as Promise<{ released: number }>;
+  }
+  /** Keeps the session's orphans another LIMITS.orphanLeaseMs. */
+  sessionRenew(session: string): Promise<{ orphans: number; expiresAtMs: number | null }> {
+    return this.call("session_renew", { session }, true) as Promise<{ orphans: number; expiresAtMs: number | null }>;
+  }
+  /** Ends the session: its orphans go now. */
+  sessionClose(session: string): Promise<{ released: number }> {
+    return this.call("session_close", { session }, true) as Promise<{ released: number }>;
   }
   readPlan(inode: InodeId, range: { offsetBytes: number; lengthBytes: number; generation?: number }): Promise<ReadPlan> {
     return this.call("read_plan", { inode, ...range }, false) as Promise<ReadPlan>;

@@ -1,4 +1,4 @@
-import { argArray, argInt, argOptional, argString, type Args } from "../wire/index.ts";
+import { argArray, argBytes, argInt, argOptional, argString, type Args } from "../wire/index.ts";
 import { LIMITS, type InodeType } from "../types/index.ts";
 import {
   atArg, changesArg, flagArg, inodeArg, mountArg, nameArg, ownerArgs, pageArgs, pathArg, viewArg, writeKey,
@@ -11,6 +11,13 @@ const read = (run: OpSpec["run"]): OpSpec => ({ write: false, run });
 const write = (run: OpSpec["run"]): OpSpec => ({ write: true, run });
 
 const entry = (ctx: OpContext, args: Args) => ({ mount: mountArg(ctx, args), parent: inodeArg(args, "parent"), name: nameArg(args) });
+
+const sessionArg = (a: Args) => argString(a, "session", { maxBytes: LIMITS.sessionIdMaxBytes });
+const keepOpenArg = (a: Args): { keepOpen?: string } => {
+  const session = argOptional(a, "keepOpen", argString, { maxBytes: LIMITS.sessionIdMaxBytes });
+  return session === undefined ? {} : { keepOpen: session };
+};
+const xattrNameArg = (a: Args) => argString(a, "name", { maxBytes: LIMITS.xattrNameMaxBytes * 4 });
 
 export const NAMESPACE_OPS: Record<string, OpSpec> = {
   lookup: read((ctx, a) => ctx.service.ns.lookup({ ...atArg(ctx, a), parent: inodeArg(a, "parent"), name: nameArg(a) })),
@@ -42,7 +49,7 @@ export const NAMESPACE_OPS: Record<string, OpSpec> = {
   link: write((ctx, a, k) =>
     ctx.service.ns.link({ mount: mountArg(ctx, a), inode: inodeArg(a), newParent: inodeArg(a, "newParent"), newName: nameArg(a, "newName"), ...writeKey(k) }),
   ),
-  unlink: write((ctx, a, k) => ctx.service.ns.unlink({ ...entry(ctx, a), ...writeKey(k) })),
+  unlink: write((ctx, a, k) => ctx.service.ns.unlink({ ...entry(ctx, a), ...keepOpenArg(a), ...writeKey(k) })),
   rmdir: write((ctx, a, k) => ctx.service.ns.rmdir({ ...entry(ctx, a), ...writeKey(k) })),
   rename: write((ctx, a, k) =>
     ctx.service.ns.rename({
@@ -51,10 +58,30 @@ export const NAMESPACE_OPS: Record<string, OpSpec> = {
       newName: nameArg(a, "newName"),
       noReplace: flagArg(a, "noReplace"),
       exchange: flagArg(a, "exchange"),
+      ...keepOpenArg(a),
       ...writeKey(k),
     }),
   ),
   setattr: write((ctx, a, k) => ctx.service.ns.setattr({ mount: mountArg(ctx, a), inode: inodeArg(a), changes: changesArg(a), ...writeKey(k) })),
+
+  getxattr: read((ctx, a) => ctx.service.xattrs.get({ mount: mountArg(ctx, a), inode: inodeArg(a), name: xattrNameArg(a) })),
+  listxattr: read((ctx, a) => ctx.service.xattrs.list({ mount: mountArg(ctx, a), inode: inodeArg(a) })),
+  setxattr: write((ctx, a, k) =>
+    ctx.service.xattrs.set({
+      mount: mountArg(ctx, a),
+      inode: inodeArg(a),
+      name: xattrNameArg(a),
+      value: argBytes(a, "value", { maxBytes: LIMITS.xattrValueMaxBytes }),
+      flags: argOptional(a, "flags", argInt, { min: 0, max: 3 }) ?? 0,
+      ...writeKey(k),
+    }),
+  ),
+  removexattr: write((ctx, a, k) => ctx.service.xattrs.remove({ mount: mountArg(ctx, a), inode: inodeArg(a), name: xattrNameArg(a), ...writeKey(k) })),
+
+  // Orphans: unlinked files a mount session holds open (see src/service/orphans.ts).
+  orphan_release: write((ctx, a, k) => ctx.service.orphans.release({ mount: mountArg(ctx, a), inode: inodeArg(a), session: sessionArg(a), ...writeKey(k) })),
+  session_renew: write((ctx, a, k) => ctx.service.orphans.renew({ mount: mountArg(ctx, a), session: sessionArg(a), ...writeKey(k) })),
+  session_close: write((ctx, a, k) => ctx.service.orphans.closeSession({ mount: mountArg(ctx, a), session: sessionArg(a), ...writeKey(k) })),
 
   stat_path: read((ctx, a) => ctx.service.paths.stat({ ...viewArg(ctx, a), path: pathArg(a) })),
   lstat_path: read((ctx, a) => ctx.service.paths.lstat({ ...viewArg(ctx, a), path: pathArg(a) })),

@@ -198,6 +198,7 @@ export class Namespace {
     validateName(newName);
     const attrs = this.core.getInode(mount, inode);
     if (attrs.type === "dir") throw new FsError("EPERM", `cannot hard-link directory ${inode}`);
+    if (attrs.nlink === 0) throw new FsError("ENOENT", `inode ${inode} was unlinked (it stays only while open)`);
     if (attrs.nlink >= LIMITS.nlinkMax) throw new FsError("EMLINK", `inode ${inode} has ${attrs.nlink} links`);
     const dir = this.core.getDir(mount, newParent);
     const key = { mount, parent: newParent, name: newName };
@@ -220,7 +221,11 @@ export class Namespace {
     return result;
   }
 
-  unlink(args: EntryArgs & WriteOptions): void {
+  /**
+   * `keepOpen` names the mount session that holds the file open: if this was its last link, the
+   * inode and its body stay as an orphan of that session instead of going now.
+   */
+  unlink(args: EntryArgs & WriteOptions & KeepOpen): void {
     this.remove(args, false);
   }
 
@@ -228,7 +233,7 @@ export class Namespace {
     this.remove(args, true);
   }
 
-  private remove(args: EntryArgs & WriteOptions, wantDir: boolean): void {
+  private remove(args: EntryArgs & WriteOptions & KeepOpen, wantDir: boolean): void {
     if (this.core.replayed(args)) return;
     const { mount, parent, name } = args;
     validateName(name);
@@ -242,14 +247,18 @@ export class Namespace {
     const now = nowNs();
     command.predicates.push({ kind: "versionEquals", target: { family: "dentry", key }, version: dentry.version, errno: "ESTALE" });
     command.mutations.push({ family: "dentry", op: "delete", key });
-    command.mutations.push(...this.unlinkInode(command, mount, dentry.inode, now));
+    command.mutations.push(...this.unlinkInode(command, mount, dentry.inode, now, args.keepOpen));
     command.mutations.push(touchDir(mount, dir, now, wantDir ? -1 : 0));
     command.watchEvents.push({ mount, kind: "remove", scope: parent, name, inode: dentry.inode });
     this.core.commit(command);
   }
 
-  /** Drops one link to `inode`: the inode and its body go with the last link. */
-  private unlinkInode(command: MetadataCommand, mount: MountId, inode: InodeId, now: bigint): Mutation[] {
+  /**
+   * Drops one link to `inode`: the inode and its body go with the last link, unless a session
+   * holds the file open (`keepOpen`): then it stays, nameless with nlink 0, as that session's
+   * orphan until released (see orphans.ts).
+   */
+  private unlinkInode(command: MetadataCommand, mount: MountId, inode: InodeId, now: bigint, keepOpen?: string): Mutation[] {
     const attrs = this.core.getInode(mount, inode);
     const key = { mount, inode };
     if (attrs.type === "dir") {
@@ -257,16 +266,21 @@ export class Namespace {
         throw new FsError("ENOTEMPTY", `directory ${inode} is not empty`);
       }
       command.predicates.push({ kind: "prefixEmpty", target: { family: "dir", key }, errno: "ENOTEMPTY", detail: `directory ${inode} is not empty` });
-      return [{ family: "inode", op: "delete", key }];
+      return [{ family: "inode", op: "delete", key }, { family: "xattr", op: "deleteAll", key }];
     }
     if (attrs.nlink > 1) {
       return [{ family: "inode", op: "put", key, value: { ...valueOf(attrs), nlink: attrs.nlink - 1, ctimeNs: now } }];
     }
-    const body = loadBody(this.core.store, mount, inode, attrs.generation);
-    return [{ family: "inode", op: "delete", key }, ...dropBodyMutations(mount, inode, attrs.generation, body)];
+    if (keepOpen !== undefined && attrs.type === "file" && canOrphan(this.core, mount, keepOpen)) {
+      return [
+        { family: "inode", op: "put", key, value: { ...valueOf(attrs), nlink: 0, ctimeNs: now } },
+        { family: "orphan", op: "put", key, value: { session: keepOpen, expiresAtMs: command.timestampMs + LIMITS.orphanLeaseMs } },
+      ];
+    }
+    return deleteInodeMutations(this.core, mount, attrs);
   }
 
-  rename(args: RenameArgs): void {
+  rename(args: RenameArgs & KeepOpen): void {
     if (this.core.replayed(args)) return;
     const { mount, parent, name, newParent, newName } = args;
     validateName(name);
@@ -307,7 +321,7 @@ export class Namespace {
         if (target.inode === source.inode) return;
         if (source.type === "dir" && target.type !== "dir") throw new FsError("ENOTDIR", `'${newName}' is not a directory`);
         if (source.type !== "dir" && target.type === "dir") throw new FsError("EISDIR", `'${newName}' is a directory`);
-        command.mutations.push(...this.unlinkInode(command, mount, target.inode, now));
+        command.mutations.push(...this.unlinkInode(command, mount, target.inode, now, args.keepOpen));
         if (target.type === "dir") nlinkTo -= 1;
       }
       const moved = { inode: source.inode, type: source.type };
@@ -378,6 +392,34 @@ export class Namespace {
     this.core.commit(command);
     return result;
   }
+}
+
+/** What `keepOpen` carries: the mount session holding the file that may lose its last link. */
+export interface KeepOpen {
+  keepOpen?: string;
+}
+
+/** A session may hold orphansPerSessionMax orphans; past it, unlinked open files go at once. */
+function canOrphan(core: ServiceCore, mount: MountId, session: string): boolean {
+  validateSession(session);
+  return core.store.scanOrphansOfSession(mount, session, LIMITS.orphansPerSessionMax).length < LIMITS.orphansPerSessionMax;
+}
+
+export function validateSession(session: string): void {
+  if (typeof session !== "string" || session.length === 0 || utf8Length(session) > LIMITS.sessionIdMaxBytes) {
+    throw new FsError("EINVAL", `a mount session id is 1..${LIMITS.sessionIdMaxBytes} bytes`);
+  }
+}
+
+/** An inode going for good: its row, its extended attributes and its body (blocks to GC). */
+export function deleteInodeMutations(core: ServiceCore, mount: MountId, attrs: InodeAttrs): Mutation[] {
+  const key = { mount, inode: attrs.inode };
+  const body = attrs.type === "dir" ? null : loadBody(core.store, mount, attrs.inode, attrs.generation);
+  return [
+    { family: "inode", op: "delete", key },
+    { family: "xattr", op: "deleteAll", key },
+    ...(body ? dropBodyMutations(mount, attrs.inode, attrs.generation, body) : []),
+  ];
 }
 
 /** The parent directory's new attributes when a child comes or goes. */

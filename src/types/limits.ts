@@ -51,6 +51,22 @@ export const LIMITS = {
   /** A prepared publish not published by then is garbage. */
   stagedExpiryDefaultMs: 60 * 60_000,
   stagedExpiryMaxMs: 7 * 24 * 60 * 60_000,
+  /**
+   * An unlinked file a mount session holds open stays this long after the session last renewed its
+   * lease; a session that dies (its client gone) leaks nothing past it.
+   */
+  orphanLeaseMs: 120_000,
+  /** FUSE: how often a mount holding orphans renews their lease (well inside orphanLeaseMs). */
+  orphanRenewIntervalMs: 30_000,
+  /** Orphans one session may hold in a mount; past it an unlink of an open file frees it at once. */
+  orphansPerSessionMax: 100_000,
+  /** A mount session id (client-chosen, random). */
+  sessionIdMaxBytes: 64,
+  /** Extended attributes (Linux's limits): a name with its namespace prefix, and one value. */
+  xattrNameMaxBytes: 255,
+  xattrValueMaxBytes: 64 * 1024,
+  /** All names and values of one inode together (listxattr's buffer is bounded likewise). */
+  xattrInodeMaxBytes: 256 * 1024,
   /** Snapshot pins per mount. */
   snapshotsPerMountMax: 10_000,
 
@@ -200,5 +216,7 @@ assertLimit(LIMITS.fuseMaxWriteBytes % 4096 === 0 && LIMITS.fuseMaxWriteBytes / 
 assertLimit(LIMITS.fuseWriteBufferMaxBytes <= LIMITS.fileMaxBytes, "fuse write buffer above the largest file");
 assertLimit(LIMITS.fuseReadaheadBytes >= LIMITS.fuseMaxWriteBytes, "fuse readahead below one kernel read");
 assertLimit(LIMITS.fuseUnwatchedCacheTimeoutMs <= LIMITS.fuseLiveCacheTimeoutMs, "fuse unwatched cache timeout above the watched one");
+assertLimit(LIMITS.orphanRenewIntervalMs * 3 <= LIMITS.orphanLeaseMs, "orphan lease renewed too rarely to survive a missed renew");
+assertLimit(LIMITS.xattrValueMaxBytes <= LIMITS.xattrInodeMaxBytes, "xattr value above an inode's xattr budget");
 // A publish manifest of commandMaxMutations blocks (each a map of 4 fields: 9 items) must fit.
 assertLimit(LIMITS.payloadMaxItems >= 9 * LIMITS.commandMaxMutations, "payload items below a max manifest");

@@ -11,6 +11,8 @@ const IO_BLOCK_BYTES = LIMITS.fuseMaxWriteBytes;
 export interface AttrOverlay {
   sizeBytes: number;
   mtimeNs: bigint;
+  /** A write or truncate changes the inode: ctime moves with it (the publish stamps it again). */
+  ctimeNs: bigint;
 }
 
 export function toFuseAttr(nodes: NodeTable, attrs: InodeAttrs, overlay?: AttrOverlay): FuseAttr {
@@ -21,7 +23,7 @@ export function toFuseAttr(nodes: NodeTable, attrs: InodeAttrs, overlay?: AttrOv
     blocks512: Math.ceil(sizeBytes / 512),
     atimeNs: BigInt(attrs.atimeNs),
     mtimeNs: overlay?.mtimeNs ?? BigInt(attrs.mtimeNs),
-    ctimeNs: BigInt(attrs.ctimeNs),
+    ctimeNs: overlay?.ctimeNs ?? BigInt(attrs.ctimeNs),
     mode: statMode(attrs),
     nlink: attrs.nlink,
     uid: attrs.uid,

@@ -15,6 +15,8 @@ interface Body {
   changeSeq: number;
   publishedSeq: number;
   mtimeNs: bigint;
+  /** When the body last changed: its ctime until the publish. */
+  ctimeNs: bigint;
   /** Times set while dirty: a publish stamps mtime with now, so they are applied again after it. */
   pendingTimes: { atimeNs?: bigint; mtimeNs?: bigint } | null;
   publishing: Promise<void> | null;
@@ -54,7 +56,7 @@ export class Bodies {
   overlay(node: Node): AttrOverlay | undefined {
     const body = this.bodies.get(node.nodeid);
     if (!body?.buffer || !this.isDirty(body)) return undefined;
-    return { sizeBytes: body.buffer.sizeBytes, mtimeNs: body.mtimeNs };
+    return { sizeBytes: body.buffer.sizeBytes, mtimeNs: body.mtimeNs, ctimeNs: body.ctimeNs };
   }
 
   /** The loaded body to read from, when this node has one (its bytes are the newest). */
@@ -86,6 +88,7 @@ export class Bodies {
     if (!body || !this.isDirty(body)) return;
     body.pendingTimes = { ...body.pendingTimes, ...times };
     if (times.mtimeNs !== undefined) body.mtimeNs = times.mtimeNs;
+    body.ctimeNs = nowNs();
   }
 
   /** Publishes the node's body if it changed since the last publish; waits for one in flight. */
@@ -136,7 +139,7 @@ export class Bodies {
   private bodyOf(node: Node): Body {
     let body = this.bodies.get(node.nodeid);
     if (!body) {
-      body = { buffer: null, loading: null, changeSeq: 0, publishedSeq: 0, mtimeNs: 0n, pendingTimes: null, publishing: null, writers: 0 };
+      body = { buffer: null, loading: null, changeSeq: 0, publishedSeq: 0, mtimeNs: 0n, ctimeNs: 0n, pendingTimes: null, publishing: null, writers: 0 };
       this.bodies.set(node.nodeid, body);
     }
     return body;
@@ -158,6 +161,7 @@ export class Bodies {
   private changed(body: Body): void {
     body.changeSeq++;
     body.mtimeNs = nowNs();
+    body.ctimeNs = body.mtimeNs;
   }
 
   private isDirty(body: Body): boolean {

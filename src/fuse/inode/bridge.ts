@@ -43,6 +43,7 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     files,
     dirs: new Handles<DirHandle>(),
     bodies: new Bodies(source, nodes),
+    orphans: new Set(),
     timeoutFor: (dirNodeid) => (invalidator ? invalidator.timeoutFor(dirNodeid) : LIMITS.fuseSnapshotCacheTimeoutMs),
     sawDir: (nodeid) => invalidator?.watchDir(nodeid),
   };
@@ -63,6 +64,7 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     attach: (notifier) => invalidator?.attach(notifier),
     close: async () => {
       await invalidator?.close();
+      await source.close?.();
     },
   };
 }

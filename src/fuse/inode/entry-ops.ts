@@ -61,7 +61,9 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
     },
     async unlink(_ctx, parent, name) {
       checkWritable(state);
-      await source.unlink(inodeOf(parent), name);
+      const open = openFileAt(state, parent, name);
+      await source.unlink(inodeOf(parent), name, open ? { keepOpen: true } : {});
+      if (open) state.orphans.add(open.nodeid);
       nodes.removed(parent, name);
     },
     async rmdir(_ctx, parent, name) {
@@ -72,7 +74,14 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
     async rename(_ctx, { parent, name, newParent, newName, flags }) {
       checkWritable(state);
       const exchange = (flags & RENAME_EXCHANGE) !== 0;
-      await source.rename({ parent: inodeOf(parent), name, newParent: inodeOf(newParent), newName, noReplace: (flags & RENAME_NOREPLACE) !== 0, exchange });
+      // The file a rename replaces may be open here: its handles keep reading the old inode.
+      const open = exchange ? null : openFileAt(state, newParent, newName);
+      const replaced = open !== null && open.nodeid !== nodes.childOf(parent, name);
+      await source.rename({
+        parent: inodeOf(parent), name, newParent: inodeOf(newParent), newName, noReplace: (flags & RENAME_NOREPLACE) !== 0, exchange,
+        ...(replaced ? { keepOpen: true } : {}),
+      });
+      if (replaced) state.orphans.add(open.nodeid);
       if (exchange) nodes.exchanged({ parent, name }, { parent: newParent, name: newName });
       else nodes.moved({ parent, name }, { parent: newParent, name: newName });
     },
@@ -83,6 +92,13 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
   };
 }
 
+/** The file at `name` in `parent` when this mount has it open (it may lose its last name). */
+function openFileAt(state: FsState, parent: number, name: string): Node | null {
+  const nodeid = state.nodes.childOf(parent, name);
+  const node = nodeid === undefined ? undefined : state.nodes.get(nodeid);
+  return node !== undefined && node.type === "file" && node.handles > 0 ? node : null;
+}
+
 /**
  * Applies what an open body must carry (a truncate; times to restore after its publish) and
  * returns the changes left for metad.
@@ -90,12 +106,17 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
 async function bodyFirst(state: FsState, node: Node, changes: SetattrIn): Promise<AttrChanges> {
   const out: AttrChanges = {};
   if (changes.mode !== undefined) out.mode = changes.mode & 0o7777;
-  else if (changes.killSuidGid && (node.attrs.mode & 0o6000) !== 0) out.mode = node.attrs.mode & ~0o6000;
+  // As ext4: chown keeps a directory's setuid/setgid bits (they mean inheritance there, not privilege).
+  else if (changes.killSuidGid && node.type !== "dir" && (node.attrs.mode & 0o6000) !== 0) out.mode = node.attrs.mode & ~0o6000;
   if (changes.uid !== undefined) out.uid = changes.uid;
   if (changes.gid !== undefined) out.gid = changes.gid;
   if (changes.atimeNs !== undefined) out.atimeNs = changes.atimeNs === "now" ? nowNs() : changes.atimeNs;
   if (changes.mtimeNs !== undefined) out.mtimeNs = changes.mtimeNs === "now" ? nowNs() : changes.mtimeNs;
   if (changes.sizeBytes !== undefined && !(await state.bodies.truncate(node, changes.sizeBytes))) out.sizeBytes = changes.sizeBytes;
+  // chown(f, -1, -1) arrives with nothing to change, yet Linux moves ctime: rewriting the mode
+  // with its own value is a setattr that changes nothing but ctime.
+  const named = ["mode", "uid", "gid", "sizeBytes", "atimeNs", "mtimeNs", "killSuidGid"] as const;
+  if (named.every((field) => changes[field] === undefined)) out.mode = node.attrs.mode;
   if (out.atimeNs !== undefined || out.mtimeNs !== undefined) {
     state.bodies.setTimes(node, { ...(out.atimeNs === undefined ? {} : { atimeNs: out.atimeNs }), ...(out.mtimeNs === undefined ? {} : { mtimeNs: out.mtimeNs }) });
   }

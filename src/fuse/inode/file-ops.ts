@@ -88,6 +88,8 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
       } finally {
         if (handle.writable) bodies.closeWriter(handle.node);
         nodes.release(handle.node);
+        // The last handle of a file unlinked while open: metad may free it now.
+        if (handle.node.handles === 0 && state.orphans.delete(handle.node.nodeid)) await source.releaseOrphan?.(handle.node.inode);
       }
     },
     async fsync(_ctx, _nodeid, fh) {

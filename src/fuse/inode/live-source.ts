@@ -1,12 +1,20 @@
-import { ROOT_INODE, type AttrChanges, type InodeId, type InodeType } from "../../types/index.ts";
+import { randomUUID } from "node:crypto";
+import { LIMITS, ROOT_INODE, type AttrChanges, type InodeId, type InodeType } from "../../types/index.ts";
 import type { NoKVClient } from "../../sdk/index.ts";
 import type { DirWatch, NodeSource, OwnerArgs, PublishSource } from "./source.ts";
 
 // A live mount: every call is one SDK inode call, file bytes go straight to the object store.
 // The caller owns the client (and closes it).
+//
+// The mount is one session to metad (a random id): files it unlinks or renames over while they
+// are open stay as the session's orphans, and a timer renews their lease while any exist, so a
+// mount that dies leaves nothing behind after LIMITS.orphanLeaseMs.
 
 export class LiveSource implements NodeSource {
   readonly rootInode = ROOT_INODE;
+  readonly session = randomUUID();
+  private orphansHeld = 0;
+  private renewTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(
     private readonly client: NoKVClient,
@@ -43,14 +51,55 @@ export class LiveSource implements NodeSource {
   link(inode: InodeId, newParent: InodeId, newName: string) {
     return this.client.inode.link(inode, newParent, newName);
   }
-  unlink(parent: InodeId, name: string) {
-    return this.client.inode.unlink(parent, name);
+  async unlink(parent: InodeId, name: string, options: { keepOpen?: boolean } = {}) {
+    await this.client.inode.unlink(parent, name, options.keepOpen ? { keepOpen: this.session } : {});
+    if (options.keepOpen) this.held(+1);
   }
   rmdir(parent: InodeId, name: string) {
     return this.client.inode.rmdir(parent, name);
   }
-  rename(args: { parent: InodeId; name: string; newParent: InodeId; newName: string; noReplace?: boolean; exchange?: boolean }) {
-    return this.client.inode.rename(args);
+  async rename(args: { parent: InodeId; name: string; newParent: InodeId; newName: string; noReplace?: boolean; exchange?: boolean; keepOpen?: boolean }) {
+    const { keepOpen, ...rest } = args;
+    await this.client.inode.rename(keepOpen ? { ...rest, keepOpen: this.session } : rest);
+    if (keepOpen) this.held(+1);
+  }
+  async releaseOrphan(inode: InodeId) {
+    try {
+      await this.client.inode.orphanRelease(inode, this.session);
+    } finally {
+      this.held(-1);
+    }
+  }
+  getxattr(inode: InodeId, name: string) {
+    return this.client.inode.getxattr(inode, name);
+  }
+  listxattr(inode: InodeId) {
+    return this.client.inode.listxattr(inode);
+  }
+  setxattr(inode: InodeId, name: string, value: Uint8Array, flags: number) {
+    return this.client.inode.setxattr(inode, name, value, flags);
+  }
+  removexattr(inode: InodeId, name: string) {
+    return this.client.inode.removexattr(inode, name);
+  }
+  async close() {
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
+    if (this.readOnly) return;
+    // A failure here (metad down) is covered by the lease: the orphans expire on their own.
+    await this.client.inode.sessionClose(this.session).catch(() => {});
+  }
+
+  /** Keeps the lease renewed while the session holds orphans (renewing none would be harmless, not free). */
+  private held(delta: number): void {
+    this.orphansHeld = Math.max(0, this.orphansHeld + delta);
+    if (this.orphansHeld > 0 && this.renewTimer === null) {
+      this.renewTimer = setInterval(() => void this.client.inode.sessionRenew(this.session).catch(() => {}), LIMITS.orphanRenewIntervalMs);
+      this.renewTimer.unref?.();
+    } else if (this.orphansHeld === 0 && this.renewTimer !== null) {
+      clearInterval(this.renewTimer);
+      this.renewTimer = null;
+    }
   }
   setattr(inode: InodeId, changes: AttrChanges) {
     return this.client.inode.setattr(inode, changes);

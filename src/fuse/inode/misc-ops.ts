@@ -1,8 +1,8 @@
 import { FsError, LIMITS } from "../../types/index.ts";
 import type { RawFileSystem } from "../kernel/index.ts";
-import type { FsState } from "./state.ts";
+import { checkWritable, type FsState } from "./state.ts";
 
-// STATFS, ACCESS and extended attributes (NoKV stores none).
+// STATFS, ACCESS and extended attributes (kept by metad beside the inode; snapshots have none).
 
 const W_OK = 2;
 /** statfs figures: NoKV has no fixed capacity; report a large, plausible, constant filesystem. */
@@ -11,6 +11,8 @@ const STATFS_BLOCKS = LIMITS.fileMaxBytes / STATFS_BLOCK_BYTES;
 const STATFS_FILES = 2 ** 32;
 
 export function miscOps(state: FsState): Pick<RawFileSystem, "statfs" | "access" | "getxattr" | "listxattr" | "setxattr" | "removexattr"> {
+  const { source } = state;
+  const inodeOf = (nodeid: number) => state.nodes.require(nodeid).inode;
   return {
     async statfs() {
       return {
@@ -27,17 +29,22 @@ export function miscOps(state: FsState): Pick<RawFileSystem, "statfs" | "access"
     async access(_ctx, _nodeid, mask) {
       if ((mask & W_OK) !== 0 && state.source.readOnly) throw new FsError("EROFS", "the mount is read-only");
     },
-    async getxattr() {
-      throw new FsError("ENODATA", "NoKV stores no extended attributes");
+    async getxattr(_ctx, nodeid, name) {
+      if (!source.getxattr) throw new FsError("ENODATA", "snapshot mounts show no extended attributes");
+      return await source.getxattr(inodeOf(nodeid), name);
     },
-    async listxattr() {
-      return [];
+    async listxattr(_ctx, nodeid) {
+      return source.listxattr ? await source.listxattr(inodeOf(nodeid)) : [];
     },
-    async setxattr() {
-      throw new FsError("ENOTSUP", "NoKV stores no extended attributes");
+    async setxattr(_ctx, nodeid, name, value, flags) {
+      checkWritable(state);
+      if (!source.setxattr) throw new FsError("ENOTSUP", "this mount keeps no extended attributes");
+      await source.setxattr(inodeOf(nodeid), name, value, flags);
     },
-    async removexattr() {
-      throw new FsError("ENOTSUP", "NoKV stores no extended attributes");
+    async removexattr(_ctx, nodeid, name) {
+      checkWritable(state);
+      if (!source.removexattr) throw new FsError("ENOTSUP", "this mount keeps no extended attributes");
+      await source.removexattr(inodeOf(nodeid), name);
     },
   };
 }

@@ -33,12 +33,24 @@ export interface NodeSource {
   /** A fifo, socket, or device node (with its number). */
   mknod(parent: InodeId, name: string, node: { type: InodeType; rdev: number }, owner: OwnerArgs): Promise<InodeAttrs>;
   link(inode: InodeId, newParent: InodeId, newName: string): Promise<InodeAttrs>;
-  unlink(parent: InodeId, name: string): Promise<void>;
+  /** `keepOpen`: this mount holds the file open; if it loses its last name it stays until releaseOrphan. */
+  unlink(parent: InodeId, name: string, options?: { keepOpen?: boolean }): Promise<void>;
   rmdir(parent: InodeId, name: string): Promise<void>;
-  rename(args: { parent: InodeId; name: string; newParent: InodeId; newName: string; noReplace?: boolean; exchange?: boolean }): Promise<void>;
+  /** `keepOpen`: this mount holds the file being replaced open (kept like an unlinked open file). */
+  rename(args: { parent: InodeId; name: string; newParent: InodeId; newName: string; noReplace?: boolean; exchange?: boolean; keepOpen?: boolean }): Promise<void>;
   setattr(inode: InodeId, changes: AttrChanges): Promise<InodeAttrs>;
   /** Replaces (or creates) `name` in `parent` with `source`, atomically. */
   publish(parent: InodeId, name: string, source: PublishSource, options: { mode?: number; ifGeneration?: number }): Promise<InodeAttrs>;
+
+  /** The last handle of a file kept by `keepOpen` closed: metad may free it now. */
+  releaseOrphan?(inode: InodeId): Promise<void>;
+  /** Extended attributes; sources without them (snapshots) leave these out. */
+  getxattr?(inode: InodeId, name: string): Promise<Uint8Array>;
+  listxattr?(inode: InodeId): Promise<string[]>;
+  setxattr?(inode: InodeId, name: string, value: Uint8Array, flags: number): Promise<void>;
+  removexattr?(inode: InodeId, name: string): Promise<void>;
+  /** The mount is ending: release what the session holds (orphans) and stop its timers. */
+  close?(): Promise<void>;
 
   /** Path-based sources (snapshot views): how to name an inode the kernel has looked up. */
   usePaths?(pathOf: (inode: InodeId) => string | null): void;

@@ -15,6 +15,8 @@ export interface FsState {
   files: Handles<FileHandle>;
   dirs: Handles<DirHandle>;
   bodies: Bodies;
+  /** Nodes unlinked (or renamed over) while open: metad keeps them until their last handle closes. */
+  orphans: Set<number>;
   /** How long the kernel may trust names in directory `dirNodeid` and their attributes. */
   timeoutFor(dirNodeid: number): number;
   /** The kernel looked into this directory: a live mount starts watching it. */

@@ -83,6 +83,22 @@ export function applyMutation(
         counters.currentPuts++;
       }
       return;
+    case "orphan":
+      if (m.op === "delete") counters.currentDeletes += s.orphanDelete.run(m.key.mount, m.key.inode).changes;
+      else if (m.op === "renew") counters.currentPuts += s.orphanRenew.run(m.key.mount, m.key.session, m.value.expiresAtMs).changes;
+      else {
+        s.orphanUpsert.run(m.key.mount, m.key.inode, m.value.session, m.value.expiresAtMs, version);
+        counters.currentPuts++;
+      }
+      return;
+    case "xattr":
+      if (m.op === "delete") counters.currentDeletes += s.xattrDelete.run(m.key.mount, m.key.inode, m.key.name).changes;
+      else if (m.op === "deleteAll") counters.currentDeletes += s.xattrDeleteAll.run(m.key.mount, m.key.inode).changes;
+      else {
+        s.xattrUpsert.run(m.key.mount, m.key.inode, m.key.name, version, m.value);
+        counters.currentPuts++;
+      }
+      return;
     case "history": {
       const k = m.key;
       counters.currentDeletes += s.historyDelete.run(k.family, k.mount, k.k1, k.k2, k.k3, k.name, k.version).changes;

@@ -77,6 +77,19 @@ const SQL = {
   stagedExpired: `SELECT mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version, fresh_inode FROM staged
     WHERE expires_ms < ? ORDER BY expires_ms LIMIT ?`,
 
+  orphanUpsert: `INSERT OR REPLACE INTO orphan (mount, inode, session, expires_ms, created_version) VALUES (?, ?, ?, ?, ?)`,
+  orphanDelete: `DELETE FROM orphan WHERE mount = ? AND inode = ?`,
+  orphanRenew: `UPDATE orphan SET expires_ms = ?3 WHERE mount = ?1 AND session = ?2`,
+  orphanGet: `SELECT mount, inode, session, expires_ms, created_version FROM orphan WHERE mount = ? AND inode = ?`,
+  orphanOfSession: `SELECT mount, inode, session, expires_ms, created_version FROM orphan WHERE mount = ? AND session = ? ORDER BY inode LIMIT ?`,
+  orphanExpired: `SELECT mount, inode, session, expires_ms, created_version FROM orphan WHERE expires_ms < ? ORDER BY expires_ms LIMIT ?`,
+
+  xattrUpsert: `INSERT OR REPLACE INTO xattr (mount, inode, name, version, value) VALUES (?, ?, ?, ?, ?)`,
+  xattrDelete: `DELETE FROM xattr WHERE mount = ? AND inode = ? AND name = ?`,
+  xattrDeleteAll: `DELETE FROM xattr WHERE mount = ? AND inode = ?`,
+  xattrGet: `SELECT value FROM xattr WHERE mount = ? AND inode = ? AND name = ?`,
+  xattrList: `SELECT name, length(value) FROM xattr WHERE mount = ? AND inode = ? ORDER BY name`,
+
   systemGet: `SELECT int_value, text_value FROM system WHERE name = ?`,
   systemUpsert: `INSERT OR REPLACE INTO system (name, int_value, text_value) VALUES (?, ?, ?)`,
   systemDelete: `DELETE FROM system WHERE name = ?`,
