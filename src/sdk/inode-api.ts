@@ -1,4 +1,4 @@
-import { FsError, type AttrChanges, type Dentry, type DirEntryPlus, type DirPage, type InodeAttrs, type InodeId, type InodeType, type ReadPlan } from "../types/index.ts";
+import { FsError, type AttrChanges, type Dentry, type DirEntryPlus, type DirPage, type InodeAttrs, type InodeId, type InodeType, type PreparedPublish, type ReadPlan } from "../types/index.ts";
 import type { BodySource } from "./blocks.ts";
 import type { BodyReader } from "./body-reader.ts";
 import type { PublishOptions } from "./body-writer.ts";
@@ -64,6 +64,13 @@ export class InodeApi {
   }
   create(parent: InodeId, name: string, owner: { mode?: number; uid?: number; gid?: number } = {}): Promise<InodeAttrs> {
     return this.call("create", { parent, name, ...owner }, true) as Promise<InodeAttrs>;
+  }
+  /**
+   * Creates an empty file and prepares its first body in one round trip; pass `prepared` to
+   * publish() to skip its prepare. An unused prepare expires after `expiryMs`.
+   */
+  createPrepared(parent: InodeId, name: string, owner: { mode?: number; uid?: number; gid?: number } = {}, options: { expiryMs?: number } = {}): Promise<{ attrs: InodeAttrs; prepared: PreparedPublish }> {
+    return this.call("create_prepared", { parent, name, ...owner, ...options }, true) as Promise<{ attrs: InodeAttrs; prepared: PreparedPublish }>;
   }
   /** A special file: "fifo", "socket", or "chardev"/"blockdev" with its device number. */
   mknod(parent: InodeId, name: string, node: { type: InodeType; rdev?: number }, owner: { mode?: number; uid?: number; gid?: number } = {}): Promise<InodeAttrs> {

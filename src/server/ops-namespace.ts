@@ -27,6 +27,15 @@ export const NAMESPACE_OPS: Record<string, OpSpec> = {
   readlink: read((ctx, a) => ctx.service.ns.readlink({ ...atArg(ctx, a), inode: inodeArg(a) })),
   mkdir: write((ctx, a, k) => ctx.service.ns.mkdir({ ...entry(ctx, a), ...ownerArgs(a), ...writeKey(k) })),
   create: write((ctx, a, k) => ctx.service.ns.create({ ...entry(ctx, a), ...ownerArgs(a), ...writeKey(k) })),
+  // A new file and where its first body goes, in one round trip: the small file an agent writes
+  // costs this and one publish. The prepare carries no request key: a retry stages another,
+  // and the unused one expires.
+  create_prepared: write((ctx, a, k) => {
+    const attrs = ctx.service.ns.create({ ...entry(ctx, a), ...ownerArgs(a), ...writeKey(k) });
+    const expiryMs = argOptional(a, "expiryMs", argInt, { min: 1, max: LIMITS.stagedExpiryMaxMs });
+    const prepared = ctx.service.publisher.prepare({ ...entry(ctx, a), ...(expiryMs === undefined ? {} : { expiryMs }) });
+    return { attrs, prepared };
+  }),
   mknod: write((ctx, a, k) =>
     ctx.service.ns.mknod({
       ...entry(ctx, a),

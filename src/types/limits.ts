@@ -173,6 +173,16 @@ export const LIMITS = {
   fuseUnwatchedCacheTimeoutMs: 1_000,
   /** FUSE: directories with a watch subscription at once; past it, entries expire by timeout only. */
   fuseWatchedDirsMax: 10_000,
+  /**
+   * FUSE: a file created for writing gets its first body prepared with the create; the prepare
+   * serves a publish until this long after (later, and for bodies over one block, the publish
+   * prepares its own). Unused ones expire at metad. The mount keeps at most fusePreparedMax.
+   */
+  fusePreparedExpiryMs: 10 * 60_000,
+  fusePreparedMarginMs: 30_000,
+  fusePreparedMax: 65_536,
+  /** FUSE: names of fully known directories kept to answer absent-name lookups locally, all together. */
+  fuseListedNamesMax: 1_000_000,
   /** FUSE: invalidations waiting for the kernel; past it they are dropped and timeouts take over. */
   fuseNotifyQueueMax: 65_536,
   /** FUSE: one open file's unpublished bytes (held in memory until close publishes them). */

@@ -45,20 +45,25 @@ export function attrsFromWire(value: unknown): InodeAttrs {
   };
 }
 
-type Shape = "attrs" | "attrsOrNull" | "attrsList" | "plusPage";
+type Shape = "attrs" | "attrsOrNull" | "attrsList" | "plusPage" | "attrsAndMore";
 
 /** Ops whose result carries attributes; every other op's result travels as it is. */
 export const RESULT_SHAPES: Readonly<Record<string, Shape>> = {
   lookup: "attrs", getattr: "attrs", mkdir: "attrs", create: "attrs", mknod: "attrs", symlink: "attrs", link: "attrs", setattr: "attrs",
   stat_path: "attrs", lstat_path: "attrs", create_file_path: "attrs", symlink_path: "attrs", link_path: "attrs",
   setattr_path: "attrs", publish: "attrs", mkdir_path: "attrsOrNull", create_files: "attrsList",
-  readdir_plus: "plusPage", readdir_path: "plusPage",
+  readdir_plus: "plusPage", readdir_path: "plusPage", create_prepared: "attrsAndMore",
 };
 
 type PlusPage = { entries: Array<{ name: string; attrs: InodeAttrs } | { name: string; type: string }>; nextAfter: string | null };
 
+/** A map whose `attrs` field is attributes (create_prepared: `{attrs, prepared}`). */
+type WithAttrs = { attrs: unknown } & Record<string, unknown>;
+
 export function resultToWire(op: string, value: unknown): unknown {
   switch (RESULT_SHAPES[op]) {
+    case "attrsAndMore":
+      return { ...(value as WithAttrs), attrs: attrsToWire((value as { attrs: InodeAttrs }).attrs) };
     case "attrs":
       return attrsToWire(value as InodeAttrs);
     case "attrsOrNull":
@@ -78,6 +83,8 @@ export function resultToWire(op: string, value: unknown): unknown {
 
 export function resultFromWire(op: string, value: unknown): unknown {
   switch (RESULT_SHAPES[op]) {
+    case "attrsAndMore":
+      return { ...(value as WithAttrs), attrs: attrsFromWire((value as WithAttrs).attrs) };
     case "attrs":
       return attrsFromWire(value);
     case "attrsOrNull":

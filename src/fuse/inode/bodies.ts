@@ -25,6 +25,8 @@ interface Body {
 
 export class Bodies {
   private readonly bodies = new Map<number, Body>();
+  /** A publish committed under `parent` with the file's new attributes (the parent's follow from them). */
+  afterPublish: (parent: number, attrs: InodeAttrs) => void = () => {};
 
   constructor(
     private readonly source: NodeSource,
@@ -126,7 +128,9 @@ export class Bodies {
       if (!link) return null;
       const guard = attempt === 0 ? { ifGeneration: node.attrs.generation } : {};
       try {
-        return await this.source.publish(this.nodes.inodeOf(link.parent), link.name, buffer.body(), { mode: node.attrs.mode, ...guard });
+        const attrs = await this.source.publish(this.nodes.inodeOf(link.parent), link.name, buffer.body(), { mode: node.attrs.mode, inode: node.inode, ...guard });
+        this.afterPublish(link.parent, attrs);
+        return attrs;
       } catch (err) {
         if ((err as FsError).code !== "ESTALE") throw err;
         const now = await this.source.lookup(this.nodes.inodeOf(link.parent), link.name).catch(() => null);

@@ -2,7 +2,7 @@ import { FsError, S_IFMT, isSpecialType, nowNs, typeOfModeBits, type AttrChanges
 import { RENAME_EXCHANGE, RENAME_NOREPLACE, type AttrOut, type RawFileSystem, type SetattrIn } from "../kernel/index.ts";
 import { negativeEntry, toFuseAttr } from "./attrs.ts";
 import type { Node } from "./node-table.ts";
-import { attrTimeoutFor, checkWritable, ownerOf, replyEntry, type FsState } from "./state.ts";
+import { attrTimeoutFor, checkWritable, madeEntry, ownerOf, replyEntry, type FsState } from "./state.ts";
 
 // Names and attributes: LOOKUP, FORGET, GETATTR, SETATTR, READLINK, SYMLINK, MKNOD, MKDIR,
 // UNLINK, RMDIR, RENAME(2), LINK. Each is one SDK inode call plus bookkeeping.
@@ -16,6 +16,7 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
 
   return {
     async lookup(_ctx, parent, name) {
+      if (state.local.knownAbsent(parent, name)) return negativeEntry(state.timeoutFor(parent));
       try {
         return replyEntry(state, parent, name, await source.lookup(inodeOf(parent), name));
       } catch (err) {
@@ -29,7 +30,11 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
     },
     async getattr(_ctx, nodeid) {
       const node = nodes.require(nodeid);
+      // A directory's attribute events land in its parent's scope (the root's in its own).
+      const attrScope = node.type === "dir" ? (nodes.linkOf(node)?.parent ?? nodeid) : 0;
+      if (node.type === "dir" && state.local.dirAttrsCurrent(nodeid, attrScope)) return attrOut(node);
       nodes.update(node, await source.getattr(node.inode));
+      if (node.type === "dir") state.local.dirFresh(nodeid);
       return attrOut(node);
     },
     async setattr(_ctx, nodeid, changes) {
@@ -45,19 +50,19 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
     },
     async symlink(ctx, parent, name, target) {
       checkWritable(state);
-      return replyEntry(state, parent, name, await source.symlink(inodeOf(parent), name, target, ownerOf(ctx)));
+      return madeEntry(state, parent, name, await source.symlink(inodeOf(parent), name, target, ownerOf(ctx)));
     },
     async mknod(ctx, parent, name, mode, rdev) {
       checkWritable(state);
       const type = typeOfModeBits(mode);
-      if (type === "file") return replyEntry(state, parent, name, await source.create(inodeOf(parent), name, ownerOf(ctx, mode)));
+      if (type === "file") return madeEntry(state, parent, name, await source.create(inodeOf(parent), name, ownerOf(ctx, mode)));
       if (type === null || !isSpecialType(type)) throw new FsError("EINVAL", `mknod of mode ${(mode & S_IFMT).toString(8)}: not a file, fifo, socket or device`);
       const node = { type, rdev: type === "chardev" || type === "blockdev" ? rdev : 0 };
-      return replyEntry(state, parent, name, await source.mknod(inodeOf(parent), name, node, ownerOf(ctx, mode)));
+      return madeEntry(state, parent, name, await source.mknod(inodeOf(parent), name, node, ownerOf(ctx, mode)));
     },
     async mkdir(ctx, parent, name, mode) {
       checkWritable(state);
-      return replyEntry(state, parent, name, await source.mkdir(inodeOf(parent), name, ownerOf(ctx, mode)));
+      return madeEntry(state, parent, name, await source.mkdir(inodeOf(parent), name, ownerOf(ctx, mode)));
     },
     async unlink(_ctx, parent, name) {
       checkWritable(state);
@@ -65,11 +70,13 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
       await source.unlink(inodeOf(parent), name, open ? { keepOpen: true } : {});
       if (open) state.orphans.add(open.nodeid);
       nodes.removed(parent, name);
+      removedEntry(state, parent, name);
     },
     async rmdir(_ctx, parent, name) {
       checkWritable(state);
       await source.rmdir(inodeOf(parent), name);
       nodes.removed(parent, name);
+      removedEntry(state, parent, name);
     },
     async rename(_ctx, { parent, name, newParent, newName, flags }) {
       checkWritable(state);
@@ -84,12 +91,23 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
       if (replaced) state.orphans.add(open.nodeid);
       if (exchange) nodes.exchanged({ parent, name }, { parent: newParent, name: newName });
       else nodes.moved({ parent, name }, { parent: newParent, name: newName });
+      if (!exchange) {
+        removedEntry(state, parent, name);
+        state.local.added(newParent, newName);
+      }
+      state.local.dirStale(newParent);
     },
     async link(_ctx, nodeid, newParent, newName) {
       checkWritable(state);
-      return replyEntry(state, newParent, newName, await source.link(inodeOf(nodeid), inodeOf(newParent), newName));
+      return madeEntry(state, newParent, newName, await source.link(inodeOf(nodeid), inodeOf(newParent), newName));
     },
   };
+}
+
+/** `name` left `parent` by our command, whose reply did not carry the parent's new attributes. */
+function removedEntry(state: FsState, parent: number, name: string): void {
+  state.local.removed(parent, name);
+  state.local.dirStale(parent);
 }
 
 /** The file at `name` in `parent` when this mount has it open (it may lose its last name). */

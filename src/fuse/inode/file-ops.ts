@@ -2,7 +2,7 @@ import { FsError } from "../../types/index.ts";
 import { FOPEN, O_ACCMODE, O_RDONLY, O_TRUNC, type OpenOut, type RawFileSystem, type RequestContext } from "../kernel/index.ts";
 import type { Node } from "./node-table.ts";
 import { Readahead } from "./readahead.ts";
-import { checkWritable, killSuidGid, ownerOf, replyEntry, type FsState } from "./state.ts";
+import { checkWritable, killSuidGid, madeEntry, ownerOf, replyEntry, type FsState } from "./state.ts";
 
 // Open files: OPEN, CREATE, READ, WRITE, FLUSH, RELEASE, FSYNC. Reads go to the object store
 // through the SDK (with readahead); writes collect in the node's body and are published when
@@ -45,7 +45,7 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
       const parentInode = nodes.require(parent).inode;
       const writable = (flags & O_ACCMODE) !== O_RDONLY;
       const { attrs, existed } = await createOrOpen(state, ctx, parentInode, name, mode, flags);
-      const entry = replyEntry(state, parent, name, attrs);
+      const entry = existed ? replyEntry(state, parent, name, attrs) : madeEntry(state, parent, name, attrs);
       const node = nodes.require(entry.nodeid);
       const truncate = writable && (flags & O_TRUNC) !== 0;
       if (existed && truncate) await truncateOnOpen(node);
@@ -101,7 +101,8 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
 /** CREATE without O_EXCL on a name the kernel thought absent but that exists: open that file. */
 async function createOrOpen(state: FsState, ctx: RequestContext, parentInode: number, name: string, mode: number, flags: number) {
   try {
-    return { attrs: await state.source.create(parentInode, name, ownerOf(ctx, mode)), existed: false };
+    const forWriting = (flags & O_ACCMODE) !== O_RDONLY;
+    return { attrs: await state.source.create(parentInode, name, ownerOf(ctx, mode), { forWriting }), existed: false };
   } catch (err) {
     if ((err as FsError).code !== "EEXIST" || (flags & O_EXCL) !== 0) throw err;
     const attrs = await state.source.lookup(parentInode, name);

@@ -31,7 +31,14 @@ export class Invalidator {
     private readonly nodes: NodeTable,
     /** A file's body changed elsewhere: drop what open handles fetched ahead. */
     private readonly bodyChanged: (nodeid: number) => void,
+    /** Every invalidation, sent to the kernel or not: what the mount answers locally forgets it too. */
+    private readonly changed: (inval: Invalidation) => void = () => {},
   ) {}
+
+  /** The directory's subscription is live: every change to it from now on reaches us. */
+  isLive(dirNodeid: number): boolean {
+    return this.active.has(dirNodeid);
+  }
 
   /** Notifications need the mounted device; until then, nothing is cached to invalidate. */
   attach(notifier: Notifier): void {
@@ -123,6 +130,7 @@ export class Invalidator {
   }
 
   private send(inval: Invalidation): void {
+    this.changed(inval);
     if (!this.notifier) return;
     if (inval.kind === "entry") {
       if (this.notifier.notifyInvalEntry(inval.parent, inval.name)) this.counts.sent++;

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { LIMITS, ROOT_INODE, type AttrChanges, type InodeId, type InodeType } from "../../types/index.ts";
+import { FsError, LIMITS, ROOT_INODE, type AttrChanges, type InodeId, type InodeType, type PreparedPublish } from "../../types/index.ts";
 import type { NoKVClient } from "../../sdk/index.ts";
 import type { DirWatch, NodeSource, OwnerArgs, PublishSource } from "./source.ts";
 
@@ -14,6 +14,8 @@ export class LiveSource implements NodeSource {
   readonly rootInode = ROOT_INODE;
   readonly session = randomUUID();
   private orphansHeld = 0;
+  /** Prepares made by create_prepared, by inode, for the first publish of each new file. */
+  private readonly prepared = new Map<InodeId, PreparedPublish>();
   private renewTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(
@@ -39,8 +41,15 @@ export class LiveSource implements NodeSource {
   mkdir(parent: InodeId, name: string, owner: OwnerArgs) {
     return this.client.inode.mkdir(parent, name, owner);
   }
-  create(parent: InodeId, name: string, owner: OwnerArgs) {
-    return this.client.inode.create(parent, name, owner);
+  async create(parent: InodeId, name: string, owner: OwnerArgs, options: { forWriting?: boolean } = {}) {
+    if (!options.forWriting) return await this.client.inode.create(parent, name, owner);
+    const { attrs, prepared } = await this.client.inode.createPrepared(parent, name, owner, { expiryMs: LIMITS.fusePreparedExpiryMs });
+    if (prepared.inode === attrs.inode) {
+      this.prepared.set(attrs.inode, prepared);
+      // Unused prepares (a file created and never written) expire at metad; here only the newest stay.
+      if (this.prepared.size > LIMITS.fusePreparedMax) this.prepared.delete(this.prepared.keys().next().value!);
+    }
+    return attrs;
   }
   symlink(parent: InodeId, name: string, target: string, owner: OwnerArgs) {
     return this.client.inode.symlink(parent, name, target, owner);
@@ -104,8 +113,26 @@ export class LiveSource implements NodeSource {
   setattr(inode: InodeId, changes: AttrChanges) {
     return this.client.inode.setattr(inode, changes);
   }
-  publish(parent: InodeId, name: string, source: PublishSource, options: { mode?: number; ifGeneration?: number }) {
-    return this.client.inode.publish(parent, name, source, { replace: true, ...options });
+  /**
+   * A small body (one block) of a file this mount created publishes with the prepare made at its
+   * create: one round trip. If that prepare cannot serve (expired, the file moved on), the
+   * publish goes the usual way, with its own prepare.
+   */
+  async publish(parent: InodeId, name: string, source: PublishSource, options: { mode?: number; ifGeneration?: number; inode?: InodeId }) {
+    const { inode, ...rest } = options;
+    const prepared = inode === undefined ? undefined : this.prepared.get(inode);
+    if (prepared) {
+      this.prepared.delete(inode!);
+      const fits = source instanceof Uint8Array && source.byteLength <= prepared.blockSizeBytes;
+      if (fits && Date.now() + LIMITS.fusePreparedMarginMs < prepared.expiresAtMs) {
+        try {
+          return await this.client.inode.publish(parent, name, source, { replace: true, ...rest, prepared });
+        } catch (err) {
+          if (!(err instanceof FsError) || err.code === "ESTALE") throw err;
+        }
+      }
+    }
+    return await this.client.inode.publish(parent, name, source, { replace: true, ...rest });
   }
   /** By inode, so a resubscribe after a reconnect lands on the same directory even after renames. */
   watch(inode: InodeId, _path: string): Promise<DirWatch> {

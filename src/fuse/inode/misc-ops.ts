@@ -31,14 +31,20 @@ export function miscOps(state: FsState): Pick<RawFileSystem, "statfs" | "access"
     },
     async getxattr(_ctx, nodeid, name) {
       if (!source.getxattr) throw new FsError("ENODATA", "snapshot mounts show no extended attributes");
+      // The kernel asks for security.capability before writes: usually the answer is known.
+      if (state.local.hasNoXattrs(nodeid)) throw new FsError("ENODATA", `no attribute '${name}'`);
       return await source.getxattr(inodeOf(nodeid), name);
     },
     async listxattr(_ctx, nodeid) {
-      return source.listxattr ? await source.listxattr(inodeOf(nodeid)) : [];
+      if (!source.listxattr || state.local.hasNoXattrs(nodeid)) return [];
+      const names = await source.listxattr(inodeOf(nodeid));
+      state.local.setNoXattrs(nodeid, names.length === 0);
+      return names;
     },
     async setxattr(_ctx, nodeid, name, value, flags) {
       checkWritable(state);
       if (!source.setxattr) throw new FsError("ENOTSUP", "this mount keeps no extended attributes");
+      state.local.setNoXattrs(nodeid, false);
       await source.setxattr(inodeOf(nodeid), name, value, flags);
     },
     async removexattr(_ctx, nodeid, name) {

@@ -28,7 +28,8 @@ export interface NodeSource {
   read(inode: InodeId, range: { offsetBytes: number; lengthBytes: number; generation?: number }): Promise<Uint8Array>;
 
   mkdir(parent: InodeId, name: string, owner: OwnerArgs): Promise<InodeAttrs>;
-  create(parent: InodeId, name: string, owner: OwnerArgs): Promise<InodeAttrs>;
+  /** `forWriting`: the creator will write a body (open with O_CREAT): a live source prepares it alongside. */
+  create(parent: InodeId, name: string, owner: OwnerArgs, options?: { forWriting?: boolean }): Promise<InodeAttrs>;
   symlink(parent: InodeId, name: string, target: string, owner: OwnerArgs): Promise<InodeAttrs>;
   /** A fifo, socket, or device node (with its number). */
   mknod(parent: InodeId, name: string, node: { type: InodeType; rdev: number }, owner: OwnerArgs): Promise<InodeAttrs>;
@@ -40,7 +41,8 @@ export interface NodeSource {
   rename(args: { parent: InodeId; name: string; newParent: InodeId; newName: string; noReplace?: boolean; exchange?: boolean; keepOpen?: boolean }): Promise<void>;
   setattr(inode: InodeId, changes: AttrChanges): Promise<InodeAttrs>;
   /** Replaces (or creates) `name` in `parent` with `source`, atomically. */
-  publish(parent: InodeId, name: string, source: PublishSource, options: { mode?: number; ifGeneration?: number }): Promise<InodeAttrs>;
+  /** `inode`: the file being published (a prepare made at its create may serve). */
+  publish(parent: InodeId, name: string, source: PublishSource, options: { mode?: number; ifGeneration?: number; inode?: InodeId }): Promise<InodeAttrs>;
 
   /** The last handle of a file kept by `keepOpen` closed: metad may free it now. */
   releaseOrphan?(inode: InodeId): Promise<void>;
