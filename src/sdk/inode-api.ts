@@ -105,6 +105,10 @@ export class InodeApi {
   getxattr(inode: InodeId, name: string): Promise<Uint8Array> {
     return this.call("getxattr", { inode, name }, false) as Promise<Uint8Array>;
   }
+  /** Which of `inodes` have extended attributes, with their names; the others have none. */
+  xattrNames(inodes: InodeId[]): Promise<Array<[InodeId, string[]]>> {
+    return this.call("xattr_names", { inodes }, false) as Promise<Array<[InodeId, string[]]>>;
+  }
   listxattr(inode: InodeId): Promise<string[]> {
     return this.call("listxattr", { inode }, false) as Promise<string[]>;
   }

@@ -1,5 +1,5 @@
 import { argArray, argBytes, argInt, argOptional, argString, type Args } from "../wire/index.ts";
-import { LIMITS, type InodeType } from "../types/index.ts";
+import { FsError, LIMITS, type InodeType } from "../types/index.ts";
 import {
   atArg, changesArg, flagArg, inodeArg, mountArg, nameArg, ownerArgs, pageArgs, pathArg, viewArg, writeKey,
   type OpContext, type OpSpec,
@@ -17,6 +17,13 @@ const keepOpenArg = (a: Args): { keepOpen?: string } => {
   const session = argOptional(a, "keepOpen", argString, { maxBytes: LIMITS.sessionIdMaxBytes });
   return session === undefined ? {} : { keepOpen: session };
 };
+/** An array of inode numbers (bigints from int64-only encoders accepted). */
+const inodesArg = (a: Args): number[] =>
+  argArray(a, "inodes", { maxLength: LIMITS.readdirPageMaxEntries }).map((v) => {
+    const n = typeof v === "bigint" ? Number(v) : v;
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) throw new FsError("EINVAL", `args.inodes holds ${String(v)}, not an inode number`);
+    return n;
+  });
 const xattrNameArg = (a: Args) => argString(a, "name", { maxBytes: LIMITS.xattrNameMaxBytes * 4 });
 
 export const NAMESPACE_OPS: Record<string, OpSpec> = {
@@ -74,6 +81,9 @@ export const NAMESPACE_OPS: Record<string, OpSpec> = {
   setattr: write((ctx, a, k) => ctx.service.ns.setattr({ mount: mountArg(ctx, a), inode: inodeArg(a), changes: changesArg(a), ...writeKey(k) })),
 
   getxattr: read((ctx, a) => ctx.service.xattrs.get({ mount: mountArg(ctx, a), inode: inodeArg(a), name: xattrNameArg(a) })),
+  xattr_names: read((ctx, a) =>
+    ctx.service.xattrs.namesOf({ mount: mountArg(ctx, a), inodes: inodesArg(a) }),
+  ),
   listxattr: read((ctx, a) => ctx.service.xattrs.list({ mount: mountArg(ctx, a), inode: inodeArg(a) })),
   setxattr: write((ctx, a, k) =>
     ctx.service.xattrs.set({

@@ -181,6 +181,8 @@ export const LIMITS = {
   fusePreparedExpiryMs: 10 * 60_000,
   fusePreparedMarginMs: 30_000,
   fusePreparedMax: 65_536,
+  /** FUSE: inodes whose extended attribute names the mount remembers (to answer getxattr misses). */
+  fuseKnownXattrListsMax: 1_000_000,
   /** FUSE: names of fully known directories kept to answer absent-name lookups locally, all together. */
   fuseListedNamesMax: 1_000_000,
   /** FUSE: invalidations waiting for the kernel; past it they are dropped and timeouts take over. */

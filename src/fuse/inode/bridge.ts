@@ -55,6 +55,7 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     local,
     timeoutFor: (dirNodeid) => (invalidator ? invalidator.timeoutFor(dirNodeid) : LIMITS.fuseSnapshotCacheTimeoutMs),
     sawDir: (nodeid) => invalidator?.watchDir(nodeid),
+    listingDir: async (nodeid) => await invalidator?.watchDirReady(nodeid),
   };
   state.bodies.afterPublish = (parent, attrs) => childCommitted(state, parent, attrs, 0);
   nodes.onDrop = (node) => {

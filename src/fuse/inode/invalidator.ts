@@ -55,6 +55,15 @@ export class Invalidator {
     return this.watches.has(dirNodeid) ? 0 : LIMITS.fuseUnwatchedCacheTimeoutMs;
   }
 
+  /**
+   * Starts watching like watchDir and resolves once the subscription is live (or could not be
+   * made): a listing answered after it can be cached by the kernel for the full timeout.
+   */
+  async watchDirReady(nodeid: number): Promise<void> {
+    this.watchDir(nodeid);
+    await this.watches.get(nodeid);
+  }
+
   watchDir(nodeid: number): void {
     if (this.closed || this.watches.has(nodeid) || this.watches.size >= LIMITS.fuseWatchedDirsMax) return;
     const failedAtMs = this.failedAtMs.get(nodeid);

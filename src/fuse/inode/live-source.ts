@@ -85,6 +85,9 @@ export class LiveSource implements NodeSource {
   listxattr(inode: InodeId) {
     return this.client.inode.listxattr(inode);
   }
+  xattrNames(inodes: InodeId[]) {
+    return this.client.inode.xattrNames(inodes);
+  }
   setxattr(inode: InodeId, name: string, value: Uint8Array, flags: number) {
     return this.client.inode.setxattr(inode, name, value, flags);
   }

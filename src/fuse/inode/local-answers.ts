@@ -17,7 +17,8 @@ export class LocalAnswers {
   private readonly listings = new Map<number, { names: Set<string>; validUntilMs: number }>();
   private listedNames = 0;
   private readonly freshDirs = new Set<number>();
-  private readonly noXattrs = new Set<number>();
+  /** Attribute names of inodes whose whole list is known (empty: none). */
+  private readonly xattrs = new Map<number, ReadonlySet<string>>();
   /** Answers given without a round trip; for stats and tests. */
   readonly counts = { negativeLookups: 0, dirGetattrs: 0, xattrMisses: 0 };
 
@@ -109,15 +110,24 @@ export class LocalAnswers {
 
   // --- extended attributes ---
 
-  hasNoXattrs(nodeid: number): boolean {
-    if (!this.noXattrs.has(nodeid)) return false;
+  /** True when `name` is known absent from the inode (its whole list is known). */
+  xattrAbsent(nodeid: number, name: string): boolean {
+    const names = this.xattrs.get(nodeid);
+    if (!names || names.has(name)) return false;
     this.counts.xattrMisses++;
     return true;
   }
 
-  setNoXattrs(nodeid: number, none: boolean): void {
-    if (none) this.noXattrs.add(nodeid);
-    else this.noXattrs.delete(nodeid);
+  /** The inode's whole list of attribute names, or undefined when not known. */
+  xattrNames(nodeid: number): string[] | undefined {
+    const names = this.xattrs.get(nodeid);
+    return names ? [...names].sort() : undefined;
+  }
+
+  /** Records the whole list (`null`: not known any more, e.g. after our own set or remove). */
+  setXattrNames(nodeid: number, names: Iterable<string> | null): void {
+    if (names === null) this.xattrs.delete(nodeid);
+    else if (this.xattrs.size < LIMITS.fuseKnownXattrListsMax || this.xattrs.has(nodeid)) this.xattrs.set(nodeid, new Set(names));
   }
 
   // --- forgetting ---
@@ -132,12 +142,12 @@ export class LocalAnswers {
     // A directory's inode invalidation also stands for a lost watch (events we never saw).
     this.forgetListing(inval.nodeid);
     this.freshDirs.delete(inval.nodeid);
-    this.noXattrs.delete(inval.nodeid);
+    this.xattrs.delete(inval.nodeid);
   }
 
   dropped(nodeid: number): void {
     this.forgetListing(nodeid);
     this.freshDirs.delete(nodeid);
-    this.noXattrs.delete(nodeid);
+    this.xattrs.delete(nodeid);
   }
 }

@@ -32,24 +32,29 @@ export function miscOps(state: FsState): Pick<RawFileSystem, "statfs" | "access"
     async getxattr(_ctx, nodeid, name) {
       if (!source.getxattr) throw new FsError("ENODATA", "snapshot mounts show no extended attributes");
       // The kernel asks for security.capability before writes: usually the answer is known.
-      if (state.local.hasNoXattrs(nodeid)) throw new FsError("ENODATA", `no attribute '${name}'`);
+      if (state.local.xattrAbsent(nodeid, name)) throw new FsError("ENODATA", `no attribute '${name}'`);
+      // system.* (POSIX ACLs) is not kept: as on a filesystem without ACLs, there is none (ls -l asks).
+      if (name.startsWith("system.")) throw new FsError("ENODATA", `no attribute '${name}' (NoKV keeps no ACLs)`);
       return await source.getxattr(inodeOf(nodeid), name);
     },
     async listxattr(_ctx, nodeid) {
-      if (!source.listxattr || state.local.hasNoXattrs(nodeid)) return [];
+      if (!source.listxattr) return [];
+      const known = state.local.xattrNames(nodeid);
+      if (known) return known;
       const names = await source.listxattr(inodeOf(nodeid));
-      state.local.setNoXattrs(nodeid, names.length === 0);
+      state.local.setXattrNames(nodeid, names);
       return names;
     },
     async setxattr(_ctx, nodeid, name, value, flags) {
       checkWritable(state);
       if (!source.setxattr) throw new FsError("ENOTSUP", "this mount keeps no extended attributes");
-      state.local.setNoXattrs(nodeid, false);
+      state.local.setXattrNames(nodeid, null);
       await source.setxattr(inodeOf(nodeid), name, value, flags);
     },
     async removexattr(_ctx, nodeid, name) {
       checkWritable(state);
       if (!source.removexattr) throw new FsError("ENOTSUP", "this mount keeps no extended attributes");
+      state.local.setXattrNames(nodeid, null);
       await source.removexattr(inodeOf(nodeid), name);
     },
   };

@@ -49,6 +49,8 @@ export interface NodeSource {
   /** Extended attributes; sources without them (snapshots) leave these out. */
   getxattr?(inode: InodeId, name: string): Promise<Uint8Array>;
   listxattr?(inode: InodeId): Promise<string[]>;
+  /** Attribute names of many inodes at once (those with none left out). */
+  xattrNames?(inodes: InodeId[]): Promise<Array<[InodeId, string[]]>>;
   setxattr?(inode: InodeId, name: string, value: Uint8Array, flags: number): Promise<void>;
   removexattr?(inode: InodeId, name: string): Promise<void>;
   /** The mount is ending: release what the session holds (orphans) and stop its timers. */

@@ -24,6 +24,8 @@ export interface FsState {
   timeoutFor(dirNodeid: number): number;
   /** The kernel looked into this directory: a live mount starts watching it. */
   sawDir(nodeid: number): void;
+  /** Like sawDir, once the watch is live: what is answered next may be cached for long. */
+  listingDir(nodeid: number): Promise<void>;
 }
 
 export function checkWritable(state: FsState): void {
@@ -58,7 +60,7 @@ export function madeEntry(state: FsState, parent: number, name: string, attrs: I
   const subdirs = attrs.type === "dir" ? 1 : 0;
   state.local.added(parent, name);
   childCommitted(state, parent, attrs, subdirs);
-  if (attrs.nlink <= 1 || attrs.type === "dir") state.local.setNoXattrs(entry.nodeid, true);
+  if (attrs.nlink <= 1 || attrs.type === "dir") state.local.setXattrNames(entry.nodeid, []);
   if (attrs.type === "dir") state.local.listed(entry.nodeid, []);
   return entry;
 }
