@@ -181,6 +181,14 @@ export const LIMITS = {
   fusePreparedExpiryMs: 10 * 60_000,
   fusePreparedMarginMs: 30_000,
   fusePreparedMax: 65_536,
+  /**
+   * FUSE: how long close(2) and fsync(2) keep trying to publish while metad cannot be reached
+   * (restart, failover), and the backoff between tries. Past it they fail with EIO; they never
+   * report success for bytes that were not published.
+   */
+  fusePublishRetryMaxMs: 60_000,
+  fusePublishRetryBackoffMs: 100,
+  fusePublishRetryBackoffMaxMs: 2_000,
   /** FUSE: inodes whose extended attribute names the mount remembers (to answer getxattr misses). */
   fuseKnownXattrListsMax: 1_000_000,
   /** FUSE: names of fully known directories kept to answer absent-name lookups locally, all together. */

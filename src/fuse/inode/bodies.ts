@@ -1,4 +1,7 @@
-import { FsError, nowNs, type InodeAttrs } from "../../types/index.ts";
+import { FsError, LIMITS, nowNs, type ErrnoCode, type InodeAttrs } from "../../types/index.ts";
+
+/** Errors that mean "metad (or the way to it) is not there right now", not "this publish is wrong". */
+const UNREACHABLE: ReadonlySet<ErrnoCode | undefined> = new Set(["ECONNRESET", "ETIMEDOUT", "EAGAIN"]);
 import type { AttrOverlay } from "./attrs.ts";
 import type { Node, NodeTable } from "./node-table.ts";
 import type { NodeSource } from "./source.ts";
@@ -107,13 +110,35 @@ export class Bodies {
   private async publish(node: Node, body: Body): Promise<void> {
     const buffer = body.buffer!;
     const seq = body.changeSeq;
-    const attrs = await this.publishAs(node, buffer);
+    const attrs = await this.publishRetrying(node, buffer);
     if (attrs) {
       this.nodes.update(node, attrs);
       if (body.pendingTimes) this.nodes.update(node, await this.source.setattr(node.inode, body.pendingTimes));
     }
     body.publishedSeq = seq;
     if (body.changeSeq === seq) body.pendingTimes = null;
+  }
+
+  /**
+   * A publish that fails because metad cannot be reached (restarting, a network blip) is tried
+   * again with backoff for up to fusePublishRetryMaxMs: close(2) and fsync(2) wait that long
+   * rather than fail, and past it they fail with EIO; they never report success for bytes that
+   * were not published.
+   */
+  private async publishRetrying(node: Node, buffer: WriteBuffer): Promise<InodeAttrs | null> {
+    const deadlineMs = performance.now() + LIMITS.fusePublishRetryMaxMs;
+    for (let delayMs: number = LIMITS.fusePublishRetryBackoffMs; ; delayMs = Math.min(delayMs * 2, LIMITS.fusePublishRetryBackoffMaxMs)) {
+      try {
+        return await this.publishAs(node, buffer);
+      } catch (err) {
+        const code = (err as FsError).code;
+        if (!UNREACHABLE.has(code)) throw err;
+        if (performance.now() + delayMs > deadlineMs) {
+          throw new FsError("EIO", `inode ${node.inode} not published: metad unreachable for ${LIMITS.fusePublishRetryMaxMs / 1000} s (${(err as Error).message})`);
+        }
+        await Bun.sleep(delayMs);
+      }
+    }
   }
 
   /**

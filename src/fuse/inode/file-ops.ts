@@ -25,9 +25,13 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
     return { fh: handle.fh, openFlags: FOPEN.KEEP_CACHE };
   };
 
-  /** O_TRUNC: empty the file now, so it is empty even if the writer never writes. */
+  /**
+   * O_TRUNC: the body starts empty here and is dirty, so the close publishes it (empty if nothing
+   * was written). Until then everyone else still reads the old contents, and a close that cannot
+   * publish (metad down past the retry window) leaves them as they were.
+   */
   const truncateOnOpen = async (node: Node): Promise<void> => {
-    nodes.update(node, await source.setattr(node.inode, { sizeBytes: 0 }));
+    await bodies.truncate(node, 0);
   };
 
   return {
@@ -36,9 +40,10 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
       const writable = (flags & O_ACCMODE) !== O_RDONLY;
       if (writable || (flags & O_TRUNC) !== 0) checkWritable(state);
       const truncate = writable && (flags & O_TRUNC) !== 0;
-      if (truncate) await truncateOnOpen(node);
       await killSuidGid(state, node, kill);
-      return openHandle(node, writable, truncate);
+      const out = openHandle(node, writable, truncate);
+      if (truncate) await truncateOnOpen(node);
+      return out;
     },
     async create(ctx, parent, name, mode, flags, kill) {
       checkWritable(state);
@@ -48,9 +53,10 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
       const entry = existed ? replyEntry(state, parent, name, attrs) : madeEntry(state, parent, name, attrs);
       const node = nodes.require(entry.nodeid);
       const truncate = writable && (flags & O_TRUNC) !== 0;
-      if (existed && truncate) await truncateOnOpen(node);
       if (existed) await killSuidGid(state, node, kill);
-      return { entry, open: openHandle(node, writable, !existed || truncate) };
+      const open = openHandle(node, writable, !existed || truncate);
+      if (existed && truncate) await truncateOnOpen(node);
+      return { entry, open };
     },
     async read(_ctx, _nodeid, fh, offsetBytes, lengthBytes) {
       const handle = files.get(fh);
