@@ -195,7 +195,9 @@ export const LIMITS = {
   fuseListedNamesMax: 1_000_000,
   /** FUSE: invalidations waiting for the kernel; past it they are dropped and timeouts take over. */
   fuseNotifyQueueMax: 65_536,
-  /** FUSE: one open file's unpublished bytes (held in memory until close publishes them). */
+  /** FUSE: one open file's unpublished bytes held in memory; the rest spill to local disk until the publish. */
+  fuseWriteBufferMemoryBytes: 32 * 1024 * 1024,
+  /** FUSE: one open file's unpublished bytes (in memory and spilled) until close publishes them. */
   fuseWriteBufferMaxBytes: 8 * 1024 * 1024 * 1024,
   /** FUSE: bytes fetched per read of a file being read sequentially (one default block). */
   fuseReadaheadBytes: 4 * 1024 * 1024,
@@ -233,6 +235,7 @@ assertLimit((LIMITS.readPlanWindowBytes / LIMITS.blockSizeMinBytes) * (LIMITS.ob
 assertLimit((LIMITS.readPlanWindowBytes / LIMITS.blockSizeMinBytes) * 9 <= LIMITS.payloadMaxItems, "read plan window reply above the payload items");
 assertLimit(LIMITS.fuseReadBufferBytes >= LIMITS.fuseMaxWriteBytes + 4096, "fuse read buffer below a max write plus headers");
 assertLimit(LIMITS.fuseMaxWriteBytes % 4096 === 0 && LIMITS.fuseMaxWriteBytes / 4096 <= 0xffff, "fuse max write not whole pages within max_pages");
+assertLimit(LIMITS.fuseWriteBufferMemoryBytes >= 2 * LIMITS.fuseMaxWriteBytes, "fuse write buffer memory below two pages");
 assertLimit(LIMITS.fuseWriteBufferMaxBytes <= LIMITS.fileMaxBytes, "fuse write buffer above the largest file");
 assertLimit(LIMITS.fuseReadaheadBytes >= LIMITS.fuseMaxWriteBytes, "fuse readahead below one kernel read");
 assertLimit(LIMITS.fuseUnwatchedCacheTimeoutMs <= LIMITS.fuseLiveCacheTimeoutMs, "fuse unwatched cache timeout above the watched one");

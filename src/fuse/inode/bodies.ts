@@ -41,6 +41,7 @@ export class Bodies {
     const body = this.bodyOf(node);
     body.writers++;
     if (truncate) {
+      if (body.buffer) retire(body, body.buffer);
       body.buffer = new WriteBuffer();
       body.loading = null;
     }
@@ -54,7 +55,7 @@ export class Bodies {
     const body = this.bodies.get(node.nodeid);
     if (!body) return;
     body.writers = Math.max(0, body.writers - 1);
-    if (body.writers === 0 && body.publishing === null) this.bodies.delete(node.nodeid);
+    if (body.writers === 0 && body.publishing === null) this.drop(node.nodeid, body);
   }
 
   /** Size and mtime to report while unpublished bytes exist, so the kernel's view stays right. */
@@ -104,7 +105,7 @@ export class Bodies {
     if (!this.isDirty(body)) return;
     body.publishing = this.publish(node, body).finally(() => (body.publishing = null));
     await body.publishing;
-    if (body.writers === 0 && !this.isDirty(body)) this.bodies.delete(node.nodeid);
+    if (body.writers === 0 && !this.isDirty(body)) this.drop(node.nodeid, body);
   }
 
   private async publish(node: Node, body: Body): Promise<void> {
@@ -165,6 +166,12 @@ export class Bodies {
     throw new FsError("ESTALE", `inode ${node.inode} kept changing while it was published`);
   }
 
+  private drop(nodeid: number, body: Body): void {
+    if (this.bodies.get(nodeid) === body) this.bodies.delete(nodeid);
+    if (body.buffer) retire(body, body.buffer);
+    body.buffer = null;
+  }
+
   private bodyOf(node: Node): Body {
     let body = this.bodies.get(node.nodeid);
     if (!body) {
@@ -196,4 +203,10 @@ export class Bodies {
   private isDirty(body: Body): boolean {
     return body.changeSeq !== body.publishedSeq;
   }
+}
+
+/** Frees a buffer's spill file once no publish is reading it. */
+function retire(body: Body, buffer: WriteBuffer): void {
+  if (body.publishing) void body.publishing.finally(() => buffer.dispose());
+  else buffer.dispose();
 }
