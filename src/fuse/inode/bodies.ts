@@ -30,6 +30,7 @@ export class Bodies {
   private readonly bodies = new Map<number, Body>();
   /** A publish committed under `parent` with the file's new attributes (the parent's follow from them). */
   afterPublish: (parent: number, attrs: InodeAttrs) => void = () => {};
+  private writtenSinceGcBytes = 0;
 
   constructor(
     private readonly source: NodeSource,
@@ -75,6 +76,19 @@ export class Bodies {
     const buffer = await this.load(node, body);
     buffer.write(offsetBytes, data);
     this.changed(body);
+    this.collectAfter(data.byteLength);
+  }
+
+  /**
+   * Every kernel WRITE arrives in its own copy (up to 1 MiB), garbage once it is in the buffer;
+   * the collector is told to run after each fuseGcAfterWrittenBytes, or a 1 GiB copy would hold
+   * hundreds of MiB of dead request buffers at its peak.
+   */
+  private collectAfter(bytes: number): void {
+    this.writtenSinceGcBytes += bytes;
+    if (this.writtenSinceGcBytes < LIMITS.fuseGcAfterWrittenBytes) return;
+    this.writtenSinceGcBytes = 0;
+    Bun.gc(true);
   }
 
   /** Truncate of a node with an open body: it changes the buffer, and the publish carries it. */
@@ -112,6 +126,8 @@ export class Bodies {
     const buffer = body.buffer!;
     const seq = body.changeSeq;
     const attrs = await this.publishRetrying(node, buffer);
+    // The pieces a large publish read and uploaded are garbage now, too.
+    this.collectAfter(buffer.sizeBytes);
     if (attrs) {
       this.nodes.update(node, attrs);
       if (body.pendingTimes) this.nodes.update(node, await this.source.setattr(node.inode, body.pendingTimes));

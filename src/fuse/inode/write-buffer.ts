@@ -113,7 +113,14 @@ export class WriteBuffer {
   }
 
   private async *pieces(): AsyncGenerator<Uint8Array> {
-    for (let at = 0; at < this.sizeBytes; at += PAGE_BYTES) yield this.read(at, PAGE_BYTES);
+    for (let at = 0, sinceGcBytes = 0; at < this.sizeBytes; at += PAGE_BYTES, sinceGcBytes += PAGE_BYTES) {
+      // Each piece is a fresh copy, garbage once uploaded: collect as they go (see Bodies.collectAfter).
+      if (sinceGcBytes >= LIMITS.fuseGcAfterWrittenBytes) {
+        sinceGcBytes = 0;
+        Bun.gc(true);
+      }
+      yield this.read(at, PAGE_BYTES);
+    }
   }
 
   /** Page `index` with room for at least `neededBytes`, grown by doubling up to a full page. */
