@@ -115,6 +115,20 @@ test("extended attributes: set, get, list, remove, with the kernel's flags and e
   expect(await seen()).toBe("e");
 });
 
+test("fallocate: mode 0 grows with zeros and never shrinks, KEEP_SIZE keeps the size, other modes are EOPNOTSUPP", async () => {
+  await client.writeFile("/fa", "abc");
+  const fa = await fs.lookup(ctx, 1, "fa");
+  const h = await fs.open(ctx, fa.nodeid, O_RDWR, false);
+  await fs.fallocate(ctx, fa.nodeid, h.fh, 0, 10, 0);
+  expect((await fs.getattr(ctx, fa.nodeid, undefined)).attr.sizeBytes).toBe(10);
+  await fs.fallocate(ctx, fa.nodeid, h.fh, 0, 2, 0);
+  await fs.fallocate(ctx, fa.nodeid, h.fh, 0, 100, 0x01);
+  expect((await fs.getattr(ctx, fa.nodeid, undefined)).attr.sizeBytes).toBe(10);
+  expect(fs.fallocate(ctx, fa.nodeid, h.fh, 0, 4, 0x02 | 0x01)).rejects.toMatchObject({ code: "ENOTSUP" });
+  await fs.release(ctx, fa.nodeid, h.fh);
+  expect([...(await client.readFile("/fa"))]).toEqual([97, 98, 99, 0, 0, 0, 0, 0, 0, 0]);
+});
+
 test("O_TRUNC: everyone else reads the old contents until the close publishes; no write publishes empty", async () => {
   await client.writeFile("/t", "original");
   const t = await fs.lookup(ctx, 1, "t");

@@ -102,6 +102,16 @@ export class Bodies {
     return true;
   }
 
+  /** fallocate mode 0: grows the open body to `sizeBytes` with zeros; never shrinks it. */
+  async extend(node: Node, sizeBytes: number): Promise<void> {
+    const body = this.bodies.get(node.nodeid);
+    if (!body || body.writers === 0) throw new FsError("EBADF", `inode ${node.inode} is not open for writing`);
+    const buffer = await this.load(node, body);
+    if (buffer.sizeBytes >= sizeBytes) return;
+    buffer.truncate(sizeBytes);
+    this.changed(body);
+  }
+
   /** Remembers times set on a dirty node, to restore them after the publish. */
   setTimes(node: Node, times: { atimeNs?: bigint; mtimeNs?: bigint }): void {
     const body = this.bodies.get(node.nodeid);

@@ -1,4 +1,4 @@
-import { FsError } from "../../types/index.ts";
+import { FsError, LIMITS } from "../../types/index.ts";
 import { FOPEN, O_ACCMODE, O_RDONLY, O_TRUNC, type OpenOut, type RawFileSystem, type RequestContext } from "../kernel/index.ts";
 import type { Node } from "./node-table.ts";
 import { Readahead } from "./readahead.ts";
@@ -10,7 +10,10 @@ import { checkWritable, killSuidGid, madeEntry, ownerOf, replyEntry, type FsStat
 
 const O_EXCL = 0o200;
 
-type FileOps = "open" | "create" | "read" | "write" | "flush" | "release" | "fsync";
+type FileOps = "open" | "create" | "read" | "write" | "flush" | "release" | "fsync" | "fallocate";
+
+/** fallocate(2) modes: KEEP_SIZE alone reserves (nothing to do: bodies are not preallocated). */
+const FALLOC_FL_KEEP_SIZE = 0x01;
 
 export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
   const { nodes, source, bodies, files } = state;
@@ -100,6 +103,21 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
     },
     async fsync(_ctx, _nodeid, fh) {
       await bodies.flush(files.get(fh).node);
+    },
+    /**
+     * Mode 0 grows the file to offset + length (zeros, like a truncate up) and never shrinks it;
+     * KEEP_SIZE only checks its arguments. Punching, zeroing, collapsing and inserting ranges are
+     * EOPNOTSUPP, which glibc's posix_fallocate also handles by writing.
+     */
+    async fallocate(_ctx, _nodeid, fh, offsetBytes, lengthBytes, mode) {
+      const handle = files.get(fh);
+      if (!handle.writable) throw new FsError("EBADF", `handle ${fh} is not open for writing`);
+      if (mode !== 0 && mode !== FALLOC_FL_KEEP_SIZE) throw new FsError("ENOTSUP", `fallocate mode ${mode}: only 0 and KEEP_SIZE`);
+      if (lengthBytes <= 0 || offsetBytes < 0) throw new FsError("EINVAL", `fallocate of ${lengthBytes} bytes at ${offsetBytes}`);
+      const endBytes = offsetBytes + lengthBytes;
+      if (endBytes > LIMITS.fileMaxBytes) throw new FsError("EFBIG", `fallocate to ${endBytes} bytes`);
+      if (mode === FALLOC_FL_KEEP_SIZE) return;
+      await bodies.extend(handle.node, endBytes);
     },
   };
 }

@@ -57,6 +57,15 @@ export const FILE_OPS: readonly OpSpec[] = [
     },
   },
   {
+    // fuse_fallocate_in: fh, offset, length, mode.
+    name: "FALLOCATE",
+    inSizeBytes: 32,
+    handler: async ({ fs, req }) => {
+      await need(fs.fallocate, "fallocate").call(fs, req, req.nodeid, req.u64(0), req.u64(8), req.u64(16), req.u32(24));
+      return EMPTY;
+    },
+  },
+  {
     name: "FSYNC",
     inSizeBytes: 16,
     handler: async ({ fs, req }) => {

@@ -36,6 +36,8 @@ export interface RawFileSystem {
   flush?(ctx: RequestContext, nodeid: number, fh: number): Promise<void>;
   release?(ctx: RequestContext, nodeid: number, fh: number): Promise<void>;
   fsync?(ctx: RequestContext, nodeid: number, fh: number, dataOnly: boolean): Promise<void>;
+  /** fallocate(2) on an open file; `mode` holds FALLOC_FL_* bits. */
+  fallocate?(ctx: RequestContext, nodeid: number, fh: number, offsetBytes: number, lengthBytes: number, mode: number): Promise<void>;
 
   opendir?(ctx: RequestContext, nodeid: number, flags: number): Promise<OpenOut>;
   readdir?(ctx: RequestContext, nodeid: number, fh: number, offset: number, sink: DirentSink): Promise<void>;
