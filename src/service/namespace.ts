@@ -198,7 +198,10 @@ export class Namespace {
     validateName(newName);
     const attrs = this.core.getInode(mount, inode);
     if (attrs.type === "dir") throw new FsError("EPERM", `cannot hard-link directory ${inode}`);
-    if (attrs.nlink === 0) throw new FsError("ENOENT", `inode ${inode} was unlinked (it stays only while open)`);
+    // A nameless inode may be named again only while it is an orphan (O_TMPFILE + linkat, or an
+    // unlinked file relinked through /proc/self/fd): it stops being one.
+    const orphan = attrs.nlink === 0 ? this.core.store.getOrphan(mount, inode) : null;
+    if (attrs.nlink === 0 && !orphan) throw new FsError("ENOENT", `inode ${inode} was unlinked`);
     if (attrs.nlink >= LIMITS.nlinkMax) throw new FsError("EMLINK", `inode ${inode} has ${attrs.nlink} links`);
     const dir = this.core.getDir(mount, newParent);
     const key = { mount, parent: newParent, name: newName };
@@ -210,6 +213,7 @@ export class Namespace {
       { kind: "versionEquals", target: { family: "inode", key: { mount, inode } }, version: attrs.version, errno: "ESTALE" },
     );
     const value = { ...valueOf(attrs), nlink: attrs.nlink + 1, ctimeNs: now };
+    if (orphan) command.mutations.push({ family: "orphan", op: "delete", key: { mount, inode } });
     command.mutations.push(
       { family: "dentry", op: "insert", key, value: { inode, type: attrs.type } },
       { family: "inode", op: "put", key: { mount, inode }, value },

@@ -21,8 +21,6 @@ test("unlink with keepOpen keeps a nameless inode (nlink 0) until its session re
   const orphan = service.ns.getattr({ mount, inode: file.inode });
   expect(orphan.nlink).toBe(0);
   expect(orphan.ctimeNs).toBeGreaterThanOrEqual(file.ctimeNs);
-  // A link back to a nameless inode is refused (it has no name to link from).
-  expect(errnoOf(() => service.ns.link({ mount, inode: file.inode, newParent: ROOT_INODE, newName: "g" }))).toBe("ENOENT");
   // Another session cannot free it.
   expect(service.orphans.release({ mount, inode: file.inode, session: "s2" })).toEqual({ released: 0 });
   expect(service.ns.getattr({ mount, inode: file.inode }).nlink).toBe(0);
@@ -79,4 +77,18 @@ test("session ids are bounded", () => {
   service.ns.create({ mount, parent: ROOT_INODE, name: "f" });
   expect(errnoOf(() => service.ns.unlink({ mount, parent: ROOT_INODE, name: "f", keepOpen: "x".repeat(LIMITS.sessionIdMaxBytes + 1) }))).toBe("EINVAL");
   expect(errnoOf(() => service.orphans.renew({ mount, session: "" }))).toBe("EINVAL");
+});
+
+test("an orphan linked again (O_TMPFILE + linkat) has a name and is no orphan any more", () => {
+  const { service, mount } = open();
+  const file = service.ns.create({ mount, parent: ROOT_INODE, name: ".tmp" });
+  service.ns.unlink({ mount, parent: ROOT_INODE, name: ".tmp", keepOpen: "s1" });
+  const linked = service.ns.link({ mount, inode: file.inode, newParent: ROOT_INODE, newName: "named" });
+  expect(linked.nlink).toBe(1);
+  expect(service.store.getOrphan(mount, file.inode)).toBeNull();
+  expect(service.orphans.release({ mount, inode: file.inode, session: "s1" })).toEqual({ released: 0 });
+  expect(service.ns.lookup({ mount, parent: ROOT_INODE, name: "named" }).inode).toBe(file.inode);
+  // A nameless inode that is no orphan cannot be linked (there is none: unlink without keepOpen frees it).
+  service.ns.unlink({ mount, parent: ROOT_INODE, name: "named" });
+  expect(errnoOf(() => service.ns.link({ mount, inode: file.inode, newParent: ROOT_INODE, newName: "again" }))).toBe("ENOENT");
 });

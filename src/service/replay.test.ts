@@ -157,6 +157,7 @@ test("the command log replays into an empty store with identical rows in every t
       // Releases and renewals that find nothing commit nothing, so a keyed retry of one could: not retried.
       ["orphan_release", () => file !== null && service.orphans.release({ mount, inode: file, session })],
       ["orphan_release_any", () => held !== undefined && service.orphans.release({ mount, inode: held.inode, session })],
+      ["relink_orphan", () => held !== undefined && service.ns.link({ mount, inode: held.inode, newParent: other, newName: newName + "R", ...key })],
       ["session_renew", () => service.orphans.renew({ mount, session, ...key })],
       ["session_close", () => service.orphans.closeSession({ mount, session })],
       ["setxattr", () => service.xattrs.set({ mount, inode: target, name: xname, value: xvalue, ...key })],

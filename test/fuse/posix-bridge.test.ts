@@ -95,6 +95,24 @@ test("a mount that ends releases every orphan its session holds", async () => {
   expect(metad.metad.service.store.getOrphan(1, entry.nodeid)).toBeNull();
 });
 
+test("O_TMPFILE: a nameless open file; linkat names it and its close publishes there, or its close frees it", async () => {
+  const kept = await fs.tmpfile(ctx, 1, 0o644, O_RDWR);
+  await fs.write(ctx, kept.entry.nodeid, kept.open.fh, 0, bytes("tmp data"), false);
+  expect(text(await fs.read(ctx, kept.entry.nodeid, kept.open.fh, 0, 100))).toBe("tmp data");
+  expect((await fs.getattr(ctx, kept.entry.nodeid, undefined)).attr.nlink).toBe(0);
+  await fs.flush(ctx, kept.entry.nodeid, kept.open.fh);
+  await fs.link(ctx, kept.entry.nodeid, 1, "from-tmpfile");
+  await fs.release(ctx, kept.entry.nodeid, kept.open.fh);
+  expect(await client.readFile("/from-tmpfile", "utf8")).toBe("tmp data");
+  expect(metad.metad.service.store.getOrphan(1, kept.entry.nodeid)).toBeNull();
+
+  const dropped = await fs.tmpfile(ctx, 1, 0o644, O_RDWR);
+  expect(metad.metad.service.store.getOrphan(1, dropped.entry.nodeid)).not.toBeNull();
+  await fs.release(ctx, dropped.entry.nodeid, dropped.open.fh);
+  expect(metad.metad.service.store.getOrphan(1, dropped.entry.nodeid)).toBeNull();
+  expect((await client.readdir("/")).some((name) => String(name).startsWith(".nokv-tmpfile"))).toBe(false);
+});
+
 test("extended attributes: set, get, list, remove, with the kernel's flags and errnos", async () => {
   await client.writeFile("/x", "x");
   const x = await fs.lookup(ctx, 1, "x");

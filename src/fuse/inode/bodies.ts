@@ -138,10 +138,11 @@ export class Bodies {
     const attrs = await this.publishRetrying(node, buffer);
     // The pieces a large publish read and uploaded are garbage now, too.
     this.collectAfter(buffer.sizeBytes);
-    if (attrs) {
-      this.nodes.update(node, attrs);
-      if (body.pendingTimes) this.nodes.update(node, await this.source.setattr(node.inode, body.pendingTimes));
-    }
+    // No name (unlinked while open, O_TMPFILE): the bytes stay here, unpublished, until a link
+    // names the file again (its next flush publishes them) or the last writer closes.
+    if (!attrs) return;
+    this.nodes.update(node, attrs);
+    if (body.pendingTimes) this.nodes.update(node, await this.source.setattr(node.inode, body.pendingTimes));
     body.publishedSeq = seq;
     if (body.changeSeq === seq) body.pendingTimes = null;
   }

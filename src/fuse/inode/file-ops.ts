@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { FsError, LIMITS } from "../../types/index.ts";
 import { FOPEN, O_ACCMODE, O_RDONLY, O_TRUNC, type OpenOut, type RawFileSystem, type RequestContext } from "../kernel/index.ts";
 import type { Node } from "./node-table.ts";
@@ -10,7 +11,7 @@ import { checkWritable, killSuidGid, madeEntry, ownerOf, replyEntry, type FsStat
 
 const O_EXCL = 0o200;
 
-type FileOps = "open" | "create" | "read" | "write" | "flush" | "release" | "fsync" | "fallocate";
+type FileOps = "tmpfile" | "open" | "create" | "read" | "write" | "flush" | "release" | "fsync" | "fallocate";
 
 /** fallocate(2) modes: KEEP_SIZE alone reserves (nothing to do: bodies are not preallocated). */
 const FALLOC_FL_KEEP_SIZE = 0x01;
@@ -60,6 +61,23 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
       const open = openHandle(node, writable, !existed || truncate);
       if (existed && truncate) await truncateOnOpen(node);
       return { entry, open };
+    },
+    /**
+     * O_TMPFILE: made under a unique hidden name and unlinked at once while open, so metad keeps
+     * it as this session's orphan; its bytes stay in the mount until a linkat names it (then the
+     * close publishes them there) or the last close frees it.
+     */
+    async tmpfile(ctx, parent, mode, flags) {
+      checkWritable(state);
+      const name = `.nokv-tmpfile-${randomUUID()}`;
+      const attrs = await source.create(nodes.require(parent).inode, name, ownerOf(ctx, mode));
+      const entry = replyEntry(state, parent, name, attrs);
+      const node = nodes.require(entry.nodeid);
+      const open = openHandle(node, (flags & O_ACCMODE) !== O_RDONLY, true);
+      await source.unlink(node.attrs.parent, name, { keepOpen: true });
+      state.orphans.add(node.nodeid);
+      nodes.removed(parent, name);
+      return { entry: { ...entry, entryValidMs: 0 }, open };
     },
     async read(_ctx, _nodeid, fh, offsetBytes, lengthBytes) {
       const handle = files.get(fh);

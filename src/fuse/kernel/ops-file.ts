@@ -22,6 +22,15 @@ export const FILE_OPS: readonly OpSpec[] = [
     },
   },
   {
+    // O_TMPFILE: a CREATE with no name to keep (the kernel sends a placeholder).
+    name: "TMPFILE",
+    inSizeBytes: 16,
+    handler: async ({ fs, req }) => {
+      const { entry, open } = await need(fs.tmpfile, "tmpfile").call(fs, req, req.nodeid, req.u32(4), req.u32(0));
+      return encodeCreate(entry, open);
+    },
+  },
+  {
     name: "READ",
     inSizeBytes: 40,
     handler: async ({ fs, req, maxReplyBytes }) => {

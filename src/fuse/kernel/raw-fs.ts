@@ -30,6 +30,8 @@ export interface RawFileSystem {
 
   open?(ctx: RequestContext, nodeid: number, flags: number, killSuidGid: boolean): Promise<OpenOut>;
   create?(ctx: RequestContext, parent: number, name: string, mode: number, flags: number, killSuidGid: boolean): Promise<{ entry: EntryOut; open: OpenOut }>;
+  /** O_TMPFILE in directory `parent`: an open file with no name (linkat may give it one). */
+  tmpfile?(ctx: RequestContext, parent: number, mode: number, flags: number): Promise<{ entry: EntryOut; open: OpenOut }>;
   read?(ctx: RequestContext, nodeid: number, fh: number, offsetBytes: number, lengthBytes: number): Promise<Uint8Array>;
   /** Returns the bytes accepted (all of them, or an error). */
   write?(ctx: RequestContext, nodeid: number, fh: number, offsetBytes: number, data: Uint8Array, killSuidGid: boolean): Promise<number>;
