@@ -196,9 +196,9 @@ export const LIMITS = {
   /** FUSE: invalidations waiting for the kernel; past it they are dropped and timeouts take over. */
   fuseNotifyQueueMax: 65_536,
   /** FUSE: one open file's unpublished bytes held in memory; the rest spill to local disk until the publish. */
-  fuseWriteBufferMemoryBytes: 32 * 1024 * 1024,
+  fuseWriteBufferMemoryBytes: 16 * 1024 * 1024,
   /** FUSE: bytes written (or published) between garbage collections the mount asks for. */
-  fuseGcAfterWrittenBytes: 32 * 1024 * 1024,
+  fuseGcAfterWrittenBytes: 16 * 1024 * 1024,
   /** FUSE: one open file's unpublished bytes (in memory and spilled) until close publishes them. */
   fuseWriteBufferMaxBytes: 8 * 1024 * 1024 * 1024,
   /** FUSE: bytes fetched per read of a file being read sequentially (one default block). */
