@@ -24,8 +24,8 @@ export interface MetadHarness {
   port: number;
   dir: string;
   client(options?: ConnectOptions): Promise<NoKVClient>;
-  /** Stops metad and starts a new one on the same data and port, like a restart. */
-  restart(): Promise<void>;
+  /** Stops metad and starts a new one on the same data and port, like a restart (`downMs` later: an outage). */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -52,8 +52,9 @@ export async function startMetad(overrides: Partial<MetadConfig> = {}): Promise<
       clients.push(c);
       return c;
     },
-    async restart() {
+    async restart(downMs = 0) {
       await metad.stop();
+      if (downMs > 0) await Bun.sleep(downMs);
       metad = await Metad.start({ ...config, port });
       harness.metad = metad;
     },

@@ -15,7 +15,7 @@ from ._errors import os_error, wire_error
 from ._objects import block_checksum, open_store, segment_size_for, segment_window, verify_segments
 from ._wire import Connection
 
-TYPES = ("file", "dir", "symlink")
+TYPES = ("file", "dir", "symlink", "fifo", "chardev", "blockdev", "socket")
 DEFAULT_PORT = 7777
 BATCH_MAX_OPS = 1024
 READDIR_PAGE = 1024
@@ -26,16 +26,18 @@ PRODUCER = "nokv-python"
 
 
 class Stat:
-    """Inode attributes (the 14-element wire tuple) with a name when they came from a listing."""
+    """Inode attributes (the 14-element wire tuple; special files add rdev as a 15th) with a name
+    when they came from a listing."""
 
     __slots__ = ("name", "inode", "version", "type", "mode", "uid", "gid", "size", "generation", "nlink", "parent",
-                 "atime_ns", "mtime_ns", "ctime_ns", "target")
+                 "atime_ns", "mtime_ns", "ctime_ns", "target", "rdev")
 
     def __init__(self, attrs, name=None):
-        if not isinstance(attrs, list) or len(attrs) != 14:
-            raise os_error(errno.EPROTO, "inode attributes must be a 14-element array")
+        if not isinstance(attrs, list) or len(attrs) not in (14, 15):
+            raise os_error(errno.EPROTO, "inode attributes must be a 14-element array (15 with rdev)")
         (self.inode, self.version, type_code, self.mode, self.uid, self.gid, self.size, self.generation, self.nlink,
-         self.parent, self.atime_ns, self.mtime_ns, self.ctime_ns, self.target) = attrs
+         self.parent, self.atime_ns, self.mtime_ns, self.ctime_ns, self.target) = attrs[:14]
+        self.rdev = attrs[14] if len(attrs) == 15 else 0
         if not isinstance(type_code, int) or not 0 <= type_code < len(TYPES):
             raise os_error(errno.EPROTO, "unknown inode type code %r" % (type_code,))
         self.type = TYPES[type_code]

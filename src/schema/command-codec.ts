@@ -27,11 +27,11 @@ type Op = (typeof OP)[number];
 const opCode = (op: Op) => OP.indexOf(op);
 
 const F_INODE = 1, F_DENTRY = 2, F_GC = 3, F_PIN = 4, F_SYSTEM = 5, F_HISTORY = 6, F_WATCH = 7, F_DEDUPE = 8;
-const INODE_KEYS = 13;
+const INODE_KEYS = 14;
 
 function inodeTuple(v: InodeValue): unknown[] | null {
   if (Object.keys(v).length !== INODE_KEYS || TYPE_CODE[v.type] === undefined) return null;
-  return [TYPE_CODE[v.type], v.mode, v.uid, v.gid, v.sizeBytes, v.generation, v.nlink, v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target];
+  return [TYPE_CODE[v.type], v.mode, v.uid, v.gid, v.sizeBytes, v.generation, v.nlink, v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target, v.rdev];
 }
 
 function inodeFromTuple(inode: number, t: unknown[]): InodeValue {
@@ -39,6 +39,8 @@ function inodeFromTuple(inode: number, t: unknown[]): InodeValue {
     inode, type: TYPE_FROM_CODE[t[0] as number]!, mode: t[1] as number, uid: t[2] as number, gid: t[3] as number,
     sizeBytes: t[4] as number, generation: t[5] as number, nlink: t[6] as number, parent: t[7] as number,
     atimeNs: t[8] as bigint, mtimeNs: t[9] as bigint, ctimeNs: t[10] as bigint, target: t[11] as string,
+    // Entries logged before schema version 3 carry 12 elements: they were never devices.
+    rdev: (t[12] as number | undefined) ?? 0,
   };
 }
 

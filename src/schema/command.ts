@@ -15,6 +15,7 @@ import type {
 
 export type InodeKey = { mount: MountId; inode: InodeId };
 export type DentryKey = { mount: MountId; parent: InodeId; name: string };
+export type XattrKey = { mount: MountId; inode: InodeId; name: string };
 export type ManifestKey = { mount: MountId; inode: InodeId; generation: number; chunkIndex: number };
 
 /** What a predicate may look at; prefix predicates name a directory (its dentry prefix). */
@@ -49,6 +50,9 @@ export type StagedValue = {
 
 export type PinValue = { rootInode: InodeId; readVersion: Version };
 
+/** An unlinked file a mount session still holds open, kept until `expiresAtMs` unless renewed. */
+export type OrphanValue = { session: string; expiresAtMs: number };
+
 /**
  * `insert` requires the key to be absent (the command's predicates must have proved it) and skips
  * the history copy; `put` replaces whatever is there and keeps the old value in history.
@@ -68,6 +72,14 @@ export type Mutation =
   | { family: "staged"; op: "delete"; key: { mount: MountId; prepareId: string } }
   | { family: "system"; op: "put"; key: { name: string }; value: { int?: number; text?: string } }
   | { family: "system"; op: "delete"; key: { name: string } }
+  | { family: "orphan"; op: "put"; key: InodeKey; value: OrphanValue }
+  | { family: "orphan"; op: "delete"; key: InodeKey }
+  /** Moves the lease of every orphan a session holds in a mount. */
+  | { family: "orphan"; op: "renew"; key: { mount: MountId; session: string }; value: { expiresAtMs: number } }
+  | { family: "xattr"; op: "put"; key: XattrKey; value: Uint8Array }
+  | { family: "xattr"; op: "delete"; key: XattrKey }
+  /** Every extended attribute of an inode: it is going away. */
+  | { family: "xattr"; op: "deleteAll"; key: InodeKey }
   /** GC: one history row that no pinned version can read any more. */
   | { family: "history"; op: "delete"; key: HistoryKey }
   /** GC: every watch event of the mount older than `beforeVersion`; the floor moves to it. */
@@ -87,6 +99,15 @@ export type CommandKind =
   | "create_file"
   | "create_dir"
   | "create_symlink"
+  /** A special file: fifo, socket, character or block device. */
+  | "create_node"
+  /** Extended attributes: set or remove one. */
+  | "set_xattr"
+  | "remove_xattr"
+  /** A mount session's lease on the orphans it holds moves on. */
+  | "renew_orphans"
+  /** Orphans go: their last holder closed them, their session closed, or its lease ran out. */
+  | "collect_orphans"
   | "create_files"
   | "link"
   | "update_attrs"

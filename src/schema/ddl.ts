@@ -12,7 +12,7 @@
 // - dentry_current stores the child's inode and type only; readdir-plus joins inode_current in
 //   the same statement, so there is no second round trip and no projection to keep fresh.
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const SUMMARY_CHUNK_INDEX = Number.MAX_SAFE_INTEGER;
 
@@ -20,8 +20,8 @@ export const SUMMARY_CHUNK_INDEX = Number.MAX_SAFE_INTEGER;
 export const FAMILY_ID = { inode: 1, dentry: 2, manifest: 3 } as const;
 
 /** Inode types as stored: small integers keep rows short. */
-export const TYPE_CODE = { file: 0, dir: 1, symlink: 2 } as const;
-export const TYPE_FROM_CODE = ["file", "dir", "symlink"] as const;
+export const TYPE_CODE = { file: 0, dir: 1, symlink: 2, fifo: 3, chardev: 4, blockdev: 5, socket: 6 } as const;
+export const TYPE_FROM_CODE = ["file", "dir", "symlink", "fifo", "chardev", "blockdev", "socket"] as const;
 
 /** Watch event kinds as stored. */
 export const WATCH_KIND_CODE = { create: 0, remove: 1, rename: 2, update_attr: 3, publish: 4 } as const;
@@ -190,8 +190,43 @@ CREATE INDEX history_by_replaced ON history (mount, replaced_version, version);
 `;
 
 /**
+ * Version 3: what a mount needs to be a POSIX workspace.
+ * - Special files. Type codes 3-6 (fifo, chardev, blockdev, socket) need no DDL; a device's number
+ *   is a new column, 0 for every existing row (and for every type but chardev and blockdev).
+ *   History rows written before keep their 12-element JSON: a missing rdev there reads as 0.
+ * - Orphans: files unlinked while a mount session holds them open. The inode and its body stay
+ *   (nlink 0, no name) until the session releases them, closes, or lets its lease expire; GC finds
+ *   expired leases through the expiry index.
+ * - Extended attributes: one row per (inode, name), current only (snapshots do not carry them);
+ *   they go with their inode.
+ */
+export const MIGRATION_V3 = `
+ALTER TABLE inode_current ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE orphan (
+  mount INTEGER NOT NULL,
+  inode INTEGER NOT NULL,
+  session TEXT NOT NULL,
+  expires_ms INTEGER NOT NULL,
+  created_version INTEGER NOT NULL,
+  PRIMARY KEY (mount, inode)
+) WITHOUT ROWID;
+CREATE INDEX orphan_by_session ON orphan (mount, session);
+CREATE INDEX orphan_by_expiry ON orphan (expires_ms);
+
+CREATE TABLE xattr (
+  mount INTEGER NOT NULL,
+  inode INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  value BLOB NOT NULL,
+  PRIMARY KEY (mount, inode, name)
+) WITHOUT ROWID;
+`;
+
+/**
  * Migrations from version N to N+1, run in order inside one transaction on open. Index i upgrades
  * a store at version i+1. A new store is made at version 1 and migrated like any other, so there
  * is one path to the current schema.
  */
-export const MIGRATIONS: ReadonlyArray<string> = [MIGRATION_V2];
+export const MIGRATIONS: ReadonlyArray<string> = [MIGRATION_V2, MIGRATION_V3];

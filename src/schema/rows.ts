@@ -7,11 +7,11 @@ import type { ManifestValue } from "./command.ts";
 
 /** Column order every inode read selects, so one decoder serves current rows and joins. */
 export const INODE_COLUMNS =
-  "inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target";
+  "inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target, rdev";
 
 /** The history encoding of an inode: a JSON array built by SQLite inside the copy statement. */
 export const INODE_HISTORY_JSON =
-  "json_array(type, mode, uid, gid, size, generation, nlink, parent, CAST(atime_ns AS TEXT), CAST(mtime_ns AS TEXT), CAST(ctime_ns AS TEXT), target)";
+  "json_array(type, mode, uid, gid, size, generation, nlink, parent, CAST(atime_ns AS TEXT), CAST(mtime_ns AS TEXT), CAST(ctime_ns AS TEXT), target, rdev)";
 
 type Row = readonly unknown[];
 
@@ -38,11 +38,12 @@ export function inodeFromRow(row: Row, offset = 0): InodeAttrs {
     mtimeNs: row[offset + 11] as bigint,
     ctimeNs: row[offset + 12] as bigint,
     target: (row[offset + 13] as string | null) ?? "",
+    rdev: Number(row[offset + 14]),
   };
 }
 
 export function inodeFromHistory(inode: number, version: number, json: string): InodeAttrs {
-  const v = JSON.parse(json) as [number, number, number, number, number, number, number, number, string, string, string, string | null];
+  const v = JSON.parse(json) as [number, number, number, number, number, number, number, number, string, string, string, string | null, number?];
   return {
     inode,
     version,
@@ -58,6 +59,8 @@ export function inodeFromHistory(inode: number, version: number, json: string): 
     mtimeNs: BigInt(v[9]),
     ctimeNs: BigInt(v[10]),
     target: v[11] ?? "",
+    // Rows copied before schema version 3 have no rdev: they were never devices.
+    rdev: v[12] ?? 0,
   };
 }
 

@@ -20,6 +20,7 @@ import type {
   MetadataCommand,
   PinValue,
   StagedValue,
+  OrphanValue,
 } from "./command.ts";
 
 // The metadata store contract: commit a command, versioned point reads, versioned ordered scans.
@@ -52,6 +53,12 @@ export interface StoredPin extends PinValue {
 export interface StoredStaged extends StagedValue {
   mount: MountId;
   prepareId: string;
+  createdVersion: Version;
+}
+
+export interface StoredOrphan extends OrphanValue {
+  mount: MountId;
+  inode: InodeId;
   createdVersion: Version;
 }
 
@@ -127,6 +134,15 @@ export interface MetadataStore {
   getStaged(mount: MountId, prepareId: string): StoredStaged | null;
   /** Expired prepares, oldest expiry first (indexed). */
   scanStagedExpired(nowMs: number, limit: number): StoredStaged[];
+  getOrphan(mount: MountId, inode: InodeId): StoredOrphan | null;
+  /** Orphans a session holds in a mount, by inode (indexed). */
+  scanOrphansOfSession(mount: MountId, session: string, limit: number): StoredOrphan[];
+  /** Orphans whose lease ran out before `nowMs`, oldest expiry first (indexed). */
+  scanOrphansExpired(nowMs: number, limit: number): StoredOrphan[];
+  /** One extended attribute's value, or null. */
+  getXattr(mount: MountId, inode: InodeId, name: string): Uint8Array | null;
+  /** An inode's extended attributes: names in order with their value sizes. */
+  listXattrs(mount: MountId, inode: InodeId): Array<{ name: string; sizeBytes: number }>;
   /** GC records of one mount enqueued at or before `throughVersion`, oldest first (indexed). */
   scanGc(mount: MountId, throughVersion: Version, limit: number): GcRecord[];
   /** Mounts with GC records, in id order after `after` (a skip scan over the queue's key). */
@@ -218,6 +234,8 @@ export interface ScannedHistory {
  */
 export interface FullScan {
   inodes(): Iterable<ScannedInode>;
+  /** Unlinked files a mount session still holds open: nameless on purpose. */
+  orphans(): Array<{ mount: MountId; inode: InodeId }>;
   dentries(): Iterable<ScannedDentry>;
   manifests(): Iterable<ScannedManifest>;
   history(): Iterable<ScannedHistory>;

@@ -20,6 +20,8 @@ export interface PublishOptions extends UploadOptions {
   mode?: number;
   /** How long the upload may take: after it, metad's GC removes the staged objects. */
   expiryMs?: number;
+  /** A prepare made earlier for this target (create_prepared): the publish skips its own. */
+  prepared?: PreparedPublish;
 }
 
 /** Where a body is published: by path (the SDK path API) or by directory inode and name (FUSE). */
@@ -32,7 +34,9 @@ export async function publishBody(call: Call, data: DataPath, target: PublishTar
   const prepareArgs = { ...target, ...pick(options, "blockSizeBytes", "expiryMs") };
   // Without `replace` an existing name fails the publish anyway; asking alongside the prepare
   // fails it before gigabytes are uploaded for nothing.
-  const [prepared] = await Promise.all([call("prepare", prepareArgs, true) as Promise<PreparedPublish>, options.replace ? null : refuseExisting(call, target)]);
+  const [prepared] = options.prepared
+    ? [options.prepared]
+    : await Promise.all([call("prepare", prepareArgs, true) as Promise<PreparedPublish>, options.replace ? null : refuseExisting(call, target)]);
   const manifest = await uploadBody(store, prepared, source, { ...options, onCleanup: (n) => (data.integrity.uploadBlocksCleanedUp += n) });
   const publishArgs = { ...target, prepareId: prepared.prepareId, manifest, replace: options.replace ?? false, ...pick(options, "ifGeneration", "mode") };
   try {

@@ -1,4 +1,4 @@
-import { FsError, type AttrChanges, type Dentry, type DirEntryPlus, type DirPage, type InodeAttrs, type InodeId, type ReadPlan } from "../types/index.ts";
+import { FsError, type AttrChanges, type Dentry, type DirEntryPlus, type DirPage, type InodeAttrs, type InodeId, type InodeType, type PreparedPublish, type ReadPlan } from "../types/index.ts";
 import type { BodySource } from "./blocks.ts";
 import type { BodyReader } from "./body-reader.ts";
 import type { PublishOptions } from "./body-writer.ts";
@@ -65,6 +65,17 @@ export class InodeApi {
   create(parent: InodeId, name: string, owner: { mode?: number; uid?: number; gid?: number } = {}): Promise<InodeAttrs> {
     return this.call("create", { parent, name, ...owner }, true) as Promise<InodeAttrs>;
   }
+  /**
+   * Creates an empty file and prepares its first body in one round trip; pass `prepared` to
+   * publish() to skip its prepare. An unused prepare expires after `expiryMs`.
+   */
+  createPrepared(parent: InodeId, name: string, owner: { mode?: number; uid?: number; gid?: number } = {}, options: { expiryMs?: number } = {}): Promise<{ attrs: InodeAttrs; prepared: PreparedPublish }> {
+    return this.call("create_prepared", { parent, name, ...owner, ...options }, true) as Promise<{ attrs: InodeAttrs; prepared: PreparedPublish }>;
+  }
+  /** A special file: "fifo", "socket", or "chardev"/"blockdev" with its device number. */
+  mknod(parent: InodeId, name: string, node: { type: InodeType; rdev?: number }, owner: { mode?: number; uid?: number; gid?: number } = {}): Promise<InodeAttrs> {
+    return this.call("mknod", { parent, name, type: node.type, ...(node.rdev ? { rdev: node.rdev } : {}), ...owner }, true) as Promise<InodeAttrs>;
+  }
   symlink(parent: InodeId, name: string, target: string, owner: { uid?: number; gid?: number } = {}): Promise<InodeAttrs> {
     return this.call("symlink", { parent, name, target, ...owner }, true) as Promise<InodeAttrs>;
   }
@@ -74,17 +85,51 @@ export class InodeApi {
   link(inode: InodeId, newParent: InodeId, newName: string): Promise<InodeAttrs> {
     return this.call("link", { inode, newParent, newName }, true) as Promise<InodeAttrs>;
   }
-  unlink(parent: InodeId, name: string): Promise<void> {
-    return this.call("unlink", { parent, name }, true) as Promise<void>;
+  /**
+   * `options.keepOpen`: the mount session (see session()) that holds the file open; if this was
+   * its last name, metad keeps it as that session's orphan until orphanRelease or the session ends.
+   */
+  unlink(parent: InodeId, name: string, options: { keepOpen?: string } = {}): Promise<void> {
+    return this.call("unlink", { parent, name, ...options }, true) as Promise<void>;
   }
   rmdir(parent: InodeId, name: string): Promise<void> {
     return this.call("rmdir", { parent, name }, true) as Promise<void>;
   }
-  rename(args: { parent: InodeId; name: string; newParent: InodeId; newName: string; noReplace?: boolean; exchange?: boolean }): Promise<void> {
+  rename(args: { parent: InodeId; name: string; newParent: InodeId; newName: string; noReplace?: boolean; exchange?: boolean; keepOpen?: string }): Promise<void> {
     return this.call("rename", { ...args }, true) as Promise<void>;
   }
   setattr(inode: InodeId, changes: AttrChanges): Promise<InodeAttrs> {
     return this.call("setattr", { inode, ...changes }, true) as Promise<InodeAttrs>;
+  }
+  /** Extended attributes (user.*, trusted.*, security.*). A missing one is ENODATA. */
+  getxattr(inode: InodeId, name: string): Promise<Uint8Array> {
+    return this.call("getxattr", { inode, name }, false) as Promise<Uint8Array>;
+  }
+  /** Which of `inodes` have extended attributes, with their names; the others have none. */
+  xattrNames(inodes: InodeId[]): Promise<Array<[InodeId, string[]]>> {
+    return this.call("xattr_names", { inodes }, false) as Promise<Array<[InodeId, string[]]>>;
+  }
+  listxattr(inode: InodeId): Promise<string[]> {
+    return this.call("listxattr", { inode }, false) as Promise<string[]>;
+  }
+  /** `flags`: 1 = create only (EEXIST if present), 2 = replace only (ENODATA if absent). */
+  setxattr(inode: InodeId, name: string, value: Uint8Array, flags = 0): Promise<void> {
+    return this.call("setxattr", { inode, name, value, flags }, true) as Promise<void>;
+  }
+  removexattr(inode: InodeId, name: string): Promise<void> {
+    return this.call("removexattr", { inode, name }, true) as Promise<void>;
+  }
+  /** The session's last descriptor of an orphan closed: metad frees it. */
+  orphanRelease(inode: InodeId, session: string): Promise<{ released: number }> {
+    return this.call("orphan_release", { inode, session }, true) as Promise<{ released: number }>;
+  }
+  /** Keeps the session's orphans another LIMITS.orphanLeaseMs. */
+  sessionRenew(session: string): Promise<{ orphans: number; expiresAtMs: number | null }> {
+    return this.call("session_renew", { session }, true) as Promise<{ orphans: number; expiresAtMs: number | null }>;
+  }
+  /** Ends the session: its orphans go now. */
+  sessionClose(session: string): Promise<{ released: number }> {
+    return this.call("session_close", { session }, true) as Promise<{ released: number }>;
   }
   readPlan(inode: InodeId, range: { offsetBytes: number; lengthBytes: number; generation?: number }): Promise<ReadPlan> {
     return this.call("read_plan", { inode, ...range }, false) as Promise<ReadPlan>;

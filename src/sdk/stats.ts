@@ -10,10 +10,10 @@ abstract class TypedEntry {
   isFile(): boolean { return this.type === "file"; }
   isDirectory(): boolean { return this.type === "dir"; }
   isSymbolicLink(): boolean { return this.type === "symlink"; }
-  isBlockDevice(): boolean { return false; }
-  isCharacterDevice(): boolean { return false; }
-  isFIFO(): boolean { return false; }
-  isSocket(): boolean { return false; }
+  isBlockDevice(): boolean { return this.type === "blockdev"; }
+  isCharacterDevice(): boolean { return this.type === "chardev"; }
+  isFIFO(): boolean { return this.type === "fifo"; }
+  isSocket(): boolean { return this.type === "socket"; }
 }
 
 /** Like fs.Stats, plus NoKV's own `generation` and `version`. */
@@ -24,7 +24,7 @@ export class NoKVStats extends TypedEntry {
   readonly nlink: number;
   readonly uid: number;
   readonly gid: number;
-  readonly rdev = 0;
+  readonly rdev: number;
   readonly size: number;
   readonly blksize = 4096;
   readonly blocks: number;
@@ -46,6 +46,7 @@ export class NoKVStats extends TypedEntry {
     this.nlink = attrs.nlink;
     this.uid = attrs.uid;
     this.gid = attrs.gid;
+    this.rdev = attrs.rdev;
     this.size = attrs.sizeBytes;
     this.blocks = Math.ceil(attrs.sizeBytes / 512);
     this.atimeNs = BigInt(attrs.atimeNs);

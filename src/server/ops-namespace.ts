@@ -1,5 +1,5 @@
-import { argArray, argOptional, argString, type Args } from "../wire/index.ts";
-import { LIMITS } from "../types/index.ts";
+import { argArray, argBytes, argInt, argOptional, argString, type Args } from "../wire/index.ts";
+import { FsError, LIMITS, type InodeType } from "../types/index.ts";
 import type { NewEntryArgs } from "../service/index.ts";
 import {
   atArg, changesArg, flagArg, inodeArg, mountArg, nameArg, ownerArgs, pageArgs, pathArg, viewArg, writeKey,
@@ -17,6 +17,19 @@ const entry = (ctx: OpContext, args: Args) => ({ mount: mountArg(ctx, args), par
 export function createArgs(ctx: OpContext, args: Args, requestKey: string | undefined): NewEntryArgs {
   return { ...entry(ctx, args), ...ownerArgs(args), ...writeKey(requestKey) };
 }
+const sessionArg = (a: Args) => argString(a, "session", { maxBytes: LIMITS.sessionIdMaxBytes });
+const keepOpenArg = (a: Args): { keepOpen?: string } => {
+  const session = argOptional(a, "keepOpen", argString, { maxBytes: LIMITS.sessionIdMaxBytes });
+  return session === undefined ? {} : { keepOpen: session };
+};
+/** An array of inode numbers (bigints from int64-only encoders accepted). */
+const inodesArg = (a: Args): number[] =>
+  argArray(a, "inodes", { maxLength: LIMITS.readdirPageMaxEntries }).map((v) => {
+    const n = typeof v === "bigint" ? Number(v) : v;
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) throw new FsError("EINVAL", `args.inodes holds ${String(v)}, not an inode number`);
+    return n;
+  });
+const xattrNameArg = (a: Args) => argString(a, "name", { maxBytes: LIMITS.xattrNameMaxBytes * 4 });
 
 export const NAMESPACE_OPS: Record<string, OpSpec> = {
   lookup: read((ctx, a) => ctx.service.ns.lookup({ ...atArg(ctx, a), parent: inodeArg(a, "parent"), name: nameArg(a) })),
@@ -26,6 +39,24 @@ export const NAMESPACE_OPS: Record<string, OpSpec> = {
   readlink: read((ctx, a) => ctx.service.ns.readlink({ ...atArg(ctx, a), inode: inodeArg(a) })),
   mkdir: write((ctx, a, k) => ctx.service.ns.mkdir({ ...entry(ctx, a), ...ownerArgs(a), ...writeKey(k) })),
   create: write((ctx, a, k) => ctx.service.ns.create(createArgs(ctx, a, k))),
+  // A new file and where its first body goes, in one round trip: the small file an agent writes
+  // costs this and one publish. The prepare carries no request key: a retry stages another,
+  // and the unused one expires.
+  create_prepared: write((ctx, a, k) => {
+    const attrs = ctx.service.ns.create(createArgs(ctx, a, k));
+    const expiryMs = argOptional(a, "expiryMs", argInt, { min: 1, max: LIMITS.stagedExpiryMaxMs });
+    const prepared = ctx.service.publisher.prepare({ ...entry(ctx, a), ...(expiryMs === undefined ? {} : { expiryMs }) });
+    return { attrs, prepared };
+  }),
+  mknod: write((ctx, a, k) =>
+    ctx.service.ns.mknod({
+      ...entry(ctx, a),
+      type: argString(a, "type") as InodeType,
+      rdev: argOptional(a, "rdev", argInt, { min: 0, max: 0xffff_ffff }) ?? 0,
+      ...ownerArgs(a),
+      ...writeKey(k),
+    }),
+  ),
   create_files: write((ctx, a, k) =>
     ctx.service.ns.createFiles({
       mount: mountArg(ctx, a),
@@ -39,7 +70,7 @@ export const NAMESPACE_OPS: Record<string, OpSpec> = {
   link: write((ctx, a, k) =>
     ctx.service.ns.link({ mount: mountArg(ctx, a), inode: inodeArg(a), newParent: inodeArg(a, "newParent"), newName: nameArg(a, "newName"), ...writeKey(k) }),
   ),
-  unlink: write((ctx, a, k) => ctx.service.ns.unlink({ ...entry(ctx, a), ...writeKey(k) })),
+  unlink: write((ctx, a, k) => ctx.service.ns.unlink({ ...entry(ctx, a), ...keepOpenArg(a), ...writeKey(k) })),
   rmdir: write((ctx, a, k) => ctx.service.ns.rmdir({ ...entry(ctx, a), ...writeKey(k) })),
   rename: write((ctx, a, k) =>
     ctx.service.ns.rename({
@@ -48,10 +79,33 @@ export const NAMESPACE_OPS: Record<string, OpSpec> = {
       newName: nameArg(a, "newName"),
       noReplace: flagArg(a, "noReplace"),
       exchange: flagArg(a, "exchange"),
+      ...keepOpenArg(a),
       ...writeKey(k),
     }),
   ),
   setattr: write((ctx, a, k) => ctx.service.ns.setattr({ mount: mountArg(ctx, a), inode: inodeArg(a), changes: changesArg(a), ...writeKey(k) })),
+
+  getxattr: read((ctx, a) => ctx.service.xattrs.get({ mount: mountArg(ctx, a), inode: inodeArg(a), name: xattrNameArg(a) })),
+  xattr_names: read((ctx, a) =>
+    ctx.service.xattrs.namesOf({ mount: mountArg(ctx, a), inodes: inodesArg(a) }),
+  ),
+  listxattr: read((ctx, a) => ctx.service.xattrs.list({ mount: mountArg(ctx, a), inode: inodeArg(a) })),
+  setxattr: write((ctx, a, k) =>
+    ctx.service.xattrs.set({
+      mount: mountArg(ctx, a),
+      inode: inodeArg(a),
+      name: xattrNameArg(a),
+      value: argBytes(a, "value", { maxBytes: LIMITS.xattrValueMaxBytes }),
+      flags: argOptional(a, "flags", argInt, { min: 0, max: 3 }) ?? 0,
+      ...writeKey(k),
+    }),
+  ),
+  removexattr: write((ctx, a, k) => ctx.service.xattrs.remove({ mount: mountArg(ctx, a), inode: inodeArg(a), name: xattrNameArg(a), ...writeKey(k) })),
+
+  // Orphans: unlinked files a mount session holds open (see src/service/orphans.ts).
+  orphan_release: write((ctx, a, k) => ctx.service.orphans.release({ mount: mountArg(ctx, a), inode: inodeArg(a), session: sessionArg(a), ...writeKey(k) })),
+  session_renew: write((ctx, a, k) => ctx.service.orphans.renew({ mount: mountArg(ctx, a), session: sessionArg(a), ...writeKey(k) })),
+  session_close: write((ctx, a, k) => ctx.service.orphans.closeSession({ mount: mountArg(ctx, a), session: sessionArg(a), ...writeKey(k) })),
 
   stat_path: read((ctx, a) => ctx.service.paths.stat({ ...viewArg(ctx, a), path: pathArg(a) })),
   lstat_path: read((ctx, a) => ctx.service.paths.lstat({ ...viewArg(ctx, a), path: pathArg(a) })),

@@ -251,6 +251,7 @@ export function newInode(fields: {
   gid: number;
   parent: InodeId;
   target?: string;
+  rdev?: number;
   now?: bigint;
 }): InodeValue {
   const now = fields.now ?? nowNs();
@@ -268,6 +269,7 @@ export function newInode(fields: {
     mtimeNs: now,
     ctimeNs: now,
     target: fields.target ?? "",
+    rdev: fields.rdev ?? 0,
   };
 }
 

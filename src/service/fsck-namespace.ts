@@ -17,12 +17,15 @@ export interface NamespaceFacts {
   linksTo: Map<string, ScannedDentry[]>;
   /** Dentries inside each directory. */
   children: Map<string, ScannedDentry[]>;
+  /** Inodes kept nameless for a session that holds them open (see orphans.ts). */
+  orphans: Set<string>;
 }
 
 export const inodeKey = (mount: MountId, inode: InodeId): string => `${mount}:${inode}`;
 
 export function loadNamespace(store: MetadataStore, scan: FullScan, sink: ViolationSink): NamespaceFacts {
-  const facts: NamespaceFacts = { mounts: new Map(), inodes: new Map(), dentryCount: 0, linksTo: new Map(), children: new Map() };
+  const facts: NamespaceFacts = { mounts: new Map(), inodes: new Map(), dentryCount: 0, linksTo: new Map(), children: new Map(), orphans: new Set() };
+  for (const o of scan.orphans()) facts.orphans.add(inodeKey(o.mount, o.inode));
   for (const row of store.scanSystem(MOUNT_PREFIX)) facts.mounts.set(row.int!, row.name.slice(MOUNT_PREFIX.length));
   for (const inode of scan.inodes()) {
     facts.inodes.set(inodeKey(inode.mount, inode.inode), inode);
@@ -140,7 +143,7 @@ function checkReachable(facts: NamespaceFacts, sink: ViolationSink): void {
     }
   }
   for (const [key, inode] of facts.inodes) {
-    if (seen.has(key)) continue;
+    if (seen.has(key) || (facts.orphans.has(key) && inode.nlink === 0)) continue;
     sink.add("unreachable-inode", `${inode.type ?? "inode"} ${inode.inode} cannot be reached from its mount root (orphan)`, { mount: inode.mount, inode: inode.inode });
   }
 }

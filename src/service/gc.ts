@@ -1,6 +1,7 @@
 import { LIMITS, type MountId, type Version } from "../types/index.ts";
 import type { GcRecord, HistoryBand, MetadataCommand, Mutation } from "../schema/index.ts";
 import type { ServiceCore } from "./core.ts";
+import type { Orphans } from "./orphans.ts";
 
 // Garbage collection decides; the caller's object store deletes. Every pass is bounded
 // (gcPassMaxRows per family) and walks indexes only, and every removal is a command in its
@@ -30,6 +31,8 @@ export interface GcReport {
   dedupeRecordsDeleted: number;
   logEntriesTrimmed: number;
   tempFilesDeleted: number;
+  /** Orphans (unlinked files held open) whose session's lease ran out. */
+  orphansCollected: number;
 }
 
 export function emptyGcReport(): GcReport {
@@ -37,6 +40,7 @@ export function emptyGcReport(): GcReport {
     objectRecordsScanned: 0, objectsDeleted: 0, mountsWaitingForSnapshots: 0, objectDeleteErrors: 0, stagedExpired: 0,
     stagedObjectsDeleted: 0, historyRowsDeleted: 0, watchEventsTrimmedBefore: 0, dedupeRecordsDeleted: 0, logEntriesTrimmed: 0,
     tempFilesDeleted: 0,
+    orphansCollected: 0,
   };
 }
 
@@ -63,6 +67,7 @@ export class Collector {
   constructor(
     private readonly core: ServiceCore,
     private readonly retention: GcRetention = DEFAULT_GC_RETENTION,
+    private readonly orphans: Orphans | null = null,
   ) {}
 
   /** One full pass: objects, expired prepares, history, watch log, dedupe records, command log. */
@@ -77,8 +82,10 @@ export class Collector {
 
   /** Metadata-only collection (no object store needed). */
   collectMetadata(report: GcReport = emptyGcReport()): GcReport {
-    this.collectHistory(report);
     const now = this.core.nowMs();
+    // First: an expired orphan's blocks then join this pass's history and object queues.
+    if (this.orphans) report.orphansCollected += this.orphans.collectExpired(now);
+    this.collectHistory(report);
     for (const shard of this.core.store.shards()) {
       const bound = this.core.store.watchTrimBound(shard.shard, shard.version - this.retention.watchRetainVersions, LIMITS.gcPassMaxRows);
       if (bound !== null && bound > shard.watchFloor) {

@@ -3,11 +3,13 @@ import { ServiceCore, type ResultCodec } from "./core.ts";
 import { Collector, DEFAULT_GC_RETENTION, type GcRetention } from "./gc.ts";
 import { Mounts } from "./mounts.ts";
 import { Namespace } from "./namespace.ts";
+import { Orphans } from "./orphans.ts";
 import { Paths } from "./paths.ts";
 import { Publisher } from "./publish.ts";
 import { defaultResultCodec } from "./result-codec.ts";
 import { Snapshots } from "./snapshots.ts";
 import { Watch } from "./watch.ts";
+import { Xattrs } from "./xattrs.ts";
 
 export interface MetadataServiceOptions {
   /** Wall clock for expiries and dedupe ages, injectable for tests. */
@@ -30,6 +32,8 @@ export class MetadataService {
   readonly publisher: Publisher;
   readonly snapshots: Snapshots;
   readonly watch: Watch;
+  readonly orphans: Orphans;
+  readonly xattrs: Xattrs;
   readonly gc: Collector;
 
   constructor(readonly store: MetadataStore, options: MetadataServiceOptions = {}) {
@@ -41,7 +45,9 @@ export class MetadataService {
     this.publisher = new Publisher(this.core, nowMs);
     this.snapshots = new Snapshots(this.core);
     this.watch = new Watch(this.core);
-    this.gc = new Collector(this.core, { ...DEFAULT_GC_RETENTION, ...options.retention });
+    this.orphans = new Orphans(this.core);
+    this.xattrs = new Xattrs(this.core);
+    this.gc = new Collector(this.core, { ...DEFAULT_GC_RETENTION, ...options.retention }, this.orphans);
     this.mounts.bootstrap();
   }
 

@@ -1,6 +1,8 @@
 import {
   FsError,
   LIMITS,
+  SPECIAL_TYPES,
+  isSpecialType,
   nowNs,
   utf8Length,
   validateName,
@@ -10,6 +12,7 @@ import {
   type DirPage,
   type InodeAttrs,
   type InodeId,
+  type InodeType,
   type MountId,
   type Version,
 } from "../types/index.ts";
@@ -114,10 +117,22 @@ export class Namespace {
     return this.createEntry(args, "symlink", "create_symlink", target);
   }
 
-  private createEntry(args: NewEntryArgs, type: InodeAttrs["type"], kind: MetadataCommand["kind"], target: string): InodeAttrs {
+  /**
+   * A special file: a fifo or socket (a name with attributes; the kernel of each client serves
+   * the pipe or socket itself), or a character or block device with its number (Linux encoding).
+   */
+  mknod(args: NewEntryArgs & { type: InodeType; rdev?: number }): InodeAttrs {
+    if (!isSpecialType(args.type)) throw new FsError("EINVAL", `mknod makes ${SPECIAL_TYPES.join(", ")}; got '${String(args.type)}'`);
+    const device = args.type === "chardev" || args.type === "blockdev";
+    const rdev = device ? checkUint(args.rdev ?? 0, "rdev", 0xffff_ffff) : 0;
+    if (!device && args.rdev !== undefined && args.rdev !== 0) throw new FsError("EINVAL", `a ${args.type} has no device number`);
+    return this.createEntry(args, args.type, "create_node", "", rdev);
+  }
+
+  private createEntry(args: NewEntryArgs, type: InodeAttrs["type"], kind: MetadataCommand["kind"], target: string, rdev = 0): InodeAttrs {
     const replay = this.core.replayed<InodeAttrs>(args);
     if (replay) return replay.value;
-    return this.createMany({ ...args, names: [args.name] }, type, kind, target, true) as InodeAttrs;
+    return this.createMany({ ...args, names: [args.name] }, type, kind, target, true, rdev) as InodeAttrs;
   }
 
   /** Creates many empty files in one directory as one command: all of them or none (EEXIST). */
@@ -137,6 +152,7 @@ export class Namespace {
     kind: MetadataCommand["kind"],
     target: string,
     single: boolean,
+    rdev = 0,
   ): InodeAttrs[] | InodeAttrs {
     const { mount, parent, names } = args;
     const seen = new Set<string>();
@@ -155,7 +171,7 @@ export class Namespace {
       command.predicates.push({ kind: "notExists", target: { family: "dentry", key }, errno: "EEXIST", detail: `'${name}' already exists` });
       const inode = this.core.allocateId(command);
       const value = newInode({
-        inode, type, parent, now, target,
+        inode, type, parent, now, target, rdev,
         mode: args.mode ?? (type === "dir" ? 0o755 : type === "symlink" ? 0o777 : 0o644),
         uid: args.uid ?? 0,
         gid: args.gid ?? 0,
@@ -184,6 +200,10 @@ export class Namespace {
     validateName(newName);
     const attrs = this.core.getInode(mount, inode);
     if (attrs.type === "dir") throw new FsError("EPERM", "cannot hard-link a directory");
+    // A nameless inode may be named again only while it is an orphan (O_TMPFILE + linkat, or an
+    // unlinked file relinked through /proc/self/fd): it stops being one.
+    const orphan = attrs.nlink === 0 ? this.core.store.getOrphan(mount, inode) : null;
+    if (attrs.nlink === 0 && !orphan) throw new FsError("ENOENT", "the file was unlinked");
     if (attrs.nlink >= LIMITS.nlinkMax) throw new FsError("EMLINK", `inode ${inode} has ${attrs.nlink} links`);
     const dir = this.core.getDir(mount, newParent);
     const key = { mount, parent: newParent, name: newName };
@@ -195,6 +215,7 @@ export class Namespace {
       { kind: "versionEquals", target: { family: "inode", key: { mount, inode } }, version: attrs.version, errno: "ESTALE" },
     );
     const value = { ...valueOf(attrs), nlink: attrs.nlink + 1, ctimeNs: now };
+    if (orphan) command.mutations.push({ family: "orphan", op: "delete", key: { mount, inode } });
     command.mutations.push(
       { family: "dentry", op: "insert", key, value: { inode, type: attrs.type } },
       { family: "inode", op: "put", key: { mount, inode }, value },
@@ -206,7 +227,11 @@ export class Namespace {
     return result;
   }
 
-  unlink(args: EntryArgs & WriteOptions): void {
+  /**
+   * `keepOpen` names the mount session that holds the file open: if this was its last link, the
+   * inode and its body stay as an orphan of that session instead of going now.
+   */
+  unlink(args: EntryArgs & WriteOptions & KeepOpen): void {
     this.remove(args, false);
   }
 
@@ -214,7 +239,7 @@ export class Namespace {
     this.remove(args, true);
   }
 
-  private remove(args: EntryArgs & WriteOptions, wantDir: boolean): void {
+  private remove(args: EntryArgs & WriteOptions & KeepOpen, wantDir: boolean): void {
     if (this.core.replayed(args)) return;
     const { mount, parent, name } = args;
     validateName(name);
@@ -228,14 +253,18 @@ export class Namespace {
     const now = nowNs();
     command.predicates.push({ kind: "versionEquals", target: { family: "dentry", key }, version: dentry.version, errno: "ESTALE" });
     command.mutations.push({ family: "dentry", op: "delete", key });
-    command.mutations.push(...this.unlinkInode(command, mount, dentry.inode, now));
+    command.mutations.push(...this.unlinkInode(command, mount, dentry.inode, now, args.keepOpen));
     command.mutations.push(touchDir(mount, dir, now, wantDir ? -1 : 0));
     command.watchEvents.push({ mount, kind: "remove", scope: parent, name, inode: dentry.inode });
     this.core.commit(command);
   }
 
-  /** Drops one link to `inode`: the inode and its body go with the last link. */
-  private unlinkInode(command: MetadataCommand, mount: MountId, inode: InodeId, now: bigint): Mutation[] {
+  /**
+   * Drops one link to `inode`: the inode and its body go with the last link, unless a session
+   * holds the file open (`keepOpen`): then it stays, nameless with nlink 0, as that session's
+   * orphan until released (see orphans.ts).
+   */
+  private unlinkInode(command: MetadataCommand, mount: MountId, inode: InodeId, now: bigint, keepOpen?: string): Mutation[] {
     const attrs = this.core.getInode(mount, inode);
     const key = { mount, inode };
     if (attrs.type === "dir") {
@@ -243,16 +272,21 @@ export class Namespace {
         throw new FsError("ENOTEMPTY", "directory is not empty");
       }
       command.predicates.push({ kind: "prefixEmpty", target: { family: "dir", key }, errno: "ENOTEMPTY", detail: "directory is not empty" });
-      return [{ family: "inode", op: "delete", key }];
+      return [{ family: "inode", op: "delete", key }, { family: "xattr", op: "deleteAll", key }];
     }
     if (attrs.nlink > 1) {
       return [{ family: "inode", op: "put", key, value: { ...valueOf(attrs), nlink: attrs.nlink - 1, ctimeNs: now } }];
     }
-    const body = loadBody(this.core.store, mount, inode, attrs.generation);
-    return [{ family: "inode", op: "delete", key }, ...dropBodyMutations(mount, inode, attrs.generation, body)];
+    if (keepOpen !== undefined && attrs.type === "file" && canOrphan(this.core, mount, keepOpen)) {
+      return [
+        { family: "inode", op: "put", key, value: { ...valueOf(attrs), nlink: 0, ctimeNs: now } },
+        { family: "orphan", op: "put", key, value: { session: keepOpen, expiresAtMs: command.timestampMs + LIMITS.orphanLeaseMs } },
+      ];
+    }
+    return deleteInodeMutations(this.core, mount, attrs);
   }
 
-  rename(args: RenameArgs): void {
+  rename(args: RenameArgs & KeepOpen): void {
     if (this.core.replayed(args)) return;
     const { mount, parent, name, newParent, newName } = args;
     validateName(name);
@@ -293,7 +327,7 @@ export class Namespace {
         if (target.inode === source.inode) return;
         if (source.type === "dir" && target.type !== "dir") throw new FsError("ENOTDIR", `'${newName}' is not a directory`);
         if (source.type !== "dir" && target.type === "dir") throw new FsError("EISDIR", `'${newName}' is a directory`);
-        command.mutations.push(...this.unlinkInode(command, mount, target.inode, now));
+        command.mutations.push(...this.unlinkInode(command, mount, target.inode, now, args.keepOpen));
         if (target.type === "dir") nlinkTo -= 1;
       }
       const moved = { inode: source.inode, type: source.type };
@@ -364,6 +398,34 @@ export class Namespace {
     this.core.commit(command);
     return result;
   }
+}
+
+/** What `keepOpen` carries: the mount session holding the file that may lose its last link. */
+export interface KeepOpen {
+  keepOpen?: string;
+}
+
+/** A session may hold orphansPerSessionMax orphans; past it, unlinked open files go at once. */
+function canOrphan(core: ServiceCore, mount: MountId, session: string): boolean {
+  validateSession(session);
+  return core.store.scanOrphansOfSession(mount, session, LIMITS.orphansPerSessionMax).length < LIMITS.orphansPerSessionMax;
+}
+
+export function validateSession(session: string): void {
+  if (typeof session !== "string" || session.length === 0 || utf8Length(session) > LIMITS.sessionIdMaxBytes) {
+    throw new FsError("EINVAL", `a mount session id is 1..${LIMITS.sessionIdMaxBytes} bytes`);
+  }
+}
+
+/** An inode going for good: its row, its extended attributes and its body (blocks to GC). */
+export function deleteInodeMutations(core: ServiceCore, mount: MountId, attrs: InodeAttrs): Mutation[] {
+  const key = { mount, inode: attrs.inode };
+  const body = attrs.type === "dir" ? null : loadBody(core.store, mount, attrs.inode, attrs.generation);
+  return [
+    { family: "inode", op: "delete", key },
+    { family: "xattr", op: "deleteAll", key },
+    ...(body ? dropBodyMutations(mount, attrs.inode, attrs.generation, body) : []),
+  ];
 }
 
 /** The parent directory's new attributes when a child comes or goes. */

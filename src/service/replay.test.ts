@@ -28,6 +28,8 @@ const TABLES: Record<string, string> = {
   staged: "mount, prepare_id",
   command_dedupe: "request_key",
   command_log: "shard, version",
+  orphan: "mount, inode",
+  xattr: "mount, inode, name",
 };
 
 function dump(path: string): Record<string, unknown[]> {
@@ -136,6 +138,13 @@ test("the command log replays into an empty store with identical rows in every t
     const sizeBytes = Math.floor(random() * 20_000);
     const snaps = service.snapshots.list(mount);
     const snap = snaps.length > 0 ? pick(snaps).snapshotId : null;
+    const nodeType = pick(["fifo", "chardev", "blockdev", "socket"] as const);
+    const rdev = Math.floor(random() * 0xffff);
+    const session = pick(["s1", "s2"]);
+    const xname = pick(["user.a", "user.b", "trusted.c"]);
+    const xvalue = new Uint8Array(Math.floor(random() * 64)).fill(Math.floor(random() * 256));
+    const target = entries.length > 0 ? pick(entries).inode : parent;
+    const held = service.store.scanOrphansOfSession(mount, session, 1)[0];
     const requestKey = random() < 0.3 ? `k${keyed++}` : undefined;
     const key = requestKey === undefined ? {} : { requestKey };
     const ops: Array<[string, () => unknown]> = [
@@ -151,8 +160,19 @@ test("the command log replays into an empty store with identical rows in every t
         if (results.every((r) => r instanceof FsError)) throw results[0];
         return results;
       }],
+      ["mknod", () => service.ns.mknod({ mount, parent, name, type: nodeType, ...(nodeType === "chardev" || nodeType === "blockdev" ? { rdev } : {}), ...key })],
       ["create_files", () => service.ns.createFiles({ mount, parent, names: [name + "1", name + "2", name + "3"], ...key })],
       ["unlink", () => service.ns.unlink({ mount, parent, name, ...key })],
+      ["unlink_open", () => service.ns.unlink({ mount, parent, name, keepOpen: session, ...key })],
+      ["rename_over_open", () => service.ns.rename({ mount, parent, name, newParent: other, newName, keepOpen: session, ...key })],
+      // Releases and renewals that find nothing commit nothing, so a keyed retry of one could: not retried.
+      ["orphan_release", () => file !== null && service.orphans.release({ mount, inode: file, session })],
+      ["orphan_release_any", () => held !== undefined && service.orphans.release({ mount, inode: held.inode, session })],
+      ["relink_orphan", () => held !== undefined && service.ns.link({ mount, inode: held.inode, newParent: other, newName: newName + "R", ...key })],
+      ["session_renew", () => service.orphans.renew({ mount, session, ...key })],
+      ["session_close", () => service.orphans.closeSession({ mount, session })],
+      ["setxattr", () => service.xattrs.set({ mount, inode: target, name: xname, value: xvalue, ...key })],
+      ["removexattr", () => service.xattrs.remove({ mount, inode: target, name: xname, ...key })],
       ["rmdir", () => service.ns.rmdir({ mount, parent, name, ...key })],
       ["rename", () => service.ns.rename({ mount, parent, name, newParent: other, newName, ...key })],
       ["rename_noreplace", () => service.ns.rename({ mount, parent, name, newParent: other, newName, noReplace: true, ...key })],
@@ -175,7 +195,7 @@ test("the command log replays into an empty store with identical rows in every t
       run();
       kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
       // A publish is three calls (prepare, maybe unlink, publish): only single calls are retried.
-      if (requestKey !== undefined && kind !== "publish") pendingKeyed.push(run);
+      if (requestKey !== undefined && !["publish", "session_close", "session_renew", "orphan_release", "orphan_release_any"].includes(kind)) pendingKeyed.push(run);
     } catch (err) {
       if (!(err instanceof FsError)) throw err;
       failures++;
@@ -217,7 +237,7 @@ test("the command log replays into an empty store with identical rows in every t
   }
   await service.gc.collect(objects);
 
-  for (const kind of ["create", "create_each", "mkdir", "unlink", "rename", "rename_exchange", "link", "truncate", "publish", "snapshot", "retire"]) {
+  for (const kind of ["create", "create_each", "mkdir", "mknod", "unlink_open", "rename_over_open", "orphan_release_any", "session_renew", "setxattr", "removexattr", "unlink", "rename", "rename_exchange", "link", "truncate", "publish", "snapshot", "retire"]) {
     expect(kinds.get(kind) ?? 0).toBeGreaterThan(5);
   }
   expect(failures).toBeGreaterThan(100);
@@ -236,7 +256,9 @@ test("the command log replays into an empty store with identical rows in every t
     for (const name of names) expect(service.core.readDentry({ mount, parent: ROOT_INODE, name })).toEqual(service.store.getDentry({ mount, parent: ROOT_INODE, name }));
   }
   const gcKinds = new Set(service.store.shards().flatMap((s) => service.store.readLog(s.shard, 1, 1_000_000).map((e) => e.kind)));
-  for (const kind of ["cleanup_objects", "trim_watch", "trim_dedupe", "trim_history", "init_shard", "create_mount"]) expect(gcKinds.has(kind)).toBe(true);
+  for (const kind of ["cleanup_objects", "trim_watch", "trim_dedupe", "trim_history", "init_shard", "create_mount", "create_node", "set_xattr", "remove_xattr", "renew_orphans", "collect_orphans"]) {
+    expect(gcKinds.has(kind)).toBe(true);
+  }
   service.close();
 
   const replayPath = join(dir, "replayed.db");
@@ -244,7 +266,7 @@ test("the command log replays into an empty store with identical rows in every t
   expect(applied).toBeGreaterThan(2_000);
   const live = dump(livePath);
   const replayed = dump(replayPath);
-  for (const table of ["history", "watch_log", "command_dedupe", "chunk_manifest_current", "snapshot_pin"]) expect(live[table]!.length).toBeGreaterThan(0);
+  for (const table of ["history", "watch_log", "command_dedupe", "chunk_manifest_current", "snapshot_pin", "orphan", "xattr"]) expect(live[table]!.length).toBeGreaterThan(0);
   for (const table of Object.keys(TABLES)) {
     expect({ table, rows: replayed[table]!.length }).toEqual({ table, rows: live[table]!.length });
     expect(replayed[table]).toEqual(live[table]!);

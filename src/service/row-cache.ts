@@ -11,7 +11,7 @@ import type { Projection } from "./core.ts";
 // map drops its oldest entries (dentries: the oldest directory's names).
 
 /** Families whose mutations leave inode_current and dentry_current alone. */
-const OTHER_FAMILIES: ReadonlySet<string> = new Set(["manifest", "gc", "pin", "staged", "system", "history", "watch", "dedupe"]);
+const OTHER_FAMILIES: ReadonlySet<string> = new Set(["manifest", "gc", "pin", "staged", "system", "history", "watch", "dedupe", "orphan", "xattr"]);
 
 type Names = Map<string, Dentry | null>;
 

@@ -1,11 +1,33 @@
 import type { InodeId, Version } from "./ids.ts";
 
-export type InodeType = "file" | "dir" | "symlink";
+/** fifo, chardev, blockdev and socket are special files: names with attributes and no body. */
+export type InodeType = "file" | "dir" | "symlink" | "fifo" | "chardev" | "blockdev" | "socket";
+
+export const SPECIAL_TYPES: readonly InodeType[] = ["fifo", "chardev", "blockdev", "socket"];
+
+export function isSpecialType(type: InodeType): boolean {
+  return type === "fifo" || type === "chardev" || type === "blockdev" || type === "socket";
+}
 
 export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
 export const S_IFDIR = 0o040000;
 export const S_IFLNK = 0o120000;
+export const S_IFIFO = 0o010000;
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+export const S_IFSOCK = 0o140000;
+
+const TYPE_BITS: Readonly<Record<InodeType, number>> = {
+  file: S_IFREG, dir: S_IFDIR, symlink: S_IFLNK, fifo: S_IFIFO, chardev: S_IFCHR, blockdev: S_IFBLK, socket: S_IFSOCK,
+};
+
+/** The inode type of st_mode's S_IFMT bits, or null for bits that name no type. */
+export function typeOfModeBits(mode: number): InodeType | null {
+  const bits = mode & S_IFMT;
+  for (const [type, b] of Object.entries(TYPE_BITS)) if (b === bits) return type as InodeType;
+  return null;
+}
 
 /** The attributes of one inode. Times are nanoseconds since the epoch (bigint, exact). */
 export interface InodeAttrs {
@@ -26,12 +48,14 @@ export interface InodeAttrs {
   ctimeNs: bigint;
   /** Symlink target; empty for other types. */
   target: string;
+  /** Device number (Linux encoding) of a chardev or blockdev; 0 for every other type. */
+  rdev: number;
   /** The commit version that wrote these attributes. */
   version: Version;
 }
 
 export function typeBits(type: InodeType): number {
-  return type === "dir" ? S_IFDIR : type === "symlink" ? S_IFLNK : S_IFREG;
+  return TYPE_BITS[type];
 }
 
 /** The st_mode a stat() caller expects: type bits plus permission bits. */

@@ -54,6 +54,22 @@ export const LIMITS = {
   /** A prepared publish not published by then is garbage. */
   stagedExpiryDefaultMs: 60 * 60_000,
   stagedExpiryMaxMs: 7 * 24 * 60 * 60_000,
+  /**
+   * An unlinked file a mount session holds open stays this long after the session last renewed its
+   * lease; a session that dies (its client gone) leaks nothing past it.
+   */
+  orphanLeaseMs: 120_000,
+  /** FUSE: how often a mount holding orphans renews their lease (well inside orphanLeaseMs). */
+  orphanRenewIntervalMs: 30_000,
+  /** Orphans one session may hold in a mount; past it an unlink of an open file frees it at once. */
+  orphansPerSessionMax: 100_000,
+  /** A mount session id (client-chosen, random). */
+  sessionIdMaxBytes: 64,
+  /** Extended attributes (Linux's limits): a name with its namespace prefix, and one value. */
+  xattrNameMaxBytes: 255,
+  xattrValueMaxBytes: 64 * 1024,
+  /** All names and values of one inode together (listxattr's buffer is bounded likewise). */
+  xattrInodeMaxBytes: 256 * 1024,
   /** Snapshot pins per mount. */
   snapshotsPerMountMax: 10_000,
 
@@ -228,9 +244,33 @@ export const LIMITS = {
   fuseUnwatchedCacheTimeoutMs: 1_000,
   /** FUSE: directories with a watch subscription at once; past it, entries expire by timeout only. */
   fuseWatchedDirsMax: 10_000,
+  /**
+   * FUSE: a file created for writing gets its first body prepared with the create; the prepare
+   * serves a publish until this long after (later, and for bodies over one block, the publish
+   * prepares its own). Unused ones expire at metad. The mount keeps at most fusePreparedMax.
+   */
+  fusePreparedExpiryMs: 10 * 60_000,
+  fusePreparedMarginMs: 30_000,
+  fusePreparedMax: 65_536,
+  /**
+   * FUSE: how long close(2) and fsync(2) keep trying to publish while metad cannot be reached
+   * (restart, failover), and the backoff between tries. Past it they fail with EIO; they never
+   * report success for bytes that were not published.
+   */
+  fusePublishRetryMaxMs: 60_000,
+  fusePublishRetryBackoffMs: 100,
+  fusePublishRetryBackoffMaxMs: 2_000,
+  /** FUSE: inodes whose extended attribute names the mount remembers (to answer getxattr misses). */
+  fuseKnownXattrListsMax: 1_000_000,
+  /** FUSE: names of fully known directories kept to answer absent-name lookups locally, all together. */
+  fuseListedNamesMax: 1_000_000,
   /** FUSE: invalidations waiting for the kernel; past it they are dropped and timeouts take over. */
   fuseNotifyQueueMax: 65_536,
-  /** FUSE: one open file's unpublished bytes (held in memory until close publishes them). */
+  /** FUSE: one open file's unpublished bytes held in memory; the rest spill to local disk until the publish. */
+  fuseWriteBufferMemoryBytes: 16 * 1024 * 1024,
+  /** FUSE: bytes written (or published) between garbage collections the mount asks for. */
+  fuseGcAfterWrittenBytes: 16 * 1024 * 1024,
+  /** FUSE: one open file's unpublished bytes (in memory and spilled) until close publishes them. */
   fuseWriteBufferMaxBytes: 8 * 1024 * 1024 * 1024,
   /** FUSE: bytes fetched per read of a file being read sequentially (one default block). */
   fuseReadaheadBytes: 4 * 1024 * 1024,
@@ -281,8 +321,11 @@ assertLimit(LIMITS.bodyMaxBlocks * LIMITS.checksumSegmentsPerBlockMax * 8 <= LIM
 assertLimit(LIMITS.checksumReadMaxAttempts >= 2, "a checksum mismatch must be read again once before it is EIO");
 assertLimit(LIMITS.fuseReadBufferBytes >= LIMITS.fuseMaxWriteBytes + 4096, "fuse read buffer below a max write plus headers");
 assertLimit(LIMITS.fuseMaxWriteBytes % 4096 === 0 && LIMITS.fuseMaxWriteBytes / 4096 <= 0xffff, "fuse max write not whole pages within max_pages");
+assertLimit(LIMITS.fuseWriteBufferMemoryBytes >= 2 * LIMITS.fuseMaxWriteBytes, "fuse write buffer memory below two pages");
 assertLimit(LIMITS.fuseWriteBufferMaxBytes <= LIMITS.fileMaxBytes, "fuse write buffer above the largest file");
 assertLimit(LIMITS.fuseReadaheadBytes >= LIMITS.fuseMaxWriteBytes, "fuse readahead below one kernel read");
 assertLimit(LIMITS.fuseUnwatchedCacheTimeoutMs <= LIMITS.fuseLiveCacheTimeoutMs, "fuse unwatched cache timeout above the watched one");
+assertLimit(LIMITS.orphanRenewIntervalMs * 3 <= LIMITS.orphanLeaseMs, "orphan lease renewed too rarely to survive a missed renew");
+assertLimit(LIMITS.xattrValueMaxBytes <= LIMITS.xattrInodeMaxBytes, "xattr value above an inode's xattr budget");
 // A publish manifest of commandMaxMutations blocks (each a map of 4 fields: 9 items) must fit.
 assertLimit(LIMITS.payloadMaxItems >= 9 * LIMITS.commandMaxMutations, "payload items below a max manifest");

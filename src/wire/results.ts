@@ -6,46 +6,64 @@ import { FsError, type InodeAttrs, type InodeType } from "../types/index.ts";
 // "readdir-plus reply x1000"). Which ops return attributes, and in what shape, is this table;
 // both ends convert through it.
 
+//
+// Special files (type codes 3-6) add a 15th element, rdev. Files, directories and symlinks keep the
+// 14-element tuple, so a client that predates special files reads every namespace without them
+// exactly as before, and meets an unknown type code (not a malformed tuple) when one exists.
+
 export type AttrsTuple = [
   inode: number, version: number, type: number, mode: number, uid: number, gid: number, sizeBytes: number,
   generation: number, nlink: number, parent: number, atimeNs: bigint, mtimeNs: bigint, ctimeNs: bigint, target: string,
+  rdev?: number,
 ];
 
-const TYPES: readonly InodeType[] = ["file", "dir", "symlink"];
+const TYPES: readonly InodeType[] = ["file", "dir", "symlink", "fifo", "chardev", "blockdev", "socket"];
+/** Type codes from here on carry rdev. */
+const FIRST_SPECIAL_CODE = 3;
 
 export function attrsToWire(a: InodeAttrs): AttrsTuple {
-  return [
-    a.inode, a.version, TYPES.indexOf(a.type), a.mode, a.uid, a.gid, a.sizeBytes, a.generation, a.nlink, a.parent,
+  const code = TYPES.indexOf(a.type);
+  const tuple: AttrsTuple = [
+    a.inode, a.version, code, a.mode, a.uid, a.gid, a.sizeBytes, a.generation, a.nlink, a.parent,
     a.atimeNs, a.mtimeNs, a.ctimeNs, a.target,
   ];
+  if (code >= FIRST_SPECIAL_CODE) tuple.push(a.rdev);
+  return tuple;
 }
 
 export function attrsFromWire(value: unknown): InodeAttrs {
-  if (!Array.isArray(value) || value.length !== 14) throw new FsError("EPROTO", "inode attributes must be a 14-element array");
+  if (!Array.isArray(value) || (value.length !== 14 && value.length !== 15)) {
+    throw new FsError("EPROTO", "inode attributes must be a 14-element array (15 with rdev)");
+  }
   const type = TYPES[value[2] as number];
   if (!type) throw new FsError("EPROTO", `unknown inode type code ${String(value[2])}`);
   const ns = (v: unknown) => (typeof v === "bigint" ? v : BigInt(v as number));
   return {
     inode: value[0], version: value[1], type, mode: value[3], uid: value[4], gid: value[5], sizeBytes: value[6],
     generation: value[7], nlink: value[8], parent: value[9], atimeNs: ns(value[10]), mtimeNs: ns(value[11]),
-    ctimeNs: ns(value[12]), target: value[13],
+    ctimeNs: ns(value[12]), target: value[13], rdev: value.length === 15 ? value[14] : 0,
   };
 }
 
-type Shape = "attrs" | "attrsOrNull" | "attrsList" | "plusPage";
+type Shape = "attrs" | "attrsOrNull" | "attrsList" | "plusPage" | "attrsAndMore";
 
 /** Ops whose result carries attributes; every other op's result travels as it is. */
 export const RESULT_SHAPES: Readonly<Record<string, Shape>> = {
-  lookup: "attrs", getattr: "attrs", mkdir: "attrs", create: "attrs", symlink: "attrs", link: "attrs", setattr: "attrs",
+  lookup: "attrs", getattr: "attrs", mkdir: "attrs", create: "attrs", mknod: "attrs", symlink: "attrs", link: "attrs", setattr: "attrs",
   stat_path: "attrs", lstat_path: "attrs", create_file_path: "attrs", symlink_path: "attrs", link_path: "attrs",
   setattr_path: "attrs", publish: "attrs", mkdir_path: "attrsOrNull", create_files: "attrsList",
-  readdir_plus: "plusPage", readdir_path: "plusPage",
+  readdir_plus: "plusPage", readdir_path: "plusPage", create_prepared: "attrsAndMore",
 };
 
 type PlusPage = { entries: Array<{ name: string; attrs: InodeAttrs } | { name: string; type: string }>; nextAfter: string | null };
 
+/** A map whose `attrs` field is attributes (create_prepared: `{attrs, prepared}`). */
+type WithAttrs = { attrs: unknown } & Record<string, unknown>;
+
 export function resultToWire(op: string, value: unknown): unknown {
   switch (RESULT_SHAPES[op]) {
+    case "attrsAndMore":
+      return { ...(value as WithAttrs), attrs: attrsToWire((value as { attrs: InodeAttrs }).attrs) };
     case "attrs":
       return attrsToWire(value as InodeAttrs);
     case "attrsOrNull":
@@ -65,6 +83,8 @@ export function resultToWire(op: string, value: unknown): unknown {
 
 export function resultFromWire(op: string, value: unknown): unknown {
   switch (RESULT_SHAPES[op]) {
+    case "attrsAndMore":
+      return { ...(value as WithAttrs), attrs: attrsFromWire((value as WithAttrs).attrs) };
     case "attrs":
       return attrsFromWire(value);
     case "attrsOrNull":

@@ -11,6 +11,8 @@ const IO_BLOCK_BYTES = LIMITS.fuseMaxWriteBytes;
 export interface AttrOverlay {
   sizeBytes: number;
   mtimeNs: bigint;
+  /** A write or truncate changes the inode: ctime moves with it (the publish stamps it again). */
+  ctimeNs: bigint;
 }
 
 export function toFuseAttr(nodes: NodeTable, attrs: InodeAttrs, overlay?: AttrOverlay): FuseAttr {
@@ -21,12 +23,13 @@ export function toFuseAttr(nodes: NodeTable, attrs: InodeAttrs, overlay?: AttrOv
     blocks512: Math.ceil(sizeBytes / 512),
     atimeNs: BigInt(attrs.atimeNs),
     mtimeNs: overlay?.mtimeNs ?? BigInt(attrs.mtimeNs),
-    ctimeNs: BigInt(attrs.ctimeNs),
+    ctimeNs: overlay?.ctimeNs ?? BigInt(attrs.ctimeNs),
     mode: statMode(attrs),
     nlink: attrs.nlink,
     uid: attrs.uid,
     gid: attrs.gid,
     blockSizeBytes: IO_BLOCK_BYTES,
+    rdev: attrs.rdev,
   };
 }
 
@@ -36,6 +39,6 @@ export function entryOut(nodes: NodeTable, attrs: InodeAttrs, cacheTimeoutMs: nu
 
 /** "No such name", cached like a positive entry: watch events invalidate it when one appears. */
 export function negativeEntry(cacheTimeoutMs: number): EntryOut {
-  const attr: FuseAttr = { ino: 0, sizeBytes: 0, blocks512: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, mode: 0, nlink: 0, uid: 0, gid: 0, blockSizeBytes: 0 };
+  const attr: FuseAttr = { ino: 0, sizeBytes: 0, blocks512: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, mode: 0, nlink: 0, uid: 0, gid: 0, blockSizeBytes: 0, rdev: 0 };
   return { nodeid: 0, entryValidMs: cacheTimeoutMs, attrValidMs: 0, attr };
 }

@@ -1,4 +1,7 @@
-import { FsError, nowNs, type InodeAttrs } from "../../types/index.ts";
+import { FsError, LIMITS, nowNs, type ErrnoCode, type InodeAttrs } from "../../types/index.ts";
+
+/** Errors that mean "metad (or the way to it) is not there right now", not "this publish is wrong". */
+const UNREACHABLE: ReadonlySet<ErrnoCode | undefined> = new Set(["ECONNRESET", "ETIMEDOUT", "EAGAIN"]);
 import type { AttrOverlay } from "./attrs.ts";
 import type { Node, NodeTable } from "./node-table.ts";
 import type { NodeSource } from "./source.ts";
@@ -15,6 +18,8 @@ interface Body {
   changeSeq: number;
   publishedSeq: number;
   mtimeNs: bigint;
+  /** When the body last changed: its ctime until the publish. */
+  ctimeNs: bigint;
   /** Times set while dirty: a publish stamps mtime with now, so they are applied again after it. */
   pendingTimes: { atimeNs?: bigint; mtimeNs?: bigint } | null;
   publishing: Promise<void> | null;
@@ -23,6 +28,9 @@ interface Body {
 
 export class Bodies {
   private readonly bodies = new Map<number, Body>();
+  /** A publish committed under `parent` with the file's new attributes (the parent's follow from them). */
+  afterPublish: (parent: number, attrs: InodeAttrs) => void = () => {};
+  private writtenSinceGcBytes = 0;
 
   constructor(
     private readonly source: NodeSource,
@@ -34,6 +42,7 @@ export class Bodies {
     const body = this.bodyOf(node);
     body.writers++;
     if (truncate) {
+      if (body.buffer) retire(body, body.buffer);
       body.buffer = new WriteBuffer();
       body.loading = null;
     }
@@ -47,14 +56,14 @@ export class Bodies {
     const body = this.bodies.get(node.nodeid);
     if (!body) return;
     body.writers = Math.max(0, body.writers - 1);
-    if (body.writers === 0 && body.publishing === null) this.bodies.delete(node.nodeid);
+    if (body.writers === 0 && body.publishing === null) this.drop(node.nodeid, body);
   }
 
   /** Size and mtime to report while unpublished bytes exist, so the kernel's view stays right. */
   overlay(node: Node): AttrOverlay | undefined {
     const body = this.bodies.get(node.nodeid);
     if (!body?.buffer || !this.isDirty(body)) return undefined;
-    return { sizeBytes: body.buffer.sizeBytes, mtimeNs: body.mtimeNs };
+    return { sizeBytes: body.buffer.sizeBytes, mtimeNs: body.mtimeNs, ctimeNs: body.ctimeNs };
   }
 
   /** The loaded body to read from, when this node has one (its bytes are the newest). */
@@ -67,6 +76,19 @@ export class Bodies {
     const buffer = await this.load(node, body);
     buffer.write(offsetBytes, data);
     this.changed(body);
+    this.collectAfter(data.byteLength);
+  }
+
+  /**
+   * Every kernel WRITE arrives in its own copy (up to 1 MiB), garbage once it is in the buffer;
+   * the collector is told to run after each fuseGcAfterWrittenBytes, or a 1 GiB copy would hold
+   * hundreds of MiB of dead request buffers at its peak.
+   */
+  private collectAfter(bytes: number): void {
+    this.writtenSinceGcBytes += bytes;
+    if (this.writtenSinceGcBytes < LIMITS.fuseGcAfterWrittenBytes) return;
+    this.writtenSinceGcBytes = 0;
+    Bun.gc(true);
   }
 
   /** Truncate of a node with an open body: it changes the buffer, and the publish carries it. */
@@ -80,12 +102,23 @@ export class Bodies {
     return true;
   }
 
+  /** fallocate mode 0: grows the open body to `sizeBytes` with zeros; never shrinks it. */
+  async extend(node: Node, sizeBytes: number): Promise<void> {
+    const body = this.bodies.get(node.nodeid);
+    if (!body || body.writers === 0) throw new FsError("EBADF", `inode ${node.inode} is not open for writing`);
+    const buffer = await this.load(node, body);
+    if (buffer.sizeBytes >= sizeBytes) return;
+    buffer.truncate(sizeBytes);
+    this.changed(body);
+  }
+
   /** Remembers times set on a dirty node, to restore them after the publish. */
   setTimes(node: Node, times: { atimeNs?: bigint; mtimeNs?: bigint }): void {
     const body = this.bodies.get(node.nodeid);
     if (!body || !this.isDirty(body)) return;
     body.pendingTimes = { ...body.pendingTimes, ...times };
     if (times.mtimeNs !== undefined) body.mtimeNs = times.mtimeNs;
+    body.ctimeNs = nowNs();
   }
 
   /** Publishes the node's body if it changed since the last publish; waits for one in flight. */
@@ -96,19 +129,44 @@ export class Bodies {
     if (!this.isDirty(body)) return;
     body.publishing = this.publish(node, body).finally(() => (body.publishing = null));
     await body.publishing;
-    if (body.writers === 0 && !this.isDirty(body)) this.bodies.delete(node.nodeid);
+    if (body.writers === 0 && !this.isDirty(body)) this.drop(node.nodeid, body);
   }
 
   private async publish(node: Node, body: Body): Promise<void> {
     const buffer = body.buffer!;
     const seq = body.changeSeq;
-    const attrs = await this.publishAs(node, buffer);
-    if (attrs) {
-      this.nodes.update(node, attrs);
-      if (body.pendingTimes) this.nodes.update(node, await this.source.setattr(node.inode, body.pendingTimes));
-    }
+    const attrs = await this.publishRetrying(node, buffer);
+    // The pieces a large publish read and uploaded are garbage now, too.
+    this.collectAfter(buffer.sizeBytes);
+    // No name (unlinked while open, O_TMPFILE): the bytes stay here, unpublished, until a link
+    // names the file again (its next flush publishes them) or the last writer closes.
+    if (!attrs) return;
+    this.nodes.update(node, attrs);
+    if (body.pendingTimes) this.nodes.update(node, await this.source.setattr(node.inode, body.pendingTimes));
     body.publishedSeq = seq;
     if (body.changeSeq === seq) body.pendingTimes = null;
+  }
+
+  /**
+   * A publish that fails because metad cannot be reached (restarting, a network blip) is tried
+   * again with backoff for up to fusePublishRetryMaxMs: close(2) and fsync(2) wait that long
+   * rather than fail, and past it they fail with EIO; they never report success for bytes that
+   * were not published.
+   */
+  private async publishRetrying(node: Node, buffer: WriteBuffer): Promise<InodeAttrs | null> {
+    const deadlineMs = performance.now() + LIMITS.fusePublishRetryMaxMs;
+    for (let delayMs: number = LIMITS.fusePublishRetryBackoffMs; ; delayMs = Math.min(delayMs * 2, LIMITS.fusePublishRetryBackoffMaxMs)) {
+      try {
+        return await this.publishAs(node, buffer);
+      } catch (err) {
+        const code = (err as FsError).code;
+        if (!UNREACHABLE.has(code)) throw err;
+        if (performance.now() + delayMs > deadlineMs) {
+          throw new FsError("EIO", `inode ${node.inode} not published: metad unreachable for ${LIMITS.fusePublishRetryMaxMs / 1000} s (${(err as Error).message})`);
+        }
+        await Bun.sleep(delayMs);
+      }
+    }
   }
 
   /**
@@ -123,7 +181,9 @@ export class Bodies {
       if (!link) return null;
       const guard = attempt === 0 ? { ifGeneration: node.attrs.generation } : {};
       try {
-        return await this.source.publish(this.nodes.inodeOf(link.parent), link.name, buffer.body(), { mode: node.attrs.mode, ...guard });
+        const attrs = await this.source.publish(this.nodes.inodeOf(link.parent), link.name, buffer.body(), { mode: node.attrs.mode, inode: node.inode, ...guard });
+        this.afterPublish(link.parent, attrs);
+        return attrs;
       } catch (err) {
         if ((err as FsError).code !== "ESTALE") throw err;
         const now = await this.source.lookup(this.nodes.inodeOf(link.parent), link.name).catch(() => null);
@@ -133,10 +193,16 @@ export class Bodies {
     throw new FsError("ESTALE", `inode ${node.inode} kept changing while it was published`);
   }
 
+  private drop(nodeid: number, body: Body): void {
+    if (this.bodies.get(nodeid) === body) this.bodies.delete(nodeid);
+    if (body.buffer) retire(body, body.buffer);
+    body.buffer = null;
+  }
+
   private bodyOf(node: Node): Body {
     let body = this.bodies.get(node.nodeid);
     if (!body) {
-      body = { buffer: null, loading: null, changeSeq: 0, publishedSeq: 0, mtimeNs: 0n, pendingTimes: null, publishing: null, writers: 0 };
+      body = { buffer: null, loading: null, changeSeq: 0, publishedSeq: 0, mtimeNs: 0n, ctimeNs: 0n, pendingTimes: null, publishing: null, writers: 0 };
       this.bodies.set(node.nodeid, body);
     }
     return body;
@@ -158,9 +224,16 @@ export class Bodies {
   private changed(body: Body): void {
     body.changeSeq++;
     body.mtimeNs = nowNs();
+    body.ctimeNs = body.mtimeNs;
   }
 
   private isDirty(body: Body): boolean {
     return body.changeSeq !== body.publishedSeq;
   }
+}
+
+/** Frees a buffer's spill file once no publish is reading it. */
+function retire(body: Body, buffer: WriteBuffer): void {
+  if (body.publishing) void body.publishing.finally(() => buffer.dispose());
+  else buffer.dispose();
 }

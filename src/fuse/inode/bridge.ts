@@ -6,11 +6,12 @@ import { dirOps } from "./dir-ops.ts";
 import { entryOps } from "./entry-ops.ts";
 import { fileOps } from "./file-ops.ts";
 import { Invalidator } from "./invalidator.ts";
+import { LocalAnswers } from "./local-answers.ts";
 import { miscOps } from "./misc-ops.ts";
 import { NodeTable } from "./node-table.ts";
 import { Handles, type FileHandle } from "./open-files.ts";
 import type { NodeSource } from "./source.ts";
-import type { FsState } from "./state.ts";
+import { childCommitted, type FsState } from "./state.ts";
 
 // The one place the kernel layer meets the inode layer: builds the RawFileSystem the session
 // dispatches to, from the handler areas and their shared state.
@@ -32,10 +33,17 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
   source.usePaths?.((inode) => nodes.pathOf(nodes.nodeidOf(inode)));
   const files = new Handles<FileHandle>();
   const watchable = source.watch ? (source as NodeSource & Required<Pick<NodeSource, "watch">>) : null;
-  const invalidator = watchable
-    ? new Invalidator(watchable, nodes, (nodeid) => {
-        for (const handle of files.forNode(nodeid)) handle.readahead?.drop();
-      })
+  let invalidator: Invalidator | null = null;
+  const local = new LocalAnswers((nodeid) => invalidator?.isLive(nodeid) ?? false);
+  invalidator = watchable
+    ? new Invalidator(
+        watchable,
+        nodes,
+        (nodeid) => {
+          for (const handle of files.forNode(nodeid)) handle.readahead?.drop();
+        },
+        (inval) => local.invalidated(inval),
+      )
     : null;
   const state: FsState = {
     source,
@@ -43,11 +51,16 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     files,
     dirs: new Handles<DirHandle>(),
     bodies: new Bodies(source, nodes),
+    orphans: new Set(),
+    local,
     timeoutFor: (dirNodeid) => (invalidator ? invalidator.timeoutFor(dirNodeid) : LIMITS.fuseSnapshotCacheTimeoutMs),
     sawDir: (nodeid) => invalidator?.watchDir(nodeid),
+    listingDir: async (nodeid) => await invalidator?.watchDirReady(nodeid),
   };
+  state.bodies.afterPublish = (parent, attrs) => childCommitted(state, parent, attrs, 0);
   nodes.onDrop = (node) => {
     if (node.type === "dir") invalidator?.unwatch(node.nodeid);
+    local.dropped(node.nodeid);
   };
   const fs: RawFileSystem = {
     init: () => state.sawDir(1),
@@ -63,6 +76,7 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     attach: (notifier) => invalidator?.attach(notifier),
     close: async () => {
       await invalidator?.close();
+      await source.close?.();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { LIMITS, type DirEntryPlus, type DirPage, type InodeAttrs } from "../../types/index.ts";
+import { LIMITS, typeBits, type DirEntryPlus, type DirPage, type InodeAttrs } from "../../types/index.ts";
 import { DT_DIR, DT_LNK, DT_REG, FUSE_ROOT_ID, type DirentSink, type RawFileSystem } from "../kernel/index.ts";
 import { entryOut } from "./attrs.ts";
 import { COOKIE_DOT, COOKIE_DOTDOT, newDirHandle, type DirHandle } from "./dir-handle.ts";
@@ -7,8 +7,12 @@ import type { FsState } from "./state.ts";
 
 // OPENDIR, READDIR, READDIRPLUS, RELEASEDIR, FSYNCDIR.
 
+/** d_type values (DT_FIFO 1, DT_CHR 2, DT_BLK 6, DT_SOCK 12): st_mode's type bits shifted down. */
 export function direntType(type: InodeAttrs["type"]): number {
-  return type === "dir" ? DT_DIR : type === "symlink" ? DT_LNK : DT_REG;
+  if (type === "dir") return DT_DIR;
+  if (type === "symlink") return DT_LNK;
+  if (type === "file") return DT_REG;
+  return typeBits(type) >> 12;
 }
 
 export function dirOps(state: FsState): Pick<RawFileSystem, "opendir" | "readdir" | "releasedir" | "fsyncdir"> {
@@ -20,7 +24,11 @@ export function dirOps(state: FsState): Pick<RawFileSystem, "opendir" | "readdir
     },
     async readdir(_ctx, nodeid, fh, offset, sink) {
       const handle = state.dirs.get(fh);
-      state.sawDir(nodeid);
+      // A listing read while the directory is not yet watched would reach the kernel uncacheable
+      // (timeout 0) and cost a LOOKUP per entry right after (ls -l, find, du, tar): one wait for
+      // the subscription instead.
+      if (offset === 0) await state.listingDir(nodeid);
+      else state.sawDir(nodeid);
       if (offset < COOKIE_DOTDOT && !addDots(state, handle, offset, sink)) return;
       const after = offset <= COOKIE_DOTDOT ? undefined : handle.cookies.get(offset);
       // The kernel only passes back cookies we gave; an unknown one ends the listing.
@@ -78,7 +86,12 @@ function addEntry(state: FsState, handle: DirHandle, e: DirEntryPlus, sink: Dire
   handle.nextCookie++;
   handle.cookies.set(cookie, e.name);
   // READDIRPLUS: the kernel counts a lookup for every entry it took.
-  if (sink.plus) state.nodes.remember(handle.node.nodeid, e.name, e.attrs);
+  if (sink.plus) {
+    const node = state.nodes.remember(handle.node.nodeid, e.name, e.attrs);
+    // Kept only for nodes in the table: their changes from elsewhere reach us and forget it.
+    const names = learnedXattrs.get(e);
+    if (names) state.local.setXattrNames(node.nodeid, names);
+  }
   return true;
 }
 
@@ -87,5 +100,21 @@ async function pageAfter(state: FsState, handle: DirHandle, cursor: string | und
   const pending = handle.pending;
   if (pending && pending.after === cursor) return { entries: pending.entries, nextAfter: pending.nextAfter };
   const limit = LIMITS.readdirPageDefaultEntries;
-  return await state.source.readdirPlus(handle.node.inode, cursor === undefined ? { limit } : { after: cursor, limit });
+  const page = await state.source.readdirPlus(handle.node.inode, cursor === undefined ? { limit } : { after: cursor, limit });
+  await learnXattrs(state, page.entries);
+  return page;
+}
+
+/** Attribute names learned per listed entry, until the kernel takes the entry (see learnXattrs). */
+const learnedXattrs = new WeakMap<DirEntryPlus, string[]>();
+
+/**
+ * ls -l, cp -a and tar ask every file for an attribute or two (security.*, capabilities): one
+ * request per listing page answers those for the whole page.
+ */
+async function learnXattrs(state: FsState, entries: readonly DirEntryPlus[]): Promise<void> {
+  if (!state.source.xattrNames || entries.length === 0) return;
+  const inodes = entries.map((e) => e.attrs.inode);
+  const withNames = new Map(await state.source.xattrNames(inodes));
+  for (const e of entries) learnedXattrs.set(e, withNames.get(e.attrs.inode) ?? []);
 }

@@ -1,8 +1,8 @@
-import { FsError, S_IFMT, S_IFREG, nowNs, type AttrChanges } from "../../types/index.ts";
+import { FsError, S_IFMT, isSpecialType, nowNs, typeOfModeBits, type AttrChanges } from "../../types/index.ts";
 import { RENAME_EXCHANGE, RENAME_NOREPLACE, type AttrOut, type RawFileSystem, type SetattrIn } from "../kernel/index.ts";
 import { negativeEntry, toFuseAttr } from "./attrs.ts";
 import type { Node } from "./node-table.ts";
-import { attrTimeoutFor, checkWritable, ownerOf, replyEntry, type FsState } from "./state.ts";
+import { attrTimeoutFor, checkWritable, madeEntry, ownerOf, replyEntry, type FsState } from "./state.ts";
 
 // Names and attributes: LOOKUP, FORGET, GETATTR, SETATTR, READLINK, SYMLINK, MKNOD, MKDIR,
 // UNLINK, RMDIR, RENAME(2), LINK. Each is one SDK inode call plus bookkeeping.
@@ -16,6 +16,7 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
 
   return {
     async lookup(_ctx, parent, name) {
+      if (state.local.knownAbsent(parent, name)) return negativeEntry(state.timeoutFor(parent));
       try {
         return replyEntry(state, parent, name, await source.lookup(inodeOf(parent), name));
       } catch (err) {
@@ -29,7 +30,11 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
     },
     async getattr(_ctx, nodeid) {
       const node = nodes.require(nodeid);
+      // A directory's attribute events land in its parent's scope (the root's in its own).
+      const attrScope = node.type === "dir" ? (nodes.linkOf(node)?.parent ?? nodeid) : 0;
+      if (node.type === "dir" && state.local.dirAttrsCurrent(nodeid, attrScope)) return attrOut(node);
       nodes.update(node, await source.getattr(node.inode));
+      if (node.type === "dir") state.local.dirFresh(nodeid);
       return attrOut(node);
     },
     async setattr(_ctx, nodeid, changes) {
@@ -45,39 +50,71 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
     },
     async symlink(ctx, parent, name, target) {
       checkWritable(state);
-      return replyEntry(state, parent, name, await source.symlink(inodeOf(parent), name, target, ownerOf(ctx)));
+      return madeEntry(state, parent, name, await source.symlink(inodeOf(parent), name, target, ownerOf(ctx)));
     },
-    async mknod(ctx, parent, name, mode) {
+    async mknod(ctx, parent, name, mode, rdev) {
       checkWritable(state);
-      if ((mode & S_IFMT) !== S_IFREG) throw new FsError("EPERM", "NoKV holds regular files, directories and symlinks only");
-      return replyEntry(state, parent, name, await source.create(inodeOf(parent), name, ownerOf(ctx, mode)));
+      const type = typeOfModeBits(mode);
+      if (type === "file") return madeEntry(state, parent, name, await source.create(inodeOf(parent), name, ownerOf(ctx, mode)));
+      if (type === null || !isSpecialType(type)) throw new FsError("EINVAL", `mknod of mode ${(mode & S_IFMT).toString(8)}: not a file, fifo, socket or device`);
+      const node = { type, rdev: type === "chardev" || type === "blockdev" ? rdev : 0 };
+      return madeEntry(state, parent, name, await source.mknod(inodeOf(parent), name, node, ownerOf(ctx, mode)));
     },
     async mkdir(ctx, parent, name, mode) {
       checkWritable(state);
-      return replyEntry(state, parent, name, await source.mkdir(inodeOf(parent), name, ownerOf(ctx, mode)));
+      return madeEntry(state, parent, name, await source.mkdir(inodeOf(parent), name, ownerOf(ctx, mode)));
     },
     async unlink(_ctx, parent, name) {
       checkWritable(state);
-      await source.unlink(inodeOf(parent), name);
+      const open = openFileAt(state, parent, name);
+      await source.unlink(inodeOf(parent), name, open ? { keepOpen: true } : {});
+      if (open) state.orphans.add(open.nodeid);
       nodes.removed(parent, name);
+      removedEntry(state, parent, name);
     },
     async rmdir(_ctx, parent, name) {
       checkWritable(state);
       await source.rmdir(inodeOf(parent), name);
       nodes.removed(parent, name);
+      removedEntry(state, parent, name);
     },
     async rename(_ctx, { parent, name, newParent, newName, flags }) {
       checkWritable(state);
       const exchange = (flags & RENAME_EXCHANGE) !== 0;
-      await source.rename({ parent: inodeOf(parent), name, newParent: inodeOf(newParent), newName, noReplace: (flags & RENAME_NOREPLACE) !== 0, exchange });
+      // The file a rename replaces may be open here: its handles keep reading the old inode.
+      const open = exchange ? null : openFileAt(state, newParent, newName);
+      const replaced = open !== null && open.nodeid !== nodes.childOf(parent, name);
+      await source.rename({
+        parent: inodeOf(parent), name, newParent: inodeOf(newParent), newName, noReplace: (flags & RENAME_NOREPLACE) !== 0, exchange,
+        ...(replaced ? { keepOpen: true } : {}),
+      });
+      if (replaced) state.orphans.add(open.nodeid);
       if (exchange) nodes.exchanged({ parent, name }, { parent: newParent, name: newName });
       else nodes.moved({ parent, name }, { parent: newParent, name: newName });
+      if (!exchange) {
+        removedEntry(state, parent, name);
+        state.local.added(newParent, newName);
+      }
+      state.local.dirStale(newParent);
     },
     async link(_ctx, nodeid, newParent, newName) {
       checkWritable(state);
-      return replyEntry(state, newParent, newName, await source.link(inodeOf(nodeid), inodeOf(newParent), newName));
+      return madeEntry(state, newParent, newName, await source.link(inodeOf(nodeid), inodeOf(newParent), newName));
     },
   };
+}
+
+/** `name` left `parent` by our command, whose reply did not carry the parent's new attributes. */
+function removedEntry(state: FsState, parent: number, name: string): void {
+  state.local.removed(parent, name);
+  state.local.dirStale(parent);
+}
+
+/** The file at `name` in `parent` when this mount has it open (it may lose its last name). */
+function openFileAt(state: FsState, parent: number, name: string): Node | null {
+  const nodeid = state.nodes.childOf(parent, name);
+  const node = nodeid === undefined ? undefined : state.nodes.get(nodeid);
+  return node !== undefined && node.type === "file" && node.handles > 0 ? node : null;
 }
 
 /**
@@ -87,12 +124,17 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
 async function bodyFirst(state: FsState, node: Node, changes: SetattrIn): Promise<AttrChanges> {
   const out: AttrChanges = {};
   if (changes.mode !== undefined) out.mode = changes.mode & 0o7777;
-  else if (changes.killSuidGid && (node.attrs.mode & 0o6000) !== 0) out.mode = node.attrs.mode & ~0o6000;
+  // As ext4: chown keeps a directory's setuid/setgid bits (they mean inheritance there, not privilege).
+  else if (changes.killSuidGid && node.type !== "dir" && (node.attrs.mode & 0o6000) !== 0) out.mode = node.attrs.mode & ~0o6000;
   if (changes.uid !== undefined) out.uid = changes.uid;
   if (changes.gid !== undefined) out.gid = changes.gid;
   if (changes.atimeNs !== undefined) out.atimeNs = changes.atimeNs === "now" ? nowNs() : changes.atimeNs;
   if (changes.mtimeNs !== undefined) out.mtimeNs = changes.mtimeNs === "now" ? nowNs() : changes.mtimeNs;
   if (changes.sizeBytes !== undefined && !(await state.bodies.truncate(node, changes.sizeBytes))) out.sizeBytes = changes.sizeBytes;
+  // chown(f, -1, -1) arrives with nothing to change, yet Linux moves ctime: rewriting the mode
+  // with its own value is a setattr that changes nothing but ctime.
+  const named = ["mode", "uid", "gid", "sizeBytes", "atimeNs", "mtimeNs", "killSuidGid"] as const;
+  if (named.every((field) => changes[field] === undefined)) out.mode = node.attrs.mode;
   if (out.atimeNs !== undefined || out.mtimeNs !== undefined) {
     state.bodies.setTimes(node, { ...(out.atimeNs === undefined ? {} : { atimeNs: out.atimeNs }), ...(out.mtimeNs === undefined ? {} : { mtimeNs: out.mtimeNs }) });
   }

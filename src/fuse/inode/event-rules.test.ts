@@ -35,6 +35,15 @@ describe("watch events to invalidations", () => {
     expect(invalidationsFor(event({ kind: "remove", name: "known", inode: 5 }), nodes)).toEqual([]);
   });
 
+  test("the late echo of our own unlink leaves a new file we made under the same name alone", () => {
+    const nodes = table();
+    nodes.removed(1, "known");
+    nodes.remember(1, "known", attrsOf(7, "file", { version: 12 }));
+    expect(invalidationsFor(event({ kind: "remove", name: "known", inode: 5 }), nodes)).toEqual([]);
+    expect(nodes.childOf(1, "known")).toBe(7);
+    expect(nodes.linkOf(nodes.get(7)!)).toEqual({ parent: 1, name: "known" });
+  });
+
   test("a rename moves the name in the table and drops both entries, once", () => {
     const nodes = table();
     nodes.remember(1, "d", attrsOf(6, "dir"));

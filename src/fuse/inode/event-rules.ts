@@ -22,7 +22,9 @@ export function invalidationsFor(event: WatchEvent, nodes: NodeTable): Invalidat
       return [{ kind: "entry", parent: scope, name: event.name }, dirChanged(scope)];
     }
     case "remove": {
-      if (nodes.childOf(scope, event.name) === undefined) return [];
+      // Only if the name still holds the removed inode here: an echo of our own unlink arriving
+      // after we made a new file under the same name must not take the name from the new one.
+      if (nodes.childOf(scope, event.name) !== nodeid) return [];
       const node = nodes.removed(scope, event.name);
       const out: Invalidation[] = [{ kind: "entry", parent: scope, name: event.name }, dirChanged(scope)];
       // Another link or an open handle keeps it alive, with one link less.
@@ -33,7 +35,8 @@ export function invalidationsFor(event: WatchEvent, nodes: NodeTable): Invalidat
       const toScope = nodes.nodeidOf(event.toScope ?? event.scope);
       const toName = event.toName ?? event.name;
       if (nodes.childOf(toScope, toName) === nodeid && nodes.childOf(scope, event.name) !== nodeid) return [];
-      nodes.moved({ parent: scope, name: event.name }, { parent: toScope, name: toName });
+      // The table moves only what the event moved (the source name may name something newer by now).
+      if (nodes.childOf(scope, event.name) === nodeid) nodes.moved({ parent: scope, name: event.name }, { parent: toScope, name: toName });
       return [
         { kind: "entry", parent: scope, name: event.name },
         { kind: "entry", parent: toScope, name: toName },

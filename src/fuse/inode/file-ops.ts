@@ -1,8 +1,9 @@
-import { FsError } from "../../types/index.ts";
+import { randomUUID } from "node:crypto";
+import { FsError, LIMITS } from "../../types/index.ts";
 import { FOPEN, O_ACCMODE, O_RDONLY, O_TRUNC, type OpenOut, type RawFileSystem, type RequestContext } from "../kernel/index.ts";
 import type { Node } from "./node-table.ts";
 import { Readahead } from "./readahead.ts";
-import { checkWritable, killSuidGid, ownerOf, replyEntry, type FsState } from "./state.ts";
+import { checkWritable, killSuidGid, madeEntry, ownerOf, replyEntry, type FsState } from "./state.ts";
 
 // Open files: OPEN, CREATE, READ, WRITE, FLUSH, RELEASE, FSYNC. Reads go to the object store
 // through the SDK (with readahead); writes collect in the node's body and are published when
@@ -10,7 +11,10 @@ import { checkWritable, killSuidGid, ownerOf, replyEntry, type FsState } from ".
 
 const O_EXCL = 0o200;
 
-type FileOps = "open" | "create" | "read" | "write" | "flush" | "release" | "fsync";
+type FileOps = "tmpfile" | "open" | "create" | "read" | "write" | "flush" | "release" | "fsync" | "fallocate";
+
+/** fallocate(2) modes: KEEP_SIZE alone reserves (nothing to do: bodies are not preallocated). */
+const FALLOC_FL_KEEP_SIZE = 0x01;
 
 export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
   const { nodes, source, bodies, files } = state;
@@ -25,9 +29,13 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
     return { fh: handle.fh, openFlags: FOPEN.KEEP_CACHE };
   };
 
-  /** O_TRUNC: empty the file now, so it is empty even if the writer never writes. */
+  /**
+   * O_TRUNC: the body starts empty here and is dirty, so the close publishes it (empty if nothing
+   * was written). Until then everyone else still reads the old contents, and a close that cannot
+   * publish (metad down past the retry window) leaves them as they were.
+   */
   const truncateOnOpen = async (node: Node): Promise<void> => {
-    nodes.update(node, await source.setattr(node.inode, { sizeBytes: 0 }));
+    await bodies.truncate(node, 0);
   };
 
   return {
@@ -36,21 +44,40 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
       const writable = (flags & O_ACCMODE) !== O_RDONLY;
       if (writable || (flags & O_TRUNC) !== 0) checkWritable(state);
       const truncate = writable && (flags & O_TRUNC) !== 0;
-      if (truncate) await truncateOnOpen(node);
       await killSuidGid(state, node, kill);
-      return openHandle(node, writable, truncate);
+      const out = openHandle(node, writable, truncate);
+      if (truncate) await truncateOnOpen(node);
+      return out;
     },
     async create(ctx, parent, name, mode, flags, kill) {
       checkWritable(state);
       const parentInode = nodes.require(parent).inode;
       const writable = (flags & O_ACCMODE) !== O_RDONLY;
       const { attrs, existed } = await createOrOpen(state, ctx, parentInode, name, mode, flags);
-      const entry = replyEntry(state, parent, name, attrs);
+      const entry = existed ? replyEntry(state, parent, name, attrs) : madeEntry(state, parent, name, attrs);
       const node = nodes.require(entry.nodeid);
       const truncate = writable && (flags & O_TRUNC) !== 0;
-      if (existed && truncate) await truncateOnOpen(node);
       if (existed) await killSuidGid(state, node, kill);
-      return { entry, open: openHandle(node, writable, !existed || truncate) };
+      const open = openHandle(node, writable, !existed || truncate);
+      if (existed && truncate) await truncateOnOpen(node);
+      return { entry, open };
+    },
+    /**
+     * O_TMPFILE: made under a unique hidden name and unlinked at once while open, so metad keeps
+     * it as this session's orphan; its bytes stay in the mount until a linkat names it (then the
+     * close publishes them there) or the last close frees it.
+     */
+    async tmpfile(ctx, parent, mode, flags) {
+      checkWritable(state);
+      const name = `.nokv-tmpfile-${randomUUID()}`;
+      const attrs = await source.create(nodes.require(parent).inode, name, ownerOf(ctx, mode));
+      const entry = replyEntry(state, parent, name, attrs);
+      const node = nodes.require(entry.nodeid);
+      const open = openHandle(node, (flags & O_ACCMODE) !== O_RDONLY, true);
+      await source.unlink(node.attrs.parent, name, { keepOpen: true });
+      state.orphans.add(node.nodeid);
+      nodes.removed(parent, name);
+      return { entry: { ...entry, entryValidMs: 0 }, open };
     },
     async read(_ctx, _nodeid, fh, offsetBytes, lengthBytes) {
       const handle = files.get(fh);
@@ -88,10 +115,27 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
       } finally {
         if (handle.writable) bodies.closeWriter(handle.node);
         nodes.release(handle.node);
+        // The last handle of a file unlinked while open: metad may free it now.
+        if (handle.node.handles === 0 && state.orphans.delete(handle.node.nodeid)) await source.releaseOrphan?.(handle.node.inode);
       }
     },
     async fsync(_ctx, _nodeid, fh) {
       await bodies.flush(files.get(fh).node);
+    },
+    /**
+     * Mode 0 grows the file to offset + length (zeros, like a truncate up) and never shrinks it;
+     * KEEP_SIZE only checks its arguments. Punching, zeroing, collapsing and inserting ranges are
+     * EOPNOTSUPP, which glibc's posix_fallocate also handles by writing.
+     */
+    async fallocate(_ctx, _nodeid, fh, offsetBytes, lengthBytes, mode) {
+      const handle = files.get(fh);
+      if (!handle.writable) throw new FsError("EBADF", `handle ${fh} is not open for writing`);
+      if (mode !== 0 && mode !== FALLOC_FL_KEEP_SIZE) throw new FsError("ENOTSUP", `fallocate mode ${mode}: only 0 and KEEP_SIZE`);
+      if (lengthBytes <= 0 || offsetBytes < 0) throw new FsError("EINVAL", `fallocate of ${lengthBytes} bytes at ${offsetBytes}`);
+      const endBytes = offsetBytes + lengthBytes;
+      if (endBytes > LIMITS.fileMaxBytes) throw new FsError("EFBIG", `fallocate to ${endBytes} bytes`);
+      if (mode === FALLOC_FL_KEEP_SIZE) return;
+      await bodies.extend(handle.node, endBytes);
     },
   };
 }
@@ -99,7 +143,8 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
 /** CREATE without O_EXCL on a name the kernel thought absent but that exists: open that file. */
 async function createOrOpen(state: FsState, ctx: RequestContext, parentInode: number, name: string, mode: number, flags: number) {
   try {
-    return { attrs: await state.source.create(parentInode, name, ownerOf(ctx, mode)), existed: false };
+    const forWriting = (flags & O_ACCMODE) !== O_RDONLY;
+    return { attrs: await state.source.create(parentInode, name, ownerOf(ctx, mode), { forWriting }), existed: false };
   } catch (err) {
     if ((err as FsError).code !== "EEXIST" || (flags & O_EXCL) !== 0) throw err;
     const attrs = await state.source.lookup(parentInode, name);

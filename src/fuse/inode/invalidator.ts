@@ -31,7 +31,14 @@ export class Invalidator {
     private readonly nodes: NodeTable,
     /** A file's body changed elsewhere: drop what open handles fetched ahead. */
     private readonly bodyChanged: (nodeid: number) => void,
+    /** Every invalidation, sent to the kernel or not: what the mount answers locally forgets it too. */
+    private readonly changed: (inval: Invalidation) => void = () => {},
   ) {}
+
+  /** The directory's subscription is live: every change to it from now on reaches us. */
+  isLive(dirNodeid: number): boolean {
+    return this.active.has(dirNodeid);
+  }
 
   /** Notifications need the mounted device; until then, nothing is cached to invalidate. */
   attach(notifier: Notifier): void {
@@ -46,6 +53,15 @@ export class Invalidator {
   timeoutFor(dirNodeid: number): number {
     if (this.active.has(dirNodeid)) return LIMITS.fuseLiveCacheTimeoutMs;
     return this.watches.has(dirNodeid) ? 0 : LIMITS.fuseUnwatchedCacheTimeoutMs;
+  }
+
+  /**
+   * Starts watching like watchDir and resolves once the subscription is live (or could not be
+   * made): a listing answered after it can be cached by the kernel for the full timeout.
+   */
+  async watchDirReady(nodeid: number): Promise<void> {
+    this.watchDir(nodeid);
+    await this.watches.get(nodeid);
   }
 
   watchDir(nodeid: number): void {
@@ -123,6 +139,7 @@ export class Invalidator {
   }
 
   private send(inval: Invalidation): void {
+    this.changed(inval);
     if (!this.notifier) return;
     if (inval.kind === "entry") {
       if (this.notifier.notifyInvalEntry(inval.parent, inval.name)) this.counts.sent++;

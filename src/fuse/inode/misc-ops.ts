@@ -1,8 +1,8 @@
 import { FsError, LIMITS } from "../../types/index.ts";
 import type { RawFileSystem } from "../kernel/index.ts";
-import type { FsState } from "./state.ts";
+import { checkWritable, type FsState } from "./state.ts";
 
-// STATFS, ACCESS and extended attributes (NoKV stores none).
+// STATFS, ACCESS and extended attributes (kept by metad beside the inode; snapshots have none).
 
 const W_OK = 2;
 /** statfs figures: NoKV has no fixed capacity; report a large, plausible, constant filesystem. */
@@ -11,6 +11,8 @@ const STATFS_BLOCKS = LIMITS.fileMaxBytes / STATFS_BLOCK_BYTES;
 const STATFS_FILES = 2 ** 32;
 
 export function miscOps(state: FsState): Pick<RawFileSystem, "statfs" | "access" | "getxattr" | "listxattr" | "setxattr" | "removexattr"> {
+  const { source } = state;
+  const inodeOf = (nodeid: number) => state.nodes.require(nodeid).inode;
   return {
     async statfs() {
       return {
@@ -27,17 +29,33 @@ export function miscOps(state: FsState): Pick<RawFileSystem, "statfs" | "access"
     async access(_ctx, _nodeid, mask) {
       if ((mask & W_OK) !== 0 && state.source.readOnly) throw new FsError("EROFS", "the mount is read-only");
     },
-    async getxattr() {
-      throw new FsError("ENODATA", "NoKV stores no extended attributes");
+    async getxattr(_ctx, nodeid, name) {
+      if (!source.getxattr) throw new FsError("ENODATA", "snapshot mounts show no extended attributes");
+      // The kernel asks for security.capability before writes: usually the answer is known.
+      if (state.local.xattrAbsent(nodeid, name)) throw new FsError("ENODATA", `no attribute '${name}'`);
+      // system.* (POSIX ACLs) is not kept: as on a filesystem without ACLs, there is none (ls -l asks).
+      if (name.startsWith("system.")) throw new FsError("ENODATA", `no attribute '${name}' (NoKV keeps no ACLs)`);
+      return await source.getxattr(inodeOf(nodeid), name);
     },
-    async listxattr() {
-      return [];
+    async listxattr(_ctx, nodeid) {
+      if (!source.listxattr) return [];
+      const known = state.local.xattrNames(nodeid);
+      if (known) return known;
+      const names = await source.listxattr(inodeOf(nodeid));
+      state.local.setXattrNames(nodeid, names);
+      return names;
     },
-    async setxattr() {
-      throw new FsError("ENOTSUP", "NoKV stores no extended attributes");
+    async setxattr(_ctx, nodeid, name, value, flags) {
+      checkWritable(state);
+      if (!source.setxattr) throw new FsError("ENOTSUP", "this mount keeps no extended attributes");
+      state.local.setXattrNames(nodeid, null);
+      await source.setxattr(inodeOf(nodeid), name, value, flags);
     },
-    async removexattr() {
-      throw new FsError("ENOTSUP", "NoKV stores no extended attributes");
+    async removexattr(_ctx, nodeid, name) {
+      checkWritable(state);
+      if (!source.removexattr) throw new FsError("ENOTSUP", "this mount keeps no extended attributes");
+      state.local.setXattrNames(nodeid, null);
+      await source.removexattr(inodeOf(nodeid), name);
     },
   };
 }

@@ -82,6 +82,9 @@ export class SnapshotSource implements NodeSource {
   create(): never {
     throw readOnly();
   }
+  mknod(): never {
+    throw readOnly();
+  }
   symlink(): never {
     throw readOnly();
   }
@@ -129,6 +132,7 @@ export function statsToAttrs(s: NoKVStats): InodeAttrs {
     mtimeNs: s.mtimeNs,
     ctimeNs: s.ctimeNs,
     target: "",
+    rdev: s.rdev,
     version: s.version,
   };
 }

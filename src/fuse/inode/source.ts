@@ -1,4 +1,4 @@
-import type { AttrChanges, DirEntryPlus, DirPage, InodeAttrs, InodeId, WatchEvent } from "../../types/index.ts";
+import type { AttrChanges, DirEntryPlus, DirPage, InodeAttrs, InodeId, InodeType, WatchEvent } from "../../types/index.ts";
 
 // What the inode layer needs from NoKV, by inode: the SDK's inode API for a live mount, or a
 // snapshot's read-only view. The bridge never sees which one it has, except through readOnly.
@@ -28,15 +28,33 @@ export interface NodeSource {
   read(inode: InodeId, range: { offsetBytes: number; lengthBytes: number; generation?: number }): Promise<Uint8Array>;
 
   mkdir(parent: InodeId, name: string, owner: OwnerArgs): Promise<InodeAttrs>;
-  create(parent: InodeId, name: string, owner: OwnerArgs): Promise<InodeAttrs>;
+  /** `forWriting`: the creator will write a body (open with O_CREAT): a live source prepares it alongside. */
+  create(parent: InodeId, name: string, owner: OwnerArgs, options?: { forWriting?: boolean }): Promise<InodeAttrs>;
   symlink(parent: InodeId, name: string, target: string, owner: OwnerArgs): Promise<InodeAttrs>;
+  /** A fifo, socket, or device node (with its number). */
+  mknod(parent: InodeId, name: string, node: { type: InodeType; rdev: number }, owner: OwnerArgs): Promise<InodeAttrs>;
   link(inode: InodeId, newParent: InodeId, newName: string): Promise<InodeAttrs>;
-  unlink(parent: InodeId, name: string): Promise<void>;
+  /** `keepOpen`: this mount holds the file open; if it loses its last name it stays until releaseOrphan. */
+  unlink(parent: InodeId, name: string, options?: { keepOpen?: boolean }): Promise<void>;
   rmdir(parent: InodeId, name: string): Promise<void>;
-  rename(args: { parent: InodeId; name: string; newParent: InodeId; newName: string; noReplace?: boolean; exchange?: boolean }): Promise<void>;
+  /** `keepOpen`: this mount holds the file being replaced open (kept like an unlinked open file). */
+  rename(args: { parent: InodeId; name: string; newParent: InodeId; newName: string; noReplace?: boolean; exchange?: boolean; keepOpen?: boolean }): Promise<void>;
   setattr(inode: InodeId, changes: AttrChanges): Promise<InodeAttrs>;
   /** Replaces (or creates) `name` in `parent` with `source`, atomically. */
-  publish(parent: InodeId, name: string, source: PublishSource, options: { mode?: number; ifGeneration?: number }): Promise<InodeAttrs>;
+  /** `inode`: the file being published (a prepare made at its create may serve). */
+  publish(parent: InodeId, name: string, source: PublishSource, options: { mode?: number; ifGeneration?: number; inode?: InodeId }): Promise<InodeAttrs>;
+
+  /** The last handle of a file kept by `keepOpen` closed: metad may free it now. */
+  releaseOrphan?(inode: InodeId): Promise<void>;
+  /** Extended attributes; sources without them (snapshots) leave these out. */
+  getxattr?(inode: InodeId, name: string): Promise<Uint8Array>;
+  listxattr?(inode: InodeId): Promise<string[]>;
+  /** Attribute names of many inodes at once (those with none left out). */
+  xattrNames?(inodes: InodeId[]): Promise<Array<[InodeId, string[]]>>;
+  setxattr?(inode: InodeId, name: string, value: Uint8Array, flags: number): Promise<void>;
+  removexattr?(inode: InodeId, name: string): Promise<void>;
+  /** The mount is ending: release what the session holds (orphans) and stop its timers. */
+  close?(): Promise<void>;
 
   /** Path-based sources (snapshot views): how to name an inode the kernel has looked up. */
   usePaths?(pathOf: (inode: InodeId) => string | null): void;

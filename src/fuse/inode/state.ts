@@ -2,6 +2,7 @@ import { FsError, type InodeAttrs } from "../../types/index.ts";
 import type { EntryOut, RequestContext } from "../kernel/index.ts";
 import { entryOut } from "./attrs.ts";
 import type { Bodies } from "./bodies.ts";
+import { LocalAnswers } from "./local-answers.ts";
 import type { Node, NodeTable } from "./node-table.ts";
 import type { FileHandle, Handles } from "./open-files.ts";
 import type { DirHandle } from "./dir-handle.ts";
@@ -15,10 +16,16 @@ export interface FsState {
   files: Handles<FileHandle>;
   dirs: Handles<DirHandle>;
   bodies: Bodies;
+  /** What the mount answers without a round trip (see local-answers.ts). */
+  local: LocalAnswers;
+  /** Nodes unlinked (or renamed over) while open: metad keeps them until their last handle closes. */
+  orphans: Set<number>;
   /** How long the kernel may trust names in directory `dirNodeid` and their attributes. */
   timeoutFor(dirNodeid: number): number;
   /** The kernel looked into this directory: a live mount starts watching it. */
   sawDir(nodeid: number): void;
+  /** Like sawDir, once the watch is live: what is answered next may be cached for long. */
+  listingDir(nodeid: number): Promise<void>;
 }
 
 export function checkWritable(state: FsState): void {
@@ -44,6 +51,26 @@ export function ownerOf(ctx: RequestContext, mode?: number): OwnerArgs {
  * Records `name` in `parent` as a new kernel reference and builds its entry reply. The kernel now
  * caches an entry of `parent`, so a live mount watches `parent` for changes to it.
  */
+/**
+ * A command of ours made `name` (with `attrs`) in directory `parent`: the parent's listing gains
+ * it, its attributes follow from the child's, and a new inode has no extended attributes.
+ */
+export function madeEntry(state: FsState, parent: number, name: string, attrs: InodeAttrs): EntryOut {
+  const entry = replyEntry(state, parent, name, attrs);
+  const subdirs = attrs.type === "dir" ? 1 : 0;
+  state.local.added(parent, name);
+  childCommitted(state, parent, attrs, subdirs);
+  if (attrs.nlink <= 1 || attrs.type === "dir") state.local.setXattrNames(entry.nodeid, []);
+  if (attrs.type === "dir") state.local.listed(entry.nodeid, []);
+  return entry;
+}
+
+/** Our command in `parent` committed with `child`'s attributes: the parent's follow (see LocalAnswers.parentAfter). */
+export function childCommitted(state: FsState, parent: number, child: InodeAttrs, newSubdirs: number): void {
+  const dir = state.nodes.get(parent);
+  if (dir && state.local.isFresh(parent)) state.nodes.update(dir, LocalAnswers.parentAfter(dir.attrs, child, newSubdirs));
+}
+
 export function replyEntry(state: FsState, parent: number, name: string, attrs: InodeAttrs): EntryOut {
   const node = state.nodes.remember(parent, name, attrs);
   state.sawDir(parent);

@@ -49,4 +49,26 @@ describe("WriteBuffer", () => {
   test("past the limit a write is EFBIG", () => {
     expect(() => new WriteBuffer().write(LIMITS.fuseWriteBufferMaxBytes, new Uint8Array(1))).toThrow(expect.objectContaining({ code: "EFBIG" }));
   });
+
+  test("past its memory budget a buffer spills full pages to disk and reads, rewrites and truncates them there", async () => {
+    const buffer = new WriteBuffer();
+    const pages = Math.floor(LIMITS.fuseWriteBufferMemoryBytes / PAGE) + 6;
+    const page = (i: number) => new Uint8Array(PAGE).fill(i % 251);
+    for (let i = 0; i < pages; i++) buffer.write(i * PAGE, page(i));
+    expect(buffer.pagesSpilled).toBeGreaterThanOrEqual(6);
+    expect(buffer.pagesInMemory * PAGE).toBeLessThanOrEqual(LIMITS.fuseWriteBufferMemoryBytes);
+    // A spilled page reads from disk, and a write into it brings it back.
+    expect([...buffer.read(PAGE - 1, 2)]).toEqual([0, 1]);
+    buffer.write(PAGE + 10, new Uint8Array([200]));
+    expect(buffer.read(PAGE + 9, 3)).toEqual(new Uint8Array([1, 200, 1]));
+    const whole = await collect(buffer.body());
+    expect(whole.byteLength).toBe(pages * PAGE);
+    expect(whole[2 * PAGE]).toBe(2);
+    expect(whole[PAGE + 10]).toBe(200);
+    // Truncating into a spilled page cuts it; growing again reads zeros past the cut.
+    buffer.truncate(2 * PAGE + 5);
+    buffer.truncate(3 * PAGE);
+    expect([...buffer.read(2 * PAGE + 3, 4)]).toEqual([2, 2, 0, 0]);
+    buffer.dispose();
+  });
 });

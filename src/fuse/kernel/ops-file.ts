@@ -22,6 +22,15 @@ export const FILE_OPS: readonly OpSpec[] = [
     },
   },
   {
+    // O_TMPFILE: a CREATE with no name to keep (the kernel sends a placeholder).
+    name: "TMPFILE",
+    inSizeBytes: 16,
+    handler: async ({ fs, req }) => {
+      const { entry, open } = await need(fs.tmpfile, "tmpfile").call(fs, req, req.nodeid, req.u32(4), req.u32(0));
+      return encodeCreate(entry, open);
+    },
+  },
+  {
     name: "READ",
     inSizeBytes: 40,
     handler: async ({ fs, req, maxReplyBytes }) => {
@@ -53,6 +62,15 @@ export const FILE_OPS: readonly OpSpec[] = [
     inSizeBytes: 24,
     handler: async ({ fs, req }) => {
       await fs.release?.(req, req.nodeid, req.u64(0));
+      return EMPTY;
+    },
+  },
+  {
+    // fuse_fallocate_in: fh, offset, length, mode.
+    name: "FALLOCATE",
+    inSizeBytes: 32,
+    handler: async ({ fs, req }) => {
+      await need(fs.fallocate, "fallocate").call(fs, req, req.nodeid, req.u64(0), req.u64(8), req.u64(16), req.u32(24));
       return EMPTY;
     },
   },

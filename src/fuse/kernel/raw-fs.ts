@@ -30,12 +30,16 @@ export interface RawFileSystem {
 
   open?(ctx: RequestContext, nodeid: number, flags: number, killSuidGid: boolean): Promise<OpenOut>;
   create?(ctx: RequestContext, parent: number, name: string, mode: number, flags: number, killSuidGid: boolean): Promise<{ entry: EntryOut; open: OpenOut }>;
+  /** O_TMPFILE in directory `parent`: an open file with no name (linkat may give it one). */
+  tmpfile?(ctx: RequestContext, parent: number, mode: number, flags: number): Promise<{ entry: EntryOut; open: OpenOut }>;
   read?(ctx: RequestContext, nodeid: number, fh: number, offsetBytes: number, lengthBytes: number): Promise<Uint8Array>;
   /** Returns the bytes accepted (all of them, or an error). */
   write?(ctx: RequestContext, nodeid: number, fh: number, offsetBytes: number, data: Uint8Array, killSuidGid: boolean): Promise<number>;
   flush?(ctx: RequestContext, nodeid: number, fh: number): Promise<void>;
   release?(ctx: RequestContext, nodeid: number, fh: number): Promise<void>;
   fsync?(ctx: RequestContext, nodeid: number, fh: number, dataOnly: boolean): Promise<void>;
+  /** fallocate(2) on an open file; `mode` holds FALLOC_FL_* bits. */
+  fallocate?(ctx: RequestContext, nodeid: number, fh: number, offsetBytes: number, lengthBytes: number, mode: number): Promise<void>;
 
   opendir?(ctx: RequestContext, nodeid: number, flags: number): Promise<OpenOut>;
   readdir?(ctx: RequestContext, nodeid: number, fh: number, offset: number, sink: DirentSink): Promise<void>;

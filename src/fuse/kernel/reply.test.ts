@@ -83,7 +83,7 @@ describe("opcode table", () => {
       LOOKUP: 0, FORGET: 8, GETATTR: 16, SETATTR: 88, READLINK: 0, SYMLINK: 0, MKNOD: 16, MKDIR: 8, UNLINK: 0, RMDIR: 0, RENAME: 8,
       LINK: 8, OPEN: 8, READ: 40, WRITE: 40, STATFS: 0, RELEASE: 24, FSYNC: 16, SETXATTR: 8, GETXATTR: 8, LISTXATTR: 8, REMOVEXATTR: 0,
       FLUSH: 24, INIT: 16, OPENDIR: 8, READDIR: 40, RELEASEDIR: 24, FSYNCDIR: 16, ACCESS: 8, CREATE: 16, INTERRUPT: 8, DESTROY: 0,
-      BATCH_FORGET: 8, READDIRPLUS: 40, RENAME2: 16,
+      BATCH_FORGET: 8, READDIRPLUS: 40, RENAME2: 16, FALLOCATE: 32, TMPFILE: 16,
     };
     const actual = Object.fromEntries([...OPCODE_TABLE.values()].map((spec) => [spec.name, spec.inSizeBytes]));
     expect(actual).toEqual(expected);

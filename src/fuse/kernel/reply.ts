@@ -54,7 +54,7 @@ export function writeAttr(v: DataView, at: number, attr: FuseAttr): void {
   v.setUint32(at + 64, attr.nlink, true);
   v.setUint32(at + 68, attr.uid, true);
   v.setUint32(at + 72, attr.gid, true);
-  v.setUint32(at + 76, 0, true); // rdev
+  v.setUint32(at + 76, attr.rdev ?? 0, true);
   v.setUint32(at + 80, attr.blockSizeBytes, true);
   v.setUint32(at + 84, 0, true); // flags
 }

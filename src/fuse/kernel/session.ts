@@ -11,6 +11,8 @@ import type { ConnectionInfo } from "./types.ts";
 // ends in a reply (or deliberately none for FORGET/INTERRUPT), so no caller of the mount waits
 // forever: unknown opcode -> ENOSYS, short frame -> EIO, throwing handler -> its errno or EIO.
 
+const TRACE = process.env.NOKV_FUSE_TRACE === "1";
+
 export type FrameWriter = (frame: Uint8Array) => void;
 
 export class FuseSession {
@@ -46,6 +48,7 @@ export class FuseSession {
       return;
     }
     const startedMs = performance.now();
+    if (TRACE) console.error(`fuse: ${spec.name} node ${req.nodeid}`);
     try {
       const out = await spec.handler({
         fs: this.fs,

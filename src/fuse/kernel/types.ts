@@ -25,6 +25,8 @@ export interface FuseAttr {
   uid: number;
   gid: number;
   blockSizeBytes: number;
+  /** Device number of a character or block device (Linux encoding); absent means 0. */
+  rdev?: number;
 }
 
 /** struct fuse_entry_out. nodeid 0 is a negative entry: "no such name", cached for entryValidMs. */

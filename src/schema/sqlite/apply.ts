@@ -28,7 +28,7 @@ export function applyMutation(
       const v = m.value;
       (m.op === "insert" ? s.inodeInsert : s.inodeUpsert).run(
         mount, inode, version, TYPE_CODE[v.type], v.mode, v.uid, v.gid, v.sizeBytes, v.generation, v.nlink,
-        v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target === "" ? null : v.target,
+        v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target === "" ? null : v.target, v.rdev ?? 0,
       );
       counters.currentPuts++;
       return;
@@ -80,6 +80,22 @@ export function applyMutation(
       if (m.op === "delete") counters.currentDeletes += s.systemDelete.run(m.key.name).changes;
       else {
         s.systemUpsert.run(m.key.name, m.value.int ?? null, m.value.text ?? null);
+        counters.currentPuts++;
+      }
+      return;
+    case "orphan":
+      if (m.op === "delete") counters.currentDeletes += s.orphanDelete.run(m.key.mount, m.key.inode).changes;
+      else if (m.op === "renew") counters.currentPuts += s.orphanRenew.run(m.key.mount, m.key.session, m.value.expiresAtMs).changes;
+      else {
+        s.orphanUpsert.run(m.key.mount, m.key.inode, m.value.session, m.value.expiresAtMs, version);
+        counters.currentPuts++;
+      }
+      return;
+    case "xattr":
+      if (m.op === "delete") counters.currentDeletes += s.xattrDelete.run(m.key.mount, m.key.inode, m.key.name).changes;
+      else if (m.op === "deleteAll") counters.currentDeletes += s.xattrDeleteAll.run(m.key.mount, m.key.inode).changes;
+      else {
+        s.xattrUpsert.run(m.key.mount, m.key.inode, m.key.name, version, m.value);
         counters.currentPuts++;
       }
       return;

@@ -22,6 +22,11 @@ export class SqliteFullScan implements FullScan {
     }
   }
 
+  orphans(): Array<{ mount: number; inode: number }> {
+    const rows = this.db.query("SELECT mount, inode FROM orphan ORDER BY mount, inode").all() as Array<{ mount: number; inode: number }>;
+    return rows.map((r) => ({ mount: Number(r.mount), inode: Number(r.inode) }));
+  }
+
   *dentries(): Iterable<ScannedDentry> {
     const sql = "SELECT mount, parent, name, version, child, type FROM dentry_current ORDER BY mount, parent, name";
     for (const r of this.db.query(sql).iterate() as Iterable<Record<string, unknown>>) {

@@ -28,6 +28,7 @@ import type {
   ShardState,
   StoredPin,
   StoredStaged,
+  StoredOrphan,
   WriteCounters,
 } from "../store.ts";
 import { applyMutation, applyWatchEvents } from "./apply.ts";
@@ -409,6 +410,28 @@ export class SqliteStore implements MetadataStore {
     return this.s.stagedExpired.values(nowMs, limit).map(stagedFromRow);
   }
 
+  getOrphan(mount: MountId, inode: InodeId): StoredOrphan | null {
+    const row = this.s.orphanGet.values(mount, inode)[0];
+    return row ? orphanFromRow(row) : null;
+  }
+
+  scanOrphansOfSession(mount: MountId, session: string, limit: number): StoredOrphan[] {
+    return this.s.orphanOfSession.values(mount, session, limit).map(orphanFromRow);
+  }
+
+  scanOrphansExpired(nowMs: number, limit: number): StoredOrphan[] {
+    return this.s.orphanExpired.values(nowMs, limit).map(orphanFromRow);
+  }
+
+  getXattr(mount: MountId, inode: InodeId, name: string): Uint8Array | null {
+    const row = this.s.xattrGet.values(mount, inode, name)[0];
+    return row ? new Uint8Array(row[0] as Uint8Array) : null;
+  }
+
+  listXattrs(mount: MountId, inode: InodeId): Array<{ name: string; sizeBytes: number }> {
+    return this.s.xattrList.values(mount, inode).map((row) => ({ name: row[0] as string, sizeBytes: Number(row[1]) }));
+  }
+
   scanGc(mount: MountId, throughVersion: Version, limit: number): GcRecord[] {
     return this.s.gcScan.values(mount, throughVersion, limit).map((row) => ({
       mount: row[0] as number,
@@ -525,6 +548,16 @@ function skipScan(next: { values(...args: unknown[]): unknown[][] }, after: numb
     out.push(cursor);
   }
   return out;
+}
+
+function orphanFromRow(row: unknown[]): StoredOrphan {
+  return {
+    mount: Number(row[0]),
+    inode: Number(row[1]),
+    session: row[2] as string,
+    expiresAtMs: Number(row[3]),
+    createdVersion: Number(row[4]),
+  };
 }
 
 function stagedFromRow(row: unknown[]): StoredStaged {

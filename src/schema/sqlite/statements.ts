@@ -8,8 +8,8 @@ const H = FAMILY_ID;
 
 const SQL = {
   inodeGet: `SELECT ${INODE_COLUMNS} FROM inode_current WHERE mount = ? AND inode = ?`,
-  inodeInsert: `INSERT INTO inode_current (mount, inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  inodeUpsert: `INSERT OR REPLACE INTO inode_current (mount, inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  inodeInsert: `INSERT INTO inode_current (mount, inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target, rdev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  inodeUpsert: `INSERT OR REPLACE INTO inode_current (mount, inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target, rdev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   inodeDelete: `DELETE FROM inode_current WHERE mount = ? AND inode = ?`,
   inodeCopy: `INSERT INTO history (family, mount, k1, k2, k3, name, version, replaced_version, value)
     SELECT ${H.inode}, mount, inode, 0, 0, '', version, ?3, ${INODE_HISTORY_JSON}
@@ -76,6 +76,19 @@ const SQL = {
   stagedGet: `SELECT mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version, fresh_inode FROM staged WHERE mount = ? AND prepare_id = ?`,
   stagedExpired: `SELECT mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version, fresh_inode FROM staged
     WHERE expires_ms < ? ORDER BY expires_ms LIMIT ?`,
+
+  orphanUpsert: `INSERT OR REPLACE INTO orphan (mount, inode, session, expires_ms, created_version) VALUES (?, ?, ?, ?, ?)`,
+  orphanDelete: `DELETE FROM orphan WHERE mount = ? AND inode = ?`,
+  orphanRenew: `UPDATE orphan SET expires_ms = ?3 WHERE mount = ?1 AND session = ?2`,
+  orphanGet: `SELECT mount, inode, session, expires_ms, created_version FROM orphan WHERE mount = ? AND inode = ?`,
+  orphanOfSession: `SELECT mount, inode, session, expires_ms, created_version FROM orphan WHERE mount = ? AND session = ? ORDER BY inode LIMIT ?`,
+  orphanExpired: `SELECT mount, inode, session, expires_ms, created_version FROM orphan WHERE expires_ms < ? ORDER BY expires_ms LIMIT ?`,
+
+  xattrUpsert: `INSERT OR REPLACE INTO xattr (mount, inode, name, version, value) VALUES (?, ?, ?, ?, ?)`,
+  xattrDelete: `DELETE FROM xattr WHERE mount = ? AND inode = ? AND name = ?`,
+  xattrDeleteAll: `DELETE FROM xattr WHERE mount = ? AND inode = ?`,
+  xattrGet: `SELECT value FROM xattr WHERE mount = ? AND inode = ? AND name = ?`,
+  xattrList: `SELECT name, length(value) FROM xattr WHERE mount = ? AND inode = ? ORDER BY name`,
 
   systemGet: `SELECT int_value, text_value FROM system WHERE name = ?`,
   systemUpsert: `INSERT OR REPLACE INTO system (name, int_value, text_value) VALUES (?, ?, ?)`,

@@ -1,0 +1,153 @@
+import { LIMITS, type InodeAttrs } from "../../types/index.ts";
+import type { Invalidation } from "./event-rules.ts";
+
+// Questions a live mount can answer without asking metad, because what it knows is kept current
+// by its own replies and by watch events (anything changed elsewhere arrives as an invalidation,
+// which forgets the answer):
+// - "is `name` in directory D?" when D's whole listing is known (a directory this mount made, or
+//   listed to the end) and D is watched: an absent name is a negative entry with no round trip.
+//   A listing is trusted for fuseLiveCacheTimeoutMs, the same bound the kernel's entries have.
+// - a directory's attributes after this mount's own change inside it: create, mkdir and publish
+//   return the child's attributes, and the parent's new mtime, ctime and version are the child's
+//   (one command stamps both), so the kernel's GETATTR after every create costs nothing.
+// - "does this inode have extended attributes?" for inodes this mount created or listed empty:
+//   the kernel asks for security.capability before writes, and the answer is no.
+
+export class LocalAnswers {
+  private readonly listings = new Map<number, { names: Set<string>; validUntilMs: number }>();
+  private listedNames = 0;
+  private readonly freshDirs = new Set<number>();
+  /** Attribute names of inodes whose whole list is known (empty: none). */
+  private readonly xattrs = new Map<number, ReadonlySet<string>>();
+  /** Answers given without a round trip; for stats and tests. */
+  readonly counts = { negativeLookups: 0, dirGetattrs: 0, xattrMisses: 0 };
+
+  /** `live(nodeid)`: the directory is watched right now, so changes to it reach us. */
+  constructor(private readonly live: (nodeid: number) => boolean) {}
+
+  // --- listings ---
+
+  /** D's complete listing (a new directory is empty). Past the memory budget, nothing is kept. */
+  listed(dir: number, names: Iterable<string>): void {
+    this.forgetListing(dir);
+    const set = new Set(names);
+    if (this.listedNames + set.size > LIMITS.fuseListedNamesMax) return;
+    this.listedNames += set.size;
+    this.listings.set(dir, { names: set, validUntilMs: performance.now() + LIMITS.fuseLiveCacheTimeoutMs });
+  }
+
+  /** True when `name` is known absent from `dir`: a negative entry needs no round trip. */
+  knownAbsent(dir: number, name: string): boolean {
+    const listing = this.listings.get(dir);
+    if (!listing) return false;
+    if (performance.now() > listing.validUntilMs) {
+      this.forgetListing(dir);
+      return false;
+    }
+    // Not watched yet (its subscription is starting): metad answers until it is.
+    if (!this.live(dir)) return false;
+    if (listing.names.has(name)) return false;
+    this.counts.negativeLookups++;
+    return true;
+  }
+
+  /** This mount added or removed `name` in `dir` (its reply said so). */
+  added(dir: number, name: string): void {
+    const listing = this.listings.get(dir);
+    if (!listing || listing.names.has(name)) return;
+    if (this.listedNames >= LIMITS.fuseListedNamesMax) return this.forgetListing(dir);
+    listing.names.add(name);
+    this.listedNames++;
+  }
+
+  removed(dir: number, name: string): void {
+    const listing = this.listings.get(dir);
+    if (listing?.names.delete(name)) this.listedNames--;
+  }
+
+  private forgetListing(dir: number): void {
+    const listing = this.listings.get(dir);
+    if (!listing) return;
+    this.listedNames -= listing.names.size;
+    this.listings.delete(dir);
+  }
+
+  // --- directory attributes ---
+
+  /** Attributes just read from metad, or written by this mount's own command in the directory. */
+  dirFresh(dir: number): void {
+    this.freshDirs.add(dir);
+  }
+
+  isFresh(dir: number): boolean {
+    return this.freshDirs.has(dir);
+  }
+
+  /** This mount changed the directory without learning its new attributes (unlink, rename, ...). */
+  dirStale(dir: number): void {
+    this.freshDirs.delete(dir);
+  }
+
+  /** `dir`'s cached attributes are current: it and the scope its attribute events land in are watched. */
+  dirAttrsCurrent(dir: number, attrScope: number): boolean {
+    if (!this.freshDirs.has(dir)) return false;
+    if (!this.live(dir) || !this.live(attrScope)) {
+      this.freshDirs.delete(dir);
+      return false;
+    }
+    this.counts.dirGetattrs++;
+    return true;
+  }
+
+  /**
+   * The parent's attributes after a command of ours that created `child` in it (create, mkdir,
+   * mknod, symlink, link, publish): the command stamped the parent with the child's ctime, at the
+   * child's version, and a new subdirectory adds a link.
+   */
+  static parentAfter(parent: InodeAttrs, child: InodeAttrs, newSubdirs: number): InodeAttrs {
+    return { ...parent, mtimeNs: child.ctimeNs, ctimeNs: child.ctimeNs, nlink: parent.nlink + newSubdirs, version: child.version };
+  }
+
+  // --- extended attributes ---
+
+  /** True when `name` is known absent from the inode (its whole list is known). */
+  xattrAbsent(nodeid: number, name: string): boolean {
+    const names = this.xattrs.get(nodeid);
+    if (!names || names.has(name)) return false;
+    this.counts.xattrMisses++;
+    return true;
+  }
+
+  /** The inode's whole list of attribute names, or undefined when not known. */
+  xattrNames(nodeid: number): string[] | undefined {
+    const names = this.xattrs.get(nodeid);
+    return names ? [...names].sort() : undefined;
+  }
+
+  /** Records the whole list (`null`: not known any more, e.g. after our own set or remove). */
+  setXattrNames(nodeid: number, names: Iterable<string> | null): void {
+    if (names === null) this.xattrs.delete(nodeid);
+    else if (this.xattrs.size < LIMITS.fuseKnownXattrListsMax || this.xattrs.has(nodeid)) this.xattrs.set(nodeid, new Set(names));
+  }
+
+  // --- forgetting ---
+
+  /** A change from elsewhere: whatever it touches is no longer known here. */
+  invalidated(inval: Invalidation): void {
+    if (inval.kind === "entry") {
+      this.forgetListing(inval.parent);
+      this.freshDirs.delete(inval.parent);
+      return;
+    }
+    // A directory's inode invalidation also stands for a lost watch (events we never saw).
+    this.forgetListing(inval.nodeid);
+    this.freshDirs.delete(inval.nodeid);
+    this.xattrs.delete(inval.nodeid);
+  }
+
+  dropped(nodeid: number): void {
+    this.forgetListing(nodeid);
+    this.freshDirs.delete(nodeid);
+    this.xattrs.delete(nodeid);
+  }
+}
