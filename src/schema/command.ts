@@ -47,6 +47,8 @@ export type StagedValue = {
   freshInode: boolean;
 };
 
+export type CloneValue = { inode: InodeValue; source: InodeId; at?: Version };
+
 export type PinValue = { rootInode: InodeId; readVersion: Version };
 
 /**
@@ -68,6 +70,19 @@ export type Mutation =
   | { family: "staged"; op: "delete"; key: { mount: MountId; prepareId: string } }
   | { family: "system"; op: "put"; key: { name: string }; value: { int?: number; text?: string } }
   | { family: "system"; op: "delete"; key: { name: string } }
+  /**
+   * A body's blocks gain or lose a referencing generation. The count reaching 0 queues the key
+   * for GC at this version; rising from 0 (a clone of a snapshot) takes it off the queue.
+   */
+  | { family: "blockref"; op: "add"; key: { mount: MountId; objectKey: string }; value: { delta: number } }
+  /**
+   * One entry of a clone: the inode (a fresh number) and its dentry, and for a file the body of
+   * `source` (its generation `value.inode.generation`, as of `at`, or current when absent) copied
+   * row for row under the new inode, every block it names counted once more.
+   */
+  | { family: "clone"; op: "insert"; key: DentryKey; value: CloneValue }
+  /** A body restored: the rows of `source`'s generation as of `at` copied under `key`, blocks counted. */
+  | { family: "body"; op: "copy"; key: { mount: MountId; inode: InodeId; generation: number }; value: { source: InodeId; at?: Version } }
   /** GC: one history row that no pinned version can read any more. */
   | { family: "history"; op: "delete"; key: HistoryKey }
   /** GC: every watch event of the mount older than `beforeVersion`; the floor moves to it. */
@@ -97,6 +112,8 @@ export type CommandKind =
   | "publish_artifact"
   | "snapshot_subtree"
   | "retire_snapshot"
+  | "clone_subtree"
+  | "rollback_subtree"
   | "cleanup_objects"
   | "trim_history"
   | "trim_watch"

@@ -127,6 +127,8 @@ export interface MetadataStore {
   getStaged(mount: MountId, prepareId: string): StoredStaged | null;
   /** Expired prepares, oldest expiry first (indexed). */
   scanStagedExpired(nowMs: number, limit: number): StoredStaged[];
+  /** How many current body generations of a mount name this block key (0: none). */
+  blockRefCount(mount: MountId, objectKey: string): number;
   /** GC records of one mount enqueued at or before `throughVersion`, oldest first (indexed). */
   scanGc(mount: MountId, throughVersion: Version, limit: number): GcRecord[];
   /** Mounts with GC records, in id order after `after` (a skip scan over the queue's key). */
@@ -223,6 +225,8 @@ export interface FullScan {
   history(): Iterable<ScannedHistory>;
   staged(): Array<{ mount: MountId; prepareId: string; inode: InodeId; generation: number; keyPrefix: string; expiresAtMs: number }>;
   gcKeys(): Iterable<string>;
+  /** Every block reference count as stored. */
+  blockRefs(): Iterable<{ mount: MountId; objectKey: string; count: number }>;
   /** Per mount: the highest version its rows store, and the highest id (inode, generation, snapshot) in use. */
   maxPerMount(): Map<MountId, { version: Version; id: number }>;
 }

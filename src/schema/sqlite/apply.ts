@@ -83,6 +83,24 @@ export function applyMutation(
         counters.currentPuts++;
       }
       return;
+    case "blockref":
+      addBlockRef(s, m.key.mount, m.key.objectKey, m.value.delta, version, counters);
+      return;
+    case "clone": {
+      const { mount, parent, name } = m.key;
+      const v = m.value.inode;
+      s.inodeInsert.run(
+        mount, v.inode, version, TYPE_CODE[v.type], v.mode, v.uid, v.gid, v.sizeBytes, v.generation, v.nlink,
+        v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target === "" ? null : v.target,
+      );
+      s.dentryInsert.run(mount, parent, name, version, v.inode, TYPE_CODE[v.type]);
+      counters.currentPuts += 2;
+      if (v.type === "file" && v.generation !== 0) copyBody(s, mount, v.inode, v.generation, m.value.source, m.value.at, version, counters);
+      return;
+    }
+    case "body":
+      copyBody(s, m.key.mount, m.key.inode, m.key.generation, m.value.source, m.value.at, version, counters);
+      return;
     case "history": {
       const k = m.key;
       counters.currentDeletes += s.historyDelete.run(k.family, k.mount, k.k1, k.k2, k.k3, k.name, k.version).changes;
@@ -96,6 +114,44 @@ export function applyMutation(
       counters.currentDeletes += s.dedupeDelete.run(m.key.requestKey).changes;
       return;
   }
+}
+
+/**
+ * Copies the rows of `source`'s body generation as they were at `at` (current when absent) under
+ * `inode`, and counts each block key they name once more.
+ */
+function copyBody(
+  s: Statements,
+  mount: number,
+  inode: number,
+  generation: number,
+  source: number,
+  at: number | undefined,
+  version: number,
+  counters: WriteCounters,
+): void {
+  const copied = s.bodyCopy.run(mount, inode, generation, source, version, at ?? Number.MAX_SAFE_INTEGER).changes;
+  if (copied === 0) throw new Error(`metadata corrupt: inode ${source} generation ${generation} has no body rows to copy`);
+  counters.currentPuts += copied;
+  for (const row of s.bodyKeys.values(mount, inode, generation)) addBlockRef(s, mount, row[0] as string, 1, version, counters);
+}
+
+/** A key's count moves by `delta`: at 0 it is queued for GC at `version`; back from 0 it leaves the queue. */
+function addBlockRef(s: Statements, mount: number, objectKey: string, delta: number, version: number, counters: WriteCounters): void {
+  const row = s.refGet.values(mount, objectKey)[0];
+  const before = row ? (row[0] as number) : 0;
+  const after = before + delta;
+  if (!Number.isSafeInteger(after) || after < 0) {
+    throw new Error(`metadata corrupt: block '${objectKey}' of mount ${mount} would have ${after} references`);
+  }
+  if (after === 0) {
+    counters.currentDeletes += s.refDelete.run(mount, objectKey).changes;
+    counters.currentPuts += s.gcInsert.run(mount, version, objectKey).changes;
+    return;
+  }
+  s.refUpsert.run(mount, objectKey, after);
+  counters.currentPuts++;
+  if (before === 0) counters.currentDeletes += s.gcCancel.run(mount, objectKey).changes;
 }
 
 export function applyWatchEvents(s: Statements, events: readonly WatchEventDraft[], version: number, counters: WriteCounters): void {
