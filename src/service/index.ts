@@ -7,3 +7,6 @@ export type { SnapshotInfo } from "./snapshots.ts";
 export type { WatchPage } from "./watch.ts";
 export type { GcObjectTarget, GcReport, GcRetention } from "./gc.ts";
 export type { MountInfo } from "./mounts.ts";
+export type { CloneArgs, CloneResult } from "./clone.ts";
+export type { DiffArgs, DiffEntry, DiffPage, DiffSide } from "./diff.ts";
+export type { RollbackArgs, RollbackResult } from "./rollback.ts";

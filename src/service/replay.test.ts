@@ -24,6 +24,7 @@ const TABLES: Record<string, string> = {
   watch_log: "mount, scope, version, ordinal",
   snapshot_pin: "mount, snapshot_id",
   gc_queue: "mount, enqueue_version, object_key",
+  block_ref: "mount, object_key",
   staged: "mount, prepare_id",
   command_dedupe: "request_key",
   command_log: "shard, version",
@@ -134,6 +135,9 @@ test("the command log replays into an empty store with identical rows in every t
     const sizeBytes = Math.floor(random() * 20_000);
     const snaps = service.snapshots.list(mount);
     const snap = snaps.length > 0 ? pick(snaps).snapshotId : null;
+    const snapInfo = snap === null ? null : service.snapshots.get(mount, snap);
+    const topDirs = service.store.scanDentries(mount, ROOT_INODE, { limit: 50 }).filter((d) => d.type === "dir").map((d) => "/" + d.name);
+    const topDir = topDirs.length > 0 ? pick(topDirs) : "/";
     const requestKey = random() < 0.3 ? `k${keyed++}` : undefined;
     const key = requestKey === undefined ? {} : { requestKey };
     const ops: Array<[string, () => unknown]> = [
@@ -158,6 +162,9 @@ test("the command log replays into an empty store with identical rows in every t
       ["abandon_prepare", () => service.publisher.prepare({ mount, parent, name: name + ".tmp", blockSizeBytes: 4096, expiryMs: 1_000, ...key })],
       ["snapshot", () => service.snapshots.create({ mount, inode: parent, ...key })],
       ["retire", () => snap !== null && service.snapshots.retire({ mount, snapshotId: snap, ...key })],
+      ["clone", () => service.clones.clone({ mount, source: { path: topDir }, target: `/${newName}C`, ...key })],
+      ["clone_snapshot", () => snapInfo !== null && service.clones.clone({ mount, source: { path: "/" + name, at: snapInfo.readVersion, root: snapInfo.rootInode }, target: `/${newName}S`, ...key })],
+      ["rollback", () => snap !== null && service.rollbacks.rollback({ mount, path: topDir, snapshotId: snap, ...key })],
     ];
     const [kind, run] = pick(ops);
     try {
@@ -206,12 +213,12 @@ test("the command log replays into an empty store with identical rows in every t
   }
   await service.gc.collect(objects);
 
-  for (const kind of ["create", "mkdir", "unlink", "rename", "rename_exchange", "link", "truncate", "publish", "snapshot", "retire"]) {
+  for (const kind of ["create", "mkdir", "unlink", "rename", "rename_exchange", "link", "truncate", "publish", "snapshot", "retire", "clone", "clone_snapshot", "rollback"]) {
     expect(kinds.get(kind) ?? 0).toBeGreaterThan(5);
   }
   expect(failures).toBeGreaterThan(100);
   const gcKinds = new Set(service.store.shards().flatMap((s) => service.store.readLog(s.shard, 1, 1_000_000).map((e) => e.kind)));
-  for (const kind of ["cleanup_objects", "trim_watch", "trim_dedupe", "trim_history", "init_shard", "create_mount"]) expect(gcKinds.has(kind)).toBe(true);
+  for (const kind of ["clone_subtree", "rollback_subtree", "cleanup_objects", "trim_watch", "trim_dedupe", "trim_history", "init_shard", "create_mount"]) expect(gcKinds.has(kind)).toBe(true);
   service.close();
 
   const replayPath = join(dir, "replayed.db");
@@ -219,7 +226,7 @@ test("the command log replays into an empty store with identical rows in every t
   expect(applied).toBeGreaterThan(2_000);
   const live = dump(livePath);
   const replayed = dump(replayPath);
-  for (const table of ["history", "watch_log", "command_dedupe", "chunk_manifest_current", "snapshot_pin"]) expect(live[table]!.length).toBeGreaterThan(0);
+  for (const table of ["history", "watch_log", "command_dedupe", "chunk_manifest_current", "snapshot_pin", "block_ref"]) expect(live[table]!.length).toBeGreaterThan(0);
   for (const table of Object.keys(TABLES)) {
     expect({ table, rows: replayed[table]!.length }).toEqual({ table, rows: live[table]!.length });
     expect(replayed[table]).toEqual(live[table]!);
