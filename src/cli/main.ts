@@ -8,6 +8,7 @@ import { registerServer } from "./commands/server.ts";
 import { registerSnapshot } from "./commands/snapshot.ts";
 import { registerTransfer } from "./commands/transfer.ts";
 import { registerWatch } from "./commands/watch.ts";
+import { registerWorkspace } from "./commands/workspace.ts";
 import { withGlobalOptions } from "./context.ts";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, describeFailure } from "./errors.ts";
 import { CommandFailure, Runner } from "./runner.ts";
@@ -46,6 +47,7 @@ function buildProgram(run: Runner): Command {
   registerNamespace(program, run);
   registerTransfer(program, run);
   registerSnapshot(program, run);
+  registerWorkspace(program, run);
   registerWatch(program, run);
   registerMounts(program, run);
   registerServer(program, run);

@@ -2,12 +2,13 @@ import { FsError, LIMITS, toFsError } from "../types/index.ts";
 import { RawValue, argArray, errorResponse, okResponse, parseRequest, resultToWire, type WireRequest, type WireResponse } from "../wire/index.ts";
 import { DATA_OPS } from "./ops-data.ts";
 import { NAMESPACE_OPS } from "./ops-namespace.ts";
+import { WORKSPACE_OPS } from "./ops-workspace.ts";
 import type { OpContext, OpSpec } from "./op-context.ts";
 
 // The op table and the one way a request becomes a response. `batch` runs its sub-requests in
 // order, each with its own result; consecutive creates in one directory become one command.
 
-export const OPS: Readonly<Record<string, OpSpec>> = { ...NAMESPACE_OPS, ...DATA_OPS };
+export const OPS: Readonly<Record<string, OpSpec>> = { ...NAMESPACE_OPS, ...DATA_OPS, ...WORKSPACE_OPS };
 
 /** The op named `name`: own entries of the table only, so `__proto__` or `toString` is ENOSYS like any unknown name. */
 export function opSpec(name: string): OpSpec | undefined {

@@ -1,4 +1,4 @@
-import { FsError, LIMITS, nowNs, type InodeAttrs, type InodeId, type MountId, type Version } from "../types/index.ts";
+import { FsError, LIMITS, nowNs, type CloneResult, type InodeAttrs, type InodeId, type MountId, type Version } from "../types/index.ts";
 import type { MetadataCommand, Mutation } from "../schema/index.ts";
 import { valueOf, type ServiceCore, type WriteOptions } from "./core.ts";
 import { touchDir } from "./namespace.ts";
@@ -19,13 +19,6 @@ export interface CloneArgs extends WriteOptions {
   target: string;
 }
 
-export interface CloneResult {
-  /** The copy's root inode. */
-  inode: InodeId;
-  /** Entries copied (the root included). */
-  entries: number;
-  version: Version;
-}
 
 /** Path resolution the clone needs (Paths provides it). */
 export type Resolver = (view: { mount: MountId; at?: Version; root?: InodeId }, path: string, follow: boolean) => InodeAttrs;

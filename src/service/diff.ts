@@ -1,4 +1,4 @@
-import { FsError, LIMITS, type InodeAttrs, type InodeId, type InodeType, type MountId, type Version } from "../types/index.ts";
+import { FsError, LIMITS, type DiffChange, type DiffEntry, type DiffPage, type InodeAttrs, type InodeId, type MountId, type Version } from "../types/index.ts";
 import type { ServiceCore } from "./core.ts";
 import type { Resolver } from "./clone.ts";
 import { mergeWalk, pathBelow, type NameMemo, type TreeView, type Visit } from "./tree.ts";
@@ -26,32 +26,6 @@ export interface DiffArgs {
   /** Where the previous page stopped (its nextCursor). */
   cursor?: string;
   limit?: number;
-}
-
-export type DiffKind = "added" | "removed" | "changed" | "renamed";
-export type DiffChange = "content" | "type" | "mode" | "owner" | "target";
-
-export interface DiffEntry {
-  kind: DiffKind;
-  /** Relative to the compared directories, "/"-separated; `a`'s path for removed and renamed. */
-  path: string;
-  /** For renamed: where it is in `b`. */
-  toPath?: string;
-  type: InodeType;
-  /** For changed (and a renamed file whose content changed too): what differs. */
-  changes?: DiffChange[];
-  inodeA?: InodeId;
-  inodeB?: InodeId;
-  generationA?: number;
-  generationB?: number;
-  sizeA?: number;
-  sizeB?: number;
-}
-
-export interface DiffPage {
-  entries: DiffEntry[];
-  /** Pass back as `cursor` for the next page; null when the walk is done. */
-  nextCursor: string | null;
 }
 
 export class Differ {

@@ -1,4 +1,4 @@
-import { FsError, LIMITS, nowNs, type InodeAttrs, type InodeId, type MountId, type Version } from "../types/index.ts";
+import { FsError, LIMITS, nowNs, type RollbackResult, type InodeAttrs, type InodeId, type MountId, type Version } from "../types/index.ts";
 import type { InodeValue, MetadataCommand, Mutation, WatchEventDraft } from "../schema/index.ts";
 import { dropBodyMutations, loadBody } from "./body.ts";
 import { ClonePlan, type Resolver } from "./clone.ts";
@@ -18,11 +18,6 @@ export interface RollbackArgs extends WriteOptions {
   snapshotId: number;
 }
 
-export interface RollbackResult {
-  /** Entries whose state changed (the watch events sent). */
-  changed: number;
-  version: Version;
-}
 
 export class Rollbacks {
   constructor(
