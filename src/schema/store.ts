@@ -225,6 +225,8 @@ export interface FullScan {
   history(): Iterable<ScannedHistory>;
   staged(): Array<{ mount: MountId; prepareId: string; inode: InodeId; generation: number; keyPrefix: string; expiresAtMs: number }>;
   gcKeys(): Iterable<string>;
+  /** Every GC queue record, with its mount. */
+  gcRecords(): Iterable<{ mount: MountId; objectKey: string }>;
   /** Every block reference count as stored. */
   blockRefs(): Iterable<{ mount: MountId; objectKey: string; count: number }>;
   /** Per mount: the highest version its rows store, and the highest id (inode, generation, snapshot) in use. */

@@ -2,6 +2,7 @@ import { LIMITS } from "../types/index.ts";
 import type { FullScan, MetadataStore } from "../schema/index.ts";
 import { checkBodies, checkObjects, type BodyFacts } from "./fsck-bodies.ts";
 import { checkNamespace, loadNamespace } from "./fsck-namespace.ts";
+import { checkBlockRefs } from "./fsck-refs.ts";
 
 // fsck: every invariant the service keeps, checked over a whole store at rest (metad stopped).
 // Each broken one is reported with the keys that locate it. Only leaked objects are repaired:
@@ -12,7 +13,7 @@ export type FsckKind =
   | "dentry-dangling" | "dentry-type-mismatch" | "nlink-mismatch" | "dir-links" | "dir-parent-mismatch" | "dir-cycle"
   | "unreachable-inode" | "manifest-orphan" | "manifest-undecodable" | "body-no-summary" | "body-bad-summary" | "body-bad-chunk"
   | "staged-bad-prefix" | "block-missing" | "block-short" | "object-leak" | "version-clock-behind" | "id-clock-behind"
-  | "history-order";
+  | "history-order" | "block-ref-mismatch" | "gc-queued-referenced";
 
 export interface FsckViolation {
   kind: FsckKind;
@@ -66,6 +67,7 @@ export async function fsck(store: MetadataStore, scan: FullScan, options: FsckOp
   const bodies: BodyFacts = checkBodies(ns, scan, sink);
   const objects = options.objects ? await checkObjects(bodies, options.objects, options.repair === true, sink) : null;
   const historyRows = checkClocks(store, scan, sink);
+  checkBlockRefs(scan, sink);
   return {
     ok: sink.count === 0,
     violations: sink.list,
