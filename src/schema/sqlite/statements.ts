@@ -6,6 +6,10 @@ import { DENTRY_HISTORY_JSON, INODE_COLUMNS, INODE_HISTORY_JSON, WATCH_COLUMNS }
 
 const H = FAMILY_ID;
 
+/** The distinct block keys body (?1 mount, ?2 inode, ?3 generation) names, as column `k`. */
+const BODY_KEYS = `SELECT DISTINCT json_extract(b.value, '$.key') AS k FROM chunk_manifest_current m, json_each(m.value, '$.c.blocks') b
+  WHERE m.mount = ?1 AND m.inode = ?2 AND m.generation = ?3 AND m.chunk_index != ${SUMMARY_CHUNK_INDEX}`;
+
 const SQL = {
   inodeGet: `SELECT ${INODE_COLUMNS} FROM inode_current WHERE mount = ? AND inode = ?`,
   inodeInsert: `INSERT INTO inode_current (mount, inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -62,15 +66,20 @@ const SQL = {
     ORDER BY k3 LIMIT ?7`,
 
   /** A body generation's rows as of ?6 (current rows, then history rows valid then) under inode ?2. */
-  bodyCopy: `INSERT INTO chunk_manifest_current (mount, inode, generation, chunk_index, version, value)
+  bodyCopyAt: `INSERT INTO chunk_manifest_current (mount, inode, generation, chunk_index, version, value)
     SELECT ?1, ?2, ?3, chunk_index, ?5, value FROM chunk_manifest_current
       WHERE mount = ?1 AND inode = ?4 AND generation = ?3 AND version <= ?6
     UNION ALL
     SELECT ?1, ?2, ?3, k3, ?5, value FROM history
       WHERE family = ${H.manifest} AND mount = ?1 AND k1 = ?4 AND k2 = ?3 AND version <= ?6 AND replaced_version > ?6`,
-  /** The distinct block keys a current body generation names. */
-  bodyKeys: `SELECT DISTINCT json_extract(b.value, '$.key') FROM chunk_manifest_current m, json_each(m.value, '$.c.blocks') b
-    WHERE m.mount = ? AND m.inode = ? AND m.generation = ? AND m.chunk_index != ${SUMMARY_CHUNK_INDEX} ORDER BY 1`,
+  /** A current body generation's rows under inode ?2. */
+  bodyCopy: `INSERT INTO chunk_manifest_current (mount, inode, generation, chunk_index, version, value)
+    SELECT ?1, ?2, ?3, chunk_index, ?5, value FROM chunk_manifest_current WHERE mount = ?1 AND inode = ?4 AND generation = ?3`,
+  /** Takes off the GC queue the keys of a body that no current body names (they come back to life). */
+  bodyUnqueue: `DELETE FROM gc_queue WHERE mount = ?1 AND object_key IN (${BODY_KEYS})
+    AND NOT EXISTS (SELECT 1 FROM block_ref r WHERE r.mount = ?1 AND r.object_key = gc_queue.object_key)`,
+  /** One more reference on a key. */
+  refBump: `INSERT INTO block_ref (mount, object_key, count) VALUES (?, ?, 1) ON CONFLICT (mount, object_key) DO UPDATE SET count = count + 1`,
   refGet: `SELECT count FROM block_ref WHERE mount = ? AND object_key = ?`,
   refUpsert: `INSERT OR REPLACE INTO block_ref (mount, object_key, count) VALUES (?, ?, ?)`,
   refDelete: `DELETE FROM block_ref WHERE mount = ? AND object_key = ?`,
