@@ -135,7 +135,7 @@ try {
     let found = 0;
     const diffMs = timeMs(() => (found = diffAll({ path: tree.path }, { path: copy })));
     if (found !== changed) throw new Error(`diff found ${found} changes, ${changed} were made`);
-    rows.push({ entries: copied, phase: `diff, ${changed} changed`, nokvMs: diffMs, localMs: sh("diff", "-rq", tree.local, localCopy), local: "diff -rq" });
+    rows.push({ entries: copied, phase: `diff, ${changed} changed`, nokvMs: diffMs, localMs: sh("diff", "-r", tree.local, localCopy), local: "diff -r" });
 
     let restored = 0;
     const rollbackMs = timeMs(() => (restored = service.rollbacks.rollback({ mount, path: copy, snapshotId: snap.snapshotId }).changed));
