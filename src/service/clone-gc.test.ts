@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { FsError, LIMITS, ROOT_INODE, blockKey, seededRandom, type InodeId } from "../types/index.ts";
+import { SqliteStore } from "../schema/index.ts";
+import { fsck } from "./fsck.ts";
 import type { GcObjectTarget } from "./gc.ts";
 import { openTestService, type ServiceHarness } from "./testing.ts";
 
@@ -72,6 +74,8 @@ test("random clones, writes, truncates, removals, snapshots and GC never lose a 
       ["truncate", () => file && h.service.paths.setattr({ mount: m, path: file, changes: { sizeBytes: Math.floor(random() * 9000) } })],
       ["snapshot", () => h.service.snapshots.create({ mount: m })],
       ["retire", () => snap && h.service.snapshots.retire({ mount: m, snapshotId: snap.snapshotId })],
+      ["rename", () => file && h.service.paths.rename({ mount: m, path: file, newPath: `${pick(dirs()).replace(/\/$/, "")}/r${serial++}` })],
+      ["link", () => file && h.service.paths.link({ mount: m, path: file, newPath: `${file}.l${serial++}` })],
       ["rollback", () => snap && dir !== "/" && h.service.rollbacks.rollback({ mount: m, path: dir, snapshotId: snap.snapshotId })],
     ];
     const [kind, run] = pick(ops);
@@ -87,6 +91,9 @@ test("random clones, writes, truncates, removals, snapshots and GC never lose a 
       readable(ROOT_INODE, undefined, needed);
       for (const pin of h.service.snapshots.list(m)) readable(pin.rootInode, pin.readVersion, needed);
       for (const key of needed) expect(objects.keys.has(key)).toBe(true);
+      // And the whole store keeps its invariants: links, bodies, reference counts.
+      const store = h.service.store as SqliteStore;
+      expect((await fsck(store, store.fullScan())).violations).toEqual([]);
     }
   }
   for (const kind of ["clone", "clone_file", "clone_snapshot", "unlink", "truncate", "retire", "rollback"]) expect(counts.get(kind) ?? 0).toBeGreaterThan(3);

@@ -197,6 +197,7 @@ describe("workspaces at 10,000 files", () => {
     // A snapshot of the clone, more work on it, then the way back.
     const snap = h.service.snapshots.create({ mount: m, inode: dirOf("/dst") });
     const atSnap = { path: "/", at: snap.readVersion, root: snap.rootInode };
+    const f5 = h.service.paths.stat({ mount: m, path: "/dst/d5/f5" }).inode;
     h.service.paths.rename({ mount: m, path: "/dst/d5/f5", newPath: "/dst/d5/g5" });
     rmTree("/dst/d6");
     h.service.paths.mkdir({ mount: m, path: "/dst/d7/x" });
@@ -219,6 +220,8 @@ describe("workspaces at 10,000 files", () => {
     expect(events).toEqual(expect.arrayContaining(["create:f5", "remove:g5", "create:d6", "remove:x", "publish:f8", "update_attr:"]));
     expect(diffAll(atSnap, { path: "/dst" }).entries).toEqual([]);
     expect(h.service.paths.readdir({ mount: m, path: "/dst/d6", limit: 4096 }).entries.length).toBe(perDir);
+    // A file renamed inside the directory goes back under its own number.
+    expect(h.service.paths.stat({ mount: m, path: "/dst/d5/f5" })).toMatchObject({ inode: f5, nlink: 1 });
     await check();
 
     // Everything goes: every object is collected, and no reference or record is left.

@@ -3,14 +3,15 @@ import type { InodeValue, MetadataCommand, Mutation, WatchEventDraft } from "../
 import { dropBodyMutations, loadBody } from "./body.ts";
 import { ClonePlan, type Resolver } from "./clone.ts";
 import { valueOf, type ServiceCore, type WriteOptions } from "./core.ts";
-import { children, mergeWalk, type TreeView, type Visit } from "./tree.ts";
+import { children, isWithin, mergeWalk, type TreeView, type Visit } from "./tree.ts";
 
 // Rollback: a live directory becomes what a snapshot saw of it, in one command. The snapshot's
 // state and the live state are walked side by side (as diff does); an entry that is the same
 // inode on both sides gets its old attributes and, when its generation moved, its old body back
 // (the rows as the snapshot read them, blocks counted again); anything else live is removed and
-// anything else the snapshot held is copied back from it as a clone (new inode numbers: a number
-// once freed is never handed out again). Each change is a watch event in its directory.
+// a file moved inside the directory since goes back under its own number; anything else the
+// snapshot held is copied back from it as a clone (new inode numbers: a number once freed is
+// never handed out again). Each change is a watch event in its directory.
 
 export interface RollbackArgs extends WriteOptions {
   mount: MountId;
@@ -73,6 +74,10 @@ class RollbackBuilder {
   private readonly unlinked = new Map<InodeId, { attrs: InodeAttrs; links: number }>();
   private readonly events: WatchEventDraft[] = [];
   private readonly restored = new Set<InodeId>();
+  /** Snapshot entries that go back to a live inode moved inside the directory: dentries, and links gained. */
+  private readonly relinks: Mutation[] = [];
+  private readonly relinked = new Map<InodeId, { attrs: InodeAttrs; links: number }>();
+  private liveRoot: InodeId = 0;
   private readonly plan: ClonePlan;
   private readonly snapshotView: TreeView;
   private readonly liveView: TreeView;
@@ -89,6 +94,7 @@ class RollbackBuilder {
   }
 
   walk(old: InodeAttrs, live: InodeAttrs): void {
+    this.liveRoot = live.inode;
     if (attrsDiffer(old, live)) this.puts.set(live.inode, { ...valueOf(old), parent: live.parent });
     for (const visit of mergeWalk(this.core, { a: this.snapshotView, b: this.liveView }, old.inode, live.inode, [], [])) this.visit(visit);
   }
@@ -97,16 +103,9 @@ class RollbackBuilder {
     const name = names[names.length - 1]!;
     const { mount } = this;
     if (a && b && a.inode === b.inode && a.type === b.type) {
-      if (a.type === "file" && a.generation !== b.generation && !this.restored.has(b.inode)) {
-        // A file linked twice below the directory is visited twice; its body comes back once.
-        this.restored.add(b.inode);
-        this.bodies.push(...dropBodyMutations(mount, b.inode, b.generation, loadBody(this.core.store, mount, b.inode, b.generation)));
-        if (a.generation !== 0) this.bodies.push({ family: "body", op: "copy", key: { mount, inode: a.inode, generation: a.generation }, value: { source: a.inode, at: this.at } });
-        this.events.push({ mount, kind: "publish", scope: dirB, name, inode: b.inode, generation: a.generation });
-      } else if (attrsDiffer(a, b) && a.type !== "dir") {
-        this.events.push({ mount, kind: "update_attr", scope: dirB, name: "", inode: b.inode });
-      }
-      if (attrsDiffer(a, b) || a.generation !== b.generation) this.puts.set(b.inode, { ...valueOf(a), nlink: a.type === "dir" ? a.nlink : b.nlink, parent: b.parent });
+      const event = this.restore(a, b, b.parent);
+      if (event === "publish") this.events.push({ mount, kind: "publish", scope: dirB, name, inode: b.inode, generation: a.generation });
+      else if (event === "attrs" && a.type !== "dir") this.events.push({ mount, kind: "update_attr", scope: dirB, name: "", inode: b.inode });
       return;
     }
     if (b) {
@@ -114,10 +113,46 @@ class RollbackBuilder {
       this.dropLive(b);
       this.events.push({ mount, kind: "remove", scope: dirB, name, inode: b.inode });
     }
-    if (a) {
-      const inode = this.plan.add(a, dirB, name);
-      this.events.push({ mount, kind: "create", scope: dirB, name, inode });
+    if (!a) return;
+    const moved = this.movedWithin(a);
+    if (moved) {
+      // A file or symlink moved inside the directory since the snapshot goes back by its own
+      // number (its other name goes in this same rollback); it is not copied.
+      this.relinks.push({ family: "dentry", op: "insert", key: { mount, parent: dirB, name }, value: { inode: a.inode, type: a.type } });
+      const entry = this.relinked.get(a.inode) ?? { attrs: moved, links: 0 };
+      entry.links++;
+      this.relinked.set(a.inode, entry);
+      this.restore(a, moved, dirB);
+      this.events.push({ mount, kind: "create", scope: dirB, name, inode: a.inode });
+      return;
     }
+    const inode = this.plan.add(a, dirB, name);
+    this.events.push({ mount, kind: "create", scope: dirB, name, inode });
+  }
+
+  /** The live attributes of a snapshot file or symlink that still lives, singly linked, below the rolled-back directory. */
+  private movedWithin(a: InodeAttrs): InodeAttrs | null {
+    if (a.type === "dir") return null;
+    const live = this.core.store.getInode({ mount: this.mount, inode: a.inode });
+    if (!live || live.type !== a.type || live.nlink !== 1) return null;
+    return isWithin(this.core, this.mount, live.parent, this.liveRoot) ? live : null;
+  }
+
+  /** Gives a live inode its snapshot attributes and, when its generation moved, its snapshot body. */
+  private restore(a: InodeAttrs, live: InodeAttrs, parent: InodeId): "publish" | "attrs" | null {
+    const { mount } = this;
+    let event: "publish" | "attrs" | null = null;
+    if (a.type === "file" && a.generation !== live.generation) {
+      event = "publish";
+      // A file linked twice below the directory is visited twice; its body comes back once.
+      if (!this.restored.has(live.inode)) {
+        this.restored.add(live.inode);
+        this.bodies.push(...dropBodyMutations(mount, live.inode, live.generation, loadBody(this.core.store, mount, live.inode, live.generation)));
+        if (a.generation !== 0) this.bodies.push({ family: "body", op: "copy", key: { mount, inode: a.inode, generation: a.generation }, value: { source: a.inode, at: this.at } });
+      }
+    } else if (attrsDiffer(a, live)) event = "attrs";
+    if (event !== null || parent !== live.parent) this.puts.set(live.inode, { ...valueOf(a), nlink: a.type === "dir" ? a.nlink : live.nlink, parent });
+    return event;
   }
 
   /** A live entry leaves: a directory with everything below it, a file or symlink by one link. */
@@ -138,21 +173,22 @@ class RollbackBuilder {
   /** Puts the collected mutations and events into the command; returns how many entries changed. */
   finish(now: bigint): number {
     const { mount } = this;
-    for (const { attrs, links } of this.unlinked.values()) {
-      const kept = this.puts.get(attrs.inode);
-      const nlink = (kept?.nlink ?? attrs.nlink) - links;
+    // A live inode's links: minus those removed, plus those a moved entry gets back.
+    for (const inode of new Set([...this.unlinked.keys(), ...this.relinked.keys()])) {
+      const attrs = (this.unlinked.get(inode) ?? this.relinked.get(inode))!.attrs;
+      const nlink = attrs.nlink - (this.unlinked.get(inode)?.links ?? 0) + (this.relinked.get(inode)?.links ?? 0);
       if (nlink > 0) {
-        this.puts.set(attrs.inode, { ...(kept ?? valueOf(attrs)), nlink, ctimeNs: now });
+        this.puts.set(inode, { ...(this.puts.get(inode) ?? valueOf(attrs)), nlink, ctimeNs: now });
         continue;
       }
-      this.puts.delete(attrs.inode);
-      this.removals.push({ family: "inode", op: "delete", key: { mount, inode: attrs.inode } });
-      if (attrs.type === "file") this.removals.push(...dropBodyMutations(mount, attrs.inode, attrs.generation, loadBody(this.core.store, mount, attrs.inode, attrs.generation)));
+      this.puts.delete(inode);
+      this.removals.push({ family: "inode", op: "delete", key: { mount, inode } });
+      if (attrs.type === "file") this.removals.push(...dropBodyMutations(mount, inode, attrs.generation, loadBody(this.core.store, mount, inode, attrs.generation)));
     }
     if (this.plan.size + this.removals.length > LIMITS.cloneMaxEntries * 2) {
       throw new FsError("EFBIG", `rollback changes more than ${LIMITS.cloneMaxEntries} entries, the limit of one rollback (cloneMaxEntries)`);
     }
-    this.command.mutations.push(...this.removals, ...this.plan.mutations(now), ...this.bodies);
+    this.command.mutations.push(...this.removals, ...this.relinks, ...this.plan.mutations(now), ...this.bodies);
     for (const [inode, value] of this.puts) this.command.mutations.push({ family: "inode", op: "put", key: { mount, inode }, value });
     this.command.watchEvents.push(...this.events);
     return this.events.length;
