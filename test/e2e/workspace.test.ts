@@ -91,6 +91,17 @@ describe("workspaces through the SDK", () => {
     expect(await c.exists("/rb/w/new.txt")).toBe(false);
     expect(await all(c.diff({ path: "/", snapshot: snap.id }, "/rb/w"))).toEqual([]);
 
+    // A clone of the snapshot, and a rename told apart from a remove plus an add.
+    await c.unlink("/rb/w/keep.txt");
+    await c.clone("/keep.txt", "/rb/restored.txt", { snapshot: snap.id });
+    expect(await c.readFile("/rb/restored.txt", "utf8")).toBe("keep");
+    await c.rename("/rb/w/edit.txt", "/rb/w/edited.txt");
+    expect((await all(c.diff({ path: "/", snapshot: snap.id }, "/rb/w"))).map((e) => [e.kind, e.path, e.toPath])).toEqual([
+      ["renamed", "edit.txt", "edited.txt"],
+      ["removed", "keep.txt", undefined],
+    ]);
+    await c.rollback("/rb/w", snap.id);
+
     await snap.retire();
     await c.gc();
     expect(await c.readFile("/rb/w/edit.txt", "utf8")).toBe("v1");
