@@ -218,6 +218,8 @@ test("the command log replays into an empty store with identical rows in every t
   }
   expect(failures).toBeGreaterThan(100);
   const gcKinds = new Set(service.store.shards().flatMap((s) => service.store.readLog(s.shard, 1, 1_000_000).map((e) => e.kind)));
+  const families = new Set(service.store.shards().flatMap((s) => service.store.readLog(s.shard, 1, 1_000_000).flatMap((e) => decodeEntry(e.bytes).mutations.map((m) => m.family))));
+  for (const family of ["blockref", "clone", "body"]) expect(families.has(family as never)).toBe(true);
   for (const kind of ["clone_subtree", "rollback_subtree", "cleanup_objects", "trim_watch", "trim_dedupe", "trim_history", "init_shard", "create_mount"]) expect(gcKinds.has(kind)).toBe(true);
   service.close();
 
