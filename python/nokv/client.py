@@ -381,6 +381,32 @@ class Client(_View):
             args["exchange"] = True
         self._write("rename_path", args, src)
 
+    def clone(self, src, dst, snapshot=None):
+        """A writable copy of ``src`` (file or tree; as snapshot ``snapshot`` saw it) at ``dst``:
+        one atomic step, metadata only, no byte copied. Returns ``{"inode", "entries", "version"}``."""
+        src, dst = _norm(src), _norm(dst)
+        args = {"path": src, "newPath": dst}
+        if snapshot is not None:
+            args["snapshot"] = int(snapshot)
+        return self._write("clone_path", args, src)
+
+    def rollback(self, path, snapshot):
+        """The directory at ``path`` becomes what snapshot ``snapshot`` saw, in one atomic step."""
+        path = _norm(path)
+        return self._write("rollback_path", {"path": path, "snapshot": int(snapshot)}, path)
+
+    def diff(self, a, b, snapshot=None, other_snapshot=None):
+        """Yields what differs from directory ``a`` to ``b`` (dicts: kind, path, type, ...), page by page."""
+        args = {"path": _norm(a), "otherPath": _norm(b), "cursor": ""}
+        if snapshot is not None:
+            args["snapshot"] = int(snapshot)
+        if other_snapshot is not None:
+            args["otherSnapshot"] = int(other_snapshot)
+        while args["cursor"] is not None:
+            page = self._read("diff", dict(args), args["path"])
+            yield from page["entries"]
+            args["cursor"] = page["nextCursor"]
+
     def symlink(self, path, target):
         path = _norm(path)
         return Stat(self._write("symlink_path", {"path": path, "target": target}, path))

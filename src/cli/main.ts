@@ -9,6 +9,7 @@ import { registerSnapshot } from "./commands/snapshot.ts";
 import { registerTokens } from "./commands/tokens.ts";
 import { registerTransfer } from "./commands/transfer.ts";
 import { registerWatch } from "./commands/watch.ts";
+import { registerWorkspace } from "./commands/workspace.ts";
 import { withGlobalOptions } from "./context.ts";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, describeFailure, describeFailureJson } from "./errors.ts";
 import { CommandFailure, Runner } from "./runner.ts";
@@ -50,6 +51,7 @@ function buildProgram(run: Runner): Command {
   registerNamespace(program, run);
   registerTransfer(program, run);
   registerSnapshot(program, run);
+  registerWorkspace(program, run);
   registerWatch(program, run);
   registerMounts(program, run);
   registerServer(program, run);

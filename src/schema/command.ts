@@ -48,6 +48,8 @@ export type StagedValue = {
   freshInode: boolean;
 };
 
+export type CloneValue = { inode: InodeValue; source: InodeId; at?: Version };
+
 export type PinValue = { rootInode: InodeId; readVersion: Version };
 
 /** An unlinked file a mount session still holds open, kept until `expiresAtMs` unless renewed. */
@@ -80,6 +82,19 @@ export type Mutation =
   | { family: "xattr"; op: "delete"; key: XattrKey }
   /** Every extended attribute of an inode: it is going away. */
   | { family: "xattr"; op: "deleteAll"; key: InodeKey }
+  /**
+   * A body's blocks gain or lose a referencing generation. The count reaching 0 queues the key
+   * for GC at this version; rising from 0 (a clone of a snapshot) takes it off the queue.
+   */
+  | { family: "blockref"; op: "add"; key: { mount: MountId; objectKey: string }; value: { delta: number } }
+  /**
+   * One entry of a clone: the inode (a fresh number) and its dentry, and for a file the body of
+   * `source` (its generation `value.inode.generation`, as of `at`, or current when absent) copied
+   * row for row under the new inode, every block it names counted once more.
+   */
+  | { family: "clone"; op: "insert"; key: DentryKey; value: CloneValue }
+  /** A body restored: the rows of `source`'s generation as of `at` copied under `key`, blocks counted. */
+  | { family: "body"; op: "copy"; key: { mount: MountId; inode: InodeId; generation: number }; value: { source: InodeId; at?: Version } }
   /** GC: one history row that no pinned version can read any more. */
   | { family: "history"; op: "delete"; key: HistoryKey }
   /** GC: every watch event of the mount older than `beforeVersion`; the floor moves to it. */
@@ -118,6 +133,8 @@ export type CommandKind =
   | "publish_artifact"
   | "snapshot_subtree"
   | "retire_snapshot"
+  | "clone_subtree"
+  | "rollback_subtree"
   | "cleanup_objects"
   | "trim_history"
   | "trim_watch"

@@ -12,7 +12,7 @@
 // - dentry_current stores the child's inode and type only; readdir-plus joins inode_current in
 //   the same statement, so there is no second round trip and no projection to keep fresh.
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export const SUMMARY_CHUNK_INDEX = Number.MAX_SAFE_INTEGER;
 
@@ -225,8 +225,32 @@ CREATE TABLE xattr (
 `;
 
 /**
+ * Version 4: block reference counts. Clones share blocks between files, so a dropped body can no
+ * longer queue its blocks for GC outright: `block_ref` counts, per mount and object key, the
+ * current body generations whose chunks name the key, and a key is queued only when its count
+ * reaches 0 (and unqueued if a clone of a snapshot brings it back). The counts of existing bodies
+ * are built here from the manifests; a queued key that a body still names leaves the queue.
+ */
+export const MIGRATION_V4 = `
+CREATE TABLE block_ref (
+  mount INTEGER NOT NULL,
+  object_key TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (mount, object_key)
+) WITHOUT ROWID;
+INSERT INTO block_ref (mount, object_key, count)
+  SELECT mount, key, count(*) FROM (
+    SELECT DISTINCT m.mount AS mount, m.inode, m.generation, json_extract(b.value, '$.key') AS key
+    FROM chunk_manifest_current m, json_each(m.value, '$.c.blocks') b
+    WHERE m.chunk_index != ${SUMMARY_CHUNK_INDEX}
+  ) GROUP BY mount, key;
+CREATE INDEX gc_queue_by_key ON gc_queue (mount, object_key);
+DELETE FROM gc_queue WHERE EXISTS (SELECT 1 FROM block_ref r WHERE r.mount = gc_queue.mount AND r.object_key = gc_queue.object_key);
+`;
+
+/**
  * Migrations from version N to N+1, run in order inside one transaction on open. Index i upgrades
  * a store at version i+1. A new store is made at version 1 and migrated like any other, so there
  * is one path to the current schema.
  */
-export const MIGRATIONS: ReadonlyArray<string> = [MIGRATION_V2, MIGRATION_V3];
+export const MIGRATIONS: ReadonlyArray<string> = [MIGRATION_V2, MIGRATION_V3, MIGRATION_V4];

@@ -283,5 +283,54 @@ export function runStoreSuite(engine: string, makeHarness: () => StoreHarness): 
       expect(s.gcMounts(0, 10)).toEqual([M]);
       expect(s.readLog(M, v, 10).map((e) => e.version)).toEqual([v]);
     });
+
+    test("block references: 0 queues the key, back from 0 unqueues it, below 0 is corruption", () => {
+      const s = open();
+      const ref = (delta: number): Mutation => ({ family: "blockref", op: "add", key: { mount: M, objectKey: "blocks/1/9/1/0/0" }, value: { delta } });
+      s.commit(cmd(s, [ref(1), ref(1)]));
+      expect(s.blockRefCount(M, "blocks/1/9/1/0/0")).toBe(2);
+      const dropped = s.commit(cmd(s, [ref(-2)])).commitVersion;
+      expect(s.blockRefCount(M, "blocks/1/9/1/0/0")).toBe(0);
+      expect(s.scanGc(M, dropped, 10)).toEqual([{ mount: M, enqueueVersion: dropped, objectKey: "blocks/1/9/1/0/0" }]);
+      s.commit(cmd(s, [ref(1)]));
+      expect(s.scanGc(M, Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+      const version = s.shardState(M).version;
+      expect(() => s.commit(cmd(s, [ref(-2)]))).toThrow(/references/);
+      expect(s.shardState(M).version).toBe(version);
+      expect(s.blockRefCount(M, "blocks/1/9/1/0/0")).toBe(1);
+    });
+
+    test("a clone entry copies the inode, its dentry and its body (current or as of a version), counting blocks", () => {
+      const s = open();
+      const chunk = { kind: "chunk" as const, chunk: { chunkIndex: 0, blocks: [{ key: "blocks/1/5/7/0/0", offsetInChunk: 0, lengthBytes: 10, objectOffset: 0 }] } };
+      const summary = { kind: "summary" as const, summary: { sizeBytes: 10, chunkSizeBytes: 64, blockSizeBytes: 16, chunkCount: 1, digest: "", producer: "", contentType: "" } };
+      const body = (inode: number, generation: number): Mutation[] => [
+        { family: "manifest", op: "insert", key: { mount: M, inode, generation, chunkIndex: 0 }, value: chunk },
+        { family: "manifest", op: "insert", key: { mount: M, inode, generation, chunkIndex: Number.MAX_SAFE_INTEGER }, value: summary },
+        { family: "blockref", op: "add", key: { mount: M, objectKey: "blocks/1/5/7/0/0" }, value: { delta: 1 } },
+      ];
+      const before = s.commit(cmd(s, [putInode(5, "file", { generation: 7, sizeBytes: 10 }), ...body(5, 7)])).commitVersion;
+      const cloneOf = (inode: number, name: string, at?: number): Mutation => ({
+        family: "clone", op: "insert", key: { mount: M, parent: 1, name },
+        value: { inode: attrs(inode, "file", { generation: 7, sizeBytes: 10 }), source: 5, ...(at === undefined ? {} : { at }) },
+      });
+      s.commit(cmd(s, [cloneOf(6, "copy")]));
+      expect(s.getDentry({ mount: M, parent: 1, name: "copy" })).toMatchObject({ inode: 6, type: "file" });
+      expect(s.getInode({ mount: M, inode: 6 })).toMatchObject({ generation: 7, sizeBytes: 10 });
+      expect(s.scanManifests(M, 6, 7).map((r) => r.value)).toEqual([chunk, summary]);
+      expect(s.blockRefCount(M, "blocks/1/5/7/0/0")).toBe(2);
+      // The source's body goes (history kept), then a copy as of `before` brings it back.
+      s.commit(cmd(s, [
+        { family: "manifest", op: "delete", key: { mount: M, inode: 5, generation: 7, chunkIndex: 0 } },
+        { family: "manifest", op: "delete", key: { mount: M, inode: 5, generation: 7, chunkIndex: Number.MAX_SAFE_INTEGER } },
+        { family: "blockref", op: "add", key: { mount: M, objectKey: "blocks/1/5/7/0/0" }, value: { delta: -1 } },
+      ]));
+      s.commit(cmd(s, [cloneOf(8, "old", before)]));
+      expect(s.scanManifests(M, 8, 7).map((r) => r.value)).toEqual([chunk, summary]);
+      expect(s.blockRefCount(M, "blocks/1/5/7/0/0")).toBe(2);
+      s.commit(cmd(s, [{ family: "body", op: "copy", key: { mount: M, inode: 5, generation: 7 }, value: { source: 5, at: before } }]));
+      expect(s.scanManifests(M, 5, 7).map((r) => r.value)).toEqual([chunk, summary]);
+      expect(s.blockRefCount(M, "blocks/1/5/7/0/0")).toBe(3);
+    });
   });
 }

@@ -143,6 +143,8 @@ export interface MetadataStore {
   getXattr(mount: MountId, inode: InodeId, name: string): Uint8Array | null;
   /** An inode's extended attributes: names in order with their value sizes. */
   listXattrs(mount: MountId, inode: InodeId): Array<{ name: string; sizeBytes: number }>;
+  /** How many current body generations of a mount name this block key (0: none). */
+  blockRefCount(mount: MountId, objectKey: string): number;
   /** GC records of one mount enqueued at or before `throughVersion`, oldest first (indexed). */
   scanGc(mount: MountId, throughVersion: Version, limit: number): GcRecord[];
   /** Mounts with GC records, in id order after `after` (a skip scan over the queue's key). */
@@ -241,6 +243,10 @@ export interface FullScan {
   history(): Iterable<ScannedHistory>;
   staged(): Array<{ mount: MountId; prepareId: string; inode: InodeId; generation: number; keyPrefix: string; expiresAtMs: number }>;
   gcKeys(): Iterable<string>;
+  /** Every GC queue record, with its mount. */
+  gcRecords(): Iterable<{ mount: MountId; objectKey: string }>;
+  /** Every block reference count as stored. */
+  blockRefs(): Iterable<{ mount: MountId; objectKey: string; count: number }>;
   /** Per mount: the highest version its rows store, and the highest id (inode, generation, snapshot) in use. */
   maxPerMount(): Map<MountId, { version: Version; id: number }>;
 }

@@ -1,5 +1,5 @@
 import type { ObjectStore } from "../objstore/index.ts";
-import { FsError, LIMITS, type InodeAttrs } from "../types/index.ts";
+import { FsError, LIMITS, type CloneResult, type DiffEntry, type InodeAttrs, type RollbackResult } from "../types/index.ts";
 import { wireToError, type WireResponse } from "../wire/index.ts";
 import { BlockCache, type CacheStats } from "./block-cache.ts";
 import type { BodySource } from "./blocks.ts";
@@ -10,7 +10,8 @@ import { DataPath, type DataPathOptions, type IntegrityStats } from "./objects.t
 import { PathReader } from "./path-reader.ts";
 import { RpcClient } from "./rpc-client.ts";
 import { NoKVStats, timeToNs } from "./stats.ts";
-import { Watcher, type WatchOptions } from "./watcher.ts";
+import { Watcher, cursorFrom, type WatchOptions } from "./watcher.ts";
+import { diffLabel, diffPages, type DiffOptions, type DiffTarget } from "./workspace.ts";
 import { bodyWriteStream, type NoKVWriteStream } from "./write-stream.ts";
 
 // The SDK client: node:fs/promises-shaped path methods, the inode API, batches, snapshots and
@@ -239,6 +240,34 @@ export class NoKVClient extends PathReader {
 
   listSnapshots(): Promise<SnapshotInfo[]> {
     return this.call("snapshot_list", {}) as Promise<SnapshotInfo[]>;
+  }
+
+  /**
+   * A writable copy of `src` (a directory tree, a file or a symlink; as snapshot `snapshot` saw it
+   * when given) at `dst`, made in one atomic step from metadata alone: no byte is copied, and
+   * afterwards a write on either side never shows on the other. EEXIST if `dst` exists.
+   */
+  clone(src: string, dst: string, options: { snapshot?: number } = {}): Promise<CloneResult> {
+    return withPath("clone", src, async () => (await this.write("clone_path", { path: src, newPath: dst, ...options })) as CloneResult);
+  }
+
+  /**
+   * What differs from directory `a` to directory `b` (live paths, or `{ path, snapshot }`): added,
+   * removed, changed (content by generation and block lists, never by reading bytes; mode, owner,
+   * symlink target) and renamed (same inode, between two states of one directory), page by page.
+   */
+  async *diff(a: DiffTarget, b: DiffTarget, options: DiffOptions = {}): AsyncGenerator<DiffEntry> {
+    try {
+      yield* diffPages((op, args) => this.call(op, args), a, b, options);
+    } catch (err) {
+      throw fsErrorFor(err, "diff", diffLabel(a));
+    }
+  }
+
+  /** The directory at `path` becomes what the snapshot saw, in one atomic step (watchers see each change). */
+  rollback(path: string, snapshot: number | SnapshotView): Promise<RollbackResult> {
+    const id = typeof snapshot === "number" ? snapshot : snapshot.id;
+    return withPath("rollback", path, async () => (await this.write("rollback_path", { path, snapshot: id })) as RollbackResult);
   }
 
   /** The named mounts (separate namespaces) this metad serves. */

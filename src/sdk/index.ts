@@ -18,7 +18,8 @@ export { NoKVStats, NoKVDirent } from "./stats.ts";
 export { Watcher, WatchAbortError, type CursorWatchEvent, type WatchOptions } from "./watcher.ts";
 export { InodeApi } from "./inode-api.ts";
 export { FsError } from "../types/index.ts";
-export type { InodeAttrs, WatchEvent, DirEntryPlus, Dentry, ReadPlan } from "../types/index.ts";
+export type { InodeAttrs, WatchEvent, DirEntryPlus, Dentry, ReadPlan, CloneResult, DiffEntry, DiffChange, DiffKind, RollbackResult } from "../types/index.ts";
+export type { DiffOptions, DiffTarget } from "./workspace.ts";
 
 export const DEFAULT_PORT = 7777;
 

@@ -3,12 +3,13 @@ import { RawValue, argArray, errorResponse, okResponse, parseRequest, resultToWi
 import { DATA_OPS } from "./ops-data.ts";
 import { NAMESPACE_OPS, createArgs } from "./ops-namespace.ts";
 import { createEach, type NewEntryArgs } from "../service/index.ts";
+import { WORKSPACE_OPS } from "./ops-workspace.ts";
 import type { OpContext, OpSpec } from "./op-context.ts";
 
 // The op table and the one way a request becomes a response. `batch` runs its sub-requests in
 // order, each with its own result; consecutive creates in one directory become one command.
 
-export const OPS: Readonly<Record<string, OpSpec>> = { ...NAMESPACE_OPS, ...DATA_OPS };
+export const OPS: Readonly<Record<string, OpSpec>> = { ...NAMESPACE_OPS, ...DATA_OPS, ...WORKSPACE_OPS };
 
 /** The op named `name`: own entries of the table only, so `__proto__` or `toString` is ENOSYS like any unknown name. */
 export function opSpec(name: string): OpSpec | undefined {

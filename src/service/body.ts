@@ -2,7 +2,9 @@ import type { BlockRef, BodySummary, ChunkManifest, InodeId, MountId } from "../
 import { SUMMARY_CHUNK_INDEX, type MetadataStore, type Mutation } from "../schema/index.ts";
 
 // Body manifests as the namespace sees them: which blocks a generation references, and the
-// mutations that drop a body (its manifest rows out, its blocks onto the GC queue).
+// mutations that drop a body (its manifest rows out, one reference fewer on each of its blocks).
+// Blocks are shared (truncate keeps an old generation's blocks, clones copy whole bodies), so a
+// block is queued for GC by the store only when the last generation naming it lets go.
 
 export interface StoredBody {
   summary: BodySummary | null;
@@ -26,8 +28,8 @@ export function blockKeysOf(chunks: readonly ChunkManifest[]): Set<string> {
 }
 
 /**
- * Mutations that delete a generation's manifest rows and queue for GC every block no longer
- * referenced (`keep` holds blocks a newer generation of the same file still uses).
+ * Mutations that delete a generation's manifest rows and drop its reference on each block it
+ * names (`keep` holds blocks a newer generation of the same file takes the reference over for).
  */
 export function dropBodyMutations(
   mount: MountId,
@@ -44,9 +46,14 @@ export function dropBodyMutations(
     out.push({ family: "manifest", op: "delete", key: { mount, inode, generation, chunkIndex: SUMMARY_CHUNK_INDEX } });
   }
   for (const key of blockKeysOf(body.chunks)) {
-    if (!keep.has(key)) out.push({ family: "gc", op: "put", key: { mount, objectKey: key } });
+    if (!keep.has(key)) out.push({ family: "blockref", op: "add", key: { mount, objectKey: key }, value: { delta: -1 } });
   }
   return out;
+}
+
+/** A new body generation's reference on each block it names (once per block, however often named). */
+export function addBodyRefMutations(mount: MountId, chunks: readonly ChunkManifest[]): Mutation[] {
+  return [...blockKeysOf(chunks)].map((objectKey) => ({ family: "blockref", op: "add", key: { mount, objectKey }, value: { delta: 1 } }));
 }
 
 /** The chunks of a body cut to `sizeBytes`: blocks past it dropped, a block across it shortened. */

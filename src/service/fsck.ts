@@ -3,6 +3,7 @@ import type { FullScan, MetadataStore } from "../schema/index.ts";
 import { checkBodies, checkObjects, type BodyFacts } from "./fsck-bodies.ts";
 import { verifyData } from "./fsck-data.ts";
 import { checkNamespace, loadNamespace } from "./fsck-namespace.ts";
+import { checkBlockRefs } from "./fsck-refs.ts";
 
 // fsck: every invariant the service keeps, checked over a whole store at rest (metad stopped).
 // Each broken one is reported with the keys that locate it. Only leaked objects are repaired:
@@ -13,7 +14,7 @@ export type FsckKind =
   | "dentry-dangling" | "dentry-type-mismatch" | "nlink-mismatch" | "dir-links" | "dir-parent-mismatch" | "dir-cycle"
   | "unreachable-inode" | "manifest-orphan" | "manifest-undecodable" | "body-no-summary" | "body-bad-summary" | "body-bad-chunk"
   | "staged-bad-prefix" | "block-missing" | "block-short" | "object-leak" | "version-clock-behind" | "id-clock-behind"
-  | "history-order" | "block-corrupt" | "block-replaced" | "block-unreadable";
+  | "history-order" | "block-corrupt" | "block-replaced" | "block-unreadable" | "block-ref-mismatch" | "gc-queued-referenced";
 
 export interface FsckViolation {
   kind: FsckKind;
@@ -97,6 +98,7 @@ export async function fsck(store: MetadataStore, scan: FullScan, options: FsckOp
   const verified = options.objects && options.verifyData ? await verifyData(bodies.checksums, options.objects, sink, options.onProgress) : null;
   const leftovers = options.objects ? await findLeftovers(scan, options.objects, repair, options.nowMs ?? Date.now()) : null;
   const historyRows = checkClocks(store, scan, sink);
+  checkBlockRefs(scan, sink);
   return {
     ok: sink.count === 0,
     violations: sink.list,

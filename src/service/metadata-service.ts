@@ -1,10 +1,13 @@
 import type { MetadataStore } from "../schema/index.ts";
 import { ServiceCore, type ResultCodec } from "./core.ts";
+import { Clones } from "./clone.ts";
+import { Differ } from "./diff.ts";
+import { Rollbacks } from "./rollback.ts";
 import { Collector, DEFAULT_GC_RETENTION, type GcRetention } from "./gc.ts";
 import { Mounts } from "./mounts.ts";
 import { Namespace } from "./namespace.ts";
 import { Orphans } from "./orphans.ts";
-import { Paths } from "./paths.ts";
+import { Paths, type PathView } from "./paths.ts";
 import { Publisher } from "./publish.ts";
 import { defaultResultCodec } from "./result-codec.ts";
 import { Snapshots } from "./snapshots.ts";
@@ -35,6 +38,9 @@ export class MetadataService {
   readonly orphans: Orphans;
   readonly xattrs: Xattrs;
   readonly gc: Collector;
+  readonly clones: Clones;
+  readonly differ: Differ;
+  readonly rollbacks: Rollbacks;
 
   constructor(readonly store: MetadataStore, options: MetadataServiceOptions = {}) {
     const nowMs = options.nowMs ?? Date.now;
@@ -47,6 +53,10 @@ export class MetadataService {
     this.watch = new Watch(this.core);
     this.orphans = new Orphans(this.core);
     this.xattrs = new Xattrs(this.core);
+    const resolve = (view: PathView, path: string, follow: boolean) => this.paths.resolve(view, path, follow);
+    this.clones = new Clones(this.core, resolve);
+    this.differ = new Differ(this.core, resolve);
+    this.rollbacks = new Rollbacks(this.core, resolve);
     this.gc = new Collector(this.core, { ...DEFAULT_GC_RETENTION, ...options.retention }, this.orphans);
     this.mounts.bootstrap();
   }

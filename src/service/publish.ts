@@ -15,7 +15,7 @@ import {
   type Version,
 } from "../types/index.ts";
 import { SUMMARY_CHUNK_INDEX, type Mutation } from "../schema/index.ts";
-import { dropBodyMutations, loadBody } from "./body.ts";
+import { addBodyRefMutations, dropBodyMutations, loadBody } from "./body.ts";
 import { newInode, valueOf, type ServiceCore, type WriteOptions } from "./core.ts";
 import { touchDir } from "./namespace.ts";
 import { validateManifest } from "./manifest-check.ts";
@@ -148,6 +148,7 @@ export class Publisher {
     for (const chunk of manifest.chunks) {
       command.mutations.push({ family: "manifest", op: "insert", key: { mount, inode, generation, chunkIndex: chunk.chunkIndex }, value: { kind: "chunk", chunk } });
     }
+    command.mutations.push(...addBodyRefMutations(mount, manifest.chunks));
     command.mutations.push(
       { family: "manifest", op: "insert", key: { mount, inode, generation, chunkIndex: SUMMARY_CHUNK_INDEX }, value: { kind: "summary", summary: manifest.summary } },
       { family: "staged", op: "delete", key: { mount, prepareId: args.prepareId } },

@@ -25,6 +25,7 @@ const TABLES: Record<string, string> = {
   watch_log: "mount, scope, version, ordinal",
   snapshot_pin: "mount, snapshot_id",
   gc_queue: "mount, enqueue_version, object_key",
+  block_ref: "mount, object_key",
   staged: "mount, prepare_id",
   command_dedupe: "request_key",
   command_log: "shard, version",
@@ -145,6 +146,9 @@ test("the command log replays into an empty store with identical rows in every t
     const xvalue = new Uint8Array(Math.floor(random() * 64)).fill(Math.floor(random() * 256));
     const target = entries.length > 0 ? pick(entries).inode : parent;
     const held = service.store.scanOrphansOfSession(mount, session, 1)[0];
+    const snapInfo = snap === null ? null : service.snapshots.get(mount, snap);
+    const topDirs = service.store.scanDentries(mount, ROOT_INODE, { limit: 50 }).filter((d) => d.type === "dir").map((d) => "/" + d.name);
+    const topDir = topDirs.length > 0 ? pick(topDirs) : "/";
     const requestKey = random() < 0.3 ? `k${keyed++}` : undefined;
     const key = requestKey === undefined ? {} : { requestKey };
     const ops: Array<[string, () => unknown]> = [
@@ -154,8 +158,9 @@ test("the command log replays into an empty store with identical rows in every t
       ["create_each", () => {
         const results = createEach(service.core, mount, [
           { mount, parent, name: name + "x", ...key },
-          { mount, parent: other, name: newName + "y" },
-          { mount, parent: 999_999, name: "nowhere" },
+          // Every entry keyed alike, so a retry of the whole run applies nothing again.
+          { mount, parent: other, name: newName + "y", ...(requestKey === undefined ? {} : { requestKey: `${requestKey}/2` }) },
+          { mount, parent: 999_999, name: "nowhere", ...(requestKey === undefined ? {} : { requestKey: `${requestKey}/3` }) },
         ]);
         if (results.every((r) => r instanceof FsError)) throw results[0];
         return results;
@@ -189,6 +194,9 @@ test("the command log replays into an empty store with identical rows in every t
       ["abandon_prepare", () => service.publisher.prepare({ mount, parent, name: name + ".tmp", blockSizeBytes: 4096, expiryMs: 1_000, ...key })],
       ["snapshot", () => service.snapshots.create({ mount, inode: parent, ...key })],
       ["retire", () => snap !== null && service.snapshots.retire({ mount, snapshotId: snap, ...key })],
+      ["clone", () => service.clones.clone({ mount, source: { path: topDir }, target: `/${newName}C`, ...key })],
+      ["clone_snapshot", () => snapInfo !== null && service.clones.clone({ mount, source: { path: "/" + name, at: snapInfo.readVersion, root: snapInfo.rootInode }, target: `/${newName}S`, ...key })],
+      ["rollback", () => snap !== null && service.rollbacks.rollback({ mount, path: topDir, snapshotId: snap, ...key })],
     ];
     const [kind, run] = pick(ops);
     try {
@@ -237,7 +245,7 @@ test("the command log replays into an empty store with identical rows in every t
   }
   await service.gc.collect(objects);
 
-  for (const kind of ["create", "create_each", "mkdir", "mknod", "unlink_open", "rename_over_open", "orphan_release_any", "session_renew", "setxattr", "removexattr", "unlink", "rename", "rename_exchange", "link", "truncate", "publish", "snapshot", "retire"]) {
+  for (const kind of ["create", "create_each", "mkdir", "mknod", "unlink_open", "rename_over_open", "orphan_release_any", "session_renew", "setxattr", "removexattr", "unlink", "rename", "rename_exchange", "link", "truncate", "publish", "snapshot", "retire", "clone", "clone_snapshot", "rollback"]) {
     expect(kinds.get(kind) ?? 0).toBeGreaterThan(5);
   }
   expect(failures).toBeGreaterThan(100);
@@ -256,9 +264,9 @@ test("the command log replays into an empty store with identical rows in every t
     for (const name of names) expect(service.core.readDentry({ mount, parent: ROOT_INODE, name })).toEqual(service.store.getDentry({ mount, parent: ROOT_INODE, name }));
   }
   const gcKinds = new Set(service.store.shards().flatMap((s) => service.store.readLog(s.shard, 1, 1_000_000).map((e) => e.kind)));
-  for (const kind of ["cleanup_objects", "trim_watch", "trim_dedupe", "trim_history", "init_shard", "create_mount", "create_node", "set_xattr", "remove_xattr", "renew_orphans", "collect_orphans"]) {
-    expect(gcKinds.has(kind)).toBe(true);
-  }
+  const families = new Set(service.store.shards().flatMap((s) => service.store.readLog(s.shard, 1, 1_000_000).flatMap((e) => decodeEntry(e.bytes).mutations.map((m) => m.family))));
+  for (const family of ["blockref", "clone", "body"]) expect(families.has(family as never)).toBe(true);
+  for (const kind of ["clone_subtree", "rollback_subtree", "cleanup_objects", "trim_watch", "trim_dedupe", "trim_history", "init_shard", "create_mount", "create_node", "set_xattr", "remove_xattr", "renew_orphans", "collect_orphans"]) expect(gcKinds.has(kind)).toBe(true);
   service.close();
 
   const replayPath = join(dir, "replayed.db");
@@ -266,7 +274,7 @@ test("the command log replays into an empty store with identical rows in every t
   expect(applied).toBeGreaterThan(2_000);
   const live = dump(livePath);
   const replayed = dump(replayPath);
-  for (const table of ["history", "watch_log", "command_dedupe", "chunk_manifest_current", "snapshot_pin", "orphan", "xattr"]) expect(live[table]!.length).toBeGreaterThan(0);
+  for (const table of ["history", "watch_log", "command_dedupe", "chunk_manifest_current", "snapshot_pin", "orphan", "xattr", "block_ref"]) expect(live[table]!.length).toBeGreaterThan(0);
   for (const table of Object.keys(TABLES)) {
     expect({ table, rows: replayed[table]!.length }).toEqual({ table, rows: live[table]!.length });
     expect(replayed[table]).toEqual(live[table]!);

@@ -9,3 +9,4 @@ export * from "./limits.ts";
 export * from "./names.ts";
 export * from "./watch.ts";
 export * from "./random.ts";
+export * from "./workspace.ts";

@@ -39,8 +39,13 @@ export const LIMITS = {
 
   /** Commands committed in one SQLite transaction by group commit. */
   groupCommitMaxCommands: 1_024,
-  /** Mutations in one command: replacing the largest body (a GC record per old block) is the biggest. */
-  commandMaxMutations: 200_000,
+  /** Mutations in one command: replacing the largest body (a reference per new and per old block) is the biggest. */
+  commandMaxMutations: 300_000,
+  /** Entries (files, directories, symlinks) one clone or rollback copies or changes: one mutation each, in one command. */
+  cloneMaxEntries: 200_000,
+  /** Entries one diff page returns, and entries it may visit before it returns a shorter page. */
+  diffPageMaxEntries: 1_024,
+  diffPageMaxVisited: 50_000,
   /** Blocks in one file body: with 4 MiB blocks a 256 GiB file; larger files need larger blocks. */
   bodyMaxBlocks: 65_536,
 
@@ -288,11 +293,14 @@ assertLimit(LIMITS.blockSizeDefaultBytes <= LIMITS.blockSizeMaxBytes, "default b
 assertLimit(LIMITS.chunkSizeBytes % LIMITS.blockSizeDefaultBytes === 0, "chunk not a multiple of block");
 assertLimit(LIMITS.fileMaxBytes < Number.MAX_SAFE_INTEGER, "file size not exact in a double");
 assertLimit(LIMITS.nameMaxBytes < LIMITS.pathMaxBytes, "name above path");
-// Replacing a body drops every old block (one GC record each) and writes every chunk of both.
+// Replacing a body moves a reference off every old block and onto every new one, and writes every chunk of both.
 assertLimit(
-  LIMITS.commandMaxMutations >= LIMITS.bodyMaxBlocks + 2 * Math.ceil((LIMITS.bodyMaxBlocks * LIMITS.blockSizeMaxBytes) / LIMITS.chunkSizeBytes) + 64,
+  LIMITS.commandMaxMutations >= 2 * LIMITS.bodyMaxBlocks + 2 * Math.ceil((LIMITS.bodyMaxBlocks * LIMITS.blockSizeMaxBytes) / LIMITS.chunkSizeBytes) + 64,
   "a body replace does not fit one command",
 );
+// A clone is one mutation per entry plus the destination's parent; a rollback at most two per entry.
+assertLimit(LIMITS.commandMaxMutations >= LIMITS.cloneMaxEntries + 64, "a clone of the most entries does not fit one command");
+assertLimit(LIMITS.diffPageMaxEntries <= LIMITS.diffPageMaxVisited, "diff page above the entries it may visit");
 assertLimit(LIMITS.batchMaxOps <= LIMITS.inFlightPerConnectionMax, "one batch above the in-flight limit");
 assertLimit(LIMITS.connectionOutboundMaxBytes >= 2 * LIMITS.frameMaxBytes, "outbound buffer below two max frames");
 assertLimit(LIMITS.connectionOutboundPauseBytes < LIMITS.connectionOutboundMaxBytes, "outbound pause above the outbound cut-off");

@@ -1,6 +1,6 @@
 import type { Mutation, WatchEventDraft } from "../command.ts";
-import { TYPE_CODE, WATCH_KIND_CODE } from "../ddl.ts";
-import { encodeManifest } from "../rows.ts";
+import { SUMMARY_CHUNK_INDEX, TYPE_CODE, WATCH_KIND_CODE } from "../ddl.ts";
+import { decodeManifest, encodeManifest } from "../rows.ts";
 import type { ShardState, WriteCounters } from "../store.ts";
 import type { Statements } from "./statements.ts";
 
@@ -99,6 +99,24 @@ export function applyMutation(
         counters.currentPuts++;
       }
       return;
+    case "blockref":
+      addBlockRef(s, m.key.mount, m.key.objectKey, m.value.delta, version, counters);
+      return;
+    case "clone": {
+      const { mount, parent, name } = m.key;
+      const v = m.value.inode;
+      s.inodeInsert.run(
+        mount, v.inode, version, TYPE_CODE[v.type], v.mode, v.uid, v.gid, v.sizeBytes, v.generation, v.nlink,
+        v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target === "" ? null : v.target, v.rdev ?? 0,
+      );
+      s.dentryInsert.run(mount, parent, name, version, v.inode, TYPE_CODE[v.type]);
+      counters.currentPuts += 2;
+      if (v.type === "file" && v.generation !== 0) copyBody(s, mount, v.inode, v.generation, m.value.source, m.value.at, version, counters);
+      return;
+    }
+    case "body":
+      copyBody(s, m.key.mount, m.key.inode, m.key.generation, m.value.source, m.value.at, version, counters);
+      return;
     case "history": {
       const k = m.key;
       counters.currentDeletes += s.historyDelete.run(k.family, k.mount, k.k1, k.k2, k.k3, k.name, k.version).changes;
@@ -112,6 +130,56 @@ export function applyMutation(
       counters.currentDeletes += s.dedupeDelete.run(m.key.requestKey).changes;
       return;
   }
+}
+
+/**
+ * Copies the rows of `source`'s body generation as they were at `at` (current when absent) under
+ * `inode`, and counts each block key they name once more. Keys of a current body already have a
+ * count, so only a copy from the past can bring a key back from 0 (and off the GC queue).
+ */
+function copyBody(
+  s: Statements,
+  mount: number,
+  inode: number,
+  generation: number,
+  source: number,
+  at: number | undefined,
+  version: number,
+  counters: WriteCounters,
+): void {
+  const copied = at === undefined
+    ? s.bodyCopy.run(mount, inode, generation, source, version).changes
+    : s.bodyCopyAt.run(mount, inode, generation, source, version, at).changes;
+  if (copied === 0) throw new Error(`metadata corrupt: inode ${source} generation ${generation} has no body rows to copy`);
+  counters.currentPuts += copied;
+  if (at !== undefined) counters.currentDeletes += s.bodyUnqueue.run(mount, inode, generation).changes;
+  // The keys are read back in JavaScript: JSON.parse is several times cheaper than json_each.
+  const keys = new Set<string>();
+  for (const row of s.manifestScan.values(mount, inode, generation)) {
+    if ((row[0] as number) === SUMMARY_CHUNK_INDEX) continue;
+    const value = decodeManifest(row[2] as string);
+    if (value.kind === "chunk") for (const block of value.chunk.blocks) keys.add(block.key);
+  }
+  for (const key of keys) s.refBump.run(mount, key);
+  counters.currentPuts += keys.size;
+}
+
+/** A key's count moves by `delta`: at 0 it is queued for GC at `version`; back from 0 it leaves the queue. */
+function addBlockRef(s: Statements, mount: number, objectKey: string, delta: number, version: number, counters: WriteCounters): void {
+  const row = s.refGet.values(mount, objectKey)[0];
+  const before = row ? (row[0] as number) : 0;
+  const after = before + delta;
+  if (!Number.isSafeInteger(after) || after < 0) {
+    throw new Error(`metadata corrupt: block '${objectKey}' of mount ${mount} would have ${after} references`);
+  }
+  if (after === 0) {
+    counters.currentDeletes += s.refDelete.run(mount, objectKey).changes;
+    counters.currentPuts += s.gcInsert.run(mount, version, objectKey).changes;
+    return;
+  }
+  s.refUpsert.run(mount, objectKey, after);
+  counters.currentPuts++;
+  if (before === 0) counters.currentDeletes += s.gcCancel.run(mount, objectKey).changes;
 }
 
 export function applyWatchEvents(s: Statements, events: readonly WatchEventDraft[], version: number, counters: WriteCounters): void {

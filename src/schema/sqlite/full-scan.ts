@@ -79,6 +79,19 @@ export class SqliteFullScan implements FullScan {
     for (const r of this.db.query("SELECT object_key FROM gc_queue").iterate() as Iterable<{ object_key: string }>) yield r.object_key;
   }
 
+  *gcRecords(): Iterable<{ mount: number; objectKey: string }> {
+    for (const r of this.db.query("SELECT mount, object_key FROM gc_queue").iterate() as Iterable<{ mount: number; object_key: string }>) {
+      yield { mount: Number(r.mount), objectKey: String(r.object_key) };
+    }
+  }
+
+  *blockRefs(): Iterable<{ mount: number; objectKey: string; count: number }> {
+    const sql = "SELECT mount, object_key, count FROM block_ref ORDER BY mount, object_key";
+    for (const r of this.db.query(sql).iterate() as Iterable<{ mount: number; object_key: string; count: number }>) {
+      yield { mount: Number(r.mount), objectKey: String(r.object_key), count: Number(r.count) };
+    }
+  }
+
   maxPerMount(): Map<number, { version: number; id: number }> {
     const out = new Map<number, { version: number; id: number }>();
     const fold = (sql: string, field: "version" | "id") => {

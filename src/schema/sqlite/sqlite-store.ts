@@ -432,6 +432,11 @@ export class SqliteStore implements MetadataStore {
     return this.s.xattrList.values(mount, inode).map((row) => ({ name: row[0] as string, sizeBytes: Number(row[1]) }));
   }
 
+  blockRefCount(mount: MountId, objectKey: string): number {
+    const row = this.s.refGet.values(mount, objectKey)[0];
+    return row ? (row[0] as number) : 0;
+  }
+
   scanGc(mount: MountId, throughVersion: Version, limit: number): GcRecord[] {
     return this.s.gcScan.values(mount, throughVersion, limit).map((row) => ({
       mount: row[0] as number,

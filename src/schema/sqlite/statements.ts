@@ -1,10 +1,14 @@
 import type { Database, Statement } from "bun:sqlite";
-import { FAMILY_ID } from "../ddl.ts";
+import { FAMILY_ID, SUMMARY_CHUNK_INDEX } from "../ddl.ts";
 import { DENTRY_HISTORY_JSON, INODE_COLUMNS, INODE_HISTORY_JSON, WATCH_COLUMNS } from "../rows.ts";
 
 // Every statement the engine runs, prepared once per database. Hot paths never build SQL.
 
 const H = FAMILY_ID;
+
+/** The distinct block keys body (?1 mount, ?2 inode, ?3 generation) names, as column `k`. */
+const BODY_KEYS = `SELECT DISTINCT json_extract(b.value, '$.key') AS k FROM chunk_manifest_current m, json_each(m.value, '$.c.blocks') b
+  WHERE m.mount = ?1 AND m.inode = ?2 AND m.generation = ?3 AND m.chunk_index != ${SUMMARY_CHUNK_INDEX}`;
 
 const SQL = {
   inodeGet: `SELECT ${INODE_COLUMNS} FROM inode_current WHERE mount = ? AND inode = ?`,
@@ -60,6 +64,26 @@ const SQL = {
   chunkHistoryScan: `SELECT k3, version, replaced_version, value FROM history
     WHERE family = ${H.manifest} AND mount = ?1 AND k1 = ?2 AND k2 = ?3 AND k3 >= ?4 AND k3 <= ?5 AND version <= ?6 AND replaced_version > ?6
     ORDER BY k3 LIMIT ?7`,
+
+  /** A body generation's rows as of ?6 (current rows, then history rows valid then) under inode ?2. */
+  bodyCopyAt: `INSERT INTO chunk_manifest_current (mount, inode, generation, chunk_index, version, value)
+    SELECT ?1, ?2, ?3, chunk_index, ?5, value FROM chunk_manifest_current
+      WHERE mount = ?1 AND inode = ?4 AND generation = ?3 AND version <= ?6
+    UNION ALL
+    SELECT ?1, ?2, ?3, k3, ?5, value FROM history
+      WHERE family = ${H.manifest} AND mount = ?1 AND k1 = ?4 AND k2 = ?3 AND version <= ?6 AND replaced_version > ?6`,
+  /** A current body generation's rows under inode ?2. */
+  bodyCopy: `INSERT INTO chunk_manifest_current (mount, inode, generation, chunk_index, version, value)
+    SELECT ?1, ?2, ?3, chunk_index, ?5, value FROM chunk_manifest_current WHERE mount = ?1 AND inode = ?4 AND generation = ?3`,
+  /** Takes off the GC queue the keys of a body that no current body names (they come back to life). */
+  bodyUnqueue: `DELETE FROM gc_queue WHERE mount = ?1 AND object_key IN (${BODY_KEYS})
+    AND NOT EXISTS (SELECT 1 FROM block_ref r WHERE r.mount = ?1 AND r.object_key = gc_queue.object_key)`,
+  /** One more reference on a key. */
+  refBump: `INSERT INTO block_ref (mount, object_key, count) VALUES (?, ?, 1) ON CONFLICT (mount, object_key) DO UPDATE SET count = count + 1`,
+  refGet: `SELECT count FROM block_ref WHERE mount = ? AND object_key = ?`,
+  refUpsert: `INSERT OR REPLACE INTO block_ref (mount, object_key, count) VALUES (?, ?, ?)`,
+  refDelete: `DELETE FROM block_ref WHERE mount = ? AND object_key = ?`,
+  gcCancel: `DELETE FROM gc_queue WHERE mount = ? AND object_key = ?`,
 
   pinUpsert: `INSERT OR REPLACE INTO snapshot_pin (mount, snapshot_id, root_inode, read_version, created_version) VALUES (?, ?, ?, ?, ?)`,
   pinDelete: `DELETE FROM snapshot_pin WHERE mount = ? AND snapshot_id = ?`,
