@@ -1,0 +1,274 @@
+// One shard on one replica: follows the log into the state machine, campaigns when the shard has
+// no leader, and while leading appends groups of commands (fenced) and applies them locally
+// before the caller hears back. Every apply goes through applyIfNext, so the watch, the catch-up
+// reads and the leader's own appends can race without applying an entry twice or out of order.
+import type { EtcdClient, WatchEvent } from "./etcd/etcd-client.ts";
+import { utf8 } from "./etcd/etcd-client.ts";
+import { splitIntoEntries, type LogEntry } from "./entry-codec.ts";
+import { LogTrimmedError, NotLeaderError } from "./errors.ts";
+import type { LeaseSession } from "./lease-session.ts";
+import { ShardLog, type Fence } from "./shard-log.ts";
+import type { ShardStateMachine } from "./state-machine.ts";
+import { LIMITS } from "../types/limits.ts";
+
+export interface LeaderRecord {
+  replicaId: string;
+  /** Where clients reach the leader (host:port of its metad). */
+  address: string;
+  epoch: number;
+}
+
+export type ShardRole = "follower" | "leader" | "stopped";
+
+export interface ShardReplicaOptions {
+  client: EtcdClient;
+  root: string;
+  shard: number;
+  replicaId: string;
+  address: string;
+  stateMachine: ShardStateMachine;
+  session: LeaseSession;
+  /** Followers only follow; they never campaign (a read replica). */
+  campaign?: boolean;
+  /** Called when the log was trimmed past this replica: the owner restores a checkpoint. */
+  onTrimmed?: (err: LogTrimmedError) => void;
+  onError?: (err: unknown) => void;
+}
+
+const decodeLeader = (bytes: Uint8Array): LeaderRecord => JSON.parse(new TextDecoder().decode(bytes)) as LeaderRecord;
+
+export class ShardReplica {
+  readonly log: ShardLog;
+  role: ShardRole = "follower";
+  private fence: Fence | null = null;
+  private leader: LeaderRecord | null = null;
+  private proposals: Promise<unknown> = Promise.resolve();
+  private readonly abort = new AbortController();
+  private wake: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private watchRevision = 0;
+
+  constructor(private readonly options: ShardReplicaOptions) {
+    this.log = new ShardLog(options.client, options.root, options.shard);
+    options.session.onLost(() => this.stepDown("leader lease lost"));
+  }
+
+  get shard(): number {
+    return this.options.shard;
+  }
+
+  get applied(): number {
+    return this.options.stateMachine.appliedPosition(this.options.shard);
+  }
+
+  /** The leader as last seen in etcd (this replica when it leads). */
+  get knownLeader(): LeaderRecord | null {
+    return this.leader;
+  }
+
+  get epoch(): number {
+    return this.fence?.epoch ?? this.leader?.epoch ?? 0;
+  }
+
+  /** True while this replica leads and its lease holds by the local clock: linearizable reads. */
+  canServeLinearizable(): boolean {
+    return this.role === "leader" && this.options.session.valid();
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.role = "stopped";
+    this.abort.abort();
+    this.wake?.();
+    await this.loop;
+    await this.proposals.catch(() => undefined);
+  }
+
+  /**
+   * Appends a group of commands (split into entries that fit etcd) and applies them here; resolves
+   * with their positions once etcd accepted every entry. NotLeaderError when this replica does not
+   * lead (its message names the leader when one is known).
+   */
+  propose(commands: readonly Uint8Array[]): Promise<{ first: number; last: number }> {
+    const result = this.proposals.then(() => this.appendGroup(commands));
+    this.proposals = result.catch(() => undefined);
+    return result;
+  }
+
+  private async appendGroup(commands: readonly Uint8Array[]): Promise<{ first: number; last: number }> {
+    const runs = splitIntoEntries(commands);
+    let committed = 0;
+    const first = this.applied + 1;
+    for (const run of runs) {
+      const fence = this.fence;
+      if (this.role !== "leader" || fence === null || !this.options.session.valid()) {
+        throw new NotLeaderError(this.shard, this.notLeaderMessage(), committed);
+      }
+      let entry: LogEntry;
+      try {
+        entry = await this.log.append(fence, this.applied + 1, run);
+      } catch (err) {
+        if (err instanceof NotLeaderError) {
+          this.stepDown(err.message);
+          throw new NotLeaderError(this.shard, err.message.replace(/^shard \d+: /, ""), committed);
+        }
+        throw err;
+      }
+      this.applyIfNext(entry);
+      committed += run.length;
+    }
+    return { first, last: first + committed - 1 };
+  }
+
+  private notLeaderMessage(): string {
+    const leader = this.leader;
+    return leader && leader.replicaId !== this.options.replicaId
+      ? `not the leader; leader is ${leader.replicaId} at ${leader.address} (epoch ${leader.epoch})`
+      : "not the leader; no leader elected yet";
+  }
+
+  private applyIfNext(entry: LogEntry): boolean {
+    const applied = this.applied;
+    if (entry.last <= applied) return false;
+    if (entry.first !== applied + 1) return false;
+    this.options.stateMachine.applyEntry(this.shard, entry);
+    return true;
+  }
+
+  private stepDown(why: string): void {
+    if (this.role !== "leader") return;
+    this.role = "follower";
+    this.fence = null;
+    this.options.onError?.(new NotLeaderError(this.shard, `stepped down: ${why}`));
+    this.wake?.();
+  }
+
+  /** Reads and applies the log from the applied position to its tail. */
+  private async catchUp(): Promise<void> {
+    for (;;) {
+      const { entries, revision } = await this.log.read(this.applied + 1);
+      this.watchRevision = Math.max(this.watchRevision, revision);
+      for (const entry of entries) this.applyIfNext(entry);
+      if (entries.length < LIMITS.shardReadPageEntries) return;
+    }
+  }
+
+  private async refreshLeader(): Promise<LeaderRecord | null> {
+    const kv = await this.options.client.get(this.log.keys.leader);
+    this.leader = kv ? decodeLeader(kv.value) : null;
+    if (this.role === "leader" && this.fence && (!kv || kv.lease !== this.fence.leaseId)) this.stepDown("leader key gone");
+    return this.leader;
+  }
+
+  /** Takes the leader key and bumps the epoch in one txn; on a win catches up, then serves. */
+  private async campaign(): Promise<void> {
+    const { client, session } = this.options;
+    const leaseId = await session.lease();
+    const epochKv = await client.get(this.log.keys.epoch);
+    const epoch = (epochKv ? Number(new TextDecoder().decode(epochKv.value)) : 0) + 1;
+    const record: LeaderRecord = { replicaId: this.options.replicaId, address: this.options.address, epoch };
+    const won = await client.txn(
+      [
+        { key: this.log.keys.leader, target: "CREATE", number: 0 },
+        { key: this.log.keys.epoch, target: "MOD", number: epochKv?.modRevision ?? 0 },
+      ],
+      [
+        { put: { key: this.log.keys.leader, value: utf8(JSON.stringify(record)), lease: leaseId } },
+        { put: { key: this.log.keys.epoch, value: utf8(String(epoch)) } },
+        { put: { key: this.log.keys.registry, value: utf8("") } },
+      ],
+    );
+    if (!won.succeeded) return;
+    this.leader = record;
+    // No append of an older epoch can land after the bump, so the tail read now is final.
+    await this.catchUp();
+    const { last } = await this.log.tail();
+    if (this.applied !== last) throw new Error(`shard ${this.shard}: caught up to ${this.applied}, log tail is ${last}`);
+    if (session.current() !== leaseId) return;
+    this.fence = { epoch, leaseId };
+    this.role = "leader";
+  }
+
+  private onEvents(events: WatchEvent[]): void {
+    for (const event of events) {
+      const entry = this.log.entryOf(event);
+      if (entry) {
+        if (!this.applyIfNext(entry) && entry.first > this.applied + 1) this.wake?.();
+        continue;
+      }
+      const key = new TextDecoder().decode(event.kv.key);
+      if (key === `${this.log.keys.base}/leader`) {
+        this.leader = event.type === "PUT" ? decodeLeader(event.kv.value) : null;
+        if (event.type === "DELETE") {
+          if (this.role === "leader") this.stepDown("leader key deleted");
+          this.wake?.();
+        }
+      }
+    }
+  }
+
+  private async watchLoop(): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      try {
+        // Without a known revision, watch from now and let the run loop read what came before.
+        const from = this.watchRevision > 0 ? this.watchRevision + 1 : 0;
+        if (from === 0) this.wake?.();
+        for await (const events of this.log.watch(from, this.abort.signal)) {
+          this.watchRevision = Math.max(this.watchRevision, ...events.map((e) => e.kv.modRevision));
+          this.onEvents(events);
+        }
+      } catch {
+        if (this.abort.signal.aborted) return;
+        // Compacted, or the member went away: the run loop re-reads, the watch moves on.
+        this.watchRevision = 0;
+        this.wake?.();
+        await Bun.sleep(LIMITS.replicaPollIntervalMs / 5);
+      }
+    }
+  }
+
+  private waitWake(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(), LIMITS.replicaPollIntervalMs);
+      const finish = () => {
+        clearTimeout(timer);
+        if (this.wake === finish) this.wake = null;
+        resolve();
+      };
+      this.wake = finish;
+    });
+  }
+
+  /** A method, so the compiler does not narrow role across the awaits in run(). */
+  private stoppedNow(): boolean {
+    return this.role === "stopped";
+  }
+
+  private async run(): Promise<void> {
+    let watching: Promise<void> | null = null;
+    while (this.role !== "stopped") {
+      try {
+        if (this.role === "follower") {
+          await this.catchUp();
+          watching ??= this.watchLoop();
+          const leader = await this.refreshLeader();
+          if (leader === null && this.options.campaign !== false) await this.campaign();
+        } else {
+          await this.refreshLeader();
+        }
+      } catch (err) {
+        if (this.stoppedNow()) break;
+        if (err instanceof LogTrimmedError) {
+          this.options.onTrimmed?.(err);
+          break;
+        }
+        this.options.onError?.(err);
+      }
+      if (!this.stoppedNow()) await this.waitWake();
+    }
+    await watching;
+  }
+}
