@@ -83,6 +83,8 @@ export class LeaseSession {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     for (const listener of this.lostListeners) listener(id);
+    // Our leaderships already ended here; revoking lets the next leader win now, not at etcd's expiry.
+    void this.client.leaseRevoke(id).catch(() => undefined);
   }
 
   /** Stops refreshing and revokes the lease, so this replica's leaderships end at once. */
