@@ -25,18 +25,28 @@ export function etcdSkipReason(): string | null {
   return Bun.which("etcd") ? null : "etcd is not installed (Debian: apt-get install etcd-server; .ci/run installs it)";
 }
 
-/** A port the OS just handed out and took back: free unless another process grabs it first. */
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+/**
+ * `count` distinct ports the OS just handed out and took back: all are held until all are known,
+ * so one start never gets the same port twice; another process may still grab one (start retries).
+ */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+      const server = createServer();
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve(server));
+    })),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    return typeof address === "object" && address ? address.port : 0;
   });
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }
+
+/** Starts that lost a port race to another process before giving up. */
+const START_ATTEMPTS = 3;
 
 const live = new Set<EtcdCluster>();
 process.once("exit", () => {
@@ -51,26 +61,34 @@ export class EtcdCluster {
   ) {}
 
   static async start(options: { members?: number; extraArgs?: string[] } = {}): Promise<EtcdCluster> {
-    const count = options.members ?? 3;
-    const dir = mkdtempSync(join(tmpdir(), "nokv-etcd-"));
-    const members: EtcdMember[] = [];
-    for (let i = 0; i < count; i++) {
-      const [clientPort, peerPort] = [await freePort(), await freePort()];
-      members.push({
-        name: `m${i}`,
-        clientUrl: `http://127.0.0.1:${clientPort}`,
-        peerUrl: `http://127.0.0.1:${peerPort}`,
-        dataDir: join(dir, `m${i}`),
-        logPath: join(dir, `m${i}.log`),
-        proc: null,
-        pid: 0,
-      });
+    for (let attempt = 1; ; attempt++) {
+      const cluster = await EtcdCluster.startOnce(options.members ?? 3, options.extraArgs ?? []);
+      try {
+        await Promise.all(cluster.members.map((_, i) => cluster.waitHealthy(i)));
+        return cluster;
+      } catch (err) {
+        await cluster.stop();
+        if (attempt >= START_ATTEMPTS || !/address already in use/.test(String(err))) throw err;
+      }
     }
+  }
+
+  private static async startOnce(count: number, extraArgs: string[]): Promise<EtcdCluster> {
+    const dir = mkdtempSync(join(tmpdir(), "nokv-etcd-"));
+    const ports = await freePorts(2 * count);
+    const members: EtcdMember[] = Array.from({ length: count }, (_, i) => ({
+      name: `m${i}`,
+      clientUrl: `http://127.0.0.1:${ports[2 * i]}`,
+      peerUrl: `http://127.0.0.1:${ports[2 * i + 1]}`,
+      dataDir: join(dir, `m${i}`),
+      logPath: join(dir, `m${i}.log`),
+      proc: null,
+      pid: 0,
+    }));
     const cluster = new EtcdCluster(dir, members, `nokv-${process.pid}-${Date.now()}`);
     live.add(cluster);
-    cluster.extraArgs = options.extraArgs ?? [];
+    cluster.extraArgs = extraArgs;
     for (let i = 0; i < count; i++) cluster.spawn(i, "new");
-    await Promise.all(members.map((_, i) => cluster.waitHealthy(i)));
     return cluster;
   }
 
