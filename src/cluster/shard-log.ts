@@ -113,12 +113,15 @@ export class ShardLog {
     return this.client.watch(this.keys.prefix, { rangeEnd: prefixEnd(this.keys.prefix), startRevision, signal });
   }
 
+  isLogKey(key: Uint8Array): boolean {
+    const prefix = this.keys.logPrefix;
+    return key.byteLength > prefix.byteLength && Buffer.compare(key.subarray(0, prefix.byteLength), prefix) === 0;
+  }
+
   /** The entry a watch event carries, or null when the event is not a log append. */
   entryOf(event: WatchEvent): LogEntry | null {
-    if (event.type !== "PUT") return null;
-    const key = new TextDecoder().decode(event.kv.key);
-    if (!key.startsWith(`${this.keys.base}/log/`)) return null;
-    return decodeEntry(event.kv.value, key);
+    if (event.type !== "PUT" || !this.isLogKey(event.kv.key)) return null;
+    return decodeEntry(event.kv.value, new TextDecoder().decode(event.kv.key));
   }
 
   private where(kv: KeyValue): string {

@@ -194,6 +194,8 @@ export class ShardReplica {
 
   private onEvents(events: WatchEvent[]): void {
     for (const event of events) {
+      // A leader applies its own appends as they are accepted; decoding them again is waste.
+      if (this.role === "leader" && this.log.isLogKey(event.kv.key)) continue;
       const entry = this.log.entryOf(event);
       if (entry) {
         if (!this.applyIfNext(entry) && entry.first > this.applied + 1) this.wake?.();
