@@ -22,6 +22,8 @@ function argValue(name: string, fallback: number): number {
 }
 
 const seconds = argValue("seconds", 3);
+/** Concurrent proposers for the packed column (groups proposed during an append share the next entry). */
+const PROPOSERS = 8;
 const kills = argValue("kills", 10);
 
 const commands = (count: number, tag: number) =>
@@ -35,15 +37,21 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-async function timed(run: () => Promise<number>): Promise<{ ops: number; commands: number; seconds: number }> {
+/** Runs `run` in `workers` concurrent loops for the bench period. */
+async function timed(run: () => Promise<number>, workers = 1): Promise<{ ops: number; commands: number; seconds: number }> {
   const deadline = performance.now() + seconds * 1000;
   const start = performance.now();
   let ops = 0;
   let total = 0;
-  while (performance.now() < deadline) {
-    total += await run();
-    ops++;
-  }
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (performance.now() < deadline) {
+        const count = await run();
+        total += count;
+        ops++;
+      }
+    }),
+  );
   const elapsedS = (performance.now() - start) / 1000;
   return { ops: ops / elapsedS, commands: total / elapsedS, seconds: elapsedS };
 }
@@ -88,15 +96,18 @@ async function appendRates(cluster: EtcdCluster, dir: string): Promise<void> {
   for (const f of followers) f.start();
   await Promise.all(followers.map((f) => f.waitFor((e) => e.ev === "started", 10_000, "start")));
   console.log(`append rates, ${seconds} s each, ${COMMAND_BYTES}-byte commands, 3 etcd members + 3 replicas on loopback:`);
-  console.log("  entry size     | replicated appends/s | commands/s | floor: etcd put/s | floor: SQLite apply commands/s");
+  console.log(`  entry size     | one proposer: appends/s  commands/s | ${PROPOSERS} proposers (packed): groups/s  commands/s | floor: etcd put/s | floor: SQLite apply commands/s`);
   for (const perEntry of sizes) {
     let tag = 0;
-    const replicated = await timed(async () => {
+    const propose = async () => {
       await leader.propose(1, commands(perEntry, tag++));
       return perEntry;
-    });
+    };
+    const one = await timed(propose);
+    const many = await timed(propose, PROPOSERS);
     const { put, apply } = floorRates.get(perEntry)!;
-    console.log(`  ${String(perEntry).padStart(3)} commands   | ${replicated.ops.toFixed(0).padStart(20)} | ${replicated.commands.toFixed(0).padStart(10)} | ${put.ops.toFixed(0).padStart(17)} | ${apply.commands.toFixed(0).padStart(10)}`);
+    const n = (x: number, w: number) => x.toFixed(0).padStart(w);
+    console.log(`  ${String(perEntry).padStart(3)} commands   | ${n(one.ops, 21)} ${n(one.commands, 11)} | ${n(many.ops, 36)} ${n(many.commands, 11)} | ${n(put.ops, 17)} | ${n(apply.commands, 10)}`);
   }
   const tail = leader.shard(1).applied;
   const client = new EtcdClient({ endpoints: cluster.endpoints });

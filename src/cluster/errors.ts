@@ -23,3 +23,4 @@ export class LogTrimmedError extends FsError {
     super("ESTALE", `shard ${shard}: log trimmed through position ${trimmedThrough}, position ${wanted} needs a checkpoint`);
   }
 }
+

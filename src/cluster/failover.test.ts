@@ -113,6 +113,7 @@ describe.skipIf(skip !== null)("failover with replica processes", () => {
       await child.kill();
       const next = await currentLeader(FAILOVER_MAX_MS + LIMITS.leaderLeaseTtlS * 1000, leader.epoch!);
       const firstAck = await next.child.waitFor((e) => e.ev === "ack" && (e.atMs ?? 0) >= next.leader.atMs!, FAILOVER_MAX_MS, "ack from the new leader");
+      console.log(`kill ${kill + 1}: ${child.replicaId} (epoch ${leader.epoch}) killed, ${next.child.replicaId} acknowledged its first append ${firstAck.atMs! - killedAtMs} ms later`);
       expect(firstAck.atMs! - killedAtMs).toBeLessThan(FAILOVER_MAX_MS);
       expect(next.child).not.toBe(child);
       child.start();
@@ -158,12 +159,13 @@ describe.skipIf(skip !== null)("failover with replica processes", () => {
     const killedAtMs = Date.now();
     await cluster.kill(victim);
     try {
-      await child.waitFor((e) => e.ev === "ack" && e.atMs! > killedAtMs + 1_000, FAILOVER_MAX_MS + 2_000, "ack after the member was killed");
-      const { child: leaderNow } = await currentLeader();
-      const acksAfter = () => leaderNow.acks().filter((a) => a.atMs! > killedAtMs).length;
-      const before = acksAfter();
-      await Bun.sleep(1_000);
-      expect(acksAfter()).toBeGreaterThan(before);
+      await Bun.sleep(3_000);
+      const acks = children.flatMap((c) => c.acks()).filter((a) => a.atMs! > killedAtMs - 500).map((a) => a.atMs!).sort((a, b) => a - b);
+      const gaps = acks.slice(1).map((t, i) => t - acks[i]!);
+      if (process.env.NOKV_DEBUG) for (const c of children) console.log(c.replicaId, c.events.filter((e) => e.ev !== "ack" && (e.atMs ?? killedAtMs) >= killedAtMs - 100).map((e) => `${(e.atMs ?? 0) - killedAtMs} ${e.ev} ${e.message ?? ""} ${e.epoch ?? ""}`).join("\n  "));
+      console.log(`etcd member ${victim} (raft leader) killed: ${acks.filter((t) => t > killedAtMs).length} appends acknowledged in 3 s after, longest pause ${Math.max(...gaps)} ms`);
+      expect(acks.filter((t) => t > killedAtMs + 2_000).length).toBeGreaterThan(10);
+      expect(Math.max(...gaps)).toBeLessThan(FAILOVER_MAX_MS);
     } finally {
       await cluster.restart(victim);
     }

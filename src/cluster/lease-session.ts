@@ -1,7 +1,12 @@
-// One etcd lease per replica process: it holds the replica's leader keys and status keys. The
-// lease is refreshed every leaderKeepAliveIntervalMs; the replica counts itself alive only until
-// (time the last successful refresh was sent) + TTL, which is never later than etcd's own expiry,
-// so a leader that was paused stops serving before anyone else can be elected.
+// One etcd lease per replica process: it holds the replica's leader keys and status keys, and is
+// refreshed every leaderKeepAliveIntervalMs. Two notions of "alive", on purpose:
+// - valid(): by the local clock, until (send time of the last successful refresh) + TTL, never
+//   later than etcd's own expiry. Linearizable reads need it: once it passes, another replica may
+//   lead.
+// - held(): until etcd says the lease is gone (a refresh answered TTL 0), or nothing answered for a
+//   whole TTL past valid(). Appends need only this, because etcd fences them anyway: a leader that
+//   rides out an etcd election (its lease extended by the new etcd leader) keeps leading, while one
+//   paused past its lease learns it lost on its first refresh or append.
 import type { EtcdClient } from "./etcd/etcd-client.ts";
 import { LIMITS } from "../types/limits.ts";
 
@@ -18,10 +23,9 @@ export class LeaseSession {
     private readonly ttlS: number = LIMITS.leaderLeaseTtlS,
   ) {}
 
-  /** The current lease, granting a new one when there is none (first use, or after a loss). */
+  /** The held lease, granting a new one when there is none (first use, or after a loss). */
   lease(): Promise<string> {
-    if (this.leaseId !== null && this.valid()) return Promise.resolve(this.leaseId);
-    if (this.leaseId !== null) this.lose();
+    if (this.leaseId !== null) return Promise.resolve(this.leaseId);
     // Shards campaign at once; they must share one grant, or each would hold a different lease.
     this.granting ??= this.grant().finally(() => (this.granting = null));
     return this.granting;
@@ -36,9 +40,9 @@ export class LeaseSession {
     return id;
   }
 
-  /** The lease id while it is still valid by the local clock, else null. */
-  current(): string | null {
-    return this.leaseId !== null && this.valid() ? this.leaseId : null;
+  /** The lease id until it is known lost, else null. */
+  held(): string | null {
+    return this.leaseId;
   }
 
   valid(): boolean {
@@ -60,7 +64,6 @@ export class LeaseSession {
   private async refresh(): Promise<void> {
     const id = this.leaseId;
     if (id === null || this.stopped) return;
-    if (!this.valid()) return this.lose();
     const sentAtMs = performance.now();
     try {
       const ttlS = await this.client.leaseKeepAlive(id);
@@ -70,7 +73,7 @@ export class LeaseSession {
     } catch {
       // A refresh that fails leaves the deadline where it was; the next one may get through.
       if (this.leaseId !== id) return;
-      if (!this.valid()) return this.lose();
+      if (performance.now() > this.validUntilMs + this.ttlS * 1000) return this.lose();
     }
     this.schedule();
   }

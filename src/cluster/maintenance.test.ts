@@ -18,6 +18,24 @@ describe.skipIf(skip !== null)("etcd maintenance", () => {
     await cluster?.stop();
   });
 
+  test("the scheduled form ticks by itself", async () => {
+    const m = EtcdMaintenance.start({ client, root: "/m-timer", compactIntervalMs: 100, defragIntervalMs: 60_000 });
+    try {
+      const key = utf8("/m-timer/maintenance/compact");
+      let record: { atMs: number; revision: number } | null = null;
+      const deadline = performance.now() + 5_000;
+      while (performance.now() < deadline) {
+        const kv = await client.get(key);
+        record = kv ? (JSON.parse(new TextDecoder().decode(kv.value)) as { atMs: number; revision: number }) : null;
+        if (record) break;
+        await Bun.sleep(20);
+      }
+      expect(record?.revision).toBeGreaterThan(0);
+    } finally {
+      m.stop();
+    }
+  });
+
   test("compaction drops history one period old, defragmentation shrinks every member, each once per period", async () => {
     const key = utf8("/m/churn");
     const big = new Uint8Array(64 * 1024).fill(7);
@@ -26,8 +44,8 @@ describe.skipIf(skip !== null)("etcd maintenance", () => {
     const oldRevision = before[0]!.revision - 100;
     expect((await client.range(key, { revision: oldRevision })).kvs.length).toBe(1);
 
-    const first = EtcdMaintenance.start({ client, root: "/m", compactIntervalMs: 300, defragIntervalMs: 300 });
-    const other = EtcdMaintenance.start({ client, root: "/m", compactIntervalMs: 300, defragIntervalMs: 300 });
+    const first = EtcdMaintenance.create({ client, root: "/m", compactIntervalMs: 300, defragIntervalMs: 300 });
+    const other = EtcdMaintenance.create({ client, root: "/m", compactIntervalMs: 300, defragIntervalMs: 300 });
     try {
       // The first period only records the revision; compaction goes to it one period later.
       const runs = await Promise.all([first.tick(), other.tick()]);

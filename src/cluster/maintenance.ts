@@ -38,6 +38,12 @@ export class EtcdMaintenance {
     this.defragIntervalMs = options.defragIntervalMs ?? LIMITS.etcdDefragIntervalMs;
   }
 
+  /** Runs only when tick() is called. */
+  static create(options: MaintenanceOptions): EtcdMaintenance {
+    return new EtcdMaintenance(options);
+  }
+
+  /** Ticks on a timer at the shorter of the two periods. */
   static start(options: MaintenanceOptions): EtcdMaintenance {
     const m = new EtcdMaintenance(options);
     const tickMs = Math.min(m.compactIntervalMs, m.defragIntervalMs);

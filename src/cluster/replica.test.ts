@@ -83,6 +83,23 @@ describe.skipIf(skip !== null)("replicas over a 3-member etcd", () => {
     expect(route).toMatchObject({ shard: 1, tail: 160, leader: { replicaId: leader.replica.replicaId, epoch: route.epoch } });
   });
 
+  test("concurrent proposals are packed: positions are contiguous, each group's own, applied in order everywhere", async () => {
+    const list = [await startReplica("/r5", "a", [2]), await startReplica("/r5", "b", [2])];
+    await until("a leader", () => list.some((r) => r.replica.isLeader(2)));
+    const leader = leaderOf(list, 2)!;
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => leader.replica.propose(2, group(`p${i}`, 1 + (i % 5)))));
+    const ranges = results.map((r) => [r.first, r.last] as const).sort((x, y) => x[0] - y[0]);
+    for (let i = 1; i < ranges.length; i++) expect(ranges[i]![0]).toBe(ranges[i - 1]![1] + 1);
+    const total = ranges.at(-1)![1];
+    expect(ranges[0]![0]).toBe(1);
+    await until("follower caught up", () => list.every((r) => r.sm.appliedPosition(2) === total));
+    const rows = leader.sm.rows(2);
+    results.forEach((r, i) => expect(rows.slice(r.first - 1, r.last).map((x) => x.command)).toEqual(group(`p${i}`, 1 + (i % 5)).map((c) => new TextDecoder().decode(c))));
+    // 40 groups proposed at once went out in far fewer entries.
+    expect((await new ShardLog(client, "/r5", 2).read(1, 100)).entries.length).toBeLessThan(40);
+    expect(list[1]!.sm.rows(2)).toEqual(list[0]!.sm.rows(2));
+  });
+
   test("a leader that stops hands over: the new leader has every acknowledged entry and a higher epoch", async () => {
     const list = [await startReplica("/r2", "a", [7]), await startReplica("/r2", "b", [7]), await startReplica("/r2", "c", [7])];
     await until("a leader", () => list.some((r) => r.replica.isLeader(7)));

@@ -188,7 +188,7 @@ export class Replica {
 
   /** Publishes each shard's applied position under the session lease (gone when this replica is). */
   private async report(): Promise<void> {
-    const leaseId = this.session.current() ?? (await this.session.lease());
+    const leaseId = await this.session.lease();
     for (const s of this.shards.values()) {
       const value = JSON.stringify({ replicaId: this.options.replicaId, address: this.options.address, applied: s.applied, role: s.role, atMs: Date.now() });
       await this.client.put(new ShardKeys(this.options.root, s.shard).replica(this.options.replicaId), utf8(value), leaseId);

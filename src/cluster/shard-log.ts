@@ -53,15 +53,16 @@ export class ShardLog {
         { key, target: "CREATE", number: 0 },
       ],
       [{ put: { key, value } }],
-      [{ range: { key } }, { range: { key: this.keys.epoch } }],
+      [{ range: { key } }, { range: { key: this.keys.epoch } }, { range: { key: this.keys.leader } }],
     );
     if (result.succeeded) return entry;
-    const existing = result.responses[0]?.kvs?.[0];
+    const [existing, epochKv, leaderKv] = result.responses.map((r) => r.kvs?.[0]);
     // The client retries on another member after a timeout; the first try may have landed.
     if (existing && Buffer.compare(existing.value, value) === 0) return entry;
-    const epochNow = decimal(result.responses[1]?.kvs?.[0]);
-    const why = epochNow !== fence.epoch ? `fenced: epoch ${fence.epoch} replaced by ${epochNow}` : existing ? `position ${first} already in the log` : "leader lease expired";
-    throw new NotLeaderError(this.shard, why);
+    const epochNow = decimal(epochKv);
+    if (epochNow !== fence.epoch) throw new NotLeaderError(this.shard, `fenced: epoch ${fence.epoch} replaced by ${epochNow}`);
+    if (leaderKv?.lease !== fence.leaseId) throw new NotLeaderError(this.shard, "leader lease expired");
+    throw new NotLeaderError(this.shard, `position ${first} already in the log`);
   }
 
   /**

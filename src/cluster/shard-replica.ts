@@ -6,6 +6,7 @@ import type { EtcdClient, WatchEvent } from "./etcd/etcd-client.ts";
 import { utf8 } from "./etcd/etcd-client.ts";
 import { splitIntoEntries, type LogEntry } from "./entry-codec.ts";
 import { LogTrimmedError, NotLeaderError } from "./errors.ts";
+import { FsError } from "../types/index.ts";
 import type { LeaseSession } from "./lease-session.ts";
 import { ShardLog, type Fence } from "./shard-log.ts";
 import type { ShardStateMachine } from "./state-machine.ts";
@@ -35,6 +36,12 @@ export interface ShardReplicaOptions {
   onError?: (err: unknown) => void;
 }
 
+interface Proposal {
+  commands: readonly Uint8Array[];
+  resolve: (positions: { first: number; last: number }) => void;
+  reject: (err: Error) => void;
+}
+
 const decodeLeader = (bytes: Uint8Array): LeaderRecord => JSON.parse(new TextDecoder().decode(bytes)) as LeaderRecord;
 
 export class ShardReplica {
@@ -42,7 +49,9 @@ export class ShardReplica {
   role: ShardRole = "follower";
   private fence: Fence | null = null;
   private leader: LeaderRecord | null = null;
-  private proposals: Promise<unknown> = Promise.resolve();
+  /** Leader only: proposals waiting for the append in flight to finish, packed into the next. */
+  private queue: Proposal[] = [];
+  private pumping = false;
   private readonly abort = new AbortController();
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
@@ -84,43 +93,73 @@ export class ShardReplica {
     this.abort.abort();
     this.wake?.();
     await this.loop;
-    await this.proposals.catch(() => undefined);
+    for (const p of this.queue.splice(0)) p.reject(new NotLeaderError(this.shard, "replica stopped"));
   }
 
   /**
-   * Appends a group of commands (split into entries that fit etcd) and applies them here; resolves
-   * with their positions once etcd accepted every entry. NotLeaderError when this replica does not
-   * lead (its message names the leader when one is known).
+   * Appends a group of commands and applies them here; resolves with their positions once etcd
+   * accepted them and they are applied. One append is in flight per shard; groups proposed
+   * meanwhile are packed together into the next entries (split where an entry would pass etcd's
+   * request limit), so a busy leader appends fewer, larger entries. NotLeaderError when this
+   * replica does not lead (its message names the leader when one is known).
    */
   propose(commands: readonly Uint8Array[]): Promise<{ first: number; last: number }> {
-    const result = this.proposals.then(() => this.appendGroup(commands));
-    this.proposals = result.catch(() => undefined);
-    return result;
+    if (this.role !== "leader" || this.fence === null || this.options.session.held() !== this.fence.leaseId) {
+      return Promise.reject(new NotLeaderError(this.shard, this.notLeaderMessage()));
+    }
+    if (commands.length === 0) return Promise.reject(new FsError("EINVAL", `shard ${this.shard}: empty group`));
+    // A command no entry can hold fails here, alone, not the batch it would have joined.
+    splitIntoEntries(commands);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ commands, resolve, reject });
+      void this.pump();
+    });
   }
 
-  private async appendGroup(commands: readonly Uint8Array[]): Promise<{ first: number; last: number }> {
-    const runs = splitIntoEntries(commands);
-    let committed = 0;
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0) await this.appendBatch(this.queue.splice(0, this.queue.length));
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Appends the batch's commands entry by entry, settling each proposal as its last command lands. */
+  private async appendBatch(batch: Proposal[]): Promise<void> {
+    const runs = splitIntoEntries(batch.flatMap((p) => p.commands));
     const first = this.applied + 1;
+    let committed = 0;
+    let settled = 0;
+    const settle = (failure: ((p: Proposal, committedOfIt: number) => Error) | null) => {
+      let offset = batch.slice(0, settled).reduce((n, p) => n + p.commands.length, 0);
+      for (; settled < batch.length; settled++) {
+        const p = batch[settled]!;
+        if (failure === null && offset + p.commands.length > committed) return;
+        if (failure === null) p.resolve({ first: first + offset, last: first + offset + p.commands.length - 1 });
+        else p.reject(failure(p, Math.max(0, Math.min(p.commands.length, committed - offset))));
+        offset += p.commands.length;
+      }
+    };
     for (const run of runs) {
       const fence = this.fence;
-      if (this.role !== "leader" || fence === null || !this.options.session.valid()) {
-        throw new NotLeaderError(this.shard, this.notLeaderMessage(), committed);
+      if (this.role !== "leader" || fence === null || this.options.session.held() !== fence.leaseId) {
+        const why = this.notLeaderMessage();
+        return settle((_, done) => new NotLeaderError(this.shard, why, done));
       }
-      let entry: LogEntry;
       try {
-        entry = await this.log.append(fence, this.applied + 1, run);
+        this.applyIfNext(await this.log.append(fence, this.applied + 1, run));
       } catch (err) {
-        if (err instanceof NotLeaderError) {
-          this.stepDown(err.message);
-          throw new NotLeaderError(this.shard, err.message.replace(/^shard \d+: /, ""), committed);
-        }
-        throw err;
+        // Refused, or no member answered (the entry may or may not be in): either way this
+        // leadership is over; the follower loop reads what did land.
+        this.stepDown(err instanceof NotLeaderError ? err.message : `append failed: ${String(err)}`);
+        const why = err instanceof NotLeaderError ? err.message.replace(/^shard \d+: /, "") : null;
+        return settle((_, done) => (why !== null ? new NotLeaderError(this.shard, why, done) : (err as Error)));
       }
-      this.applyIfNext(entry);
       committed += run.length;
+      settle(null);
     }
-    return { first, last: first + committed - 1 };
   }
 
   private notLeaderMessage(): string {
@@ -140,8 +179,11 @@ export class ShardReplica {
 
   private stepDown(why: string): void {
     if (this.role !== "leader") return;
+    const fence = this.fence;
     this.role = "follower";
     this.fence = null;
+    // Give the key up, so a new election (this replica may win it again) need not wait for expiry.
+    if (fence) void this.resign(fence).catch(() => undefined);
     this.options.onError?.(new NotLeaderError(this.shard, `stepped down: ${why}`));
     this.wake?.();
   }
@@ -156,6 +198,10 @@ export class ShardReplica {
     }
   }
 
+  private async resign(fence: Fence): Promise<void> {
+    await this.options.client.txn([{ key: this.log.keys.leader, target: "LEASE", number: fence.leaseId }], [{ deleteRange: { key: this.log.keys.leader } }]);
+  }
+
   private async refreshLeader(): Promise<LeaderRecord | null> {
     const kv = await this.options.client.get(this.log.keys.leader);
     this.leader = kv ? decodeLeader(kv.value) : null;
@@ -167,14 +213,15 @@ export class ShardReplica {
   private async campaign(): Promise<void> {
     const { client, session } = this.options;
     const leaseId = await session.lease();
-    const epochKv = await client.get(this.log.keys.epoch);
+    const [epochKv, leaderKv] = await Promise.all([client.get(this.log.keys.epoch), client.get(this.log.keys.leader)]);
     const epoch = (epochKv ? Number(new TextDecoder().decode(epochKv.value)) : 0) + 1;
     const record: LeaderRecord = { replicaId: this.options.replicaId, address: this.options.address, epoch };
+    // The key may still be ours (a step-down whose resign did not get through): take it back.
+    const free = leaderKv && leaderKv.lease === leaseId
+      ? { key: this.log.keys.leader, target: "LEASE" as const, number: leaseId }
+      : { key: this.log.keys.leader, target: "CREATE" as const, number: 0 };
     const won = await client.txn(
-      [
-        { key: this.log.keys.leader, target: "CREATE", number: 0 },
-        { key: this.log.keys.epoch, target: "MOD", number: epochKv?.modRevision ?? 0 },
-      ],
+      [free, { key: this.log.keys.epoch, target: "MOD", number: epochKv?.modRevision ?? 0 }],
       [
         { put: { key: this.log.keys.leader, value: utf8(JSON.stringify(record)), lease: leaseId } },
         { put: { key: this.log.keys.epoch, value: utf8(String(epoch)) } },
@@ -187,7 +234,7 @@ export class ShardReplica {
     await this.catchUp();
     const { last } = await this.log.tail();
     if (this.applied !== last) throw new Error(`shard ${this.shard}: caught up to ${this.applied}, log tail is ${last}`);
-    if (session.current() !== leaseId) return;
+    if (session.held() !== leaseId) return;
     this.fence = { epoch, leaseId };
     this.role = "leader";
   }
@@ -257,7 +304,8 @@ export class ShardReplica {
           await this.catchUp();
           watching ??= this.watchLoop();
           const leader = await this.refreshLeader();
-          if (leader === null && this.options.campaign !== false) await this.campaign();
+          const mine = leader !== null && leader.replicaId === this.options.replicaId;
+          if ((leader === null || mine) && this.options.campaign !== false) await this.campaign();
         } else {
           await this.refreshLeader();
         }

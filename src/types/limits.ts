@@ -156,9 +156,13 @@ export const LIMITS = {
   etcdTxnMaxOps: 128,
   /** etcd: room left in a request for the entry's key, the fencing compares and framing. */
   etcdRequestHeadroomBytes: 16 * 1024,
-  /** etcd: one request to one member before the next member is tried, and rounds over all members. */
+  /** etcd: one request to one member before the next member is tried. */
   etcdRequestTimeoutMs: 1_500,
-  etcdRequestRoundsMax: 2,
+  /** etcd: how long one call keeps trying members (rides through an etcd election, ~1-2 s). */
+  etcdRequestDeadlineMs: 4_000,
+  /** etcd: pause after a round in which no member answered, doubling up to the max. */
+  etcdRetryBackoffMs: 50,
+  etcdRetryBackoffMaxMs: 400,
   /** Shard log: bytes of one entry's value (commands packed up to it; a bigger group is split). */
   shardEntryMaxBytes: 1_572_864 - 16 * 1024,
   /** Shard log: commands (positions) in one entry. */

@@ -142,11 +142,16 @@ export class EtcdClient {
     this.requestTimeoutMs = options.requestTimeoutMs ?? LIMITS.etcdRequestTimeoutMs;
   }
 
-  /** One JSON call to one member (endpoint given) or to any member that answers. */
+  /**
+   * One JSON call to one member (endpoint given), or to whichever member answers: a member that
+   * refuses the connection, times out or has no raft leader (an election) hands the call to the
+   * next one, with a growing pause after each round, until etcdRequestDeadlineMs has passed.
+   */
   async call(path: string, body: Json, endpoint?: string): Promise<Json> {
-    const attempts = endpoint ? 1 : this.endpoints.length * LIMITS.etcdRequestRoundsMax;
+    const deadline = performance.now() + LIMITS.etcdRequestDeadlineMs;
+    let backoffMs: number = LIMITS.etcdRetryBackoffMs;
     let last = "";
-    for (let attempt = 0; attempt < attempts; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       if (this.closed) throw new EtcdError("etcd: client closed", null);
       const url = endpoint ?? this.endpoints[this.current % this.endpoints.length]!;
       try {
@@ -165,7 +170,12 @@ export class EtcdClient {
         if (err instanceof EtcdError) throw err;
         last = `${url}: ${(err as Error).message}`;
       }
-      if (!endpoint) this.current++;
+      if (endpoint || performance.now() >= deadline) break;
+      this.current++;
+      if (attempt % this.endpoints.length === 0) {
+        await Bun.sleep(Math.min(backoffMs, Math.max(0, deadline - performance.now())));
+        backoffMs = Math.min(backoffMs * 2, LIMITS.etcdRetryBackoffMaxMs);
+      }
     }
     throw new EtcdError(`etcd ${path}: no member answered (last: ${last})`, null);
   }

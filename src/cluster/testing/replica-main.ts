@@ -30,7 +30,7 @@ const replica = await Replica.start({
   address: `${args.replicaId}.test:0`,
   stateMachine: sm,
   shards: args.shards,
-  onError: (err) => say({ ev: "error", message: String(err) }),
+  onError: (err) => say({ ev: "error", message: String(err), atMs: Date.now() }),
 });
 say({ ev: "started", replicaId: args.replicaId });
 
