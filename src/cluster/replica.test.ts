@@ -76,6 +76,12 @@ describe.skipIf(skip !== null)("replicas over a 3-member etcd", () => {
     for (const r of list) expect(r.sm.rows(1)).toEqual(rows);
     expect(rows[8]).toEqual({ position: 9, command: "g1:0" });
     const follower = list.find((r) => r !== leader)!;
+    // A read at a version waits until the follower has applied it; one past the log times out.
+    await follower.replica.shard(1).waitApplied(160, 5_000);
+    await expect(follower.replica.shard(1).waitApplied(161, 50)).rejects.toThrow(/position 161 not applied after 50 ms \(applied 160\)/);
+    for (const r of list) expect(r.replica.readiness()).toEqual({ ready: true, reasons: [] });
+    expect(leader.replica.shard(1).canServeLinearizable()).toBe(true);
+    expect(follower.replica.shard(1).canServeLinearizable()).toBe(false);
     const err = await follower.replica.propose(1, group("x", 1)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotLeaderError);
     expect(String(err)).toContain(`leader is ${leader.replica.replicaId} at ${leader.replica.replicaId}.test:7000`);

@@ -98,6 +98,7 @@ export class Replica {
 
   /** Resolves once this replica leads `shard` (tests, and a metad waiting to serve). */
   async waitLeader(shard: number, timeoutMs: number): Promise<void> {
+    // Polled: leadership changes are rare and this is for startup and tests.
     const deadline = performance.now() + timeoutMs;
     while (this.shard(shard).role !== "leader") {
       if (performance.now() > deadline) throw new FsError("ETIMEDOUT", `shard ${shard}: replica ${this.options.replicaId} not leader after ${timeoutMs} ms`);
@@ -107,6 +108,23 @@ export class Replica {
 
   status(): ReplicaShardStatus[] {
     return [...this.shards.values()].map((s) => ({ shard: s.shard, role: s.role, applied: s.applied, epoch: s.epoch, leader: s.knownLeader?.address ?? null }));
+  }
+
+  /**
+   * Whether this replica should take traffic (/readyz): not while it restores a checkpoint, has a
+   * shard stopped, lags a shard's log by more than replicaReadyLagMaxPositions, or leads a shard
+   * without a valid lease (about to be fenced). Each reason names its shard.
+   */
+  readiness(): { ready: boolean; reasons: string[] } {
+    const reasons: string[] = [];
+    if (this.resyncing) reasons.push("restoring a checkpoint");
+    for (const shard of this.options.shards) {
+      const s = this.shards.get(shard);
+      if (!s || s.role === "stopped") reasons.push(`shard ${shard}: not running`);
+      else if (s.lag > LIMITS.replicaReadyLagMaxPositions) reasons.push(`shard ${shard}: ${s.lag} positions behind the log`);
+      else if (s.role === "leader" && !s.canServeLinearizable()) reasons.push(`shard ${shard}: leader lease not confirmed`);
+    }
+    return { ready: reasons.length === 0, reasons };
   }
 
   /** Writes a checkpoint now, then drops old ones and trims the logs behind the oldest kept. */

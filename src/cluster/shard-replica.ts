@@ -49,6 +49,9 @@ export class ShardReplica {
   role: ShardRole = "follower";
   private fence: Fence | null = null;
   private leader: LeaderRecord | null = null;
+  /** The highest position this replica has seen in the log (watch, reads, its own appends). */
+  private seenTail = 0;
+  private readonly appliedWaiters = new Map<() => void, number>();
   /** Leader only: proposals waiting for the append in flight to finish, packed into the next. */
   private queue: Proposal[] = [];
   private pumping = false;
@@ -170,11 +173,46 @@ export class ShardReplica {
   }
 
   private applyIfNext(entry: LogEntry): boolean {
+    this.seenTail = Math.max(this.seenTail, entry.last);
     const applied = this.applied;
     if (entry.last <= applied) return false;
     if (entry.first !== applied + 1) return false;
     this.options.stateMachine.applyEntry(this.shard, entry);
+    for (const [waiter, position] of this.appliedWaiters) {
+      if (position <= entry.last) {
+        this.appliedWaiters.delete(waiter);
+        waiter();
+      }
+    }
     return true;
+  }
+
+  /** Positions in the log this replica knows of and has not applied yet. */
+  get lag(): number {
+    return Math.max(0, this.seenTail - this.applied);
+  }
+
+  /**
+   * Resolves once this replica has applied `position`: a follower serves a read at a version (a
+   * snapshot) after it. ETIMEDOUT naming how far it got.
+   */
+  async waitApplied(position: number, timeoutMs: number): Promise<void> {
+    if (this.applied >= position) return;
+    let waiter = () => {};
+    const reached = new Promise<void>((resolve) => {
+      waiter = resolve;
+      this.appliedWaiters.set(waiter, position);
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new FsError("ETIMEDOUT", `shard ${this.shard}: position ${position} not applied after ${timeoutMs} ms (applied ${this.applied})`)), timeoutMs);
+    });
+    try {
+      await Promise.race([reached, timedOut]);
+    } finally {
+      clearTimeout(timer);
+      this.appliedWaiters.delete(waiter);
+    }
   }
 
   private stepDown(why: string): void {

@@ -175,6 +175,8 @@ export const LIMITS = {
   leaderKeepAliveIntervalMs: 400,
   /** Replica: how often a follower re-reads leader and log besides its watch (a stalled watch is silent). */
   replicaPollIntervalMs: 500,
+  /** Replica: log positions a replica may trail its shard's log by and still report ready. */
+  replicaReadyLagMaxPositions: 10_000,
   /** Replica: how often a replica publishes its applied positions (status, lag). */
   replicaReportIntervalMs: 1_000,
   /** Checkpoints: default period, how many are kept (the log is trimmed behind the oldest), part size. */

@@ -27,6 +27,20 @@ describe.skipIf(skip !== null)("etcd client", () => {
     client.close();
   });
 
+  test("a paused member is waited for only one request timeout, then the next member answers", async () => {
+    cluster.pause(0);
+    try {
+      const client = new EtcdClient({ endpoints: cluster.endpoints, requestTimeoutMs: 300 });
+      const started = performance.now();
+      await client.put(utf8("paused"), utf8("ok"));
+      expect(performance.now() - started).toBeLessThan(3_000);
+      client.close();
+    } finally {
+      cluster.resume(0);
+    }
+    await cluster.waitHealthy(0);
+  });
+
   test("a request above etcd's size limit is EFBIG with etcd's reason, not retried forever", async () => {
     const client = new EtcdClient({ endpoints: cluster.endpoints });
     const err = await client.put(utf8("big"), new Uint8Array(LIMITS.etcdRequestMaxBytes + 1)).catch((e: unknown) => e);
@@ -37,7 +51,7 @@ describe.skipIf(skip !== null)("etcd client", () => {
   });
 
   test("no member answering is ETIMEDOUT naming the last error", async () => {
-    const client = new EtcdClient({ endpoints: ["http://127.0.0.1:1"], requestTimeoutMs: 200 });
+    const client = new EtcdClient({ endpoints: ["http://127.0.0.1:1"], requestTimeoutMs: 200, requestDeadlineMs: 300 });
     const err = await client.get(utf8("k")).catch((e: unknown) => e);
     expect((err as EtcdError).code).toBe("ETIMEDOUT");
     expect(String(err)).toMatch(/no member answered.*127\.0\.0\.1:1/);

@@ -57,6 +57,8 @@ export interface EtcdClientOptions {
   endpoints: string[];
   /** Deadline of one request to one member before the next member is tried. */
   requestTimeoutMs?: number;
+  /** How long one call keeps trying members before it fails. */
+  requestDeadlineMs?: number;
 }
 
 /** An etcd request that failed on every member, or that etcd refused (code = gRPC status). */
@@ -133,6 +135,7 @@ export class EtcdClient {
   readonly endpoints: string[];
   private current = 0;
   private readonly requestTimeoutMs: number;
+  private readonly requestDeadlineMs: number;
   private closed = false;
   private readonly watchAborts = new Set<AbortController>();
 
@@ -140,15 +143,16 @@ export class EtcdClient {
     if (options.endpoints.length === 0) throw new FsError("EINVAL", "etcd: no endpoints given");
     this.endpoints = options.endpoints.map((e) => e.replace(/\/+$/, ""));
     this.requestTimeoutMs = options.requestTimeoutMs ?? LIMITS.etcdRequestTimeoutMs;
+    this.requestDeadlineMs = options.requestDeadlineMs ?? LIMITS.etcdRequestDeadlineMs;
   }
 
   /**
    * One JSON call to one member (endpoint given), or to whichever member answers: a member that
    * refuses the connection, times out or has no raft leader (an election) hands the call to the
-   * next one, with a growing pause after each round, until etcdRequestDeadlineMs has passed.
+   * next one, with a growing pause after each round, until the request deadline has passed.
    */
   async call(path: string, body: Json, endpoint?: string): Promise<Json> {
-    const deadline = performance.now() + LIMITS.etcdRequestDeadlineMs;
+    const deadline = performance.now() + this.requestDeadlineMs;
     let backoffMs: number = LIMITS.etcdRetryBackoffMs;
     let last = "";
     for (let attempt = 1; ; attempt++) {
