@@ -3,6 +3,7 @@
 //   <root>/shards/<shard>/epoch             the shard's leadership epoch (decimal)
 //   <root>/shards/<shard>/leader            who leads: JSON LeaderRecord, held by the leader's lease
 //   <root>/shards/<shard>/log/<first>       one log entry covering positions first..last
+//   <root>/shards/<shard>/frag/<first>/<epoch>/<index>   one part of a command too big for an entry
 //   <root>/shards/<shard>/trimmed           the position the log was trimmed through (decimal)
 //   <root>/shards/<shard>/replicas/<id>     a replica's applied position, held by its lease
 //   <root>/registry/<shard>                 the shard exists (listing without scanning logs)
@@ -61,6 +62,19 @@ export class ShardKeys {
   }
   entry(first: number): Uint8Array {
     return utf8(`${this.base}/log/${padPosition(first)}`);
+  }
+  get fragmentsPrefix(): Uint8Array {
+    return utf8(`${this.base}/frag/`);
+  }
+  /** The range end that stops before every fragment of `first` and later. */
+  fragmentsBefore(first: number): Uint8Array {
+    return utf8(`${this.base}/frag/${padPosition(first)}`);
+  }
+  fragmentPrefix(first: number, epoch: number): Uint8Array {
+    return utf8(`${this.base}/frag/${padPosition(first)}/${epoch}/`);
+  }
+  fragment(first: number, epoch: number, index: number): Uint8Array {
+    return utf8(`${this.base}/frag/${padPosition(first)}/${epoch}/${String(index).padStart(6, "0")}`);
   }
   get replicasPrefix(): Uint8Array {
     return utf8(`${this.base}/replicas/`);

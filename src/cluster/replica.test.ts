@@ -99,7 +99,13 @@ describe.skipIf(skip !== null)("replicas over a 3-member etcd", () => {
     const total = ranges.at(-1)![1];
     expect(ranges[0]![0]).toBe(1);
     await until("follower caught up", () => list.every((r) => r.sm.appliedPosition(2) === total));
-    const rows = leader.sm.rows(2);
+    // A command bigger than an etcd request rides along, in fragments, to every replica.
+    const big = new TextEncoder().encode("big:".padEnd(3 * 1024 * 1024, "x"));
+    const bigAt = await leader.replica.propose(2, [big]);
+    expect(bigAt.first).toBe(total + 1);
+    await until("follower applied the big command", () => list.every((r) => r.sm.appliedPosition(2) === total + 1));
+    expect(list[1]!.sm.rows(2).at(-1)!.command.length).toBe(big.length);
+    const rows = leader.sm.rows(2).slice(0, total);
     results.forEach((r, i) => expect(rows.slice(r.first - 1, r.last).map((x) => x.command)).toEqual(group(`p${i}`, 1 + (i % 5)).map((c) => new TextDecoder().decode(c))));
     // 40 groups proposed at once went out in far fewer entries.
     expect((await new ShardLog(client, "/r5", 2).read(1, 100)).entries.length).toBeLessThan(40);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { EtcdClient, utf8 } from "./etcd/etcd-client.ts";
+import { EtcdClient, prefixEnd, utf8 } from "./etcd/etcd-client.ts";
 import { LogTrimmedError, NotLeaderError } from "./errors.ts";
 import { ShardLog } from "./shard-log.ts";
 import { EtcdCluster, etcdSkipReason } from "./testing/etcd-cluster.ts";
@@ -74,7 +74,7 @@ describe.skipIf(skip !== null)("shard log in etcd", () => {
     expect(await log.tail()).toMatchObject({ last: 10, trimmedThrough: 10 });
   });
 
-  test("a group too big for one request is split into entries that each fit; one huge command is EFBIG", async () => {
+  test("a group too big for one request is split into entries that each fit; a command above the limit is EFBIG", async () => {
     const log = new ShardLog(client, "/t-split", 4);
     const fence = await lead(client, log, 1);
     const group = commands(12, 256 * 1024);
@@ -86,8 +86,33 @@ describe.skipIf(skip !== null)("shard log in etcd", () => {
       first += run.length;
     }
     expect((await log.tail()).last).toBe(12);
-    expect(() => splitIntoEntries([new Uint8Array(LIMITS.etcdRequestMaxBytes)])).toThrow(/EFBIG|holds at most/);
+    expect(() => splitIntoEntries([new Uint8Array(LIMITS.shardCommandMaxBytes + 1)])).toThrow(/EFBIG.*holds at most/);
     expect(splitIntoEntries(commands(LIMITS.shardEntryMaxCommands + 1)).map((r) => r.length)).toEqual([LIMITS.shardEntryMaxCommands, 1]);
+  });
+
+  test("a command bigger than an etcd request is written in fenced fragments and read back whole", async () => {
+    const log = new ShardLog(client, "/t-frag", 7);
+    const fence = await lead(client, log, 1);
+    const big = new Uint8Array(4 * 1024 * 1024 + 17);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) % 251;
+    const runs = splitIntoEntries([...commands(2), big, ...commands(3)]);
+    expect(runs.map((r) => r.length)).toEqual([2, 1, 3]);
+    let first = 1;
+    for (const run of runs) {
+      await log.append(fence, first, run);
+      first += run.length;
+    }
+    const { entries } = await log.read(1);
+    expect(entries.map((e) => [e.first, e.last])).toEqual([[1, 2], [3, 3], [4, 6]]);
+    expect(Buffer.compare(entries[1]!.commands[0]!, big)).toBe(0);
+    // A deposed leader cannot write fragments either.
+    const next = await lead(client, log, 2);
+    await expect(log.append(fence, 7, [big])).rejects.toBeInstanceOf(NotLeaderError);
+    await log.append(next, 7, commands(1));
+    // Trimming takes the fragments with their entries.
+    await log.trim(3);
+    const left = await client.range(log.keys.fragmentsPrefix, { rangeEnd: prefixEnd(log.keys.fragmentsPrefix), countOnly: true });
+    expect(left.count).toBe(0);
   });
 
   test("a watcher sees appends as they land", async () => {

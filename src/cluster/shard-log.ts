@@ -1,9 +1,13 @@
 // One shard's command log in etcd. Appends are fenced: the transaction compares the shard's epoch
 // and the leader key's lease with the writer's, and requires the entry's key to be new, so a
-// deposed leader (paused past its lease, partitioned) can never add to the log.
+// deposed leader (paused past its lease, partitioned) can never add to the log. A command bigger
+// than one etcd request goes to fragment keys first, each fenced, then its entry points at them;
+// fragments carry the writer's epoch, so ones a dead leader left behind are never mistaken for a
+// later leader's, and trimming removes them.
 import type { EtcdClient, KeyValue, WatchEvent } from "./etcd/etcd-client.ts";
 import { prefixEnd, utf8 } from "./etcd/etcd-client.ts";
-import { decodeEntry, encodeEntry, type LogEntry } from "./entry-codec.ts";
+import { decodeEntry, encodeEntry, needsFragments, type Fragments, type LogEntry, type StoredEntry } from "./entry-codec.ts";
+import { FsError } from "../types/index.ts";
 import { LogTrimmedError, NotLeaderError } from "./errors.ts";
 import { ShardKeys } from "./keys.ts";
 import { LIMITS } from "../types/limits.ts";
@@ -40,12 +44,28 @@ export class ShardLog {
 
   /**
    * Appends one entry at `first`. Resolves once etcd has accepted it; NotLeaderError when the
-   * fence no longer holds or the position is taken.
+   * fence no longer holds or the position is taken. A single command too big for an etcd request
+   * is written first as fragments (each fenced the same way), then referenced by its entry.
    */
   async append(fence: Fence, first: number, commands: Uint8Array[]): Promise<LogEntry> {
     const entry: LogEntry = { epoch: fence.epoch, first, last: first + commands.length - 1, commands };
-    const key = this.keys.entry(first);
-    const value = encodeEntry(entry);
+    let fragments: Fragments | null = null;
+    if (commands.length === 1 && needsFragments(commands[0]!)) fragments = await this.writeFragments(fence, first, commands[0]!);
+    await this.fencedPut(fence, this.keys.entry(first), encodeEntry(entry, fragments), `position ${first} already in the log`);
+    return entry;
+  }
+
+  private async writeFragments(fence: Fence, first: number, command: Uint8Array): Promise<Fragments> {
+    const count = Math.ceil(command.byteLength / LIMITS.shardEntryMaxBytes);
+    for (let index = 0; index < count; index++) {
+      const part = command.subarray(index * LIMITS.shardEntryMaxBytes, (index + 1) * LIMITS.shardEntryMaxBytes);
+      await this.fencedPut(fence, this.keys.fragment(first, fence.epoch, index), part, `fragment ${index} of position ${first} already written`);
+    }
+    return { count, sizeBytes: command.byteLength };
+  }
+
+  /** Puts a new key only while the fence holds; says why not otherwise. */
+  private async fencedPut(fence: Fence, key: Uint8Array, value: Uint8Array, takenMessage: string): Promise<void> {
     const result = await this.client.txn(
       [
         { key: this.keys.epoch, target: "VALUE", value: utf8(String(fence.epoch)) },
@@ -55,14 +75,34 @@ export class ShardLog {
       [{ put: { key, value } }],
       [{ range: { key } }, { range: { key: this.keys.epoch } }, { range: { key: this.keys.leader } }],
     );
-    if (result.succeeded) return entry;
+    if (result.succeeded) return;
     const [existing, epochKv, leaderKv] = result.responses.map((r) => r.kvs?.[0]);
     // The client retries on another member after a timeout; the first try may have landed.
-    if (existing && Buffer.compare(existing.value, value) === 0) return entry;
+    if (existing && Buffer.compare(existing.value, value) === 0) return;
     const epochNow = decimal(epochKv);
     if (epochNow !== fence.epoch) throw new NotLeaderError(this.shard, `fenced: epoch ${fence.epoch} replaced by ${epochNow}`);
     if (leaderKv?.lease !== fence.leaseId) throw new NotLeaderError(this.shard, "leader lease expired");
-    throw new NotLeaderError(this.shard, `position ${first} already in the log`);
+    throw new NotLeaderError(this.shard, takenMessage);
+  }
+
+  /** A fragmented entry's command, joined from its fragments and checked against the entry. */
+  async resolve(entry: StoredEntry): Promise<LogEntry> {
+    if (!entry.fragments) return entry;
+    const parts: Uint8Array[] = [];
+    const prefix = this.keys.fragmentPrefix(entry.first, entry.epoch);
+    while (parts.length < entry.fragments.count) {
+      const page = await this.client.range(parts.length === 0 ? prefix : this.keys.fragment(entry.first, entry.epoch, parts.length), {
+        rangeEnd: prefixEnd(prefix),
+        limit: LIMITS.shardFragmentsPerRead,
+      });
+      if (page.kvs.length === 0) break;
+      parts.push(...page.kvs.map((kv) => kv.value));
+    }
+    const command = Buffer.concat(parts);
+    if (parts.length !== entry.fragments.count || command.byteLength !== entry.fragments.sizeBytes) {
+      throw new FsError("EIO", `shard ${this.shard}: entry ${entry.first} has ${parts.length} fragments of ${command.byteLength} bytes, expected ${entry.fragments.count} of ${entry.fragments.sizeBytes}`);
+    }
+    return { epoch: entry.epoch, first: entry.first, last: entry.last, commands: [new Uint8Array(command.buffer, command.byteOffset, command.byteLength)] };
   }
 
   /**
@@ -73,7 +113,9 @@ export class ShardLog {
     // The entry holding `from` starts at or before it; entries start at the position after the
     // previous one's last, so a replica that applied whole entries always asks for a first.
     const result = await this.client.range(this.keys.entry(from), { rangeEnd: prefixEnd(this.keys.logPrefix), limit: limitEntries });
-    const entries = result.kvs.map((kv) => decodeEntry(kv.value, this.where(kv)));
+    const stored = result.kvs.map((kv) => decodeEntry(kv.value, this.where(kv)));
+    const entries: LogEntry[] = [];
+    for (const entry of stored) entries.push(await this.resolve(entry));
     if (entries.length > 0 && entries[0]!.first !== from) {
       const trimmedThrough = decimal(await this.client.get(this.keys.trimmed));
       if (trimmedThrough >= from) throw new LogTrimmedError(this.shard, from, trimmedThrough);
@@ -103,6 +145,8 @@ export class ShardLog {
       [],
       [
         { deleteRange: { key: this.keys.logPrefix, rangeEnd: this.keys.entry(through + 1) } },
+        // Fragments of trimmed entries, and any a dead leader wrote for an entry it never added.
+        { deleteRange: { key: this.keys.fragmentsPrefix, rangeEnd: this.keys.fragmentsBefore(through + 1) } },
         { put: { key: this.keys.trimmed, value: utf8(String(through)) } },
       ],
     );
@@ -119,8 +163,11 @@ export class ShardLog {
     return key.byteLength > prefix.byteLength && Buffer.compare(key.subarray(0, prefix.byteLength), prefix) === 0;
   }
 
-  /** The entry a watch event carries, or null when the event is not a log append. */
-  entryOf(event: WatchEvent): LogEntry | null {
+  /**
+   * The entry a watch event carries, or null when the event is not a log append. A fragmented
+   * entry comes without its command: resolve() it, or read it.
+   */
+  entryOf(event: WatchEvent): StoredEntry | null {
     if (event.type !== "PUT" || !this.isLogKey(event.kv.key)) return null;
     return decodeEntry(event.kv.value, new TextDecoder().decode(event.kv.key));
   }

@@ -283,7 +283,9 @@ export class ShardReplica {
       if (this.role === "leader" && this.log.isLogKey(event.kv.key)) continue;
       const entry = this.log.entryOf(event);
       if (entry) {
-        if (!this.applyIfNext(entry) && entry.first > this.applied + 1) this.wake?.();
+        // A fragmented entry needs its fragments read: the run loop's catch-up does that, in order.
+        if (entry.fragments) this.wake?.();
+        else if (!this.applyIfNext(entry) && entry.first > this.applied + 1) this.wake?.();
         continue;
       }
       const key = new TextDecoder().decode(event.kv.key);

@@ -165,8 +165,12 @@ export const LIMITS = {
   etcdRetryBackoffMaxMs: 400,
   /** Shard log: bytes of one entry's value (commands packed up to it; a bigger group is split). */
   shardEntryMaxBytes: 1_572_864 - 16 * 1024,
+  /** Shard log: one command; past an entry's size it is written as fragments of shardEntryMaxBytes. */
+  shardCommandMaxBytes: 64 * 1024 * 1024,
   /** Shard log: commands (positions) in one entry. */
   shardEntryMaxCommands: 4_096,
+  /** Shard log: fragments of a big command fetched by one range read. */
+  shardFragmentsPerRead: 4,
   /** Shard log: entries fetched by one range read while catching up. */
   shardReadPageEntries: 32,
   /** Leadership: the leader key's lease, in whole seconds (etcd's unit; it raises anything below ~1.5 s). */
@@ -226,3 +230,4 @@ assertLimit(LIMITS.shardEntryMaxBytes + LIMITS.etcdRequestHeadroomBytes <= LIMIT
 assertLimit(LIMITS.leaderKeepAliveIntervalMs * 3 <= LIMITS.leaderLeaseTtlS * 1000, "leader lease refreshed fewer than three times per TTL");
 assertLimit(LIMITS.checkpointPartBytes <= LIMITS.objectMaxBytes, "checkpoint part above the largest object");
 assertLimit(LIMITS.checkpointRetainCount >= 1, "no checkpoint kept to trim the log behind");
+assertLimit(LIMITS.shardCommandMaxBytes <= LIMITS.frameMaxBytes, "replicated command above a wire frame");
