@@ -139,6 +139,28 @@ describe.skipIf(skip !== null)("replicas over a 3-member etcd", () => {
     expect(routes.map((r) => [r.shard, r.leader?.replicaId, r.tail])).toEqual([[1, "a", 3], [2, "a", 5]]);
   });
 
+  test("a follower whose state machine breaks an invariant stops the shard and reports not ready", async () => {
+    const a = await startReplica("/r6", "a", [4]);
+    await until("a leads", () => a.replica.isLeader(4));
+    const broken = new (class extends SqliteStateMachine {
+      override applyEntry(shard: number, entry: Parameters<SqliteStateMachine["applyEntry"]>[1]): void {
+        if (entry.commands.some((c) => new TextDecoder().decode(c) === "poison:0")) throw new Error("invariant broken");
+        super.applyEntry(shard, entry);
+      }
+    })(join(dir, "r6-b.sqlite"));
+    machines.push(broken);
+    const errors: unknown[] = [];
+    const b = await Replica.start({ etcd: cluster.endpoints, root: "/r6", replicaId: "b", address: "b:1", stateMachine: broken, shards: [4], campaign: false, onError: (e) => errors.push(e) });
+    replicas.push(b);
+    await a.replica.propose(4, group("fine", 2));
+    await until("b applied the fine entry", () => broken.appliedPosition(4) === 2);
+    await a.replica.propose(4, group("poison", 1));
+    await until("b stopped the shard", () => b.shard(4).role === "stopped");
+    expect(broken.appliedPosition(4)).toBe(2);
+    expect(b.readiness()).toEqual({ ready: false, reasons: ["shard 4: not running"] });
+    expect(errors.map(String).join("\n")).toContain("applying entry 3..3 failed");
+  });
+
   test("a wiped replica restores the latest checkpoint, then replays the rest of a trimmed log", async () => {
     const store = await FileObjectStore.open({ dir: join(dir, "objects"), durability: "normal" });
     const a = await startReplica("/r4", "a", [3], { store });

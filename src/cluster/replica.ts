@@ -53,6 +53,7 @@ export class Replica {
   private resyncing: Promise<void> | null = null;
   private readonly ownsClient: boolean;
   private stopped = false;
+  private readonly reported = new Map<number, string>();
 
   private constructor(private readonly options: ReplicaOptions) {
     checkRoot(options.root);
@@ -208,8 +209,12 @@ export class Replica {
   private async report(): Promise<void> {
     const leaseId = await this.session.lease();
     for (const s of this.shards.values()) {
-      const value = JSON.stringify({ replicaId: this.options.replicaId, address: this.options.address, applied: s.applied, role: s.role, atMs: Date.now() });
+      const value = JSON.stringify({ replicaId: this.options.replicaId, address: this.options.address, applied: s.applied, role: s.role });
+      // Unchanged reports are not rewritten: each put is an etcd revision to compact later.
+      const reported = `${leaseId} ${value}`;
+      if (this.reported.get(s.shard) === reported) continue;
       await this.client.put(new ShardKeys(this.options.root, s.shard).replica(this.options.replicaId), utf8(value), leaseId);
+      this.reported.set(s.shard, reported);
     }
   }
 

@@ -177,7 +177,14 @@ export class ShardReplica {
     const applied = this.applied;
     if (entry.last <= applied) return false;
     if (entry.first !== applied + 1) return false;
-    this.options.stateMachine.applyEntry(this.shard, entry);
+    try {
+      this.options.stateMachine.applyEntry(this.shard, entry);
+    } catch (err) {
+      // The state machine broke an invariant: this replica stops serving the shard rather than
+      // diverge from the others, loudly, and reports not ready until an operator looks.
+      this.halt(new Error(`shard ${this.shard}: applying entry ${entry.first}..${entry.last} failed: ${String(err)}`));
+      throw err;
+    }
     for (const [waiter, position] of this.appliedWaiters) {
       if (position <= entry.last) {
         this.appliedWaiters.delete(waiter);
@@ -185,6 +192,16 @@ export class ShardReplica {
       }
     }
     return true;
+  }
+
+  private halt(err: Error): void {
+    if (this.role === "leader" && this.fence) void this.resign(this.fence).catch(() => undefined);
+    this.role = "stopped";
+    this.fence = null;
+    this.abort.abort();
+    this.wake?.();
+    for (const p of this.queue.splice(0)) p.reject(err);
+    this.options.onError?.(err);
   }
 
   /** Positions in the log this replica knows of and has not applied yet. */
