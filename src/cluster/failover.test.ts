@@ -162,7 +162,6 @@ describe.skipIf(skip !== null)("failover with replica processes", () => {
       await Bun.sleep(3_000);
       const acks = children.flatMap((c) => c.acks()).filter((a) => a.atMs! > killedAtMs - 500).map((a) => a.atMs!).sort((a, b) => a - b);
       const gaps = acks.slice(1).map((t, i) => t - acks[i]!);
-      if (process.env.NOKV_DEBUG) for (const c of children) console.log(c.replicaId, c.events.filter((e) => e.ev !== "ack" && (e.atMs ?? killedAtMs) >= killedAtMs - 100).map((e) => `${(e.atMs ?? 0) - killedAtMs} ${e.ev} ${e.message ?? ""} ${e.epoch ?? ""}`).join("\n  "));
       console.log(`etcd member ${victim} (raft leader) killed: ${acks.filter((t) => t > killedAtMs).length} appends acknowledged in 3 s after, longest pause ${Math.max(...gaps)} ms`);
       expect(acks.filter((t) => t > killedAtMs + 2_000).length).toBeGreaterThan(10);
       expect(Math.max(...gaps)).toBeLessThan(FAILOVER_MAX_MS);
