@@ -9,11 +9,12 @@ export const ALLOWED_IMPORTS: Record<string, readonly string[]> = {
   schema: ["types"],
   service: ["schema", "types"],
   wire: ["types"],
-  server: ["service", "schema", "wire", "objstore", "types"],
+  cluster: ["service", "schema", "objstore", "types"],
+  server: ["cluster", "service", "schema", "wire", "objstore", "types"],
   objstore: ["types"],
   sdk: ["wire", "objstore", "types"],
   fuse: ["sdk", "wire", "objstore", "types"],
-  cli: ["sdk", "server", "fuse", "wire", "objstore", "types", "service", "schema"],
+  cli: ["sdk", "server", "cluster", "fuse", "wire", "objstore", "types", "service", "schema"],
 };
 
 export interface LayerViolation {

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { registerCluster } from "./commands/cluster.ts";
 import { registerDaemons } from "./commands/daemons.ts";
 import { registerDoctor } from "./commands/doctor.ts";
 import { registerListing } from "./commands/listing.ts";
@@ -58,6 +59,7 @@ function buildProgram(run: Runner): Command {
   registerTokens(program, run);
   registerDoctor(program, run);
   registerDaemons(program, run);
+  registerCluster(program, run);
   // Subcommands inherit exit and output handling only when they are set on each of them.
   const apply = (cmd: Command) => {
     for (const sub of cmd.commands) {

@@ -281,6 +281,47 @@ export const LIMITS = {
   fuseReadaheadBytes: 4 * 1024 * 1024,
   /** FUSE: readahead windows a sequential reader keeps in flight ahead of itself. */
   fuseReadaheadWindows: 4,
+
+  /** etcd: one request (a log append is one), etcd's default --max-request-bytes (1.5 MiB). */
+  etcdRequestMaxBytes: 1_572_864,
+  /** etcd: operations in one transaction (--max-txn-ops default). */
+  etcdTxnMaxOps: 128,
+  /** etcd: room left in a request for the entry's key, the fencing compares and framing. */
+  etcdRequestHeadroomBytes: 16 * 1024,
+  /** etcd: one request to one member before the next member is tried. */
+  etcdRequestTimeoutMs: 1_500,
+  /** etcd: how long one call keeps trying members (rides through an etcd election, ~1-2 s). */
+  etcdRequestDeadlineMs: 4_000,
+  /** etcd: pause after a round in which no member answered, doubling up to the max. */
+  etcdRetryBackoffMs: 50,
+  etcdRetryBackoffMaxMs: 400,
+  /** Shard log: bytes of one entry's value (commands packed up to it; a bigger group is split). */
+  shardEntryMaxBytes: 1_572_864 - 16 * 1024,
+  /** Shard log: one command; past an entry's size it is written as fragments of shardEntryMaxBytes. */
+  shardCommandMaxBytes: 64 * 1024 * 1024,
+  /** Shard log: commands (positions) in one entry. */
+  shardEntryMaxCommands: 4_096,
+  /** Shard log: fragments of a big command fetched by one range read. */
+  shardFragmentsPerRead: 4,
+  /** Shard log: entries fetched by one range read while catching up. */
+  shardReadPageEntries: 32,
+  /** Leadership: the leader key's lease, in whole seconds (etcd's unit; it raises anything below ~1.5 s). */
+  leaderLeaseTtlS: 2,
+  /** Leadership: lease refresh period; a refresh not answered by the TTL ends leadership. */
+  leaderKeepAliveIntervalMs: 400,
+  /** Replica: how often a follower re-reads leader and log besides its watch (a stalled watch is silent). */
+  replicaPollIntervalMs: 500,
+  /** Replica: log positions a replica may trail its shard's log by and still report ready. */
+  replicaReadyLagMaxPositions: 10_000,
+  /** Replica: how often a replica publishes its applied positions (status, lag). */
+  replicaReportIntervalMs: 1_000,
+  /** Checkpoints: default period, how many are kept (the log is trimmed behind the oldest), part size. */
+  checkpointIntervalDefaultMs: 10 * 60_000,
+  checkpointRetainCount: 2,
+  checkpointPartBytes: 64 * 1024 * 1024,
+  /** etcd maintenance: compaction keeps one period of history; defragmentation goes member by member. */
+  etcdCompactIntervalMs: 5 * 60_000,
+  etcdDefragIntervalMs: 60 * 60_000,
 } as const;
 
 function assertLimit(ok: boolean, what: string): void {
@@ -337,3 +378,8 @@ assertLimit(LIMITS.orphanRenewIntervalMs * 3 <= LIMITS.orphanLeaseMs, "orphan le
 assertLimit(LIMITS.xattrValueMaxBytes <= LIMITS.xattrInodeMaxBytes, "xattr value above an inode's xattr budget");
 // A publish manifest of commandMaxMutations blocks (each a map of 4 fields: 9 items) must fit.
 assertLimit(LIMITS.payloadMaxItems >= 9 * LIMITS.commandMaxMutations, "payload items below a max manifest");
+assertLimit(LIMITS.shardEntryMaxBytes + LIMITS.etcdRequestHeadroomBytes <= LIMITS.etcdRequestMaxBytes, "shard entry above an etcd request");
+assertLimit(LIMITS.leaderKeepAliveIntervalMs * 3 <= LIMITS.leaderLeaseTtlS * 1000, "leader lease refreshed fewer than three times per TTL");
+assertLimit(LIMITS.checkpointPartBytes <= LIMITS.objectMaxBytes, "checkpoint part above the largest object");
+assertLimit(LIMITS.checkpointRetainCount >= 1, "no checkpoint kept to trim the log behind");
+assertLimit(LIMITS.shardCommandMaxBytes <= LIMITS.frameMaxBytes, "replicated command above a wire frame");

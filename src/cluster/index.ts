@@ -1,0 +1,11 @@
+export type { AppliedEntry, ShardStateMachine } from "./state-machine.ts";
+export { EtcdClient, EtcdError, type EtcdClientOptions } from "./etcd/etcd-client.ts";
+export { ShardLog, type Fence } from "./shard-log.ts";
+export { ShardReplica, type LeaderRecord, type ShardRole } from "./shard-replica.ts";
+export { Replica, type ReplicaOptions, type ReplicaShardStatus } from "./replica.ts";
+export { LeaseSession } from "./lease-session.ts";
+export { listCheckpoints, pruneAndTrim, restoreCheckpoint, writeCheckpoint, type CheckpointRecord } from "./checkpoints.ts";
+export { EtcdMaintenance, type MaintenanceOptions, type MaintenanceRun } from "./maintenance.ts";
+export { listShards, readLeader, readRoute, readRoutes, type ReplicaReport, type ShardRoute } from "./routing.ts";
+export { LogTrimmedError, NotLeaderError } from "./errors.ts";
+export { decodeEntry, encodeEntry, splitIntoEntries, type LogEntry } from "./entry-codec.ts";
