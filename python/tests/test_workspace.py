@@ -16,7 +16,7 @@ def test_clone_diff_rollback_from_python(client, tmp_root):
     assert [(e["kind"], e["path"], e["changes"]) for e in diff] == [("changed", "a.txt", ["content"])]
     snap = client.snapshot(tmp_root + "/try")
     client.unlink(tmp_root + "/try/sub/b.txt")
-    assert [(e["kind"], e["path"]) for e in client.diff("/", tmp_root + "/try", snapshot=snap.id)] == [("removed", "sub/b.txt")]
+    assert [(e["kind"], e["path"]) for e in client.diff(tmp_root + "/try", tmp_root + "/try", snapshot=snap.id)] == [("removed", "sub/b.txt")]
     assert client.rollback(tmp_root + "/try", snap.id)["changed"] == 1
     assert client.read_file(tmp_root + "/try/sub/b.txt") == b"bravo"
     with pytest.raises(FileExistsError):

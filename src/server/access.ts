@@ -101,7 +101,7 @@ export class Access {
     stats.connections.authFailures++;
     conn.authFailures++;
     const last = conn.authFailures >= limits.authFailuresPerConnectionMax;
-    this.parts.log.authFailure({ remote: conn.peer, via: "rpc", reason: `wrong or missing token, ${conn.authFailures} on this connection${last ? ", closing it" : ""}` });
+    this.parts.log.authFailure({ remote: conn.peer, via: "rpc", reason: "wrong or missing token", failuresOnConnection: conn.authFailures, closing: last });
     conn.hold();
     setTimeout(() => {
       reply(errorResponse(accessDenied("wrong token")));
@@ -130,7 +130,7 @@ export class Access {
     }
     if (presented !== undefined && !grant) {
       this.parts.stats.connections.authFailures++;
-      this.parts.log.authFailure({ remote: conn.peer, via: "http", reason: `wrong token for ${request.method} ${request.path}` });
+      this.parts.log.authFailure({ remote: conn.peer, via: "http", reason: `wrong or missing token for ${request.method} ${request.path}` });
       await Bun.sleep(this.throttle.failed(conn.peer));
     }
     return jsonResponse(401, { error: `${request.method} ${request.path} needs Authorization: Bearer <admin token>` });

@@ -38,7 +38,7 @@ export class Logger {
   }
 
   /** A client failed to authenticate: who (address) and how, never what it sent. */
-  authFailure(fields: { remote?: string; via: "rpc" | "http"; reason: string }): void {
+  authFailure(fields: { remote?: string; via: "rpc" | "http"; reason: string; failuresOnConnection?: number; closing?: boolean }): void {
     this.log("warn", "auth_failure", `authentication failed over ${fields.via}${fields.remote ? ` from ${fields.remote}` : ""}`, fields);
   }
 

@@ -50,6 +50,8 @@ export function countingObjectStore(inner: ObjectStore, counts = new ObjectStore
     head: (key: string) => counted("head", () => inner.head(key)),
     delete: (key: string) => counted("delete", () => inner.delete(key)),
     list: (prefix: string, options?: ListOptions) => counted("list", () => inner.list(prefix, options)),
+    // Optional methods pass through only where the backend has them: GC asks whether it does.
+    ...(inner.sweepTempFiles ? { sweepTempFiles: (options: { minAgeMs: number; dryRun: boolean }) => counted("sweep", () => inner.sweepTempFiles!(options)) } : {}),
     close: () => inner.close(),
   };
 }

@@ -3,6 +3,9 @@ import { connect } from "../../src/sdk/index.ts";
 import { S3RVER_ENV, s3StoreUrl } from "../../src/objstore/s3/testing/s3-harness.ts";
 import { startS3rver, type S3rverHandle } from "../../src/objstore/s3/testing/s3rver.ts";
 import { startMetad, type MetadHarness } from "../harness.ts";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 // What an operator watches: GET /metrics in the Prometheus text format, /readyz that knows the
 // object store, and --log-format json lines for auth failures and GC errors, against a real
@@ -125,18 +128,37 @@ test("GC delete failures reach /stats gc.lastError, /metrics and one JSON log li
   expect(((await ready.json()) as { checks: { objectStore: string } }).checks.objectStore).not.toBe("ok");
 }, 60_000);
 
-test("/readyz is ready with a reachable store, and not with a missing bucket", async () => {
+test("/readyz is ready with a reachable store, and not once the store stops answering", async () => {
   h = await startMetad({ objectsUrl: s3StoreUrl(s3, "ready") });
   const ok = await fetch(`http://127.0.0.1:${h.port}/readyz`);
   expect(ok.status).toBe(200);
   expect(await ok.json()).toEqual({ ready: true, checks: { objectStore: "ok" } });
   await h.stop();
-  h = await startMetad({ objectsUrl: s3StoreUrl({ endpoint: s3.endpoint, bucket: "missing-bucket" }, "ready") });
-  const missing = await fetch(`http://127.0.0.1:${h.port}/readyz`);
-  expect(missing.status).toBe(503);
-  const body = (await missing.json()) as { ready: boolean; reason: string };
+  // A store that answered at start (metad checks its store id then) and then went away.
+  const doomed = await startS3rver("doomed");
+  h = await startMetad({ objectsUrl: s3StoreUrl(doomed, "ready") });
+  expect((await fetch(`http://127.0.0.1:${h.port}/readyz`)).status).toBe(200);
+  await doomed.stop();
+  await Bun.sleep(2_100); // the probe's answer is reused for up to 2 s
+  const gone = await fetch(`http://127.0.0.1:${h.port}/readyz`);
+  expect(gone.status).toBe(503);
+  const body = (await gone.json()) as { ready: boolean; reason: string };
   expect(body.ready).toBe(false);
-  expect(body.reason).toContain("NoSuchBucket");
+  expect(body.reason.length).toBeGreaterThan(0);
+}, 60_000);
+
+test("metad refuses to start on a missing bucket, naming it", async () => {
+  const { Metad } = await import("../../src/server/metad.ts");
+  const { DEFAULT_CONFIG } = await import("../../src/server/config.ts");
+  const dir = await mkdtemp(join(tmpdir(), "nokv-missing-bucket-"));
+  try {
+    const err = (await Metad.start({ ...DEFAULT_CONFIG, port: 0, dataDir: join(dir, "data"), objectsUrl: s3StoreUrl({ endpoint: s3.endpoint, bucket: "missing-bucket" }, "ready"), gcIntervalMs: 0 }).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toContain("NoSuchBucket");
+    expect(err.message).toContain("missing-bucket");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }, 60_000);
 
 test("metad refuses credentials in the object store URL without printing them", async () => {

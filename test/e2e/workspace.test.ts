@@ -73,7 +73,7 @@ describe("workspaces through the SDK", () => {
     await c.writeFile("/rb/w/edit.txt", "v2");
     await c.unlink("/rb/w/keep.txt");
     await c.writeFile("/rb/w/new.txt", "new");
-    const since = await all(c.diff({ path: "/", snapshot: snap.id }, "/rb/w"));
+    const since = await all(c.diff({ path: "/rb/w", snapshot: snap.id }, "/rb/w"));
     expect(since.map((e) => [e.kind, e.path])).toEqual([["changed", "edit.txt"], ["removed", "keep.txt"], ["added", "new.txt"]]);
 
     const watcher = await c.watch("/rb/w");
@@ -89,14 +89,15 @@ describe("workspaces through the SDK", () => {
     expect(await c.readFile("/rb/w/edit.txt", "utf8")).toBe("v1");
     expect(await c.readFile("/rb/w/keep.txt", "utf8")).toBe("keep");
     expect(await c.exists("/rb/w/new.txt")).toBe(false);
-    expect(await all(c.diff({ path: "/", snapshot: snap.id }, "/rb/w"))).toEqual([]);
+    expect(await all(c.diff({ path: "/rb/w", snapshot: snap.id }, "/rb/w"))).toEqual([]);
 
     // A clone of the snapshot, and a rename told apart from a remove plus an add.
     await c.unlink("/rb/w/keep.txt");
-    await c.clone("/keep.txt", "/rb/restored.txt", { snapshot: snap.id });
+    // A snapshot reads at the live paths it was taken under.
+    await c.clone("/rb/w/keep.txt", "/rb/restored.txt", { snapshot: snap.id });
     expect(await c.readFile("/rb/restored.txt", "utf8")).toBe("keep");
     await c.rename("/rb/w/edit.txt", "/rb/w/edited.txt");
-    expect((await all(c.diff({ path: "/", snapshot: snap.id }, "/rb/w"))).map((e) => [e.kind, e.path, e.toPath])).toEqual([
+    expect((await all(c.diff({ path: "/rb/w", snapshot: snap.id }, "/rb/w"))).map((e) => [e.kind, e.path, e.toPath])).toEqual([
       ["renamed", "edit.txt", "edited.txt"],
       ["removed", "keep.txt", undefined],
     ]);
@@ -127,7 +128,7 @@ describe("workspaces through the CLI", () => {
 
     const id = (await ok(["snapshot", "create", "/cli/try", ...s])).trim();
     await c.unlink("/cli/try/extra.py");
-    expect(await ok(["diff", "--snapshot", id, "/", "/cli/try", ...s])).toBe("D  extra.py\n");
+    expect(await ok(["diff", "--snapshot", id, "/cli/try", "/cli/try", ...s])).toBe("D  extra.py\n");
     expect(await ok(["rollback", "/cli/try", "--snapshot", id, ...s])).toBe("1 entries changed\n");
     expect(await c.readFile("/cli/try/extra.py", "utf8")).toBe("x = 1\n");
 

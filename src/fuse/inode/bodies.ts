@@ -1,7 +1,7 @@
 import { FsError, LIMITS, nowNs, type ErrnoCode, type InodeAttrs } from "../../types/index.ts";
 
 /** Errors that mean "metad (or the way to it) is not there right now", not "this publish is wrong". */
-const UNREACHABLE: ReadonlySet<ErrnoCode | undefined> = new Set(["ECONNRESET", "ETIMEDOUT", "EAGAIN"]);
+const UNREACHABLE: ReadonlySet<ErrnoCode | undefined> = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EAGAIN"]);
 import type { AttrOverlay } from "./attrs.ts";
 import type { Node, NodeTable } from "./node-table.ts";
 import type { NodeSource } from "./source.ts";
