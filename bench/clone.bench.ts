@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore } from "../src/schema/index.ts";
 import { MetadataService } from "../src/service/index.ts";
-import { LIMITS, ROOT_INODE, blockKey } from "../src/types/index.ts";
+import { LIMITS, ROOT_INODE, blockChecksum, blockKey, segmentSizeFor } from "../src/types/index.ts";
 
 const json = process.argv.includes("--json");
 const sizesArg = process.argv[process.argv.indexOf("--sizes") + 1];
@@ -54,7 +54,7 @@ function dirOf(path: string): number {
 
 function publish(parent: number, name: string, tag: string): void {
   const prep = service.publisher.prepare({ mount, parent, name, blockSizeBytes: 4096 });
-  const blocks = [{ key: blockKey(prep.keyPrefix, 0, 0), offsetInChunk: 0, lengthBytes: 4096, objectOffset: 0 }];
+  const blocks = [{ key: blockKey(prep.keyPrefix, 0, 0), offsetInChunk: 0, lengthBytes: 4096, objectOffset: 0, checksum: blockChecksum(new Uint8Array(4096), segmentSizeFor(4096)) }];
   const summary = { sizeBytes: 4096, chunkSizeBytes: LIMITS.chunkSizeBytes, blockSizeBytes: 4096, chunkCount: 1, digest: "", producer: tag, contentType: "" };
   service.publisher.publish({ mount, prepareId: prep.prepareId, parent, name, manifest: { summary, chunks: [{ chunkIndex: 0, blocks }] }, replace: true });
 }
@@ -142,7 +142,7 @@ try {
     if (restored !== changed) throw new Error(`rollback changed ${restored} entries, ${changed} were changed`);
     const localRestoreMs = sh("rm", "-rf", localCopy) + sh("cp", "-r", tree.local, localCopy);
     rows.push({ entries: copied, phase: `rollback, ${changed} changed`, nokvMs: rollbackMs, localMs: localRestoreMs, local: "rm -rf + cp -r" });
-    if (diffAll({ path: "/", at: snap.readVersion, root: snap.rootInode }, { path: copy }) !== 0) throw new Error("rollback left differences");
+    if (diffAll({ path: copy, at: snap.readVersion, root: snap.rootInode }, { path: copy }) !== 0) throw new Error("rollback left differences");
     service.snapshots.retire({ mount, snapshotId: snap.snapshotId });
     rmSync(localCopy, { recursive: true, force: true });
     rmSync(tree.local, { recursive: true, force: true });

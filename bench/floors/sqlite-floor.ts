@@ -36,10 +36,10 @@ export class SqliteFloor {
     this.db = new Database(path);
     this.db.run("PRAGMA journal_mode = WAL");
     this.db.run("PRAGMA synchronous = NORMAL");
-    this.insInode = this.db.prepare("INSERT INTO inode_current VALUES (?, ?, ?, 0, 420, 0, 0, 0, 0, 1, ?, ?, ?, ?, NULL)");
+    this.insInode = this.db.prepare("INSERT INTO inode_current VALUES (?, ?, ?, 0, 420, 0, 0, 0, 0, 1, ?, ?, ?, ?, NULL, 0)");
     this.insDentry = this.db.prepare("INSERT INTO dentry_current VALUES (?, ?, ?, ?, ?, 0)");
     this.insWatch = this.db.prepare("INSERT INTO watch_log VALUES (?, ?, ?, ?, 0, ?, ?, NULL, NULL, NULL)");
-    this.putParent = this.db.prepare("INSERT OR REPLACE INTO inode_current VALUES (?, ?, ?, 1, 493, 0, 0, 0, 0, 2, 1, ?, ?, ?, NULL)");
+    this.putParent = this.db.prepare("INSERT OR REPLACE INTO inode_current VALUES (?, ?, ?, 1, 493, 0, 0, 0, 0, 2, 1, ?, ?, ?, NULL, 0)");
     this.getInode = this.db.prepare("SELECT * FROM inode_current WHERE mount = ? AND inode = ?");
     this.getDentry = this.db.prepare("SELECT * FROM dentry_current WHERE mount = ? AND parent = ? AND name = ?");
     this.delInode = this.db.prepare("DELETE FROM inode_current WHERE mount = ? AND inode = ?");

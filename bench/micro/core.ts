@@ -8,7 +8,7 @@ import { SqliteStore } from "../../src/schema/index.ts";
 import type { MetadataCommand } from "../../src/schema/command.ts";
 import { MetadataService } from "../../src/service/index.ts";
 import { newInode } from "../../src/service/core.ts";
-import { LIMITS, ROOT_INODE, blockKey } from "../../src/types/index.ts";
+import { LIMITS, ROOT_INODE, blockChecksum, blockKey, segmentSizeFor } from "../../src/types/index.ts";
 import { SqliteFloor } from "../floors/sqlite-floor.ts";
 
 const BATCH = 256;
@@ -101,7 +101,9 @@ function publishBody(service: MetadataService, mount: number, sizeBytes: number)
     const inChunk = Math.min(chunkBytes, sizeBytes - c * chunkBytes);
     const blocks = [];
     for (let b = 0, off = 0; off < inChunk; b++, off += BLOCK_BYTES) {
-      blocks.push({ key: blockKey(prep.keyPrefix, c, b), offsetInChunk: off, lengthBytes: Math.min(BLOCK_BYTES, inChunk - off), objectOffset: 0 });
+      const lengthBytes = Math.min(BLOCK_BYTES, inChunk - off);
+      // Metadata only: the checksum of zeros stands in for bytes that are never written.
+      blocks.push({ key: blockKey(prep.keyPrefix, c, b), offsetInChunk: off, lengthBytes, objectOffset: 0, checksum: blockChecksum(new Uint8Array(lengthBytes), segmentSizeFor(BLOCK_BYTES)) });
     }
     chunks.push({ chunkIndex: c, blocks });
   }
