@@ -1,0 +1,27 @@
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+
+// The benchmarks are how speed is reported, so a schema or manifest change that breaks one must
+// fail here, not in the next person's measurement. The smoke profile of the workload harness
+// runs every workload on small shapes; only that it completes and prints its table is checked
+// (speed is never asserted in tests).
+
+const ROOT = join(import.meta.dir, "..");
+
+test("bun run bench --profile smoke completes every workload and prints the table", async () => {
+  const proc = Bun.spawn([process.execPath, "bench/main.ts", "--profile", "smoke"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) console.log(err.slice(-4000));
+  expect(code).toBe(0);
+  for (const workload of ["mdtest-easy", "mdtest-hard", "stat-storm", "readdir", "rename-storm", "agent-mix", "checkpoint-publish", "training-read", "store-footprint"]) {
+    expect(out).toContain(workload);
+  }
+}, 180_000);
+
+test("the clone benchmark runs on a small tree (its fixtures follow the current schema)", async () => {
+  const proc = Bun.spawn([process.execPath, "bench/clone.bench.ts", "--sizes", "10000"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) console.log(err.slice(-4000));
+  expect(code).toBe(0);
+  expect(out).toContain("clone");
+}, 180_000);
