@@ -81,7 +81,7 @@ export class CsiClient {
   constructor(endpoint: string) {
     const clients = csiClients();
     const address = endpoint.replace(/^unix:\/\//, "unix:");
-    this.stubs = Object.fromEntries(Object.entries(clients).map(([name, C]) => [name, new C(address, grpc.credentials.createInsecure())]));
+    this.stubs = Object.fromEntries((["Identity", "Controller", "Node"] as const).map((name) => [name, new clients[name](address, grpc.credentials.createInsecure())]));
   }
 
   call<T = Record<string, unknown>>(service: "Identity" | "Controller" | "Node", method: string, request: object = {}): Promise<T> {
