@@ -81,7 +81,10 @@ export class ControllerService {
     const id = volumeId(ref);
     const source = contentSourceOf(req.volume_content_source);
     return this.locks.run(`volume:${id}`, async () => {
-      const client = await this.deps.pool.mountClient(target, ref.mount, ref.layout === "mount");
+      const client = await this.deps.pool.mountClient(target, ref.mount, ref.layout === "mount").catch((err) => {
+        if (err instanceof FsError && err.code === "ENOENT") throw invalidArgument(`the StorageClass's mount '${ref.mount}' does not exist on metad (create it: nokv-fs mounts create ${ref.mount})`);
+        throw err;
+      });
       const existing = await readRecord<VolumeRecord>(client, ref.path).catch((err) => (err instanceof FsError && err.code === "ENOENT" ? null : Promise.reject(err)));
       if (existing && existing.name === req.name) {
         if (!fits(existing.capacityBytes, req.capacity_range)) throw alreadyExists(`volume '${req.name}' exists with ${existing.capacityBytes} bytes, outside the requested range`);

@@ -37,14 +37,18 @@ function isMountProcess(pid: number, mountpoint: string): boolean {
   }
 }
 
-/** Whether the FUSE mount at `path` answers (a dead server's mount fails with ENOTCONN). */
+/**
+ * Whether the FUSE mount at `path` answers (a dead server's mount fails with ENOTCONN; a hung one
+ * does not answer in time).
+ */
 async function answers(path: string): Promise<boolean> {
   if (!mountAt(path)?.fsType.startsWith("fuse")) return false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), LIMITS.csiMountCheckTimeoutMs)));
   try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
+    return await Promise.race([stat(path).then(() => true, () => false), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -88,8 +92,18 @@ export class NodeService {
         publishes: staged?.publishes ?? {},
       };
       await this.mountStaging(volume);
+      // Staged again after its mount process died: the pods' binds still show the dead mount.
+      this.rebind(volume);
       return {};
     });
+  }
+
+  private rebind(volume: StagedVolume): void {
+    for (const [targetPath, publish] of Object.entries(volume.publishes)) {
+      unmount(targetPath);
+      mkdirSync(targetPath, { recursive: true });
+      bindMount(join(volume.stagingPath, volume.path), targetPath, publish.readOnly);
+    }
   }
 
   /** (Re)makes the FUSE mount at the staging path and records it. */
@@ -209,11 +223,7 @@ export class NodeService {
         }
         try {
           await this.mountStaging(volume);
-          for (const [targetPath, publish] of Object.entries(volume.publishes)) {
-            unmount(targetPath);
-            mkdirSync(targetPath, { recursive: true });
-            bindMount(join(volume.stagingPath, volume.path), targetPath, publish.readOnly);
-          }
+          this.rebind(volume);
           this.deps.log(`csi: re-created the mount of volume ${volume.volumeId} at ${volume.stagingPath} and ${Object.keys(volume.publishes).length} publish(es)`);
         } catch (err) {
           this.deps.log(`csi: could not re-create the mount of volume ${volume.volumeId} at ${volume.stagingPath}: ${(err as Error).message}`);

@@ -332,6 +332,8 @@ export const LIMITS = {
   csiMountReadyTimeoutMs: 20_000,
   /** CSI: how long NodeUnstageVolume waits for a mount process to exit after SIGTERM before SIGKILL. */
   csiMountExitTimeoutMs: 5_000,
+  /** CSI: how long a staged FUSE mount has to answer a stat before it counts as dead. */
+  csiMountCheckTimeoutMs: 5_000,
   /** CSI: how long Probe waits for metad before it answers "not ready". */
   csiProbeTimeoutMs: 2_000,
   /** CSI: requests to metad made for one CSI call wait at most this long. */

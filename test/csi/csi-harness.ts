@@ -31,11 +31,11 @@ export interface DriverProcess {
   kill(): Promise<void>;
 }
 
-export async function startDriver(options: { server: string; dir?: string; stateDir?: string; env?: Record<string, string> }): Promise<DriverProcess> {
+export async function startDriver(options: { server: string; dir?: string; stateDir?: string; mode?: "all" | "controller" | "node"; env?: Record<string, string> }): Promise<DriverProcess> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "nokv-csi-"));
   const socket = join(dir, "csi.sock");
   const stateDir = options.stateDir ?? join(dir, "state");
-  const proc = Bun.spawn([process.execPath, CLI_MAIN, "csi", "--endpoint", `unix://${socket}`, "--node-id", "test-node", "--state-dir", stateDir, "--server", options.server], {
+  const proc = Bun.spawn([process.execPath, CLI_MAIN, "csi", "--endpoint", `unix://${socket}`, "--node-id", "test-node", "--state-dir", stateDir, "--server", options.server, "--mode", options.mode ?? "all"], {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
