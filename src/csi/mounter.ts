@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, openSync, closeSync, readFileSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { createRequire } from "node:module";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LIMITS } from "../types/index.ts";
 import { CsiCode, CsiError } from "./errors.ts";
@@ -51,8 +52,15 @@ export function fuseCommand(): { bun: string; script: string } {
   return { bun, script };
 }
 
+/** NOKV_BUN, the `bun` npm package, then bun on PATH (as bin/nokv-fs.mjs looks). */
 function findBun(): string | null {
   if (process.env.NOKV_BUN) return process.env.NOKV_BUN;
+  try {
+    const packaged = join(dirname(createRequire(import.meta.url).resolve("bun/package.json")), "bin", "bun.exe");
+    if (existsSync(packaged)) return packaged;
+  } catch {
+    // no bun package
+  }
   for (const dir of (process.env.PATH ?? "").split(delimiter)) if (dir && existsSync(join(dir, "bun"))) return join(dir, "bun");
   return null;
 }
