@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { NoKVClient } from "../../src/sdk/index.ts";
 import { startMetad, type MetadHarness } from "../harness.ts";
-import { isMounted, run, sh } from "../fuse/fuse-harness.ts";
+import { isMounted, run, sh, startMount } from "../fuse/fuse-harness.ts";
 import { CsiClient, csiSkipReason, startDriver, type DriverProcess } from "./csi-harness.ts";
 
 // A volume's life on one node, as kubelet and the sidecars would drive it: create, stage (one
@@ -17,6 +17,21 @@ if (skip) console.log(`skipping CSI end-to-end tests: ${skip}`);
 
 const TOKEN = "csi-e2e-token";
 const GIB = 1024 ** 3;
+/** The pid of the (one) staged volume's mount process, from the driver's state file. */
+function stagedPid(stateDir: string): number {
+  const files = readdirSync(join(stateDir, "volumes")).filter((f) => f.endsWith(".json"));
+  return (JSON.parse(readFileSync(join(stateDir, "volumes", files[0]!), "utf8")) as { pid: number }).pid;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const mountCap = { mount: { fs_type: "", mount_flags: [] }, access_mode: { mode: 1 /* SINGLE_NODE_WRITER */ } };
 
 describe.skipIf(skip !== null)("CSI driver end to end", () => {
@@ -62,9 +77,25 @@ describe.skipIf(skip !== null)("CSI driver end to end", () => {
       const staging = join(dir, "kubelet/plugins/csi.nokv.io/pv/pvc-e2e/globalmount");
       const target = join(dir, "kubelet/pods/pod-1/volumes/kubernetes.io~csi/pvc-e2e/mount");
       const readOnlyTarget = join(dir, "kubelet/pods/pod-2/volumes/kubernetes.io~csi/pvc-e2e/mount");
+      let started = performance.now();
       await csi.call("Node", "NodeStageVolume", { volume_id: volumeId, staging_target_path: staging, volume_capability: mountCap, secrets, volume_context: created.volume.volume_context });
+      const stageMs = performance.now() - started;
       expect(isMounted(staging)).toBe(true);
+      started = performance.now();
       await csi.call("Node", "NodePublishVolume", { volume_id: volumeId, staging_target_path: staging, target_path: target, volume_capability: mountCap, readonly: false, secrets });
+      const publishMs = performance.now() - started;
+      // Floors from the same run: a bare FUSE mount process started the test harness's way,
+      // and a bare bind mount of the staged tree.
+      started = performance.now();
+      const bare = await startMount(metad, [], { env: { NOKV_TOKEN: TOKEN } });
+      const bareMountMs = performance.now() - started;
+      await bare.stop();
+      const floorTarget = join(dir, "bind-floor");
+      started = performance.now();
+      await run(`mkdir -p ${floorTarget} && mount --bind ${staging} ${floorTarget}`);
+      const bindMs = performance.now() - started;
+      await run(`umount ${floorTarget} && rmdir ${floorTarget}`);
+      console.log(`csi e2e: NodeStageVolume ${stageMs.toFixed(0)} ms (floor: bare nokv-fs mount ready ${bareMountMs.toFixed(0)} ms); NodePublishVolume ${publishMs.toFixed(0)} ms (floor: mount --bind from a shell ${bindMs.toFixed(0)} ms)`);
       await csi.call("Node", "NodePublishVolume", { volume_id: volumeId, staging_target_path: staging, target_path: readOnlyTarget, volume_capability: mountCap, readonly: true, secrets });
       // Publishing again is a no-op; publishing the same target with another mode is a conflict.
       await csi.call("Node", "NodePublishVolume", { volume_id: volumeId, staging_target_path: staging, target_path: target, volume_capability: mountCap, readonly: false, secrets });
@@ -114,13 +145,15 @@ describe.skipIf(skip !== null)("CSI driver end to end", () => {
       expect((await run(`cat ${target}/hello.txt`)).trim()).toBe("after the snapshot");
 
       // A mount whose process died (with the driver) is re-created, with its publishes.
-      const pid = Number((await run(`cat /proc/self/mountinfo >/dev/null; pgrep -f 'mount-main.ts mount ${staging}'`)).trim().split("\n")[0]);
+      const pid = stagedPid(driver.stateDir);
       await driver.kill();
       process.kill(pid, "SIGKILL");
       driver = await startDriver({ server: metad.url, dir, stateDir: driver.stateDir });
       csi.close();
       csi = new CsiClient(driver.endpoint);
       expect(driver.output()).toContain(`re-created the mount of volume ${volumeId}`);
+      const remadePid = stagedPid(driver.stateDir);
+      expect(remadePid).not.toBe(pid);
       expect((await run(`cat ${target}/hello.txt`)).trim()).toBe("after the snapshot");
       expect((await sh(`echo x > ${readOnlyTarget}/nope.txt`)).code).not.toBe(0);
 
@@ -131,7 +164,7 @@ describe.skipIf(skip !== null)("CSI driver end to end", () => {
       }
       await csi.call("Node", "NodeUnstageVolume", { volume_id: volumeId, staging_target_path: staging });
       expect(isMounted(staging)).toBe(false);
-      expect((await sh(`pgrep -f 'mount-main.ts mount ${staging}'`)).code).not.toBe(0);
+      expect(alive(remadePid)).toBe(false);
 
       await csi.call("Controller", "DeleteSnapshot", { snapshot_id: snap.snapshot.snapshot_id, secrets });
       expect((await csi.call<{ entries: unknown[] }>("Controller", "ListSnapshots", { secrets })).entries).toEqual([]);
