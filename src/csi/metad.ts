@@ -25,18 +25,32 @@ export function targetOf(secrets: Record<string, string> | undefined, defaults: 
   return { server, token };
 }
 
-/** Open clients by (server, token, mount); closed together when the driver stops. */
+/**
+ * Open clients by (server, token, mount), at most LIMITS.csiMetadClientsMax (least recently used
+ * closed first: one per whole-mount volume would otherwise grow without bound); all closed when
+ * the driver stops.
+ */
 export class MetadPool {
   private readonly clients = new Map<string, Promise<NoKVClient>>();
 
   async client(target: MetadTarget, mount: string): Promise<NoKVClient> {
     const key = JSON.stringify([target.server, target.token ?? "", mount]);
     let client = this.clients.get(key);
-    if (!client) {
-      client = connect(target.server, { mount, requestTimeoutMs: LIMITS.csiMetadRequestTimeoutMs, cacheBytes: 0, ...(target.token ? { token: target.token } : {}) });
+    if (client) {
+      // Most recently used last: the first entry is the one to close when the pool is full.
+      this.clients.delete(key);
       this.clients.set(key, client);
-      // A failed connect is not kept: the next call tries again.
-      client.catch(() => this.clients.delete(key));
+      return client;
+    }
+    client = connect(target.server, { mount, requestTimeoutMs: LIMITS.csiMetadRequestTimeoutMs, cacheBytes: 0, ...(target.token ? { token: target.token } : {}) });
+    this.clients.set(key, client);
+    // A failed connect is not kept: the next call tries again.
+    client.catch(() => this.clients.get(key) === client && this.clients.delete(key));
+    if (this.clients.size > LIMITS.csiMetadClientsMax) {
+      const [oldestKey, oldest] = this.clients.entries().next().value!;
+      this.clients.delete(oldestKey);
+      // A call still using it may fail and is retried by the CO; the pool stays bounded.
+      void oldest.then((c) => c.close(), () => {});
     }
     return client;
   }

@@ -52,6 +52,14 @@ async function answers(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * A PV's mountOptions arrive as mount_flags: `ro` makes the bind read-only; the others (FUSE or
+ * block filesystem options) mean nothing to a bind of a NoKV mount and are ignored.
+ */
+function wantsReadOnly(capability: VolumeCapability | null): boolean {
+  return capability?.mount?.mount_flags.includes("ro") ?? false;
+}
+
 export class NodeService {
   private readonly locks = new KeyedLock();
 
@@ -151,7 +159,7 @@ export class NodeService {
         throw failedPrecondition(`volume '${req.volume_id}' is not staged on this node`);
       }
       if (staged.stagingPath !== resolve(req.staging_target_path)) throw failedPrecondition(`volume '${req.volume_id}' is staged at ${staged.stagingPath}, not ${req.staging_target_path}`);
-      const readOnly = req.readonly || readOnlyMode(req.volume_capability) || staged.readOnly;
+      const readOnly = req.readonly || readOnlyMode(req.volume_capability) || staged.readOnly || wantsReadOnly(req.volume_capability);
       const current = staged.publishes[targetPath];
       if (current && mountAt(targetPath)) {
         if (current.readOnly !== readOnly) throw alreadyExists(`volume '${req.volume_id}' is published at ${targetPath} ${current.readOnly ? "read-only" : "read-write"}`);
@@ -213,22 +221,25 @@ export class NodeService {
     return { node_id: this.deps.nodeId, max_volumes_per_node: 0 };
   }
 
-  /** After a restart: keep the mounts whose process still serves them, re-create the others. */
+  /**
+   * After a restart: keep the mounts whose process still serves them, re-create the others, all
+   * volumes at once (a call for a volume waits for its recovery).
+   */
   async recover(): Promise<void> {
-    for (const volume of this.deps.state.all()) {
-      await this.locks.run(volume.volumeId, async () => {
-        if (isMountProcess(volume.pid, volume.stagingPath) && (await answers(volume.stagingPath))) {
-          this.deps.log(`csi: kept the mount of volume ${volume.volumeId} at ${volume.stagingPath} (pid ${volume.pid})`);
-          return;
-        }
-        try {
-          await this.mountStaging(volume);
-          this.rebind(volume);
-          this.deps.log(`csi: re-created the mount of volume ${volume.volumeId} at ${volume.stagingPath} and ${Object.keys(volume.publishes).length} publish(es)`);
-        } catch (err) {
-          this.deps.log(`csi: could not re-create the mount of volume ${volume.volumeId} at ${volume.stagingPath}: ${(err as Error).message}`);
-        }
-      });
+    await Promise.all(this.deps.state.all().map((volume) => this.locks.run(volume.volumeId, () => this.recoverOne(volume))));
+  }
+
+  private async recoverOne(volume: StagedVolume): Promise<void> {
+    if (isMountProcess(volume.pid, volume.stagingPath) && (await answers(volume.stagingPath))) {
+      this.deps.log(`csi: kept the mount of volume ${volume.volumeId} at ${volume.stagingPath} (pid ${volume.pid})`);
+      return;
+    }
+    try {
+      await this.mountStaging(volume);
+      this.rebind(volume);
+      this.deps.log(`csi: re-created the mount of volume ${volume.volumeId} at ${volume.stagingPath} and ${Object.keys(volume.publishes).length} publish(es)`);
+    } catch (err) {
+      this.deps.log(`csi: could not re-create the mount of volume ${volume.volumeId} at ${volume.stagingPath}: ${(err as Error).message}`);
     }
   }
 }

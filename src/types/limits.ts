@@ -336,6 +336,8 @@ export const LIMITS = {
   csiMountCheckTimeoutMs: 5_000,
   /** CSI: how long Probe waits for metad before it answers "not ready". */
   csiProbeTimeoutMs: 2_000,
+  /** CSI: metad connections the driver keeps open (one per metad, token and NoKV mount in use). */
+  csiMetadClientsMax: 64,
   /** CSI: requests to metad made for one CSI call wait at most this long. */
   csiMetadRequestTimeoutMs: 20_000,
   /** CSI: entries NodeGetVolumeStats counts in a volume; past it the figures are the count so far. */

@@ -92,6 +92,9 @@ describe.skipIf(skip !== null)("csi-sanity", () => {
       // Each skip is one of the named ones: an advertised capability's spec never skips.
       expect(skipped.map(name).filter((n) => !SKIPPED.some((k) => k.spec.test(n)))).toEqual([]);
       expect(passed.length).toBeGreaterThan(50);
+      // The node specs mounted for real: FUSE staging and bind publishing happened.
+      expect(driver.output()).toMatch(/NodeStageVolume sub:default:\/k8s\/volumes\/\S+ OK/);
+      expect(driver.output()).toMatch(/NodePublishVolume sub:default:\/k8s\/volumes\/\S+ OK/);
       expect(result.code).toBe(0);
     },
     SANITY_TIMEOUT_MS + 30_000,
