@@ -180,4 +180,33 @@ describe.skipIf(skip !== null)("CSI driver end to end", () => {
     },
     120_000,
   );
+
+  test(
+    "a whole-mount volume (layout=mount) is staged and published the same way; mount_flags ro makes the bind read-only",
+    async () => {
+      const created = await csi.call<{ volume: { volume_id: string } }>("Controller", "CreateVolume", { name: "agents", volume_capabilities: [mountCap], parameters: { layout: "mount" }, secrets });
+      const volumeId = created.volume.volume_id;
+      expect(volumeId).toBe("mnt:agents");
+      const staging = join(dir, "stage-agents");
+      const target = join(dir, "pods/pod-3/agents");
+      const roTarget = join(dir, "pods/pod-4/agents");
+      const roCap = { ...mountCap, mount: { fs_type: "", mount_flags: ["ro", "noatime"] } };
+      await csi.call("Node", "NodeStageVolume", { volume_id: volumeId, staging_target_path: staging, volume_capability: mountCap, secrets });
+      await csi.call("Node", "NodePublishVolume", { volume_id: volumeId, staging_target_path: staging, target_path: target, volume_capability: mountCap, readonly: false, secrets });
+      await csi.call("Node", "NodePublishVolume", { volume_id: volumeId, staging_target_path: staging, target_path: roTarget, volume_capability: roCap, readonly: false, secrets });
+      await run(`mkdir ${target}/session-1 && echo plan > ${target}/session-1/plan.md`);
+      const agents = await metad.client({ mount: "agents", token: TOKEN } as never);
+      expect(await agents.readFile("/session-1/plan.md", "utf8")).toBe("plan\n");
+      expect((await run(`cat ${roTarget}/session-1/plan.md`)).trim()).toBe("plan");
+      expect((await sh(`touch ${roTarget}/x`)).code).not.toBe(0);
+      // Stats of a path the volume is not published at: NOT_FOUND.
+      expect(await csi.code("Node", "NodeGetVolumeStats", { volume_id: volumeId, volume_path: join(dir, "elsewhere") })).toBe("NOT_FOUND");
+      for (const t of [target, roTarget]) await csi.call("Node", "NodeUnpublishVolume", { volume_id: volumeId, target_path: t });
+      await csi.call("Node", "NodeUnstageVolume", { volume_id: volumeId, staging_target_path: staging });
+      expect(isMounted(staging)).toBe(false);
+      await csi.call("Controller", "DeleteVolume", { volume_id: volumeId, secrets });
+      expect(await agents.readdir("/")).toEqual([]);
+    },
+    60_000,
+  );
 });
