@@ -77,6 +77,7 @@ export class NodeService {
     return this.locks.run(req.volume_id, async () => {
       const staged = this.deps.state.get(req.volume_id);
       if (staged && staged.stagingPath !== stagingPath) throw alreadyExists(`volume '${req.volume_id}' is staged at ${staged.stagingPath}, not ${stagingPath}`);
+      if (staged && staged.readOnly !== readOnlyMode(req.volume_capability)) throw alreadyExists(`volume '${req.volume_id}' is staged ${staged.readOnly ? "read-only" : "read-write"} at ${stagingPath}`);
       if (staged && (await answers(stagingPath))) return {};
       const target = targetOf(req.secrets, this.deps.defaults);
       let record: VolumeRecord | null;
@@ -165,6 +166,9 @@ export class NodeService {
         if (current.readOnly !== readOnly) throw alreadyExists(`volume '${req.volume_id}' is published at ${targetPath} ${current.readOnly ? "read-only" : "read-write"}`);
         return {};
       }
+      // A mount at the target that this node has no record of is a leftover (a state directory
+      // lost or restored): the CO gave this path to this volume, so it is replaced.
+      unmount(targetPath);
       mkdirSync(targetPath, { recursive: true });
       bindMount(join(staged.stagingPath, staged.path), targetPath, readOnly);
       staged.publishes[targetPath] = { readOnly };

@@ -23,8 +23,16 @@ export class SnapshotRegistry {
     private readonly defaults: MetadTarget,
   ) {}
 
-  private registry(target: MetadTarget): Promise<NoKVClient> {
-    return this.pool.mountClient(target, this.registryMount, true);
+  /** The registry mount's client: made on first CreateSnapshot; before that, null (no snapshots). */
+  private registry(target: MetadTarget, create: true): Promise<NoKVClient>;
+  private registry(target: MetadTarget, create: false): Promise<NoKVClient | null>;
+  private async registry(target: MetadTarget, create: boolean): Promise<NoKVClient | null> {
+    try {
+      return await this.pool.mountClient(target, this.registryMount, create);
+    } catch (err) {
+      if (!create && err instanceof FsError && err.code === "ENOENT") return null;
+      throw err;
+    }
   }
 
   private async entryRecord(client: NoKVClient, entry: string): Promise<SnapshotRecord | null> {
@@ -40,7 +48,8 @@ export class SnapshotRegistry {
   async get(target: MetadTarget, id: string): Promise<SnapshotRecord | null> {
     const ref = parseSnapshotId(id);
     if (!ref) return null;
-    const record = await this.entryRecord(await this.registry(target), ref.entry);
+    const registry = await this.registry(target, false);
+    const record = registry ? await this.entryRecord(registry, ref.entry) : null;
     return record?.snapshotId === id ? record : null;
   }
 
@@ -51,7 +60,7 @@ export class SnapshotRegistry {
     const target = targetOf(req.secrets, this.defaults);
     const entry = nameKey(req.name);
     return this.locks.run(entry, async () => {
-      const registry = await this.registry(target);
+      const registry = await this.registry(target, true);
       const existing = await this.entryRecord(registry, entry);
       if (existing && existing.name === req.name) {
         if (existing.sourceVolumeId !== req.source_volume_id) throw alreadyExists(`snapshot '${req.name}' exists, of volume '${existing.sourceVolumeId}'`);
@@ -89,8 +98,8 @@ export class SnapshotRegistry {
     if (!ref) return {};
     const target = targetOf(req.secrets, this.defaults);
     return this.locks.run(ref.entry, async () => {
-      const registry = await this.registry(target);
-      const record = await this.entryRecord(registry, ref.entry);
+      const registry = await this.registry(target, false);
+      const record = registry ? await this.entryRecord(registry, ref.entry) : null;
       if (record?.snapshotId !== req.snapshot_id) return {};
       try {
         const view = await (await this.pool.client(target, ref.mount)).openSnapshot(ref.snapshot);
@@ -99,20 +108,24 @@ export class SnapshotRegistry {
         // Already retired (an earlier attempt stopped before removing the entry).
         if (!(err instanceof FsError && err.code === "ENOENT")) throw err;
       }
-      await registry.rm(`${ENTRIES}/${ref.entry}`, { recursive: true, force: true });
+      await registry!.rm(`${ENTRIES}/${ref.entry}`, { recursive: true, force: true });
       return {};
     });
   }
 
   async list(req: { max_entries: number; starting_token: string; source_volume_id: string; snapshot_id: string; secrets: StringMap }): Promise<object> {
     if (req.max_entries < 0) throw invalidArgument(`max_entries ${req.max_entries} is negative`);
+    // The token is the last entry of the previous page; entries sort by name, so a page starts
+    // after it even when that entry has been deleted since.
+    if (req.starting_token && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(req.starting_token)) throw new CsiError(CsiCode.ABORTED, `starting_token '${req.starting_token}' is not one ListSnapshots gave`);
     const target = targetOf(req.secrets, this.defaults);
     if (req.snapshot_id) {
       const record = await this.get(target, req.snapshot_id);
       const match = record && (!req.source_volume_id || record.sourceVolumeId === req.source_volume_id);
       return { entries: match ? [{ snapshot: toSnapshot(record) }] : [] };
     }
-    const registry = await this.registry(target);
+    const registry = await this.registry(target, false);
+    if (!registry) return { entries: [], next_token: "" };
     let names: string[];
     try {
       names = ((await registry.readdir(ENTRIES)) as string[]).sort();
@@ -120,9 +133,6 @@ export class SnapshotRegistry {
       if (err instanceof FsError && err.code === "ENOENT") names = [];
       else throw err;
     }
-    // The token is the last entry of the previous page; entries sort by name, so a page starts
-    // after it even when that entry has been deleted since.
-    if (req.starting_token && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(req.starting_token)) throw new CsiError(CsiCode.ABORTED, `starting_token '${req.starting_token}' is not one ListSnapshots gave`);
     const after = req.starting_token ? names.filter((n) => n > req.starting_token) : names;
     const limit = req.max_entries > 0 ? req.max_entries : LIMITS.csiListSnapshotsDefaultEntries;
     const entries: Array<{ snapshot: Snapshot }> = [];

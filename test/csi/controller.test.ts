@@ -37,6 +37,9 @@ describe("CSI controller", () => {
     expect((await csi.call<{ ready: { value: boolean } }>("Identity", "Probe")).ready.value).toBe(true);
     const controllerCaps = await csi.call<{ capabilities: Array<{ rpc: { type: number } }> }>("Controller", "ControllerGetCapabilities");
     expect(controllerCaps.capabilities.map((c) => c.rpc.type).sort((a, b) => a - b)).toEqual([1, 5, 6, 7, 9]);
+    // No snapshot yet: an empty list, and the registry mount is not made just to list.
+    expect(await csi.call("Controller", "ListSnapshots", { secrets })).toEqual({ entries: [], next_token: "" });
+    expect((await sdk.listMounts()).map((m) => m.name)).not.toContain("csi");
     // The node service is not served in controller mode.
     expect(await csi.code("Node", "NodeGetInfo")).toBe("UNIMPLEMENTED");
   });

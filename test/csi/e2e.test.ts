@@ -192,6 +192,10 @@ describe.skipIf(skip !== null)("CSI driver end to end", () => {
       const roTarget = join(dir, "pods/pod-4/agents");
       const roCap = { ...mountCap, mount: { fs_type: "", mount_flags: ["ro", "noatime"] } };
       await csi.call("Node", "NodeStageVolume", { volume_id: volumeId, staging_target_path: staging, volume_capability: mountCap, secrets });
+      // Staged read-write: staging it again read-only, or at another path, is a conflict.
+      const readerCap = { ...mountCap, access_mode: { mode: 3 /* MULTI_NODE_READER_ONLY */ } };
+      expect(await csi.code("Node", "NodeStageVolume", { volume_id: volumeId, staging_target_path: staging, volume_capability: readerCap, secrets })).toBe("ALREADY_EXISTS");
+      expect(await csi.code("Node", "NodeStageVolume", { volume_id: volumeId, staging_target_path: `${staging}-2`, volume_capability: mountCap, secrets })).toBe("ALREADY_EXISTS");
       await csi.call("Node", "NodePublishVolume", { volume_id: volumeId, staging_target_path: staging, target_path: target, volume_capability: mountCap, readonly: false, secrets });
       await csi.call("Node", "NodePublishVolume", { volume_id: volumeId, staging_target_path: staging, target_path: roTarget, volume_capability: roCap, readonly: false, secrets });
       await run(`mkdir ${target}/session-1 && echo plan > ${target}/session-1/plan.md`);

@@ -22,6 +22,10 @@ export function registerCsi(program: Command, run: Runner): void {
           process.stdout.write(`${csi.CSI_HELP}\n`);
           return 0;
         }
+        // The global --server and --token (before `csi`) are the driver's defaults too.
+        const globals = program.opts<{ server?: string; token?: string }>();
+        if (globals.server && !args.includes("--server")) args = [...args, "--server", globals.server];
+        if (globals.token) process.env.NOKV_TOKEN = globals.token;
         try {
           csi.parseCsiArgs(args);
         } catch (err) {
