@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, rmdirSync } from "node:fs";
-import { lstat, readdir, stat, statfs } from "node:fs/promises";
+import { lstat, readdir, statfs } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { FsError, LIMITS } from "../types/index.ts";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "./errors.ts";
@@ -16,7 +16,7 @@ import { KeyedLock, readRecord, type VolumeRecord } from "./records.ts";
 // recorded in the state directory first; a restarted driver keeps the live ones and re-creates
 // the ones whose process died (recover()).
 
-export const NODE_CAPABILITIES = [1 /* STAGE_UNSTAGE_VOLUME */, 2 /* GET_VOLUME_STATS */] as const;
+export const NODE_CAPABILITIES = [1 /* STAGE_UNSTAGE_VOLUME */, 2 /* GET_VOLUME_STATS */, 4 /* VOLUME_CONDITION */] as const;
 
 export interface NodeDeps {
   nodeId: string;
@@ -46,7 +46,8 @@ async function answers(path: string): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), LIMITS.csiMountCheckTimeoutMs)));
   try {
-    return await Promise.race([stat(path).then(() => true, () => false), late]);
+    // statfs, not stat: the kernel answers stat from its attribute cache, statfs always asks.
+    return await Promise.race([statfs(path).then(() => true, () => false), late]);
   } finally {
     clearTimeout(timer);
   }
@@ -205,6 +206,11 @@ export class NodeService {
     const path = resolve(req.volume_path);
     const volumeRoot = join(staged.stagingPath, staged.path);
     if (!(path in staged.publishes) && path !== staged.stagingPath && path !== volumeRoot) throw notFound(`volume '${req.volume_id}' is not at ${req.volume_path} on this node`);
+    // A mount whose process died (or hangs) is reported, not waited on: the CO's health
+    // monitor shows it, and a NodeStageVolume or a driver restart re-creates it.
+    if (!(await answers(staged.stagingPath))) {
+      return { usage: [], volume_condition: { abnormal: true, message: `the FUSE mount of this volume at ${staged.stagingPath} does not answer (its process ${staged.pid} ended or hangs); the driver re-creates it when restarted` } };
+    }
     const root = path === staged.stagingPath ? volumeRoot : path;
     const usage = await countUsage(root);
     const fs = await statfs(root);
@@ -214,6 +220,7 @@ export class NodeService {
         { unit: 1 /* BYTES */, used: usage.bytes, total, available: Math.max(0, total - usage.bytes) },
         { unit: 2 /* INODES */, used: usage.entries, total: fs.files, available: Math.max(0, fs.files - usage.entries) },
       ],
+      volume_condition: { abnormal: false, message: "" },
     };
   }
 

@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import type { Subprocess } from "bun";
 import { csiClients } from "../../src/csi/proto.ts";
+import { runUmount } from "../../src/fuse/mount-main.ts";
 import { fuseSkipReason } from "../fuse/fuse-harness.ts";
 
 // The CSI driver as the CO sees it: a separate process (`bun src/cli/main.ts csi ...`) on a unix
@@ -107,4 +108,28 @@ export class CsiClient {
 export function csiSanityScript(): string | null {
   const script = resolve(import.meta.dir, "../../../shared/tools/csi-sanity.sh");
   return existsSync(script) ? script : null;
+}
+
+/**
+ * After a test, whatever it left: the mount processes the driver recorded are killed and every
+ * mount under `dir` is detached (deepest first), so a failed test leaves no mount behind.
+ */
+export async function cleanupMounts(dir: string, stateDir: string): Promise<void> {
+  const volumes = join(stateDir, "volumes");
+  if (existsSync(volumes)) {
+    for (const file of readdirSync(volumes).filter((f) => f.endsWith(".json"))) {
+      const { pid } = JSON.parse(readFileSync(join(volumes, file), "utf8")) as { pid: number };
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+  const mounted = readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .map((line) => line.split(" ")[1] ?? "")
+    .filter((m) => m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounted) await runUmount(m).catch(() => {});
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { NoKVClient } from "../../src/sdk/index.ts";
 import { startMetad, type MetadHarness } from "../harness.ts";
 import { isMounted, run, sh, startMount } from "../fuse/fuse-harness.ts";
-import { CsiClient, csiSkipReason, startDriver, type DriverProcess } from "./csi-harness.ts";
+import { CsiClient, cleanupMounts, csiSkipReason, startDriver, type DriverProcess } from "./csi-harness.ts";
 
 // A volume's life on one node, as kubelet and the sidecars would drive it: create, stage (one
 // FUSE mount), publish into two pod paths (one read-only), write through the pod's path and read
@@ -54,6 +54,7 @@ describe.skipIf(skip !== null)("CSI driver end to end", () => {
   afterAll(async () => {
     csi?.close();
     await driver?.stop();
+    if (driver) await cleanupMounts(dir, driver.stateDir);
     await metad?.stop();
   });
 
@@ -118,6 +119,7 @@ describe.skipIf(skip !== null)("CSI driver end to end", () => {
       expect(Number(bytes.total)).toBe(GIB);
       expect(Number(bytes.available)).toBe(GIB - Number(bytes.used));
       expect(Number(stats.usage.find((u) => u.unit === 2)!.used)).toBe(3);
+      expect((stats as unknown as { volume_condition: { abnormal: boolean } }).volume_condition.abnormal).toBe(false);
 
       // Snapshot, change the volume, then restore the snapshot as a new volume (a clone).
       const snap = await csi.call<{ snapshot: { snapshot_id: string; source_volume_id: string; ready_to_use: boolean; size_bytes: string } }>("Controller", "CreateSnapshot", { source_volume_id: volumeId, name: "snap-e2e", secrets, parameters: {} });
@@ -144,10 +146,15 @@ describe.skipIf(skip !== null)("CSI driver end to end", () => {
       expect(driver.output()).toContain(`kept the mount of volume ${volumeId}`);
       expect((await run(`cat ${target}/hello.txt`)).trim()).toBe("after the snapshot");
 
-      // A mount whose process died (with the driver) is re-created, with its publishes.
+      // A mount whose process died shows as an abnormal volume; one that died with the driver
+      // is re-created, with its publishes.
       const pid = stagedPid(driver.stateDir);
-      await driver.kill();
       process.kill(pid, "SIGKILL");
+      while (alive(pid)) await Bun.sleep(10);
+      const condition = await csi.call<{ volume_condition: { abnormal: boolean; message: string } }>("Node", "NodeGetVolumeStats", { volume_id: volumeId, volume_path: target });
+      expect(condition.volume_condition.abnormal).toBe(true);
+      expect(condition.volume_condition.message).toContain("does not answer");
+      await driver.kill();
       driver = await startDriver({ server: metad.url, dir, stateDir: driver.stateDir });
       csi.close();
       csi = new CsiClient(driver.endpoint);

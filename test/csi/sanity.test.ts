@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startMetad, type MetadHarness } from "../harness.ts";
 import { sh } from "../fuse/fuse-harness.ts";
-import { csiSanityScript, csiSkipReason, startDriver, type DriverProcess } from "./csi-harness.ts";
+import { cleanupMounts, csiSanityScript, csiSkipReason, startDriver, type DriverProcess } from "./csi-harness.ts";
 
 // Kubernetes CSI conformance: csi-sanity v5.1.0 (kubernetes-csi/csi-test, built from the tarball
 // in ../shared/tools with Debian's Go) against the driver, with a real metad that requires a
@@ -55,6 +55,7 @@ describe.skipIf(skip !== null)("csi-sanity", () => {
 
   afterAll(async () => {
     await driver?.stop();
+    if (driver) await cleanupMounts(dir, driver.stateDir);
     await metad?.stop();
   });
 
