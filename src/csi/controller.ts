@@ -78,6 +78,9 @@ export class ControllerService {
     const target = this.target(req.secrets);
     const key = nameKey(req.name);
     const ref: VolumeRef = params.layout === "mount" ? { layout: "mount", mount: key, path: "/" } : { layout: "subdir", mount: params.mount, path: `${params.basePath}/${key}` };
+    if (ref.layout === "mount" && (ref.mount === this.deps.registry.registryMount || ref.mount === "default")) {
+      throw invalidArgument(`volume name '${req.name}' would be the NoKV mount '${ref.mount}', which is reserved`);
+    }
     const id = volumeId(ref);
     const source = contentSourceOf(req.volume_content_source);
     return this.locks.run(`volume:${id}`, async () => {
@@ -91,12 +94,29 @@ export class ControllerService {
         if (JSON.stringify(existing.source ?? {}) !== JSON.stringify(source ?? {})) throw alreadyExists(`volume '${req.name}' exists from another content source`);
         return { volume: this.volume(id, ref, existing) };
       }
+      if (!source) await this.refuseForeign(client, ref, req.name);
       if (source) await this.fill(client, target, ref, source);
       else if (ref.layout === "subdir") await client.mkdir(ref.path, { recursive: true });
       const record: VolumeRecord = { name: req.name, capacityBytes, createdMs: Date.now(), ...(source ? { source } : {}) };
       await writeRecord(client, ref.path, record);
       return { volume: this.volume(id, ref, record) };
     });
+  }
+
+  /**
+   * A directory or mount that holds data but no record of this volume is someone else's: taking
+   * it would hand it to a pod and delete it with the volume. An empty one (a creation that
+   * stopped before its record, or a released whole-mount volume) is taken.
+   */
+  private async refuseForeign(client: NoKVClient, ref: VolumeRef, name: string): Promise<void> {
+    let entries: string[];
+    try {
+      entries = (await client.readdir(ref.path)) as string[];
+    } catch (err) {
+      if (err instanceof FsError && err.code === "ENOENT") return;
+      throw err;
+    }
+    if (entries.length > 0) throw alreadyExists(`${ref.layout === "mount" ? `NoKV mount '${ref.mount}'` : `directory ${ref.path} of mount '${ref.mount}'`} already holds data that is not volume '${name}'`);
   }
 
   /** Makes `ref` a clone of the content source (same mount: NoKV clones within a mount). */

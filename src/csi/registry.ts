@@ -19,7 +19,7 @@ export class SnapshotRegistry {
 
   constructor(
     private readonly pool: MetadPool,
-    private readonly registryMount: string,
+    readonly registryMount: string,
     private readonly defaults: MetadTarget,
   ) {}
 

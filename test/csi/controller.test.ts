@@ -111,6 +111,14 @@ describe("CSI controller", () => {
     expect(await csi.code("Controller", "ListSnapshots", { starting_token: "not a token!", secrets })).toBe("ABORTED");
     expect(await csi.code("Controller", "CreateSnapshot", { name: "s", source_volume_id: "sub:default:/volumes/none", secrets })).toBe("NOT_FOUND");
     expect(await csi.code("Controller", "ControllerExpandVolume", { volume_id: "mnt:none", capacity_range: { required_bytes: "1" }, secrets })).toBe("NOT_FOUND");
+    // Data that is not a CSI volume is never taken over (nor deleted with one later).
+    await sdk.mkdir("/volumes/precious", { recursive: true });
+    await sdk.writeFile("/volumes/precious/data", "keep");
+    expect(await csi.code("Controller", "CreateVolume", { ...base, name: "precious" })).toBe("ALREADY_EXISTS");
+    await sdk.createMount("datasets");
+    await (await metad.client({ mount: "datasets", token: TOKEN } as never)).writeFile("/train.csv", "x");
+    expect(await csi.code("Controller", "CreateVolume", { ...base, name: "datasets", parameters: { layout: "mount" } })).toBe("ALREADY_EXISTS");
+    for (const reserved of ["csi", "default"]) expect(await csi.code("Controller", "CreateVolume", { ...base, name: reserved, parameters: { layout: "mount" } })).toBe("INVALID_ARGUMENT");
     // A capability NoKV cannot serve is not confirmed, with the reason.
     const vol = await csi.call<{ volume: { volume_id: string } }>("Controller", "CreateVolume", base);
     const answer = await csi.call<{ confirmed: unknown; message: string }>("Controller", "ValidateVolumeCapabilities", { volume_id: vol.volume.volume_id, volume_capabilities: [{ block: {}, access_mode: { mode: 1 } }], secrets });
