@@ -98,7 +98,8 @@ export class NodeService {
         path: ref.path,
         readOnly: readOnlyMode(req.volume_capability),
         capacityBytes: record.capacityBytes,
-        pid: 0,
+        // The previous process, if any: mountStaging stops it when it still runs (hung).
+        pid: staged?.pid ?? 0,
         publishes: staged?.publishes ?? {},
       };
       await this.mountStaging(volume);
