@@ -77,6 +77,19 @@ describe("CSI controller", () => {
     await csi.call("Controller", "DeleteVolume", { volume_id: volume.volume_id, secrets });
   });
 
+  test("concurrent CreateVolume and CreateSnapshot calls of one name make one volume and one snapshot", async () => {
+    const req = { name: "racy", volume_capabilities: [cap], secrets, capacity_range: { required_bytes: "100" } };
+    const volumes = await Promise.all(Array.from({ length: 8 }, () => csi.call<{ volume: { volume_id: string } }>("Controller", "CreateVolume", req)));
+    expect(new Set(volumes.map((v) => v.volume.volume_id)).size).toBe(1);
+    const volumeId = volumes[0]!.volume.volume_id;
+    const snaps = await Promise.all(Array.from({ length: 8 }, () => csi.call<{ snapshot: { snapshot_id: string } }>("Controller", "CreateSnapshot", { name: "racy-snap", source_volume_id: volumeId, secrets, parameters: {} })));
+    expect(new Set(snaps.map((s) => s.snapshot.snapshot_id)).size).toBe(1);
+    expect((await sdk.listSnapshots()).length).toBe(1);
+    await csi.call("Controller", "DeleteSnapshot", { snapshot_id: snaps[0]!.snapshot.snapshot_id, secrets });
+    expect((await sdk.listSnapshots()).length).toBe(0);
+    await csi.call("Controller", "DeleteVolume", { volume_id: volumeId, secrets });
+  });
+
   test("a volume cloned from another copies its content; expansion grows the recorded capacity", async () => {
     const params = { basePath: "/clones" };
     const src = await csi.call<{ volume: { volume_id: string } }>("Controller", "CreateVolume", { name: "src", volume_capabilities: [cap], parameters: params, secrets });
