@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -64,7 +64,10 @@ export async function startDriver(options: { server: string; dir?: string; state
       proc.kill("SIGTERM");
       const exited = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => null)]);
       if (exited === null) proc.kill("SIGKILL");
-      return await proc.exited;
+      const code = await proc.exited;
+      // A directory this harness made is its to remove (a caller's dir, with mounts, is not).
+      if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
+      return code;
     },
     async kill() {
       proc.kill("SIGKILL");
