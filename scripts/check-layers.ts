@@ -14,7 +14,8 @@ export const ALLOWED_IMPORTS: Record<string, readonly string[]> = {
   objstore: ["types"],
   sdk: ["wire", "objstore", "types"],
   fuse: ["sdk", "wire", "objstore", "types"],
-  cli: ["sdk", "server", "cluster", "fuse", "wire", "objstore", "types", "service", "schema"],
+  csi: ["sdk", "wire", "objstore", "types"],
+  cli: ["sdk", "server", "cluster", "fuse", "csi", "wire", "objstore", "types", "service", "schema"],
 };
 
 export interface LayerViolation {

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { registerCluster } from "./commands/cluster.ts";
+import { registerCsi } from "./commands/csi.ts";
 import { registerDaemons } from "./commands/daemons.ts";
 import { registerDoctor } from "./commands/doctor.ts";
 import { registerListing } from "./commands/listing.ts";
@@ -60,6 +61,7 @@ function buildProgram(run: Runner): Command {
   registerDoctor(program, run);
   registerDaemons(program, run);
   registerCluster(program, run);
+  registerCsi(program, run);
   // Subcommands inherit exit and output handling only when they are set on each of them.
   const apply = (cmd: Command) => {
     for (const sub of cmd.commands) {

@@ -322,6 +322,30 @@ export const LIMITS = {
   /** etcd maintenance: compaction keeps one period of history; defragmentation goes member by member. */
   etcdCompactIntervalMs: 5 * 60_000,
   etcdDefragIntervalMs: 60 * 60_000,
+
+  // CSI driver (src/csi).
+  /** CSI: the spec's bound on volume and snapshot ids (and names), in bytes. */
+  csiIdMaxBytes: 128,
+  /** CSI: a name kept as is for a directory, registry entry or mount; a longer or unusual one is hashed. */
+  csiPlainNameMaxBytes: 64,
+  /** CSI: how long NodeStageVolume waits for its FUSE mount process to have mounted. */
+  csiMountReadyTimeoutMs: 20_000,
+  /** CSI: how long NodeUnstageVolume waits for a mount process to exit after SIGTERM before SIGKILL. */
+  csiMountExitTimeoutMs: 5_000,
+  /** CSI: how long a staged FUSE mount has to answer a stat before it counts as dead. */
+  csiMountCheckTimeoutMs: 5_000,
+  /** CSI: how long Probe waits for metad before it answers "not ready". */
+  csiProbeTimeoutMs: 2_000,
+  /** CSI: metad connections the driver keeps open (one per metad, token and NoKV mount in use). */
+  csiMetadClientsMax: 64,
+  /** CSI: requests to metad made for one CSI call wait at most this long. */
+  csiMetadRequestTimeoutMs: 20_000,
+  /** CSI: entries NodeGetVolumeStats counts in a volume; past it the figures are the count so far. */
+  csiStatsMaxEntries: 100_000,
+  /** CSI: ListSnapshots entries in one reply when the CO gives no max_entries. */
+  csiListSnapshotsDefaultEntries: 1_000,
+  /** CSI: bytes of a mount process's log the driver quotes when the mount failed. */
+  csiMountLogTailBytes: 2_000,
 } as const;
 
 function assertLimit(ok: boolean, what: string): void {
