@@ -113,7 +113,7 @@ export class Metad {
     }
     let service: MetadataService;
     try {
-      service = new MetadataService(new SqliteStore({ path: join(dataDir, "meta.db"), durability: config.durability }), {
+      service = new MetadataService(new SqliteStore({ path: join(dataDir, "meta.db"), durability: config.durability, backgroundCheckpoints: true }), {
         resultCodec: wireResultCodec,
         ...(config.retention ? { retention: config.retention } : {}),
       });

@@ -39,6 +39,28 @@ export const LIMITS = {
 
   /** Commands committed in one SQLite transaction by group commit. */
   groupCommitMaxCommands: 1_024,
+  /**
+   * metad checkpoints SQLite's WAL from a worker thread this often, so the event loop never copies
+   * pages or waits on the checkpoint's fsyncs.
+   */
+  walCheckpointIntervalMs: 50,
+  /**
+   * Past this many WAL frames (4 KiB pages) the writer itself finishes the checkpoint once the
+   * worker has copied all but walCatchUpFrames of them: under steady writes the worker never
+   * sees an idle moment, and only a complete checkpoint lets the next write reuse the WAL from
+   * its start instead of growing it.
+   */
+  walRestartFrames: 16_384,
+  walCatchUpFrames: 1_024,
+  /**
+   * When writes outrun the worker, the writer checkpoints itself once the WAL file passes this
+   * (checked every walSizeCheckCommits commits); after a restart SQLite truncates the file back
+   * to walRestartFrames pages (journal_size_limit), so its size says how long the WAL is.
+   */
+  walMaxBytes: 256 * 1024 * 1024,
+  walSizeCheckCommits: 256,
+  /** The stopping store waits this long for the checkpoint worker to close its connection. */
+  walCheckpointerStopTimeoutMs: 5_000,
   /** Mutations in one command: replacing the largest body (a reference per new and per old block) is the biggest. */
   commandMaxMutations: 300_000,
   /** Entries (files, directories, symlinks) one clone or rollback copies or changes: one mutation each, in one command. */

@@ -16,6 +16,7 @@ import {
 } from "../../types/index.ts";
 import type { CommitResult, DentryKey, HistoryKey, InodeKey, ManifestKey, ManifestValue, MetadataCommand, Predicate } from "../command.ts";
 import { encodeCommand } from "../command-codec.ts";
+import { WalCheckpointer } from "./wal-checkpointer.ts";
 import { DDL_V1, MIGRATIONS, SCHEMA_VERSION, SUMMARY_CHUNK_INDEX } from "../ddl.ts";
 import { decodeManifest, dentryFromHistory, dentryFromRow, inodeFromHistory, inodeFromRow, watchFromRow } from "../rows.ts";
 import type {
@@ -39,6 +40,11 @@ export interface SqliteStoreOptions {
   /** Database file; ":memory:" for a throwaway store. */
   path: string;
   durability?: Durability;
+  /**
+   * Checkpoint the WAL from a worker thread instead of inside commits (metad: its event loop should
+   * not copy pages or wait on fsync). Off by default: tools and tests open stores briefly.
+   */
+  backgroundCheckpoints?: boolean;
 }
 
 const SYS_SCHEMA = "schema_version";
@@ -70,12 +76,19 @@ export class SqliteStore implements MetadataStore {
   /** Shards whose state changed in the open transaction and is not yet written to its row. */
   private readonly dirtyShards = new Set<number>();
   private closed = false;
+  private checkpointer: WalCheckpointer | null = null;
+  private commitsSinceWalCheck = 0;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path, { create: true, strict: false });
     this.configure(options.durability ?? "normal");
     this.migrate();
+    if (options.backgroundCheckpoints && options.path !== ":memory:") {
+      this.db.run("PRAGMA wal_autocheckpoint = 0");
+      this.db.run(`PRAGMA journal_size_limit = ${LIMITS.walRestartFrames * 4096}`);
+      this.checkpointer = new WalCheckpointer(options.path);
+    }
     this.s = prepareStatements(this.db);
     this.tx = {
       begin: this.db.prepare("BEGIN IMMEDIATE"),
@@ -148,6 +161,7 @@ export class SqliteStore implements MetadataStore {
       this.flushShards();
       this.tx.commit.run();
       this.counters.groupCommits++;
+      this.finishCheckpointIfDue();
       return out;
     } catch (err) {
       this.rollbackIfOpen();
@@ -157,6 +171,21 @@ export class SqliteStore implements MetadataStore {
       this.depth--;
       this.groupFailure = null;
     }
+  }
+
+  /** See WalCheckpointer: the writer completes a checkpoint the worker nearly finished, so the WAL restarts. */
+  private finishCheckpointIfDue(): void {
+    const checkpointer = this.checkpointer;
+    if (!checkpointer) return;
+    let due = checkpointer.writerShouldFinish();
+    if (!due && ++this.commitsSinceWalCheck >= LIMITS.walSizeCheckCommits) {
+      this.commitsSinceWalCheck = 0;
+      // Writes outran the worker: bound the WAL here, whatever it costs this commit.
+      due = walSizeBytes(this.db.filename) > LIMITS.walMaxBytes;
+    }
+    if (!due) return;
+    this.db.run("PRAGMA wal_checkpoint(PASSIVE)");
+    checkpointer.finished();
   }
 
   /** SQLite rolls some failures back by itself (SQLITE_FULL, I/O errors); a second ROLLBACK would mask them. */
@@ -212,6 +241,7 @@ export class SqliteStore implements MetadataStore {
       if (outer) {
         this.flushShards();
         this.tx.commit.run();
+        this.finishCheckpointIfDue();
       } else this.tx.release.run();
       this.counters.commits++;
       return { commitVersion: version, replayed: false, result: command.result ?? null };
@@ -538,7 +568,25 @@ export class SqliteStore implements MetadataStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.checkpointer?.stop();
+    // Everything into the database file and the WAL emptied, so a stopped store is one file (for
+    // backups and copies) and the next open has no WAL to recover.
+    if (this.db.filename && this.db.filename !== ":memory:") {
+      try {
+        this.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+      } catch {
+        // A store closing after an I/O error: SQLite recovers the WAL at the next open.
+      }
+    }
     this.db.close(false);
+  }
+}
+
+function walSizeBytes(dbPath: string): number {
+  try {
+    return statSync(`${dbPath}-wal`).size;
+  } catch {
+    return 0;
   }
 }
 
