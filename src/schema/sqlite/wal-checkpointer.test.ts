@@ -21,7 +21,7 @@ function write(store: SqliteStore, from: number, n: number): void {
   for (let i = from; i < from + n; i++) {
     const v = store.shardState(0).version + 1;
     store.commit({
-      shard: 0, version: v, kind: "set_system", timestampMs: 0, nextId: store.shardState(0).nextId, predicates: [],
+      shard: 0, version: v, kind: "set_store_id", timestampMs: 0, nextId: store.shardState(0).nextId, predicates: [],
       mutations: [{ family: "system", op: "put", key: { name: `row-${i % 5_000}` }, value: { text: "x".repeat(1024) } }],
       watchEvents: [], keepHistory: false,
     });
