@@ -79,3 +79,32 @@ test("a checkpoint is a consistent copy with each shard's position, and opens as
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("many absent-name predicates on one directory fail at the first name that exists, as one by one", () => {
+  const store = new SqliteStore({ path: ":memory:" });
+  const dentry = (name: string) => ({ mount: 1, parent: 1, name });
+  const put = (names: string[]) => {
+    const st = store.shardState(1);
+    store.commit({
+      shard: 1, version: st.version + 1, kind: "create_files", timestampMs: 0, nextId: st.nextId, keepHistory: false, watchEvents: [],
+      predicates: names.map((name) => ({ kind: "notExists" as const, target: { family: "dentry" as const, key: dentry(name) }, errno: "EEXIST" as const, detail: `'${name}' exists` })),
+      mutations: names.map((name, i) => ({ family: "dentry" as const, op: "insert" as const, key: dentry(name), value: { inode: 100 + i, type: "file" as const } })),
+    });
+  };
+  const names = Array.from({ length: 150 }, (_, i) => `f${i}`);
+  put(names.filter((_, i) => i !== 97 && i !== 140));
+  // 148 taken: the check reports f0, the first; past 22 absent names it reports f98 at 22.
+  const absent = Array.from({ length: 20 }, (_, i) => `x${i}`);
+  for (const [batch, first] of [[names, 0], [["f97", "f140", ...absent, "f98", "f99"], 22]] as const) {
+    try {
+      put([...batch]);
+      throw new Error("committed");
+    } catch (err) {
+      expect((err as { index?: number }).index ?? (err as Error).message).toBe(first);
+    }
+  }
+  // Names all absent (more than one query's worth, a short last chunk) commit.
+  put(Array.from({ length: 130 }, (_, i) => `new${i}`));
+  expect(store.getDentry(dentry("new129"))).not.toBeNull();
+  store.close();
+});

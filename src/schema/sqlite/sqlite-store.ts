@@ -272,12 +272,46 @@ export class SqliteStore implements MetadataStore {
   }
 
   private checkPredicates(predicates: readonly Predicate[]): void {
-    for (let i = 0; i < predicates.length; i++) {
+    for (let i = 0; i < predicates.length; ) {
+      const run = absentNamesRun(predicates, i);
+      if (run >= ABSENT_NAMES_CHUNK / 4) {
+        this.checkAbsentNames(predicates, i, run);
+        i += run;
+        continue;
+      }
       const p = predicates[i]!;
       this.counters.predicatesChecked++;
       if (!this.predicateHolds(p)) {
         this.counters.commandsRejected++;
         throw new PredicateFailed(p, i);
+      }
+      i++;
+    }
+  }
+
+  /**
+   * `count` notExists predicates on names of one directory (a create of many files), checked
+   * ABSENT_NAMES_CHUNK names per query instead of one query each; the first that fails is reported,
+   * as the one-by-one check would.
+   */
+  private checkAbsentNames(predicates: readonly Predicate[], start: number, count: number): void {
+    const first = predicates[start]!.target.key as DentryKey;
+    const found = new Set<string>();
+    const names: unknown[] = new Array(ABSENT_NAMES_CHUNK + 2);
+    names[0] = first.mount;
+    names[1] = first.parent;
+    for (let at = start; at < start + count; at += ABSENT_NAMES_CHUNK) {
+      const end = Math.min(at + ABSENT_NAMES_CHUNK, start + count);
+      // A short last chunk repeats its last name: IN ignores duplicates, one statement serves all.
+      for (let j = 0; j < ABSENT_NAMES_CHUNK; j++) names[2 + j] = (predicates[Math.min(at + j, end - 1)]!.target.key as DentryKey).name;
+      for (const row of this.s.dentryAnyOf.values(...(names as [number])) as unknown[][]) found.add(row[0] as string);
+    }
+    this.counters.predicatesChecked += count;
+    if (found.size === 0) return;
+    for (let i = start; i < start + count; i++) {
+      if (found.has((predicates[i]!.target.key as DentryKey).name)) {
+        this.counters.commandsRejected++;
+        throw new PredicateFailed(predicates[i]!, i);
       }
     }
   }
@@ -588,6 +622,23 @@ function walSizeBytes(dbPath: string): number {
   } catch {
     return 0;
   }
+}
+
+/** Names one dentry query checks at once (see checkAbsentNames); statements.ts has its IN list. */
+const ABSENT_NAMES_CHUNK = 64;
+
+/** How many predicates from `start` are notExists on a dentry of the same directory. */
+function absentNamesRun(predicates: readonly Predicate[], start: number): number {
+  const first = predicates[start]!;
+  if (first.kind !== "notExists" || first.target.family !== "dentry") return 0;
+  const { mount, parent } = first.target.key;
+  let end = start + 1;
+  while (end < predicates.length) {
+    const p = predicates[end]!;
+    if (p.kind !== "notExists" || p.target.family !== "dentry" || p.target.key.mount !== mount || p.target.key.parent !== parent) break;
+    end++;
+  }
+  return end - start;
 }
 
 /** Distinct leading keys of an index, one seek each: `next` selects the first key above its argument. */

@@ -23,6 +23,8 @@ const SQL = {
     ORDER BY version DESC LIMIT 1`,
 
   dentryGet: `SELECT name, version, child, type FROM dentry_current WHERE mount = ? AND parent = ? AND name = ?`,
+  /** Which of 64 names exist in one directory (the store checks a many-file create's names at once). */
+  dentryAnyOf: `SELECT name FROM dentry_current WHERE mount = ? AND parent = ? AND name IN (${Array(64).fill("?").join(", ")})`,
   dentryInsert: `INSERT INTO dentry_current (mount, parent, name, version, child, type) VALUES (?, ?, ?, ?, ?, ?)`,
   dentryUpsert: `INSERT OR REPLACE INTO dentry_current (mount, parent, name, version, child, type) VALUES (?, ?, ?, ?, ?, ?)`,
   dentryDelete: `DELETE FROM dentry_current WHERE mount = ? AND parent = ? AND name = ?`,
