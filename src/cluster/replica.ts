@@ -31,6 +31,11 @@ export interface ReplicaOptions {
   checkpointIntervalMs?: number;
   /** false: follow only, never lead. */
   campaign?: boolean;
+  /**
+   * Shards this replica campaigns for at once; for the others it lets a leaderless shard wait
+   * replicaCampaignDeferMs first, so the preferred replica wins when it is alive. Absent: all.
+   */
+  preferLead?: readonly number[];
   /** Runs etcd compaction/defragmentation on their schedule (every replica may; they coordinate). */
   maintenance?: boolean;
   onError?: (err: unknown) => void;
@@ -55,7 +60,7 @@ export class Replica {
   private stopped = false;
   private readonly reported = new Map<number, string>();
 
-  private constructor(private readonly options: ReplicaOptions) {
+  private constructor(private options: ReplicaOptions) {
     checkRoot(options.root);
     checkReplicaId(options.replicaId);
     for (const shard of options.shards) checkShard(shard);
@@ -168,8 +173,26 @@ export class Replica {
     if (still.length > 0) throw new LogTrimmedError(still[0]!.shard, sm.appliedPosition(still[0]!.shard) + 1, still[0]!.trimmedThrough);
   }
 
+  /** Starts following (and campaigning for) a shard created after start, e.g. a new mount. */
+  addShard(shard: number): ShardReplica {
+    checkShard(shard);
+    const known = this.shards.get(shard);
+    if (known) return known;
+    if (!this.options.shards.includes(shard)) this.options = { ...this.options, shards: [...this.options.shards, shard] };
+    return this.startShard(shard);
+  }
+
+  get shardIds(): number[] {
+    return [...this.options.shards];
+  }
+
   private startShards(): void {
-    for (const shard of this.options.shards) {
+    for (const shard of this.options.shards) this.startShard(shard);
+  }
+
+  private startShard(shard: number): ShardReplica {
+    {
+      const prefer = this.options.preferLead;
       const replica = new ShardReplica({
         client: this.client,
         root: this.options.root,
@@ -179,11 +202,13 @@ export class Replica {
         stateMachine: this.options.stateMachine,
         session: this.session,
         ...(this.options.campaign === false ? { campaign: false } : {}),
+        ...(prefer !== undefined && !prefer.includes(shard) ? { campaignDeferMs: LIMITS.replicaCampaignDeferMs } : {}),
         onTrimmed: () => void this.resync(),
         ...(this.options.onError ? { onError: this.options.onError } : {}),
       });
       this.shards.set(shard, replica);
       replica.start();
+      return replica;
     }
   }
 

@@ -31,6 +31,8 @@ export interface ShardReplicaOptions {
   session: LeaseSession;
   /** Followers only follow; they never campaign (a read replica). */
   campaign?: boolean;
+  /** Campaign only after the shard has had no leader this long (another replica is preferred). */
+  campaignDeferMs?: number;
   /** Called when the log was trimmed past this replica: the owner restores a checkpoint. */
   onTrimmed?: (err: LogTrimmedError) => void;
   onError?: (err: unknown) => void;
@@ -59,6 +61,8 @@ export class ShardReplica {
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private watchRevision = 0;
+  /** When this replica first saw the shard without a leader (campaignDeferMs counts from it). */
+  private leaderlessSinceMs: number | null = null;
 
   constructor(private readonly options: ShardReplicaOptions) {
     this.log = new ShardLog(options.client, options.root, options.shard);
@@ -362,7 +366,10 @@ export class ShardReplica {
           watching ??= this.watchLoop();
           const leader = await this.refreshLeader();
           const mine = leader !== null && leader.replicaId === this.options.replicaId;
-          if ((leader === null || mine) && this.options.campaign !== false) await this.campaign();
+          if (leader !== null) this.leaderlessSinceMs = null;
+          else this.leaderlessSinceMs ??= performance.now();
+          const deferred = leader === null && performance.now() - this.leaderlessSinceMs! < (this.options.campaignDeferMs ?? 0);
+          if ((leader === null || mine) && this.options.campaign !== false && !deferred) await this.campaign();
         } else {
           await this.refreshLeader();
         }

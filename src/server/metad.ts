@@ -24,6 +24,9 @@ import { ServerStats } from "./stats.ts";
 import { Logger } from "./log.ts";
 import { METRICS_CONTENT_TYPE, countingObjectStore, renderMetrics, type CountingObjectStore } from "./metrics.ts";
 import { ReadinessProbe } from "./readiness.ts";
+import { ClusterNode } from "./cluster-node.ts";
+import { ClusterStore } from "./cluster-store.ts";
+import { FsError } from "../types/index.ts";
 
 // metad: one port, RPC and HTTP; one SQLite store; group commit; watch push; GC on a timer.
 
@@ -47,6 +50,8 @@ export class Metad {
   private gcRunning: Promise<unknown> | null = null;
   private stopping = false;
   private readonly committer: GroupCommitter;
+  /** Set in cluster mode once the replica has joined (after the port is open, so it knows its address). */
+  cluster: ClusterNode | null = null;
 
   private constructor(
     readonly config: MetadConfig,
@@ -68,6 +73,12 @@ export class Metad {
       (failed) => {
         if (failed) this.subscriptions.clampToClocks();
       },
+      config.cluster
+        ? {
+            route: (request, isWrite) => (this.cluster ? this.cluster.route(request, isWrite) : { serve: false, error: new FsError("EAGAIN", "replica is starting: not joined to the cluster yet") }),
+            commitGroup: (build) => (this.cluster ? this.cluster.commitGroup(build) : Promise.reject(new FsError("EAGAIN", "replica is starting"))),
+          }
+        : null,
     );
     this.subscriptions = new Subscriptions(service, this.stats.watch);
     service.core.onEvents((mount, events) => this.subscriptions.publish(mount, events));
@@ -111,11 +122,27 @@ export class Metad {
       if (err instanceof DataDirBusy) throw new StartupError(err.message);
       throw new StartupError(`cannot lock data directory ${dataDir}: ${(err as Error).message}`);
     }
+    // A replica with no database yet starts from the cluster's newest checkpoint.
+    if (config.cluster) {
+      try {
+        const objects = await openObjectStore(config.objectsUrl, { durability: config.durability });
+        try {
+          await ClusterNode.restoreAtStart(config.cluster, dataDir, objects);
+        } finally {
+          await objects.close();
+        }
+      } catch (err) {
+        lock.release();
+        throw new StartupError(`cannot restore a checkpoint into ${dataDir}: ${(err as Error).message}`);
+      }
+    }
     let service: MetadataService;
     try {
-      service = new MetadataService(new SqliteStore({ path: join(dataDir, "meta.db"), durability: config.durability }), {
+      const storeOptions = { path: join(dataDir, "meta.db"), durability: config.durability };
+      service = new MetadataService(config.cluster ? new ClusterStore(storeOptions) : new SqliteStore(storeOptions), {
         resultCodec: wireResultCodec,
         ...(config.retention ? { retention: config.retention } : {}),
+        ...(config.cluster ? { bootstrap: false } : {}),
       });
     } catch (err) {
       lock.release();
@@ -138,7 +165,9 @@ export class Metad {
     }
     let storeId: string;
     try {
-      storeId = await bindObjectStore(service, { url: objects.url, readId: () => readStoreId(objects), writeId: (id) => writeDurably(config.objectsUrl, id), hasBlocks: () => hasBlocks(objects) });
+      storeId = config.cluster
+        ? await ClusterNode.bindStore(config.cluster, service, objects, (id) => writeDurably(config.objectsUrl, id))
+        : await bindObjectStore(service, { url: objects.url, readId: () => readStoreId(objects), writeId: (id) => writeDurably(config.objectsUrl, id), hasBlocks: () => hasBlocks(objects) });
     } catch (err) {
       service.close();
       lock.release();
@@ -159,8 +188,26 @@ export class Metad {
     if (!isLoopbackHost(config.host) && !config.tlsCertFile) {
       console.warn(`metad: listening on ${config.host} without TLS: tokens and metadata cross the network in clear (set --tls-cert and --tls-key)`);
     }
+    if (config.cluster) {
+      const { host, port } = metad.address;
+      try {
+        metad.cluster = await ClusterNode.start({
+          config: config.cluster,
+          address: config.cluster.advertise ?? `${host.includes(":") ? `[${host}]` : host}:${port}`,
+          service,
+          store: service.store as ClusterStore,
+          objects: metad.objects,
+          storeId,
+          onError: (err) => metad.log.clusterEvent(String(err)),
+        });
+      } catch (err) {
+        await metad.stop();
+        throw new StartupError(`cannot join the cluster at ${config.cluster.etcd.join(",")}: ${(err as Error).message}`);
+      }
+    }
     metad.sweepTimer = setInterval(() => metad.admission.sweep(), metad.admission.sweepIntervalMs());
-    if (config.gcIntervalMs > 0) metad.gcTimer = setInterval(() => void metad.runGc().catch(() => {}), config.gcIntervalMs);
+    // GC writes commands outside group commit: not replicated yet, so a replica does not run it.
+    if (config.gcIntervalMs > 0 && !config.cluster) metad.gcTimer = setInterval(() => void metad.runGc().catch(() => {}), config.gcIntervalMs);
     return metad;
   }
 
@@ -241,6 +288,7 @@ export class Metad {
 
   /** One GC pass; concurrent callers share the pass already running. */
   runGc(): Promise<unknown> {
+    if (this.config.cluster) return Promise.reject(new FsError("ENOTSUP", "GC is not run on a replicated metad yet (its commands bypass the replicated log)"));
     if (this.gcRunning) return this.gcRunning;
     let lastDeleteError = "";
     const target: GcObjectTarget = {
@@ -298,6 +346,11 @@ export class Metad {
         return jsonResponse(200, { ok: true, shards: this.service.store.shards().map((s) => ({ shard: s.shard, version: s.version })) });
       case "GET /readyz": {
         if (this.stopping) return jsonResponse(503, { ready: false, reason: "stopping" });
+        if (this.config.cluster) {
+          // A replica that lags its logs, leads without a confirmed lease, or has not joined yet takes no traffic.
+          const cluster = this.cluster ? this.cluster.readiness() : { ready: false, reasons: ["not joined to the cluster yet"] };
+          if (!cluster.ready) return jsonResponse(503, { ready: false, reason: cluster.reasons.join("; "), cluster: this.cluster?.status() ?? null });
+        }
         const readiness = await this.readiness.check();
         return jsonResponse(readiness.ready ? 200 : 503, readiness);
       }
@@ -328,6 +381,7 @@ export class Metad {
     this.listener?.stop(false);
     await this.committer.whenIdle();
     await this.gcRunning?.catch(() => {});
+    await this.cluster?.stop().catch(() => {});
     for (const conn of [...this.admission.all]) conn.close("server stopping");
     this.listener?.stop(true);
     this.service.close();

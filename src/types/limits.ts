@@ -165,6 +165,9 @@ export const LIMITS = {
   clientReconnectBackoffMs: 50,
   /** SDK: a request with no reply by then fails with ETIMEDOUT. */
   clientRequestTimeoutMs: 60_000,
+  /** SDK, replicated metad: pause before asking again when no leader is elected yet (grows per attempt, to the max). */
+  clientRedirectBackoffMs: 50,
+  clientRedirectBackoffMaxMs: 500,
   /** SDK: block uploads one publish keeps in flight (default, and the most a caller may ask). */
   uploadConcurrencyDefault: 8,
   uploadConcurrencyMax: 64,
@@ -315,6 +318,10 @@ export const LIMITS = {
   replicaReadyLagMaxPositions: 10_000,
   /** Replica: how often a replica publishes its applied positions (status, lag). */
   replicaReportIntervalMs: 1_000,
+  /** Replica: how long a replica not preferred for a shard (--prefer-lead) lets it stay leaderless before campaigning. */
+  replicaCampaignDeferMs: 600,
+  /** metad cluster: how long a write that creates a mount waits to lead the new mount's shard. */
+  clusterNewShardLeadTimeoutMs: 5_000,
   /** Checkpoints: default period, how many are kept (the log is trimmed behind the oldest), part size. */
   checkpointIntervalDefaultMs: 10 * 60_000,
   checkpointRetainCount: 2,
