@@ -7,6 +7,7 @@ import { listCheckpoints, pruneAndTrim, restoreCheckpoint, writeCheckpoint, type
 import { LogTrimmedError, NotLeaderError } from "./errors.ts";
 import { checkReplicaId, checkRoot, checkShard, ShardKeys } from "./keys.ts";
 import { LeaseSession } from "./lease-session.ts";
+import { readRoute } from "./routing.ts";
 import { EtcdMaintenance } from "./maintenance.ts";
 import { ShardLog } from "./shard-log.ts";
 import { ShardReplica } from "./shard-replica.ts";
@@ -173,6 +174,28 @@ export class Replica {
     if (still.length > 0) throw new LogTrimmedError(still[0]!.shard, sm.appliedPosition(still[0]!.shard) + 1, still[0]!.trimmedThrough);
   }
 
+  /** Whether this replica should lead `shard` when it can (--prefer-lead; without it, every shard). */
+  prefers(shard: number): boolean {
+    return this.options.preferLead === undefined || this.options.preferLead.includes(shard);
+  }
+
+  /**
+   * Hands shards this replica leads but does not prefer to a live replica that prefers them and
+   * has applied as far: it resigns, the preferred one campaigns at once, this one only after
+   * replicaCampaignDeferMs. So mounts spread over replicas as configured, also after a failover.
+   */
+  async handOff(): Promise<number[]> {
+    const handed: number[] = [];
+    if (this.options.preferLead === undefined) return handed;
+    for (const s of this.shards.values()) {
+      if (s.role !== "leader" || this.prefers(s.shard)) continue;
+      const route = await readRoute(this.client, this.options.root, s.shard);
+      const heir = route.replicas.find((r) => r.replicaId !== this.options.replicaId && r.preferred === true && r.applied >= s.applied);
+      if (heir && (await s.resign())) handed.push(s.shard);
+    }
+    return handed;
+  }
+
   /** Starts following (and campaigning for) a shard created after start, e.g. a new mount. */
   addShard(shard: number): ShardReplica {
     checkShard(shard);
@@ -234,7 +257,7 @@ export class Replica {
   private async report(): Promise<void> {
     const leaseId = await this.session.lease();
     for (const s of this.shards.values()) {
-      const value = JSON.stringify({ replicaId: this.options.replicaId, address: this.options.address, applied: s.applied, role: s.role });
+      const value = JSON.stringify({ replicaId: this.options.replicaId, address: this.options.address, applied: s.applied, role: s.role, preferred: this.prefers(s.shard) });
       // Unchanged reports are not rewritten: each put is an etcd revision to compact later.
       const reported = `${leaseId} ${value}`;
       if (this.reported.get(s.shard) === reported) continue;

@@ -63,6 +63,8 @@ export class ShardReplica {
   private watchRevision = 0;
   /** When this replica first saw the shard without a leader (campaignDeferMs counts from it). */
   private leaderlessSinceMs: number | null = null;
+  /** After a hand-off: this replica does not campaign before then. */
+  private noCampaignUntilMs = 0;
 
   constructor(private readonly options: ShardReplicaOptions) {
     this.log = new ShardLog(options.client, options.root, options.shard);
@@ -199,7 +201,7 @@ export class ShardReplica {
   }
 
   private halt(err: Error): void {
-    if (this.role === "leader" && this.fence) void this.resign(this.fence).catch(() => undefined);
+    if (this.role === "leader" && this.fence) void this.resignKey(this.fence).catch(() => undefined);
     this.role = "stopped";
     this.fence = null;
     this.abort.abort();
@@ -236,13 +238,27 @@ export class ShardReplica {
     }
   }
 
+  /** Gives up leadership on purpose (a hand-off); false when this replica was not leading. */
+  async resign(): Promise<boolean> {
+    if (this.role !== "leader" || !this.fence) return false;
+    // Waits for the append in flight, so the hand-off never cuts a group in half.
+    while (this.pumping) await Bun.sleep(1);
+    if (this.role !== "leader") return false;
+    // No campaign of ours for a while, so the heir wins the election this opens.
+    this.noCampaignUntilMs = performance.now() + LIMITS.replicaCampaignDeferMs;
+    const fence = this.fence;
+    this.stepDown("handing the shard to a preferred replica");
+    await this.resignKey(fence).catch(() => undefined);
+    return true;
+  }
+
   private stepDown(why: string): void {
     if (this.role !== "leader") return;
     const fence = this.fence;
     this.role = "follower";
     this.fence = null;
     // Give the key up, so a new election (this replica may win it again) need not wait for expiry.
-    if (fence) void this.resign(fence).catch(() => undefined);
+    if (fence) void this.resignKey(fence).catch(() => undefined);
     this.options.onError?.(new NotLeaderError(this.shard, `stepped down: ${why}`));
     this.wake?.();
   }
@@ -257,7 +273,7 @@ export class ShardReplica {
     }
   }
 
-  private async resign(fence: Fence): Promise<void> {
+  private async resignKey(fence: Fence): Promise<void> {
     await this.options.client.txn([{ key: this.log.keys.leader, target: "LEASE", number: fence.leaseId }], [{ deleteRange: { key: this.log.keys.leader } }]);
   }
 
@@ -368,7 +384,7 @@ export class ShardReplica {
           const mine = leader !== null && leader.replicaId === this.options.replicaId;
           if (leader !== null) this.leaderlessSinceMs = null;
           else this.leaderlessSinceMs ??= performance.now();
-          const deferred = leader === null && performance.now() - this.leaderlessSinceMs! < (this.options.campaignDeferMs ?? 0);
+          const deferred = (leader === null && performance.now() - this.leaderlessSinceMs! < (this.options.campaignDeferMs ?? 0)) || performance.now() < this.noCampaignUntilMs;
           if ((leader === null || mine) && this.options.campaign !== false && !deferred) await this.campaign();
         } else {
           await this.refreshLeader();

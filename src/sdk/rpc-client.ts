@@ -38,6 +38,8 @@ interface Pending {
   deadlineMs: number;
   /** Times a replica refused it as not the leader (each retry backs off a little more). */
   redirects?: number;
+  /** When it was last written to a connection. */
+  sentAtMs?: number;
   resolve(value: unknown): void;
   reject(err: Error): void;
 }
@@ -60,6 +62,8 @@ export class RpcClient {
   onReconnect: (() => void) | null = null;
   /** The replica connected to (or tried next): an index into `endpoints`. */
   private endpoint = 0;
+  /** When the connection last delivered anything (a hung replica delivers nothing). */
+  private lastReceivedMs = 0;
   private readonly endpoints: { host: string; port: number }[];
 
   constructor(private readonly options: RpcClientOptions) {
@@ -96,6 +100,7 @@ export class RpcClient {
       entry.reject(err as Error);
       return;
     }
+    entry.sentAtMs = Date.now();
     this.pending.set(id, entry);
     this.outbound.push(frame);
     if (!this.flushScheduled) {
@@ -153,6 +158,7 @@ export class RpcClient {
         socket.off("error", onError);
         this.socket = socket;
         this.decoder = new FrameDecoder();
+        this.lastReceivedMs = Date.now();
         socket.write(CONNECTION_MAGIC);
         if (this.options.token !== undefined) this.sendAuth();
         socket.on("data", (chunk: Buffer) => this.onData(socket, chunk));
@@ -182,6 +188,7 @@ export class RpcClient {
 
   private onData(socket: Socket, chunk: Buffer): void {
     if (socket !== this.socket) return;
+    this.lastReceivedMs = Date.now();
     try {
       this.decoder.push(chunk);
       for (const frame of this.decoder) {
@@ -279,12 +286,27 @@ export class RpcClient {
 
   private expire(): void {
     const now = Date.now();
+    this.leaveStalledReplica(now);
     for (const [id, entry] of this.pending) {
       if (entry.deadlineMs > now) continue;
       this.pending.delete(id);
       entry.reject(new FsError("ETIMEDOUT", `${entry.op} had no reply within ${this.options.requestTimeoutMs ?? LIMITS.clientRequestTimeoutMs} ms`));
       this.waiting.shift()?.();
     }
+  }
+
+  /**
+   * With several replicas: one that answers nothing for clientReplicaStallMs while requests wait
+   * (paused, or hung) is left for the next; the waiting requests go there with their keys.
+   */
+  private leaveStalledReplica(now: number): void {
+    if (this.endpoints.length < 2 || !this.socket || this.pending.size === 0) return;
+    if (now - this.lastReceivedMs < LIMITS.clientReplicaStallMs) return;
+    let oldest = now;
+    for (const entry of this.pending.values()) if (!entry.auth) oldest = Math.min(oldest, entry.sentAtMs ?? now);
+    if (now - oldest < LIMITS.clientReplicaStallMs) return;
+    this.endpoint = (this.endpoint + 1) % this.endpoints.length;
+    this.socket.destroy();
   }
 
   /** Ends the connection; waiting requests fail with EBADF. */

@@ -45,6 +45,7 @@ export class ClusterNode {
   private chain: Promise<unknown> = Promise.resolve();
   private leaderTasks: ReturnType<typeof setInterval> | null = null;
   private leaderTaskRunning = false;
+  private handOffTimer: ReturnType<typeof setInterval> | null = null;
   storeId = "";
 
   private constructor(
@@ -113,6 +114,18 @@ export class ClusterNode {
     });
     node.storeId = options.storeId;
     node.leaderTasks = setInterval(() => void node.runLeaderTasks(), LIMITS.replicaPollIntervalMs / 5);
+    if (config.preferLead) {
+      let running = false;
+      node.handOffTimer = setInterval(() => {
+        if (running) return;
+        running = true;
+        // Between groups, so no group is cut by the hand-off.
+        void node.chain
+          .then(() => replica.handOff())
+          .catch((err: unknown) => options.onError?.(err))
+          .finally(() => (running = false));
+      }, LIMITS.replicaReportIntervalMs);
+    }
     return node;
   }
 
@@ -272,6 +285,7 @@ export class ClusterNode {
 
   async stop(): Promise<void> {
     if (this.leaderTasks) clearInterval(this.leaderTasks);
+    if (this.handOffTimer) clearInterval(this.handOffTimer);
     await this.chain;
     await this.replica.stop();
   }

@@ -168,6 +168,8 @@ export const LIMITS = {
   /** SDK, replicated metad: pause before asking again when no leader is elected yet (grows per attempt, to the max). */
   clientRedirectBackoffMs: 50,
   clientRedirectBackoffMaxMs: 500,
+  /** SDK, several replicas: a replica that answers nothing this long while requests wait is left for the next. */
+  clientReplicaStallMs: 3_000,
   /** SDK: block uploads one publish keeps in flight (default, and the most a caller may ask). */
   uploadConcurrencyDefault: 8,
   uploadConcurrencyMax: 64,
