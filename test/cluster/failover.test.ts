@@ -60,8 +60,8 @@ describe.skipIf(skip !== null)("replicated metad: leader kill -9 under a write s
       for (let kill = 0; kill < KILLS; kill++) {
         await Bun.sleep(400);
         const leader = await fixture.leaderOf(MOUNT);
-        const killedAt = Date.now();
         await leader.kill();
+        const killedAt = Date.now();
         // The first write acknowledged after the kill: the failover as clients see it.
         while (!acks.some((t) => t > killedAt) && failures.length === 0) await Bun.sleep(10);
         failoverMs.push(acks.find((t) => t > killedAt)! - killedAt);

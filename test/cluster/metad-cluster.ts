@@ -59,7 +59,7 @@ export class MetadProcess {
       "--etcd-root", this.options.root,
       ...(this.options.extraArgs ?? []),
     ];
-    const proc = Bun.spawn(args, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn(args, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env } });
     this.proc = proc;
     this.output = "";
     const collect = async (stream: ReadableStream<Uint8Array>) => {
