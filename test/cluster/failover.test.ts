@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { etcdSkipReason } from "../../src/cluster/testing/etcd-cluster.ts";
 import { connect, type NoKVClient } from "../../src/sdk/index.ts";
 import { ClusterFixture, fsckReplica, tableRows } from "./cluster-fixture.ts";
+import { expectSameRows } from "./same-rows.ts";
 
 const skip = etcdSkipReason();
 if (skip) console.log(`skip cluster failover tests: ${skip}`);
@@ -88,10 +89,7 @@ describe.skipIf(skip !== null)("replicated metad: leader kill -9 under a write s
     // Every replica applied the same positions and holds the same rows; fsck is clean on each.
     await fixture.waitConverged();
     for (const r of fixture.replicas) await r.stop();
-    const tables = fixture.replicas.map((r) => tableRows(r.options.dataDir));
-    for (const t of tables.slice(1)) {
-      for (const name of Object.keys(tables[0]!)) expect({ name, rows: t[name] }).toEqual({ name, rows: tables[0]![name] });
-    }
+    expectSameRows(fixture.replicas.map((r) => tableRows(r.options.dataDir)));
     for (const r of fixture.replicas) {
       const { exitCode, report, output } = await fsckReplica(r);
       expect({ replica: r.replicaId, exitCode, violations: report?.violations ?? output }).toEqual({ replica: r.replicaId, exitCode: 0, violations: [] });

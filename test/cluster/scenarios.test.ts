@@ -7,6 +7,7 @@ import { ShardLog, listCheckpoints, readRoute, type LogEntry } from "../../src/c
 import { etcdSkipReason } from "../../src/cluster/testing/etcd-cluster.ts";
 import { connect } from "../../src/sdk/index.ts";
 import { ClusterFixture, fsckReplica, tableRows } from "./cluster-fixture.ts";
+import { expectSameRows } from "./same-rows.ts";
 
 const skip = etcdSkipReason();
 if (skip) console.log(`skip cluster scenario tests: ${skip}`);
@@ -64,6 +65,31 @@ describe.skipIf(skip !== null)("replicated metad scenarios", () => {
     expect([(await fixture.leaderOf(1)).replicaId, (await fixture.leaderOf(2)).replicaId]).toEqual(["r0", "r1"]);
     await Promise.all([admin.close(), other.close()]);
   }, 30_000);
+
+  test("a watch rides through a leader kill -9: every event once, in order, from its cursor", async () => {
+    const writerClient = await connect(fixture.url);
+    const watchClient = await connect(fixture.url);
+    await writerClient.mkdir("/watched");
+    const watcher = watchClient.watch("/watched");
+    await watcher.ready;
+    const seen: string[] = [];
+    const collecting = (async () => {
+      for await (const event of watcher) {
+        if (event.kind === "publish" && event.name) seen.push(event.name);
+        if (seen.length >= 20) break;
+      }
+    })();
+    for (let i = 0; i < 10; i++) await writerClient.writeFile(`/watched/e${i}`, String(i));
+    const leader = await fixture.leaderOf(1);
+    await leader.kill();
+    for (let i = 10; i < 20; i++) await writerClient.writeFile(`/watched/e${i}`, String(i));
+    await collecting;
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => `e${i}`));
+    watcher.close();
+    await leader.start();
+    await leader.waitReady();
+    await Promise.all([writerClient.close(), watchClient.close()]);
+  }, 40_000);
 
   test("one etcd member killed: the mount keeps serving on 2 of 3", async () => {
     const client = await connect(fixture.url);
@@ -135,10 +161,7 @@ describe.skipIf(skip !== null)("replicated metad scenarios", () => {
 
     // Every replica holds the same rows (the rebuilt one included) and fsck is clean on each.
     for (const r of fixture.replicas) await r.stop();
-    const tables = fixture.replicas.map((r) => tableRows(r.options.dataDir));
-    for (const t of tables.slice(1)) {
-      for (const name of Object.keys(tables[0]!)) expect({ name, rows: t[name] }).toEqual({ name, rows: tables[0]![name] });
-    }
+    expectSameRows(fixture.replicas.map((r) => tableRows(r.options.dataDir)));
     for (const r of fixture.replicas) {
       const { exitCode, report, output } = await fsckReplica(r);
       expect({ replica: r.replicaId, exitCode, violations: report?.violations ?? output }).toEqual({ replica: r.replicaId, exitCode: 0, violations: [] });
