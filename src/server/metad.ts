@@ -12,7 +12,7 @@ import { DataDirBusy, DataLock } from "./data-lock.ts";
 import { Admission, type AdmissionLimits } from "./admission.ts";
 import { Access } from "./access.ts";
 import { TokenCheck, isLoopbackHost } from "./auth.ts";
-import { wireResultCodec, type WireRequest, type WireResponse } from "../wire/index.ts";
+import { errorResponse, wireResultCodec, type WireRequest, type WireResponse } from "../wire/index.ts";
 import { OPS } from "./dispatch.ts";
 import { GroupCommitter } from "./group-commit.ts";
 import { Subscriptions } from "./subscriptions.ts";
@@ -26,7 +26,7 @@ import { METRICS_CONTENT_TYPE, countingObjectStore, renderMetrics, type Counting
 import { ReadinessProbe } from "./readiness.ts";
 import { ClusterNode } from "./cluster-node.ts";
 import { ClusterStore } from "./cluster-store.ts";
-import { FsError } from "../types/index.ts";
+import { FsError, toFsError } from "../types/index.ts";
 
 // metad: one port, RPC and HTTP; one SQLite store; group commit; watch push; GC on a timer.
 
@@ -250,6 +250,20 @@ export class Metad {
   /** Every RPC request: authentication and authorization, then the op. */
   private handle(conn: Connection, request: WireRequest, reply: (r: WireResponse) => void): void {
     if (!this.access.admit(conn, request, reply)) return;
+    if (LOCAL_OPS.has(request.op) && this.config.cluster) {
+      // Token writes are catalog commands: built and appended like a group, on the catalog's leader.
+      const started = performance.now();
+      const cluster = this.cluster;
+      const run = cluster ? cluster.commitGroup(() => runLocalOp(this.service, this.tokens, conn.grant!, request)) : Promise.reject(new FsError("EAGAIN", "replica is starting: not joined to the cluster yet"));
+      void run
+        .catch((err: unknown) => errorResponse(toFsError(err)))
+        .then((response) => {
+          this.stats.recordOp(request.op, (performance.now() - started) * 1000, !response.ok);
+          reply(response);
+          if (request.op === "token_revoke" && response.ok) this.access.dropGrantsOf((response.value as { id: string }).id);
+        });
+      return;
+    }
     if (LOCAL_OPS.has(request.op)) {
       const started = performance.now();
       const response = runLocalOp(this.service, this.tokens, conn.grant!, request);
