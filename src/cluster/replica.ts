@@ -119,7 +119,8 @@ export class Replica {
 
   /**
    * Whether this replica should take traffic (/readyz): not while it restores a checkpoint, has a
-   * shard stopped, lags a shard's log by more than replicaReadyLagMaxPositions, or leads a shard
+   * shard stopped, lags a shard's log by more than replicaReadyLagMaxPositions, has not read a
+   * shard's log for replicaReadyStaleMs (etcd unreachable), or leads a shard
    * without a valid lease (about to be fenced). Each reason names its shard.
    */
   readiness(): { ready: boolean; reasons: string[] } {
@@ -129,6 +130,7 @@ export class Replica {
       const s = this.shards.get(shard);
       if (!s || s.role === "stopped") reasons.push(`shard ${shard}: not running`);
       else if (s.lag > LIMITS.replicaReadyLagMaxPositions) reasons.push(`shard ${shard}: ${s.lag} positions behind the log`);
+      else if (performance.now() - s.lastSyncMs > LIMITS.replicaReadyStaleMs) reasons.push(`shard ${shard}: no word from etcd for ${Math.round(performance.now() - s.lastSyncMs)} ms (lag unknown)`);
       else if (s.role === "leader" && !s.canServeLinearizable()) reasons.push(`shard ${shard}: leader lease not confirmed`);
     }
     return { ready: reasons.length === 0, reasons };

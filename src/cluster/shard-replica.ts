@@ -63,6 +63,8 @@ export class ShardReplica {
   private watchRevision = 0;
   /** When this replica first saw the shard without a leader (campaignDeferMs counts from it). */
   private leaderlessSinceMs: number | null = null;
+  /** When this replica last heard from the log (a read or a watch event): it cannot know its lag without it. */
+  lastSyncMs = performance.now();
   /** After a hand-off: this replica does not campaign before then. */
   private noCampaignUntilMs = 0;
 
@@ -267,6 +269,7 @@ export class ShardReplica {
   private async catchUp(): Promise<void> {
     for (;;) {
       const { entries, revision } = await this.log.read(this.applied + 1);
+      this.lastSyncMs = performance.now();
       this.watchRevision = Math.max(this.watchRevision, revision);
       for (const entry of entries) this.applyIfNext(entry);
       if (entries.length < LIMITS.shardReadPageEntries) return;
@@ -344,6 +347,7 @@ export class ShardReplica {
         if (from === 0) this.wake?.();
         for await (const events of this.log.watch(from, this.abort.signal)) {
           this.watchRevision = Math.max(this.watchRevision, ...events.map((e) => e.kv.modRevision));
+          this.lastSyncMs = performance.now();
           this.onEvents(events);
         }
       } catch {

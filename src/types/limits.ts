@@ -318,6 +318,8 @@ export const LIMITS = {
   replicaPollIntervalMs: 500,
   /** Replica: log positions a replica may trail its shard's log by and still report ready. */
   replicaReadyLagMaxPositions: 10_000,
+  /** Replica: not ready once it has not read its log for this long (etcd unreachable: its lag is unknown). */
+  replicaReadyStaleMs: 5_000,
   /** Replica: how often a replica publishes its applied positions (status, lag). */
   replicaReportIntervalMs: 1_000,
   /** Replica: how long a replica not preferred for a shard (--prefer-lead) lets it stay leaderless before campaigning. */

@@ -140,6 +140,24 @@ describe.skipIf(skip !== null)("replicated metad scenarios", () => {
     await Promise.all([stuck.close(), others.close()]);
   }, 40_000);
 
+  test("/readyz: 503 on every replica while etcd has no quorum, 200 again once it has", async () => {
+    await fixture.etcd.kill(0);
+    await fixture.etcd.kill(1);
+    try {
+      await until("every replica not ready", async () => (await Promise.all(fixture.replicas.map((r) => r.readyz()))).every((r) => r.status === 503), 20_000);
+      const { body } = await fixture.replicas[0]!.readyz();
+      expect(String(body.reason)).toMatch(/no word from etcd|lease not confirmed/);
+    } finally {
+      await fixture.etcd.restart(0);
+      await fixture.etcd.restart(1);
+    }
+    await Promise.all(fixture.replicas.map((r) => r.waitReady(30_000)));
+    const client = await connect(fixture.url);
+    await client.writeFile("/after-quorum", "back");
+    expect(await client.readFile("/after-quorum", "utf8")).toBe("back");
+    await client.close();
+  }, 60_000);
+
   test("a wiped replica restores the newest checkpoint and replays the rest of the log", async () => {
     const client = await connect(fixture.url);
     for (let i = 0; i < 30; i++) await client.writeFile(`/before-wipe-${i}`, String(i));
