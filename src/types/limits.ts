@@ -166,8 +166,9 @@ export const LIMITS = {
   /** SDK: a request with no reply by then fails with ETIMEDOUT. */
   clientRequestTimeoutMs: 60_000,
   /** SDK, replicated metad: pause before asking again when no leader is elected yet (grows per attempt, to the max). */
-  clientRedirectBackoffMs: 50,
-  clientRedirectBackoffMaxMs: 500,
+  clientRedirectBackoffMs: 25,
+  /** Low, so a client notices a new leader within this of its election (retries are tiny requests). */
+  clientRedirectBackoffMaxMs: 100,
   /** SDK, several replicas: a replica that answers nothing this long while requests wait is left for the next. */
   clientReplicaStallMs: 3_000,
   /** SDK: block uploads one publish keeps in flight (default, and the most a caller may ask). */
