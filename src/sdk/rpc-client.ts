@@ -21,6 +21,8 @@ export interface RpcClientOptions {
    * mount (EAGAIN naming the leader) is sent again to the leader, with the same request key.
    */
   endpoints?: { host: string; port: number }[];
+  /** false: a refusal naming the leader is returned as the EAGAIN error it is (tools, tests). */
+  followRedirects?: boolean;
   requestTimeoutMs?: number;
   reconnectMaxAttempts?: number;
   /** Shared token: presented in a hello that opens every connection, reconnects included. */
@@ -228,7 +230,7 @@ export class RpcClient {
    * deadline. Returns false when the error is anything else.
    */
   private redirect(entry: Pending, err: FsError): boolean {
-    if (err.code !== "EAGAIN" || entry.auth || !/not the leader|replica is starting|restoring a checkpoint/.test(err.message)) return false;
+    if (err.code !== "EAGAIN" || entry.auth || this.options.followRedirects === false || !/not the leader|replica is starting|restoring a checkpoint/.test(err.message)) return false;
     if (Date.now() + LIMITS.clientRedirectBackoffMs >= entry.deadlineMs) return false;
     const attempt = (entry.redirects = (entry.redirects ?? 0) + 1);
     const leader = /leader is \S+ at (\[[^\]]+\]|[^\s:]+):(\d+)/.exec(err.message);

@@ -206,9 +206,20 @@ export class ClusterNode {
     const args = (request.op === "batch" ? ((request.args.ops as Array<{ args?: Record<string, unknown> }> | undefined)?.[0]?.args ?? {}) : request.args) as Record<string, unknown>;
     const mount = typeof args.mount === "number" ? args.mount : null;
     if (mount === null && !isWrite) return { serve: true };
-    if (!isWrite && args.snapshot !== undefined) return { serve: true };
     const shard = mount ?? CATALOG_SHARD;
+    // A snapshot read is a read at the snapshot's version: any replica whose log has reached the
+    // snapshot's pin (so also its read version) serves it; one that has not sends it on.
+    if (!isWrite && typeof args.snapshot === "number" && mount !== null && this.hasSnapshot(mount, args.snapshot)) return { serve: true };
     return this.leadsNow(shard) ? { serve: true } : { serve: false, error: this.redirect(shard) };
+  }
+
+  private hasSnapshot(mount: number, snapshotId: number): boolean {
+    try {
+      this.options.service.snapshots.get(mount, snapshotId);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**

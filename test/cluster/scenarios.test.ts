@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ShardLog, listCheckpoints, readRoute, type LogEntry } from "../../src/cluster/index.ts";
 import { etcdSkipReason } from "../../src/cluster/testing/etcd-cluster.ts";
 import { connect } from "../../src/sdk/index.ts";
+import { RpcClient } from "../../src/sdk/rpc-client.ts";
 import { ClusterFixture, fsckReplica, tableRows } from "./cluster-fixture.ts";
 import { expectSameRows } from "./same-rows.ts";
 
@@ -91,6 +92,32 @@ describe.skipIf(skip !== null)("replicated metad scenarios", () => {
     await Promise.all([writerClient.close(), watchClient.close()]);
   }, 40_000);
 
+  test("snapshot reads are served by a follower that applied the snapshot; current reads are redirected", async () => {
+    const client = await connect(fixture.url);
+    await client.writeFile("/snap-file", "v1");
+    const snap = await client.snapshot("/");
+    await client.writeFile("/snap-file", "v2");
+    await fixture.waitConverged();
+    // r0 prefers mount 1: once it leads it, leadership stays put for this test.
+    await until("r0 leading mount 1", async () => (await fixture.leaderOf(1)).replicaId === "r0");
+    const leader = await fixture.leaderOf(1);
+    const follower = fixture.replicas.find((r) => r !== leader && r.running)!;
+    // A raw RPC connection to the follower alone, so nothing follows a redirect.
+    const rpc = new RpcClient({ host: "127.0.0.1", port: follower.port, followRedirects: false });
+    try {
+      const { mount } = (await rpc.call("hello", { mount: "default" })) as { mount: { id: number } };
+      const attrs = (await rpc.call("stat_path", { mount: mount.id, snapshot: snap.id, path: "/snap-file" })) as unknown;
+      expect(attrs).toBeDefined();
+      const current = await rpc.call("stat_path", { mount: mount.id, path: "/snap-file" }).catch((e: { code?: string; message?: string }) => e);
+      expect(current).toMatchObject({ code: "EAGAIN" });
+      expect(String((current as Error).message)).toContain(`at ${leader.address}`);
+    } finally {
+      rpc.close();
+    }
+    expect(await (await client.openSnapshot(snap.id)).readFile("/snap-file", "utf8")).toBe("v1");
+    await client.close();
+  }, 30_000);
+
   test("one etcd member killed: the mount keeps serving on 2 of 3", async () => {
     const client = await connect(fixture.url);
     const member = await fixture.etcd.leaderIndex();
@@ -115,9 +142,16 @@ describe.skipIf(skip !== null)("replicated metad scenarios", () => {
     // A client that knows only the old leader: its write waits in the paused process's socket.
     const stuck = await connect(`nokv://${old.address}`);
     const others = await connect(fixture.url);
+    // And a raw connection that does not follow redirects: what the old leader itself answers.
+    const raw = new RpcClient({ host: "127.0.0.1", port: old.port, followRedirects: false });
+    const { mount } = (await raw.call("hello", { mount: "default" })) as { mount: { id: number } };
     old.pause();
     let stuckDone = false;
     const stuckWrite = stuck.writeFile("/while-paused", "once").then(() => (stuckDone = true));
+    const rawWrite = raw.call("mkdir", { mount: mount.id, parent: 1, name: "raw-while-paused" }, "paused-test:1").then(
+      () => ({ acknowledged: true, code: "" }),
+      (err: { code?: string }) => ({ acknowledged: false, code: err.code ?? "" }),
+    );
     try {
       // A new leader takes over and acknowledges writes while the old one sleeps.
       await others.writeFile("/after-pause", "new leader");
@@ -131,6 +165,10 @@ describe.skipIf(skip !== null)("replicated metad scenarios", () => {
     // follows the redirect, and the write lands once, through the new leader's epoch.
     await stuckWrite;
     expect(await others.readFile("/while-paused", "utf8")).toBe("once");
+    // The old leader itself acknowledged nothing after SIGCONT: it refused, naming no leader of its own.
+    expect(await rawWrite).toEqual({ acknowledged: false, code: "EAGAIN" });
+    expect(await others.stat("/raw-while-paused").catch((e: { code?: string }) => e.code)).toBe("ENOENT");
+    raw.close();
     const entries = await entriesFrom(log, tailBefore);
     for (let i = 1; i < entries.length; i++) expect(entries[i]!.epoch).toBeGreaterThanOrEqual(entries[i - 1]!.epoch);
     const after = entries.filter((e) => e.epoch > epochBefore);
