@@ -9,9 +9,10 @@
 // failed append leaves nothing behind (the dry run was rolled back and nothing was applied), the
 // ShardReplica steps down, and the clients get EAGAIN naming the leader; they retry with their
 // request keys, which the dedupe rows (replicated with the commands) answer exactly once.
-import { mkdirSync, copyFileSync, existsSync } from "node:fs";
+import { Database } from "bun:sqlite";
+import { mkdirSync, copyFileSync, existsSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { EtcdClient, NotLeaderError, Replica, listCheckpoints, listShards, restoreCheckpoint, type ShardStateMachine } from "../cluster/index.ts";
+import { EtcdClient, NotLeaderError, Replica, ShardLog, listCheckpoints, listShards, restoreCheckpoint, type ShardStateMachine } from "../cluster/index.ts";
 import { utf8 } from "../cluster/etcd/etcd-client.ts";
 import { CATALOG_SHARD, encodeCommand, type MetadataCommand } from "../schema/index.ts";
 import type { MetadataService } from "../service/index.ts";
@@ -62,9 +63,16 @@ export class ClusterNode {
    */
   static async restoreAtStart(config: ClusterConfig, dataDir: string, objects: ObjectStore): Promise<string | null> {
     const dbPath = join(dataDir, "meta.db");
-    if (existsSync(dbPath)) return null;
     const client = new EtcdClient({ endpoints: config.etcd });
     try {
+      if (existsSync(dbPath)) {
+        // A database the log has been trimmed past can only be replaced: it is kept aside, not deleted.
+        const behind = await ClusterNode.behindTrimmedLog(client, config.root, dbPath);
+        if (behind === null) return null;
+        const aside = `${dbPath}.behind-${Date.now()}`;
+        for (const suffix of ["", "-wal", "-shm"]) if (existsSync(dbPath + suffix)) renameSync(dbPath + suffix, aside + suffix);
+        console.error(`metad: ${behind}; the database moved to ${aside}, restoring the newest checkpoint`);
+      }
       const latest = (await listCheckpoints(client, config.root)).at(-1);
       if (!latest) return null;
       mkdirSync(dataDir, { recursive: true });
@@ -81,6 +89,24 @@ export class ClusterNode {
     } finally {
       client.close();
     }
+  }
+
+  /** Why the database at `dbPath` cannot catch up from the log (a shard behind its trimmed part), or null. */
+  private static async behindTrimmedLog(client: EtcdClient, root: string, dbPath: string): Promise<string | null> {
+    const db = new Database(dbPath, { readonly: true });
+    let shards: { shard: number; version: number }[];
+    try {
+      shards = db.query<{ shard: number; version: number }, []>("SELECT shard, version FROM shard").all();
+    } catch {
+      return null;
+    } finally {
+      db.close();
+    }
+    for (const { shard, version } of shards) {
+      const { trimmedThrough } = await new ShardLog(client, root, shard).tail();
+      if (trimmedThrough > version) return `shard ${shard} is at position ${version}, the log is trimmed through ${trimmedThrough}`;
+    }
+    return null;
   }
 
   static async start(options: ClusterNodeOptions & { storeId: string }): Promise<ClusterNode> {

@@ -213,6 +213,18 @@ describe.skipIf(skip !== null)("replicated metad scenarios", () => {
     expect((await listCheckpoints(fixture.client, fixture.root)).length).toBeGreaterThan(0);
     for (let i = 0; i < 10; i++) await client.writeFile(`/after-rebuild-${i}`, String(i));
     await fixture.waitConverged();
+
+    // A replica stopped (not wiped) while the log moved past it: at start it sets its database
+    // aside and restores the newest checkpoint, since the log alone cannot bring it back.
+    const sleeper = fixture.replicas[1]!;
+    const sleptAt = (await fixture.waitConverged())[1]!;
+    await sleeper.stop();
+    for (let i = 0; i < 10; i++) await client.writeFile(`/while-stopped-${i}`, String(i));
+    await until("the log trimmed past the stopped replica", async () => (await log.tail()).trimmedThrough > sleptAt, 20_000);
+    await sleeper.start();
+    await sleeper.waitReady();
+    expect(sleeper.output).toContain("restoring the newest checkpoint");
+    await fixture.waitConverged();
     await client.close();
 
     // Every replica holds the same rows (the rebuilt one included) and fsck is clean on each.
