@@ -11,16 +11,19 @@ import { runConcurrent } from "../lib/run.ts";
 import type { Ctx, Workload } from "./types.ts";
 
 const BATCH_OPS = 256;
-const UNBATCHED_IN_FLIGHT = 16;
+/** Few in flight: each group waits for one etcd append (latency-bound); many: groups grow. */
+const UNBATCHED_IN_FLIGHT = [16, 128];
 const BATCHED_IN_FLIGHT = 4;
 const KILL_WRITERS = 4;
 const SINGLE = "NoKV single node, same run";
 const REPLICATED = "NoKV, 3 replicas through etcd";
 
 async function creates(ctx: Ctx, client: NoKVClient, system: "nokv" | "store floor", name: string, tag: string, files: number): Promise<void> {
-  const unbatched = await client.inode.mkdir(ROOT_INODE, `failover-${tag}-u`);
-  await ctx.measure({ phase: `create, ${UNBATCHED_IN_FLIGHT} in flight`, system, name, unit: "ops/s" }, (onProgress) =>
-    runConcurrent(files, UNBATCHED_IN_FLIGHT, (i) => client.inode.create(unbatched.inode, `f${i}`), { onProgress }));
+  for (const inFlight of UNBATCHED_IN_FLIGHT) {
+    const unbatched = await client.inode.mkdir(ROOT_INODE, `failover-${tag}-u${inFlight}`);
+    await ctx.measure({ phase: `create, ${inFlight} in flight`, system, name, unit: "ops/s" }, (onProgress) =>
+      runConcurrent(files, inFlight, (i) => client.inode.create(unbatched.inode, `f${i}`), { onProgress }));
+  }
   const batched = await client.inode.mkdir(ROOT_INODE, `failover-${tag}-b`);
   const calls = Math.ceil(files / BATCH_OPS);
   await ctx.measure({ phase: "create, batched", system, name, unit: "ops/s", note: `p50/p99 per batch of ${BATCH_OPS}` }, (onProgress) =>
@@ -71,7 +74,7 @@ export const failoverWorkload: Workload = {
   async run(ctx) {
     const skip = etcdSkipReason();
     if (skip) {
-      for (const phase of [`create, ${UNBATCHED_IN_FLIGHT} in flight`, "create, batched", "leader kill -9 -> first acknowledged write"]) {
+      for (const phase of [...UNBATCHED_IN_FLIGHT.map((n) => `create, ${n} in flight`), "create, batched", "leader kill -9 -> first acknowledged write"]) {
         ctx.record({ phase, system: "nokv", name: REPLICATED, unit: phase.startsWith("leader") ? "ms" : "ops/s", rate: 0, p50Us: null, p99Us: null, count: 0, unavailable: skip });
       }
       return;
