@@ -44,6 +44,7 @@ describe("metad config", () => {
       [["--etcd", "http://e:2379", "--replica-id", "bad id"], /'bad id' is not a replica id/],
       [["--etcd", "http://e:2379", "--replica-id", "r1", "--advertise", "h:0"], /advertises port 0/],
       [["--etcd", "http://e:2379", "--replica-id", "r1", "--etcd-root", "nokv"], /not an etcd key root/],
+      [["--etcd", "http://e:2379", "--replica-id", "r1", "--listen", "0.0.0.0:7777"], /give --advertise HOST:PORT/],
     ];
     for (const [argv, message] of bad) {
       expect(() => parseConfig(argv, {})).toThrow(ConfigError);

@@ -228,6 +228,10 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   if (config.cluster) {
     if (config.cluster.etcd.length === 0) throw new ConfigError(`cluster flags need --etcd URLS\n${USAGE}`);
     if (config.cluster.replicaId === "") throw new ConfigError(`--etcd needs --replica-id ID (unique per replica)\n${USAGE}`);
+    // Redirects hand this address to clients: a wildcard listen address reaches nobody.
+    if (config.cluster.advertise === undefined && ["0.0.0.0", "::", ""].includes(config.host)) {
+      throw new ConfigError(`--listen ${config.host}:${config.port} is every interface: give --advertise HOST:PORT, the address clients reach this replica at\n${USAGE}`);
+    }
   }
   if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
     throw new ConfigError(`--tls-cert and --tls-key go together\n${USAGE}`);
