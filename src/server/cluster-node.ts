@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { EtcdClient, NotLeaderError, Replica, ShardLog, listCheckpoints, listShards, restoreCheckpoint, type ShardStateMachine } from "../cluster/index.ts";
 import { utf8 } from "../cluster/etcd/etcd-client.ts";
 import { CATALOG_SHARD, encodeCommand, type MetadataCommand } from "../schema/index.ts";
-import type { MetadataService } from "../service/index.ts";
+import type { GcReport, MetadataService } from "../service/index.ts";
 import { recordedStore, recordStoreId } from "../service/store-identity.ts";
 import { DEFAULT_MOUNT_NAME, FsError, LIMITS } from "../types/index.ts";
 import { readStoreId, type ObjectStore } from "../objstore/index.ts";
@@ -253,13 +253,31 @@ export class ClusterNode {
    * shard's commands appended (fenced) and applied. Resolves with the value only after etcd
    * accepted every command; rejects (EAGAIN naming the leader, or the append's error) otherwise.
    */
-  commitGroup<T>(build: () => T): Promise<T> {
-    const run = this.chain.then(() => this.buildAndAppend(build));
+  commitGroup<T>(build: () => T, keep?: (shard: number) => boolean): Promise<T> {
+    const run = this.chain.then(() => this.buildAndAppend(build, keep));
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  private async buildAndAppend<T>(build: () => T): Promise<T> {
+  /**
+   * Metadata GC (history, watch-log and dedupe trims, expired orphans) for the shards this
+   * replica leads: each shard's leader collects its own, through its log like any write. The
+   * command log's own trim is local upkeep, not a command, so every replica does it. Object GC
+   * (deleting unreferenced blocks) does not run on replicas yet.
+   */
+  async collectMetadataGarbage(logRetainVersions: number): Promise<GcReport> {
+    const { service, store } = this.options;
+    const report = await this.commitGroup(() => service.gc.collectMetadata(), (shard) => this.leadsNow(shard));
+    report.logEntriesTrimmed = 0;
+    await this.chain;
+    for (const shard of store.shards()) {
+      const before = shard.version - logRetainVersions;
+      if (before > shard.logFloor) report.logEntriesTrimmed += store.trimLog(shard.shard, before, LIMITS.gcPassMaxRows);
+    }
+    return report;
+  }
+
+  private async buildAndAppend<T>(build: () => T, keep?: (shard: number) => boolean): Promise<T> {
     const { service, store } = this.options;
     const captured: MetadataCommand[] = [];
     let value: T | undefined;
@@ -280,6 +298,9 @@ export class ClusterNode {
     // Shards in first-use order: a new mount's own log gets its root before the catalog names it.
     const byShard = new Map<number, Uint8Array[]>();
     for (const c of captured) {
+      // A pass over every shard (GC) keeps only what this replica may append; each shard's own
+      // commands stand alone, so dropping another shard's changes nothing about them.
+      if (keep && !keep(c.shard)) continue;
       let list = byShard.get(c.shard);
       if (!list) byShard.set(c.shard, (list = []));
       list.push(encodeCommand(c));

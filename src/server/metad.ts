@@ -206,8 +206,7 @@ export class Metad {
       }
     }
     metad.sweepTimer = setInterval(() => metad.admission.sweep(), metad.admission.sweepIntervalMs());
-    // GC writes commands outside group commit: not replicated yet, so a replica does not run it.
-    if (config.gcIntervalMs > 0 && !config.cluster) metad.gcTimer = setInterval(() => void metad.runGc().catch(() => {}), config.gcIntervalMs);
+    if (config.gcIntervalMs > 0) metad.gcTimer = setInterval(() => void metad.runGc().catch(() => {}), config.gcIntervalMs);
     return metad;
   }
 
@@ -302,7 +301,7 @@ export class Metad {
 
   /** One GC pass; concurrent callers share the pass already running. */
   runGc(): Promise<unknown> {
-    if (this.config.cluster) return Promise.reject(new FsError("ENOTSUP", "GC is not run on a replicated metad yet (its commands bypass the replicated log)"));
+    if (this.config.cluster) return this.runClusterGc();
     if (this.gcRunning) return this.gcRunning;
     let lastDeleteError = "";
     const target: GcObjectTarget = {
@@ -333,6 +332,26 @@ export class Metad {
           this.stats.gcLastError = `${report.objectDeleteErrors} object delete(s) failed; last: ${lastDeleteError}`;
           this.log.gcError({ failures: report.objectDeleteErrors, lastError: lastDeleteError });
         }
+        return report;
+      })
+      .catch((err) => {
+        this.stats.gcLastError = (err as Error).message;
+        this.log.gcError({ failures: 1, lastError: (err as Error).message });
+        throw err;
+      })
+      .finally(() => (this.gcRunning = null));
+    return this.gcRunning;
+  }
+
+  /** On a replica: metadata GC of the shards it leads, through the log (see ClusterNode). */
+  private runClusterGc(): Promise<unknown> {
+    if (!this.cluster) return Promise.reject(new FsError("EAGAIN", "replica is starting: not joined to the cluster yet"));
+    if (this.gcRunning) return this.gcRunning;
+    const logRetainVersions = this.config.retention?.logRetainVersions ?? LIMITS.logRetainVersions;
+    this.gcRunning = this.cluster
+      .collectMetadataGarbage(logRetainVersions)
+      .then((report) => {
+        this.stats.recordGc(report);
         return report;
       })
       .catch((err) => {
