@@ -25,6 +25,7 @@ import { Logger } from "./log.ts";
 import { METRICS_CONTENT_TYPE, countingObjectStore, renderMetrics, type CountingObjectStore } from "./metrics.ts";
 import { ReadinessProbe } from "./readiness.ts";
 import { ClusterNode } from "./cluster-node.ts";
+import { bindClusterStore, restoreAtStart } from "./cluster-startup.ts";
 import { ClusterStore } from "./cluster-store.ts";
 import { FsError, toFsError } from "../types/index.ts";
 
@@ -127,7 +128,7 @@ export class Metad {
       try {
         const objects = await openObjectStore(config.objectsUrl, { durability: config.durability });
         try {
-          await ClusterNode.restoreAtStart(config.cluster, dataDir, objects);
+          await restoreAtStart(config.cluster, dataDir, objects);
         } finally {
           await objects.close();
         }
@@ -166,7 +167,7 @@ export class Metad {
     let storeId: string;
     try {
       storeId = config.cluster
-        ? await ClusterNode.bindStore(config.cluster, service, objects, (id) => writeDurably(config.objectsUrl, id))
+        ? await bindClusterStore(config.cluster, service, objects, (id) => writeDurably(config.objectsUrl, id))
         : await bindObjectStore(service, { url: objects.url, readId: () => readStoreId(objects), writeId: (id) => writeDurably(config.objectsUrl, id), hasBlocks: () => hasBlocks(objects) });
     } catch (err) {
       service.close();
