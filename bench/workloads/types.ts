@@ -7,7 +7,7 @@ import type { RunResult } from "../lib/run.ts";
 import type { AgentFsPeer } from "../peers/agentfs.ts";
 
 export type System = "nokv" | "store floor" | "transport floor" | "peer";
-export type Unit = "ops/s" | "MB/s" | "samples/s" | "entries/s" | "bytes/file";
+export type Unit = "ops/s" | "MB/s" | "samples/s" | "entries/s" | "bytes/file" | "ms";
 
 export interface Measurement {
   workload: string;
@@ -17,7 +17,7 @@ export interface Measurement {
   /** Who ran it: "NoKV", "floor: bun:sqlite, 1 create per tx", "AgentFS (agentfs-sdk 0.6.4)". */
   name: string;
   unit: Unit;
-  /** Higher is better, except bytes/file. */
+  /** Higher is better, except bytes/file and ms (a time, e.g. failover). */
   rate: number;
   /** Per operation (per call for batches, per checkpoint for publishes). */
   p50Us: number | null;

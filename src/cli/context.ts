@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
-import { connect, parseServerUrl, type NoKVClient, type SnapshotView } from "../sdk/index.ts";
+import { connect, parseServerUrls, type NoKVClient, type SnapshotView } from "../sdk/index.ts";
 import { UsageError } from "./errors.ts";
 
 // What every data command shares: where the server is (--server / NOKV_SERVER), which mount
@@ -64,9 +64,9 @@ export class CliContext {
 
   connect(): Promise<NoKVClient> {
     try {
-      parseServerUrl(this.options.server);
+      parseServerUrls(this.options.server);
     } catch {
-      throw new UsageError(`--server '${this.options.server}' is not nokv://HOST[:PORT] or nokvs://HOST[:PORT]`);
+      throw new UsageError(`--server '${this.options.server}' is not nokv://HOST[:PORT] or nokvs://HOST[:PORT] (replicas: nokv://H1:P1,H2:P2,...)`);
     }
     const ca = this.caPem();
     const token = this.options.token;

@@ -26,3 +26,13 @@ test("packing keeps order, bounds bytes and count per entry, and isolates comman
   expect(needsFragments(huge)).toBe(true);
   expect(splitIntoEntries([bytes(1), huge, bytes(1)]).map((r) => r.length)).toEqual([1, 1, 1]);
 });
+
+test("large entries are deflated (format 2) and read back exactly; a corrupt one is EIO", () => {
+  const commands = Array.from({ length: 64 }, (_, i) => new TextEncoder().encode(`{"kind":"create_files","names":["file-${i}-a","file-${i}-b"],"mode":420}`.repeat(8)));
+  const entry = { epoch: 2, first: 5, last: 68, commands };
+  const encoded = encodeEntry(entry);
+  expect(encoded.byteLength).toBeLessThan(commands.reduce((n, c) => n + c.byteLength, 0) / 2);
+  const decoded = decodeEntry(encoded, "k");
+  expect({ ...decoded, commands: decoded.commands.map((c) => Buffer.from(c).toString()) }).toEqual({ ...entry, commands: commands.map((c) => Buffer.from(c).toString()), fragments: null });
+  expect(() => decodeEntry(pack([2, 1, 1, 1, bytes(40, 7)]), "/c/shards/1/log/9")).toThrow(/EIO.*\/c\/shards\/1\/log\/9/);
+});

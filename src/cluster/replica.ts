@@ -7,6 +7,7 @@ import { listCheckpoints, pruneAndTrim, restoreCheckpoint, writeCheckpoint, type
 import { LogTrimmedError, NotLeaderError } from "./errors.ts";
 import { checkReplicaId, checkRoot, checkShard, ShardKeys } from "./keys.ts";
 import { LeaseSession } from "./lease-session.ts";
+import { readRoute } from "./routing.ts";
 import { EtcdMaintenance } from "./maintenance.ts";
 import { ShardLog } from "./shard-log.ts";
 import { ShardReplica } from "./shard-replica.ts";
@@ -31,6 +32,11 @@ export interface ReplicaOptions {
   checkpointIntervalMs?: number;
   /** false: follow only, never lead. */
   campaign?: boolean;
+  /**
+   * Shards this replica campaigns for at once; for the others it lets a leaderless shard wait
+   * replicaCampaignDeferMs first, so the preferred replica wins when it is alive. Absent: all.
+   */
+  preferLead?: readonly number[];
   /** Runs etcd compaction/defragmentation on their schedule (every replica may; they coordinate). */
   maintenance?: boolean;
   onError?: (err: unknown) => void;
@@ -55,7 +61,7 @@ export class Replica {
   private stopped = false;
   private readonly reported = new Map<number, string>();
 
-  private constructor(private readonly options: ReplicaOptions) {
+  private constructor(private options: ReplicaOptions) {
     checkRoot(options.root);
     checkReplicaId(options.replicaId);
     for (const shard of options.shards) checkShard(shard);
@@ -113,7 +119,8 @@ export class Replica {
 
   /**
    * Whether this replica should take traffic (/readyz): not while it restores a checkpoint, has a
-   * shard stopped, lags a shard's log by more than replicaReadyLagMaxPositions, or leads a shard
+   * shard stopped, lags a shard's log by more than replicaReadyLagMaxPositions, has not read a
+   * shard's log for replicaReadyStaleMs (etcd unreachable), or leads a shard
    * without a valid lease (about to be fenced). Each reason names its shard.
    */
   readiness(): { ready: boolean; reasons: string[] } {
@@ -123,6 +130,7 @@ export class Replica {
       const s = this.shards.get(shard);
       if (!s || s.role === "stopped") reasons.push(`shard ${shard}: not running`);
       else if (s.lag > LIMITS.replicaReadyLagMaxPositions) reasons.push(`shard ${shard}: ${s.lag} positions behind the log`);
+      else if (performance.now() - s.lastSyncMs > LIMITS.replicaReadyStaleMs) reasons.push(`shard ${shard}: no word from etcd for ${Math.round(performance.now() - s.lastSyncMs)} ms (lag unknown)`);
       else if (s.role === "leader" && !s.canServeLinearizable()) reasons.push(`shard ${shard}: leader lease not confirmed`);
     }
     return { ready: reasons.length === 0, reasons };
@@ -168,8 +176,48 @@ export class Replica {
     if (still.length > 0) throw new LogTrimmedError(still[0]!.shard, sm.appliedPosition(still[0]!.shard) + 1, still[0]!.trimmedThrough);
   }
 
+  /** Whether this replica should lead `shard` when it can (--prefer-lead; without it, every shard). */
+  prefers(shard: number): boolean {
+    return this.options.preferLead === undefined || this.options.preferLead.includes(shard);
+  }
+
+  /**
+   * Hands shards this replica leads but does not prefer to a live replica that prefers them and
+   * has applied as far: it resigns, the preferred one campaigns at once, this one only after
+   * replicaCampaignDeferMs. So mounts spread over replicas as configured, also after a failover.
+   */
+  async handOff(): Promise<number[]> {
+    const handed: number[] = [];
+    if (this.options.preferLead === undefined) return handed;
+    for (const s of this.shards.values()) {
+      if (s.role !== "leader" || this.prefers(s.shard)) continue;
+      const route = await readRoute(this.client, this.options.root, s.shard);
+      const heir = route.replicas.find((r) => r.replicaId !== this.options.replicaId && r.preferred === true && r.applied >= s.applied);
+      if (heir && (await s.resign())) handed.push(s.shard);
+    }
+    return handed;
+  }
+
+  /** Starts following (and campaigning for) a shard created after start, e.g. a new mount. */
+  addShard(shard: number): ShardReplica {
+    checkShard(shard);
+    const known = this.shards.get(shard);
+    if (known) return known;
+    if (!this.options.shards.includes(shard)) this.options = { ...this.options, shards: [...this.options.shards, shard] };
+    return this.startShard(shard);
+  }
+
+  get shardIds(): number[] {
+    return [...this.options.shards];
+  }
+
   private startShards(): void {
-    for (const shard of this.options.shards) {
+    for (const shard of this.options.shards) this.startShard(shard);
+  }
+
+  private startShard(shard: number): ShardReplica {
+    {
+      const prefer = this.options.preferLead;
       const replica = new ShardReplica({
         client: this.client,
         root: this.options.root,
@@ -179,11 +227,13 @@ export class Replica {
         stateMachine: this.options.stateMachine,
         session: this.session,
         ...(this.options.campaign === false ? { campaign: false } : {}),
+        ...(prefer !== undefined && !prefer.includes(shard) ? { campaignDeferMs: LIMITS.replicaCampaignDeferMs } : {}),
         onTrimmed: () => void this.resync(),
         ...(this.options.onError ? { onError: this.options.onError } : {}),
       });
       this.shards.set(shard, replica);
       replica.start();
+      return replica;
     }
   }
 
@@ -209,7 +259,7 @@ export class Replica {
   private async report(): Promise<void> {
     const leaseId = await this.session.lease();
     for (const s of this.shards.values()) {
-      const value = JSON.stringify({ replicaId: this.options.replicaId, address: this.options.address, applied: s.applied, role: s.role });
+      const value = JSON.stringify({ replicaId: this.options.replicaId, address: this.options.address, applied: s.applied, role: s.role, preferred: this.prefers(s.shard) });
       // Unchanged reports are not rewritten: each put is an etcd revision to compact later.
       const reported = `${leaseId} ${value}`;
       if (this.reported.get(s.shard) === reported) continue;

@@ -11,6 +11,8 @@ export interface ReplicaReport {
   address: string;
   applied: number;
   role: string;
+  /** The replica prefers to lead this shard (--prefer-lead); a non-preferred leader hands it over. */
+  preferred?: boolean;
   /** Positions the replica is behind the log's tail. */
   lag: number;
 }
@@ -51,7 +53,7 @@ export async function readRoute(client: EtcdClient, root: string, shard: number)
   ]);
   const replicas = reports.kvs.map((kv) => {
     const r = JSON.parse(text(kv.value)) as Omit<ReplicaReport, "lag">;
-    return { replicaId: r.replicaId, address: r.address, applied: r.applied, role: r.role, lag: Math.max(0, tail.last - r.applied) };
+    return { replicaId: r.replicaId, address: r.address, applied: r.applied, role: r.role, ...(r.preferred === undefined ? {} : { preferred: r.preferred }), lag: Math.max(0, tail.last - r.applied) };
   });
   return { shard, leader, epoch: epochKv ? Number(text(epochKv.value)) : 0, tail: tail.last, trimmedThrough: tail.trimmedThrough, replicas };
 }

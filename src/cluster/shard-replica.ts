@@ -31,6 +31,8 @@ export interface ShardReplicaOptions {
   session: LeaseSession;
   /** Followers only follow; they never campaign (a read replica). */
   campaign?: boolean;
+  /** Campaign only after the shard has had no leader this long (another replica is preferred). */
+  campaignDeferMs?: number;
   /** Called when the log was trimmed past this replica: the owner restores a checkpoint. */
   onTrimmed?: (err: LogTrimmedError) => void;
   onError?: (err: unknown) => void;
@@ -59,6 +61,12 @@ export class ShardReplica {
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private watchRevision = 0;
+  /** When this replica first saw the shard without a leader (campaignDeferMs counts from it). */
+  private leaderlessSinceMs: number | null = null;
+  /** When this replica last heard from the log (a read or a watch event): it cannot know its lag without it. */
+  lastSyncMs = performance.now();
+  /** After a hand-off: this replica does not campaign before then. */
+  private noCampaignUntilMs = 0;
 
   constructor(private readonly options: ShardReplicaOptions) {
     this.log = new ShardLog(options.client, options.root, options.shard);
@@ -195,7 +203,7 @@ export class ShardReplica {
   }
 
   private halt(err: Error): void {
-    if (this.role === "leader" && this.fence) void this.resign(this.fence).catch(() => undefined);
+    if (this.role === "leader" && this.fence) void this.resignKey(this.fence).catch(() => undefined);
     this.role = "stopped";
     this.fence = null;
     this.abort.abort();
@@ -232,13 +240,27 @@ export class ShardReplica {
     }
   }
 
+  /** Gives up leadership on purpose (a hand-off); false when this replica was not leading. */
+  async resign(): Promise<boolean> {
+    if (this.role !== "leader" || !this.fence) return false;
+    // Waits for the append in flight, so the hand-off never cuts a group in half.
+    while (this.pumping) await Bun.sleep(1);
+    if (this.role !== "leader") return false;
+    // No campaign of ours for a while, so the heir wins the election this opens.
+    this.noCampaignUntilMs = performance.now() + LIMITS.replicaCampaignDeferMs;
+    const fence = this.fence;
+    this.stepDown("handing the shard to a preferred replica");
+    await this.resignKey(fence).catch(() => undefined);
+    return true;
+  }
+
   private stepDown(why: string): void {
     if (this.role !== "leader") return;
     const fence = this.fence;
     this.role = "follower";
     this.fence = null;
     // Give the key up, so a new election (this replica may win it again) need not wait for expiry.
-    if (fence) void this.resign(fence).catch(() => undefined);
+    if (fence) void this.resignKey(fence).catch(() => undefined);
     this.options.onError?.(new NotLeaderError(this.shard, `stepped down: ${why}`));
     this.wake?.();
   }
@@ -247,13 +269,14 @@ export class ShardReplica {
   private async catchUp(): Promise<void> {
     for (;;) {
       const { entries, revision } = await this.log.read(this.applied + 1);
+      this.lastSyncMs = performance.now();
       this.watchRevision = Math.max(this.watchRevision, revision);
       for (const entry of entries) this.applyIfNext(entry);
       if (entries.length < LIMITS.shardReadPageEntries) return;
     }
   }
 
-  private async resign(fence: Fence): Promise<void> {
+  private async resignKey(fence: Fence): Promise<void> {
     await this.options.client.txn([{ key: this.log.keys.leader, target: "LEASE", number: fence.leaseId }], [{ deleteRange: { key: this.log.keys.leader } }]);
   }
 
@@ -324,6 +347,7 @@ export class ShardReplica {
         if (from === 0) this.wake?.();
         for await (const events of this.log.watch(from, this.abort.signal)) {
           this.watchRevision = Math.max(this.watchRevision, ...events.map((e) => e.kv.modRevision));
+          this.lastSyncMs = performance.now();
           this.onEvents(events);
         }
       } catch {
@@ -362,7 +386,10 @@ export class ShardReplica {
           watching ??= this.watchLoop();
           const leader = await this.refreshLeader();
           const mine = leader !== null && leader.replicaId === this.options.replicaId;
-          if ((leader === null || mine) && this.options.campaign !== false) await this.campaign();
+          if (leader !== null) this.leaderlessSinceMs = null;
+          else this.leaderlessSinceMs ??= performance.now();
+          const deferred = (leader === null && performance.now() - this.leaderlessSinceMs! < (this.options.campaignDeferMs ?? 0)) || performance.now() < this.noCampaignUntilMs;
+          if ((leader === null || mine) && this.options.campaign !== false && !deferred) await this.campaign();
         } else {
           await this.refreshLeader();
         }

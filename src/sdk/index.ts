@@ -34,6 +34,20 @@ export function parseServerUrl(url: string): { host: string; port: number; tls: 
 }
 
 /**
+ * Parses a URL naming one metad or every replica of a replicated one:
+ * `nokv://h1:7777,h2:7777,h3:7777`. The client starts with the first and follows redirects.
+ */
+export function parseServerUrls(url: string): { endpoints: { host: string; port: number }[]; tls: boolean } {
+  const scheme = /^(nokvs?):\/\//.exec(url)?.[1];
+  const hosts = (scheme ? url.slice(scheme.length + 3) : url).replace(/\/$/, "").split(",");
+  const endpoints = hosts.map((h) => {
+    const { host, port } = parseServerUrl(scheme ? `${scheme}://${h}` : h);
+    return { host, port };
+  });
+  return { endpoints, tls: scheme === "nokvs" };
+}
+
+/**
  * Connects to metad and opens a mount: `await connect("nokv://127.0.0.1:7777", { mount: "default" })`.
  * `token` (or NOKV_TOKEN in the environment) is the token metad requires when tokens are on.
  * `nokvs://` speaks TLS; `ca` (PEM, or a file named by NOKV_CA) is the CA that signed metad's
@@ -49,7 +63,8 @@ interface HelloReply {
 export async function connect(url: string, options: ConnectOptions & { token?: string; ca?: string | Buffer } = {}): Promise<NoKVClient> {
   const env = typeof process === "undefined" ? {} : process.env;
   const token = options.token ?? (env.NOKV_TOKEN || undefined);
-  const { tls, ...address } = parseServerUrl(url);
+  const { tls, endpoints } = parseServerUrls(url);
+  const address = { ...endpoints[0]!, ...(endpoints.length > 1 ? { endpoints } : {}) };
   const ca = options.ca ?? (tls && env.NOKV_CA ? readCaFile(env.NOKV_CA) : undefined);
   const rpc = new RpcClient({
     ...address,

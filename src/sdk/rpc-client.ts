@@ -15,6 +15,14 @@ import {
 export interface RpcClientOptions {
   host: string;
   port: number;
+  /**
+   * Every replica of a replicated metad (host and port above is the first tried). A connection
+   * that fails moves to the next; a write or read refused by a replica that does not lead its
+   * mount (EAGAIN naming the leader) is sent again to the leader, with the same request key.
+   */
+  endpoints?: { host: string; port: number }[];
+  /** false: a refusal naming the leader is returned as the EAGAIN error it is (tools, tests). */
+  followRedirects?: boolean;
   requestTimeoutMs?: number;
   reconnectMaxAttempts?: number;
   /** Shared token: presented in a hello that opens every connection, reconnects included. */
@@ -30,6 +38,10 @@ interface Pending {
   args: Record<string, unknown>;
   requestKey: string | undefined;
   deadlineMs: number;
+  /** Times a replica refused it as not the leader (each retry backs off a little more). */
+  redirects?: number;
+  /** When it was last written to a connection. */
+  sentAtMs?: number;
   resolve(value: unknown): void;
   reject(err: Error): void;
 }
@@ -50,8 +62,15 @@ export class RpcClient {
   private readonly pushHandlers = new Map<number, PushHandler>();
   /** Called after a reconnect, before waiting requests are re-sent (watches resubscribe here). */
   onReconnect: (() => void) | null = null;
+  /** The replica connected to (or tried next): an index into `endpoints`. */
+  private endpoint = 0;
+  /** When the connection last delivered anything (a hung replica delivers nothing). */
+  private lastReceivedMs = 0;
+  private readonly endpoints: { host: string; port: number }[];
 
   constructor(private readonly options: RpcClientOptions) {
+    const first = { host: options.host, port: options.port };
+    this.endpoints = [first, ...(options.endpoints ?? []).filter((e) => e.host !== first.host || e.port !== first.port)];
     this.sweep = setInterval(() => this.expire(), 1000);
     this.sweep.unref?.();
   }
@@ -83,6 +102,7 @@ export class RpcClient {
       entry.reject(err as Error);
       return;
     }
+    entry.sentAtMs = Date.now();
     this.pending.set(id, entry);
     this.outbound.push(frame);
     if (!this.flushScheduled) {
@@ -106,10 +126,12 @@ export class RpcClient {
   }
 
   private async connectWithRetry(): Promise<void> {
-    const attempts = this.options.reconnectMaxAttempts ?? LIMITS.clientReconnectMaxAttempts;
+    const attempts = (this.options.reconnectMaxAttempts ?? LIMITS.clientReconnectMaxAttempts) * this.endpoints.length;
     let lastError: Error | null = null;
     for (let attempt = 0; attempt < attempts && !this.closed; attempt++) {
-      if (attempt > 0) await sleep(LIMITS.clientReconnectBackoffMs * 2 ** Math.min(attempt - 1, 6));
+      // With several replicas, each attempt tries the next one; a full round backs off.
+      if (attempt > 0) this.endpoint = (this.endpoint + 1) % this.endpoints.length;
+      if (attempt > 0 && attempt % this.endpoints.length === 0) await sleep(LIMITS.clientReconnectBackoffMs * 2 ** Math.min(attempt / this.endpoints.length - 1, 6));
       try {
         await this.openSocket();
         return;
@@ -122,7 +144,7 @@ export class RpcClient {
     // connection that opened and then broke is ECONNRESET.
     const code = (lastError as { code?: string } | null)?.code;
     const errno = code === "ECONNREFUSED" || code === "ETIMEDOUT" ? code : "ECONNRESET";
-    throw new FsError(errno, `cannot reach metad at ${this.options.host}:${this.options.port}: ${lastError?.message ?? "client closed"}`);
+    throw new FsError(errno, `cannot reach metad at ${this.endpoints.map((e) => `${e.host}:${e.port}`).join(", ")}: ${lastError?.message ?? "client closed"}`);
   }
 
   private openSocket(): Promise<void> {
@@ -138,6 +160,7 @@ export class RpcClient {
         socket.off("error", onError);
         this.socket = socket;
         this.decoder = new FrameDecoder();
+        this.lastReceivedMs = Date.now();
         socket.write(CONNECTION_MAGIC);
         if (this.options.token !== undefined) this.sendAuth();
         socket.on("data", (chunk: Buffer) => this.onData(socket, chunk));
@@ -149,7 +172,8 @@ export class RpcClient {
   }
 
   private dial(): Socket {
-    const { host, port, tls } = this.options;
+    const { tls } = this.options;
+    const { host, port } = this.endpoints[this.endpoint]!;
     if (!tls) return netConnect({ host, port });
     return tlsConnect({ host, port, ...(tls.ca === undefined ? {} : { ca: tls.ca }), ...(isIP(host) ? {} : { servername: host }) });
   }
@@ -166,6 +190,7 @@ export class RpcClient {
 
   private onData(socket: Socket, chunk: Buffer): void {
     if (socket !== this.socket) return;
+    this.lastReceivedMs = Date.now();
     try {
       this.decoder.push(chunk);
       for (const frame of this.decoder) {
@@ -192,7 +217,49 @@ export class RpcClient {
     this.waiting.shift()?.();
     const response = parseResponse(message);
     if (response.ok) entry.resolve(decodeResult(entry.op, entry.args, response.value));
-    else entry.reject(wireToError(response.error));
+    else {
+      const err = wireToError(response.error);
+      if (!this.redirect(entry, err)) entry.reject(err);
+    }
+  }
+
+  /**
+   * A replica that does not lead the mount answers EAGAIN "not the leader; leader is ID at
+   * HOST:PORT" (or "no leader elected yet" during a failover). The request goes again, with its
+   * request key, to the leader named, or after a short pause while an election runs, until its
+   * deadline. Returns false when the error is anything else.
+   */
+  private redirect(entry: Pending, err: FsError): boolean {
+    if (err.code !== "EAGAIN" || entry.auth || this.options.followRedirects === false || !/not the leader|replica is starting|restoring a checkpoint/.test(err.message)) return false;
+    if (Date.now() + LIMITS.clientRedirectBackoffMs >= entry.deadlineMs) return false;
+    const attempt = (entry.redirects = (entry.redirects ?? 0) + 1);
+    const leader = /leader is \S+ at (\[[^\]]+\]|[^\s:]+):(\d+)/.exec(err.message);
+    const current = this.endpoints[this.endpoint]!;
+    if (leader) {
+      const target = { host: leader[1]!.replace(/^\[|\]$/g, ""), port: Number(leader[2]) };
+      if (target.host !== current.host || target.port !== current.port) {
+        let index = this.endpoints.findIndex((e) => e.host === target.host && e.port === target.port);
+        if (index === -1) index = this.endpoints.push(target) - 1;
+        this.endpoint = index;
+        // The drop re-sends everything waiting on this connection to the leader (onClose).
+        this.pending.set(this.nextId++, entry);
+        this.socket?.destroy();
+        return true;
+      }
+    }
+    // No leader yet, or the one named is this replica (its lease just lapsed): ask again shortly.
+    const delayMs = Math.min(LIMITS.clientRedirectBackoffMs * attempt, LIMITS.clientRedirectBackoffMaxMs);
+    setTimeout(() => {
+      if (this.closed) entry.reject(new FsError("EBADF", "client closed"));
+      else if (!this.socket) void this.connect().then(() => this.send(entry), (e: Error) => entry.reject(e));
+      else this.send(entry);
+    }, delayMs);
+    // Another replica may lead by now: after a few refusals without a name, try the next one.
+    if (!leader && attempt % 3 === 0 && this.endpoints.length > 1) {
+      this.endpoint = (this.endpoint + 1) % this.endpoints.length;
+      this.socket?.destroy();
+    }
+    return true;
   }
 
   private onClose(socket: Socket): void {
@@ -221,12 +288,27 @@ export class RpcClient {
 
   private expire(): void {
     const now = Date.now();
+    this.leaveStalledReplica(now);
     for (const [id, entry] of this.pending) {
       if (entry.deadlineMs > now) continue;
       this.pending.delete(id);
       entry.reject(new FsError("ETIMEDOUT", `${entry.op} had no reply within ${this.options.requestTimeoutMs ?? LIMITS.clientRequestTimeoutMs} ms`));
       this.waiting.shift()?.();
     }
+  }
+
+  /**
+   * With several replicas: one that answers nothing for clientReplicaStallMs while requests wait
+   * (paused, or hung) is left for the next; the waiting requests go there with their keys.
+   */
+  private leaveStalledReplica(now: number): void {
+    if (this.endpoints.length < 2 || !this.socket || this.pending.size === 0) return;
+    if (now - this.lastReceivedMs < LIMITS.clientReplicaStallMs) return;
+    let oldest = now;
+    for (const entry of this.pending.values()) if (!entry.auth) oldest = Math.min(oldest, entry.sentAtMs ?? now);
+    if (now - oldest < LIMITS.clientReplicaStallMs) return;
+    this.endpoint = (this.endpoint + 1) % this.endpoints.length;
+    this.socket.destroy();
   }
 
   /** Ends the connection; waiting requests fail with EBADF. */

@@ -98,6 +98,9 @@ export class Watcher implements AsyncIterableIterator<CursorWatchEvent> {
     return this.done;
   }
 
+  /** A resubscribe's subscribe is on its way. */
+  private starting = false;
+
   private async start(): Promise<void> {
     const id = (nextSubscriptionId++ % ((1 << 30) - 1)) + 1;
     this.rpc.onPush(id, (push: WirePush) => this.accept(push));
@@ -131,8 +134,14 @@ export class Watcher implements AsyncIterableIterator<CursorWatchEvent> {
   /** Called by the client after a reconnect: the old subscription died with the connection. */
   resubscribe(): void {
     if (this.done) return;
+    // A subscribe still waiting for its reply is sent again on the new connection by the client
+    // (with a replicated metad, a redirect to the leader reconnects too): one is enough.
+    if (this.starting) return;
     this.rpc.onPush(this.subscription, null);
-    this.start().catch(() => {});
+    this.starting = true;
+    this.start()
+      .catch(() => {})
+      .finally(() => (this.starting = false));
   }
 
   private accept(push: WirePush): void {

@@ -19,6 +19,14 @@ describe("metad config", () => {
     expect(parseConfig(["--data", "/srv/c", "--objects=file:///elsewhere"], {}).objectsUrl).toBe("file:///elsewhere");
   });
 
+  test("cluster flags: etcd endpoints, replica id, advertised address, key root; none means single node", () => {
+    expect(parseConfig([], {}).cluster).toBeUndefined();
+    const c = parseConfig(["--etcd", "http://10.0.0.1:2379,http://10.0.0.2:2379", "--replica-id", "m1", "--advertise", "10.0.0.1:7777", "--prefer-lead", "0,1"], {});
+    expect(c.cluster).toEqual({ etcd: ["http://10.0.0.1:2379", "http://10.0.0.2:2379"], replicaId: "m1", advertise: "10.0.0.1:7777", root: "/nokv", preferLead: [0, 1] });
+    const env = parseConfig([], { NOKV_ETCD: "http://e:2379", NOKV_REPLICA_ID: "r2", NOKV_ETCD_ROOT: "/prod/nokv", NOKV_CHECKPOINT_INTERVAL_MS: "60000" });
+    expect(env.cluster).toEqual({ etcd: ["http://e:2379"], replicaId: "r2", root: "/prod/nokv", checkpointIntervalMs: 60_000 });
+  });
+
   test("bad flags name the problem", () => {
     const bad: Array<[string[], RegExp]> = [
       [["--nope"], /unknown argument '--nope'/],
@@ -30,6 +38,13 @@ describe("metad config", () => {
       [["--gc-interval-ms", "-5"], /whole number/],
       [["--idle-timeout-ms", "soon"], /whole number/],
       [["--tls-cert", "c.pem"], /--tls-cert and --tls-key go together/],
+      [["--etcd", "http://e:2379"], /--etcd needs --replica-id/],
+      [["--replica-id", "r1"], /cluster flags need --etcd/],
+      [["--etcd", "e:2379", "--replica-id", "r1"], /'e:2379' is not an etcd client URL/],
+      [["--etcd", "http://e:2379", "--replica-id", "bad id"], /'bad id' is not a replica id/],
+      [["--etcd", "http://e:2379", "--replica-id", "r1", "--advertise", "h:0"], /advertises port 0/],
+      [["--etcd", "http://e:2379", "--replica-id", "r1", "--etcd-root", "nokv"], /not an etcd key root/],
+      [["--etcd", "http://e:2379", "--replica-id", "r1", "--listen", "0.0.0.0:7777"], /give --advertise HOST:PORT/],
     ];
     for (const [argv, message] of bad) {
       expect(() => parseConfig(argv, {})).toThrow(ConfigError);

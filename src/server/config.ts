@@ -32,6 +32,23 @@ export interface MetadConfig {
   limits?: Partial<ConnectionLimits>;
   /** How much of the watch, dedupe and command logs GC keeps; tests shorten it. */
   retention?: Partial<GcRetention>;
+  /** Replication through etcd (docs/cluster.md); absent: the single-node embedded default. */
+  cluster?: ClusterConfig;
+}
+
+export interface ClusterConfig {
+  /** etcd client URLs (--etcd, comma-separated). */
+  etcd: string[];
+  /** This replica's identity, unique in the cluster and stable across restarts (--replica-id). */
+  replicaId: string;
+  /** host:port clients reach this metad at (--advertise); default the listen address. */
+  advertise?: string;
+  /** The cluster's key prefix in etcd (--etcd-root, default /nokv). */
+  root: string;
+  /** Shards (mount ids; 0 is the catalog) this replica campaigns for first (--prefer-lead). */
+  preferLead?: number[];
+  /** How often this replica checkpoints to the object store; 0 never (--checkpoint-interval-ms). */
+  checkpointIntervalMs?: number;
 }
 
 export interface ConnectionLimits {
@@ -111,10 +128,54 @@ const FLAGS: Record<string, { env: string; apply: (c: MetadConfig, v: string) =>
   "--tls-cert": { env: "NOKV_TLS_CERT", apply: (c, v) => (c.tlsCertFile = nonEmpty("--tls-cert", v)) },
   "--tls-key": { env: "NOKV_TLS_KEY", apply: (c, v) => (c.tlsKeyFile = nonEmpty("--tls-key", v)) },
   "--log-format": { env: "NOKV_LOG_FORMAT", apply: (c, v) => (c.logFormat = parseLogFormat(v) ?? badLogFormat(v)) },
+  "--etcd": { env: "NOKV_ETCD", apply: (c, v) => (clusterOf(c).etcd = parseEtcd(v)) },
+  "--replica-id": { env: "NOKV_REPLICA_ID", apply: (c, v) => (clusterOf(c).replicaId = parseReplicaId(v)) },
+  "--advertise": { env: "NOKV_ADVERTISE", apply: (c, v) => (clusterOf(c).advertise = parseAdvertise(v)) },
+  "--etcd-root": { env: "NOKV_ETCD_ROOT", apply: (c, v) => (clusterOf(c).root = parseRoot(v)) },
+  "--prefer-lead": { env: "NOKV_PREFER_LEAD", apply: (c, v) => (clusterOf(c).preferLead = parseShardList(v)) },
+  "--checkpoint-interval-ms": { env: "NOKV_CHECKPOINT_INTERVAL_MS", apply: (c, v) => (clusterOf(c).checkpointIntervalMs = parseInterval(v)) },
 };
+
+/** The cluster section, made on the first cluster flag; checked whole once parsing ends. */
+function clusterOf(c: MetadConfig): ClusterConfig {
+  c.cluster ??= { etcd: [], replicaId: "", root: "/nokv" };
+  return c.cluster;
+}
+
+function parseEtcd(value: string): string[] {
+  const urls = value.split(",").map((u) => u.trim()).filter((u) => u !== "");
+  if (urls.length === 0) throw new Error("no etcd URL given");
+  for (const url of urls) if (!/^https?:\/\/[^/\s]+\/?$/.test(url)) throw new Error(`'${url}' is not an etcd client URL (http://HOST:PORT)`);
+  return urls;
+}
+
+function parseReplicaId(value: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(value)) throw new Error(`'${value}' is not a replica id (letters, digits, '_', '.', '-'; at most 64)`);
+  return value;
+}
+
+function parseAdvertise(value: string): string {
+  const { host, port } = parseListen(value);
+  if (port === 0) throw new Error(`'${value}' advertises port 0; give the port clients connect to`);
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+function parseRoot(value: string): string {
+  if (!/^\/[A-Za-z0-9_./-]*[A-Za-z0-9_-]$/.test(value)) throw new Error(`'${value}' is not an etcd key root like /nokv`);
+  return value;
+}
+
+function parseShardList(value: string): number[] {
+  return value.split(",").map((s) => {
+    const n = Number(s.trim());
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`'${s}' is not a mount id`);
+    return n;
+  });
+}
 
 export const USAGE = `usage: metad [--listen HOST:PORT] [--data DIR] [--objects URL] [--durability normal|full] [--gc-interval-ms MS] [--token T]
              [--idle-timeout-ms MS] [--tls-cert FILE --tls-key FILE] [--log-format text|json]
+             [--etcd URLS --replica-id ID [--advertise HOST:PORT] [--etcd-root /nokv] [--prefer-lead MOUNTS]]
   --listen        address to serve RPC and HTTP on (env NOKV_LISTEN, default 127.0.0.1:7777)
   --data          metadata directory (env NOKV_DATA, default ./.nokv)
   --objects       object store: file://DIR or s3://bucket[/prefix]?endpoint=URL&region=R
@@ -131,7 +192,16 @@ export const USAGE = `usage: metad [--listen HOST:PORT] [--data DIR] [--objects 
                   nokvs:// (env NOKV_TLS_CERT)
   --tls-key       PEM private key file for --tls-cert (env NOKV_TLS_KEY)
   --log-format    text, or json: one JSON object per line for auth failures, GC errors and
-                  slow operations (env NOKV_LOG_FORMAT, default text)`;
+                  slow operations (env NOKV_LOG_FORMAT, default text)
+  --etcd          replicate every mount through etcd: client URLs, comma-separated (env NOKV_ETCD;
+                  absent: one metad, no etcd). See docs/operations.md, "Three nodes"
+  --replica-id    this replica's name, unique and stable across restarts (env NOKV_REPLICA_ID)
+  --advertise     HOST:PORT clients are redirected to for this replica (env NOKV_ADVERTISE,
+                  default the --listen address)
+  --etcd-root     key prefix of this cluster in etcd (env NOKV_ETCD_ROOT, default /nokv)
+  --prefer-lead   mount ids (0 = catalog) this replica campaigns for first (env NOKV_PREFER_LEAD)
+  --checkpoint-interval-ms  checkpoint to the object store this often, 0 never
+                  (env NOKV_CHECKPOINT_INTERVAL_MS, default ${LIMITS.checkpointIntervalDefaultMs})`;
 
 function badLogFormat(v: string): never {
   throw new Error(`'${v}' is not a log format (text or json)`);
@@ -155,6 +225,14 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     apply(spec, config, value, flag);
   }
   if (!objectsGiven(argv, env)) config.objectsUrl = defaultObjectsUrl(config.dataDir);
+  if (config.cluster) {
+    if (config.cluster.etcd.length === 0) throw new ConfigError(`cluster flags need --etcd URLS\n${USAGE}`);
+    if (config.cluster.replicaId === "") throw new ConfigError(`--etcd needs --replica-id ID (unique per replica)\n${USAGE}`);
+    // Redirects hand this address to clients: a wildcard listen address reaches nobody.
+    if (config.cluster.advertise === undefined && ["0.0.0.0", "::", ""].includes(config.host)) {
+      throw new ConfigError(`--listen ${config.host}:${config.port} is every interface: give --advertise HOST:PORT, the address clients reach this replica at\n${USAGE}`);
+    }
+  }
   if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
     throw new ConfigError(`--tls-cert and --tls-key go together\n${USAGE}`);
   }

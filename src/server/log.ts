@@ -11,7 +11,7 @@ export type LogLevel = "info" | "warn" | "error";
 export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 
 /** The events metad logs by name; fields are event-specific and never carry a secret. */
-export type LogEvent = "auth_failure" | "gc_error" | "slow_op" | "startup" | "shutdown";
+export type LogEvent = "auth_failure" | "gc_error" | "slow_op" | "startup" | "shutdown" | "cluster";
 
 export class Logger {
   private slowWindowStartMs = 0;
@@ -45,6 +45,11 @@ export class Logger {
   /** One line per GC pass that had errors, not one per object. */
   gcError(fields: { failures: number; lastError: string }): void {
     this.log("error", "gc_error", `gc pass had ${fields.failures} failure(s)`, fields);
+  }
+
+  /** Replication: a step-down, a refused append, a halted shard (src/server/cluster-node.ts). */
+  clusterEvent(message: string): void {
+    this.log("warn", "cluster", message);
   }
 
   /** An op over LIMITS.slowOpLogThresholdUs; rate-limited so a stall does not flood the log. */

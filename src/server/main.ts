@@ -21,7 +21,7 @@ export async function runMetad(argv: readonly string[]): Promise<number> {
   const { host, port } = metad.address;
   const { config } = metad;
   console.log(
-    `metad ready on ${host.includes(":") ? `[${host}]` : host}:${port} (${config.tlsCertFile ? "tls: nokvs:// + https" : "rpc + http"}), data ${config.dataDir} (${config.durability} durability), objects ${metad.objects.url}`,
+    `metad ready on ${host.includes(":") ? `[${host}]` : host}:${port} (${config.tlsCertFile ? "tls: nokvs:// + https" : "rpc + http"}), data ${config.dataDir} (${config.durability} durability), objects ${metad.objects.url}${config.cluster ? `, replica ${config.cluster.replicaId} of ${config.cluster.root} via etcd ${config.cluster.etcd.join(",")}` : ""}`,
   );
   return new Promise<number>((resolve) => {
     let stopping = false;

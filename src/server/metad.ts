@@ -12,7 +12,7 @@ import { DataDirBusy, DataLock } from "./data-lock.ts";
 import { Admission, type AdmissionLimits } from "./admission.ts";
 import { Access } from "./access.ts";
 import { TokenCheck, isLoopbackHost } from "./auth.ts";
-import { wireResultCodec, type WireRequest, type WireResponse } from "../wire/index.ts";
+import { errorResponse, wireResultCodec, type WireRequest, type WireResponse } from "../wire/index.ts";
 import { OPS } from "./dispatch.ts";
 import { GroupCommitter } from "./group-commit.ts";
 import { Subscriptions } from "./subscriptions.ts";
@@ -24,6 +24,10 @@ import { ServerStats } from "./stats.ts";
 import { Logger } from "./log.ts";
 import { METRICS_CONTENT_TYPE, countingObjectStore, renderMetrics, type CountingObjectStore } from "./metrics.ts";
 import { ReadinessProbe } from "./readiness.ts";
+import { ClusterNode } from "./cluster-node.ts";
+import { bindClusterStore, restoreAtStart } from "./cluster-startup.ts";
+import { ClusterStore } from "./cluster-store.ts";
+import { FsError, toFsError } from "../types/index.ts";
 
 // metad: one port, RPC and HTTP; one SQLite store; group commit; watch push; GC on a timer.
 
@@ -47,6 +51,8 @@ export class Metad {
   private gcRunning: Promise<unknown> | null = null;
   private stopping = false;
   private readonly committer: GroupCommitter;
+  /** Set in cluster mode once the replica has joined (after the port is open, so it knows its address). */
+  cluster: ClusterNode | null = null;
 
   private constructor(
     readonly config: MetadConfig,
@@ -68,6 +74,12 @@ export class Metad {
       (failed) => {
         if (failed) this.subscriptions.clampToClocks();
       },
+      config.cluster
+        ? {
+            route: (request, isWrite) => (this.cluster ? this.cluster.route(request, isWrite) : { serve: false, error: new FsError("EAGAIN", "replica is starting: not joined to the cluster yet") }),
+            commitGroup: (build) => (this.cluster ? this.cluster.commitGroup(build) : Promise.reject(new FsError("EAGAIN", "replica is starting"))),
+          }
+        : null,
     );
     this.subscriptions = new Subscriptions(service, this.stats.watch);
     service.core.onEvents((mount, events) => this.subscriptions.publish(mount, events));
@@ -111,11 +123,27 @@ export class Metad {
       if (err instanceof DataDirBusy) throw new StartupError(err.message);
       throw new StartupError(`cannot lock data directory ${dataDir}: ${(err as Error).message}`);
     }
+    // A replica with no database yet starts from the cluster's newest checkpoint.
+    if (config.cluster) {
+      try {
+        const objects = await openObjectStore(config.objectsUrl, { durability: config.durability });
+        try {
+          await restoreAtStart(config.cluster, dataDir, objects);
+        } finally {
+          await objects.close();
+        }
+      } catch (err) {
+        lock.release();
+        throw new StartupError(`cannot restore a checkpoint into ${dataDir}: ${(err as Error).message}`);
+      }
+    }
     let service: MetadataService;
     try {
-      service = new MetadataService(new SqliteStore({ path: join(dataDir, "meta.db"), durability: config.durability, backgroundCheckpoints: true }), {
+      const storeOptions = { path: join(dataDir, "meta.db"), durability: config.durability, backgroundCheckpoints: true };
+      service = new MetadataService(config.cluster ? new ClusterStore(storeOptions) : new SqliteStore(storeOptions), {
         resultCodec: wireResultCodec,
         ...(config.retention ? { retention: config.retention } : {}),
+        ...(config.cluster ? { bootstrap: false } : {}),
       });
     } catch (err) {
       lock.release();
@@ -138,7 +166,9 @@ export class Metad {
     }
     let storeId: string;
     try {
-      storeId = await bindObjectStore(service, { url: objects.url, readId: () => readStoreId(objects), writeId: (id) => writeDurably(config.objectsUrl, id), hasBlocks: () => hasBlocks(objects) });
+      storeId = config.cluster
+        ? await bindClusterStore(config.cluster, service, objects, (id) => writeDurably(config.objectsUrl, id))
+        : await bindObjectStore(service, { url: objects.url, readId: () => readStoreId(objects), writeId: (id) => writeDurably(config.objectsUrl, id), hasBlocks: () => hasBlocks(objects) });
     } catch (err) {
       service.close();
       lock.release();
@@ -158,6 +188,23 @@ export class Metad {
     }
     if (!isLoopbackHost(config.host) && !config.tlsCertFile) {
       console.warn(`metad: listening on ${config.host} without TLS: tokens and metadata cross the network in clear (set --tls-cert and --tls-key)`);
+    }
+    if (config.cluster) {
+      const { host, port } = metad.address;
+      try {
+        metad.cluster = await ClusterNode.start({
+          config: config.cluster,
+          address: config.cluster.advertise ?? `${host.includes(":") ? `[${host}]` : host}:${port}`,
+          service,
+          store: service.store as ClusterStore,
+          objects: metad.objects,
+          storeId,
+          onError: (err) => metad.log.clusterEvent(String(err)),
+        });
+      } catch (err) {
+        await metad.stop();
+        throw new StartupError(`cannot join the cluster at ${config.cluster.etcd.join(",")}: ${(err as Error).message}`);
+      }
     }
     metad.sweepTimer = setInterval(() => metad.admission.sweep(), metad.admission.sweepIntervalMs());
     if (config.gcIntervalMs > 0) metad.gcTimer = setInterval(() => void metad.runGc().catch(() => {}), config.gcIntervalMs);
@@ -203,6 +250,20 @@ export class Metad {
   /** Every RPC request: authentication and authorization, then the op. */
   private handle(conn: Connection, request: WireRequest, reply: (r: WireResponse) => void): void {
     if (!this.access.admit(conn, request, reply)) return;
+    if (LOCAL_OPS.has(request.op) && this.config.cluster) {
+      // Token writes are catalog commands: built and appended like a group, on the catalog's leader.
+      const started = performance.now();
+      const cluster = this.cluster;
+      const run = cluster ? cluster.commitGroup(() => runLocalOp(this.service, this.tokens, conn.grant!, request)) : Promise.reject(new FsError("EAGAIN", "replica is starting: not joined to the cluster yet"));
+      void run
+        .catch((err: unknown) => errorResponse(toFsError(err)))
+        .then((response) => {
+          this.stats.recordOp(request.op, (performance.now() - started) * 1000, !response.ok);
+          reply(response);
+          if (request.op === "token_revoke" && response.ok) this.access.dropGrantsOf((response.value as { id: string }).id);
+        });
+      return;
+    }
     if (LOCAL_OPS.has(request.op)) {
       const started = performance.now();
       const response = runLocalOp(this.service, this.tokens, conn.grant!, request);
@@ -241,6 +302,7 @@ export class Metad {
 
   /** One GC pass; concurrent callers share the pass already running. */
   runGc(): Promise<unknown> {
+    if (this.config.cluster) return this.runClusterGc();
     if (this.gcRunning) return this.gcRunning;
     let lastDeleteError = "";
     const target: GcObjectTarget = {
@@ -282,6 +344,26 @@ export class Metad {
     return this.gcRunning;
   }
 
+  /** On a replica: metadata GC of the shards it leads, through the log (see ClusterNode). */
+  private runClusterGc(): Promise<unknown> {
+    if (!this.cluster) return Promise.reject(new FsError("EAGAIN", "replica is starting: not joined to the cluster yet"));
+    if (this.gcRunning) return this.gcRunning;
+    const logRetainVersions = this.config.retention?.logRetainVersions ?? LIMITS.logRetainVersions;
+    this.gcRunning = this.cluster
+      .collectMetadataGarbage(logRetainVersions)
+      .then((report) => {
+        this.stats.recordGc(report);
+        return report;
+      })
+      .catch((err) => {
+        this.stats.gcLastError = (err as Error).message;
+        this.log.gcError({ failures: 1, lastError: (err as Error).message });
+        throw err;
+      })
+      .finally(() => (this.gcRunning = null));
+    return this.gcRunning;
+  }
+
   statsJson() {
     return this.stats.snapshot({
       writes: this.service.store.counters,
@@ -298,6 +380,11 @@ export class Metad {
         return jsonResponse(200, { ok: true, shards: this.service.store.shards().map((s) => ({ shard: s.shard, version: s.version })) });
       case "GET /readyz": {
         if (this.stopping) return jsonResponse(503, { ready: false, reason: "stopping" });
+        if (this.config.cluster) {
+          // A replica that lags its logs, leads without a confirmed lease, or has not joined yet takes no traffic.
+          const cluster = this.cluster ? this.cluster.readiness() : { ready: false, reasons: ["not joined to the cluster yet"] };
+          if (!cluster.ready) return jsonResponse(503, { ready: false, reason: cluster.reasons.join("; "), cluster: this.cluster?.status() ?? null });
+        }
         const readiness = await this.readiness.check();
         return jsonResponse(readiness.ready ? 200 : 503, readiness);
       }
@@ -328,6 +415,7 @@ export class Metad {
     this.listener?.stop(false);
     await this.committer.whenIdle();
     await this.gcRunning?.catch(() => {});
+    await this.cluster?.stop().catch(() => {});
     for (const conn of [...this.admission.all]) conn.close("server stopping");
     this.listener?.stop(true);
     this.service.close();

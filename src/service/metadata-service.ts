@@ -21,6 +21,11 @@ export interface MetadataServiceOptions {
   resultCodec?: ResultCodec;
   /** How much of the watch, dedupe and command logs GC keeps. */
   retention?: Partial<GcRetention>;
+  /**
+   * false: do not create the default mount at open. A replicated metad (src/server/cluster-node.ts)
+   * creates it through the replicated log instead, once, from the catalog's leader.
+   */
+  bootstrap?: boolean;
 }
 
 /**
@@ -58,7 +63,7 @@ export class MetadataService {
     this.differ = new Differ(this.core, resolve);
     this.rollbacks = new Rollbacks(this.core, resolve);
     this.gc = new Collector(this.core, { ...DEFAULT_GC_RETENTION, ...options.retention }, this.orphans);
-    this.mounts.bootstrap();
+    if (options.bootstrap !== false) this.mounts.bootstrap();
   }
 
   /** Group commit: the writes inside share one SQLite transaction, each still atomic alone. */

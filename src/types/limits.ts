@@ -187,6 +187,12 @@ export const LIMITS = {
   clientReconnectBackoffMs: 50,
   /** SDK: a request with no reply by then fails with ETIMEDOUT. */
   clientRequestTimeoutMs: 60_000,
+  /** SDK, replicated metad: pause before asking again when no leader is elected yet (grows per attempt, to the max). */
+  clientRedirectBackoffMs: 25,
+  /** Low, so a client notices a new leader within this of its election (retries are tiny requests). */
+  clientRedirectBackoffMaxMs: 100,
+  /** SDK, several replicas: a replica that answers nothing this long while requests wait is left for the next. */
+  clientReplicaStallMs: 3_000,
   /** SDK: block uploads one publish keeps in flight (default, and the most a caller may ask). */
   uploadConcurrencyDefault: 8,
   uploadConcurrencyMax: 64,
@@ -335,8 +341,14 @@ export const LIMITS = {
   replicaPollIntervalMs: 500,
   /** Replica: log positions a replica may trail its shard's log by and still report ready. */
   replicaReadyLagMaxPositions: 10_000,
+  /** Replica: not ready once it has not read its log for this long (etcd unreachable: its lag is unknown). */
+  replicaReadyStaleMs: 5_000,
   /** Replica: how often a replica publishes its applied positions (status, lag). */
   replicaReportIntervalMs: 1_000,
+  /** Replica: how long a replica not preferred for a shard (--prefer-lead) lets it stay leaderless before campaigning. */
+  replicaCampaignDeferMs: 600,
+  /** metad cluster: how long a write that creates a mount waits to lead the new mount's shard. */
+  clusterNewShardLeadTimeoutMs: 5_000,
   /** Checkpoints: default period, how many are kept (the log is trimmed behind the oldest), part size. */
   checkpointIntervalDefaultMs: 10 * 60_000,
   checkpointRetainCount: 2,

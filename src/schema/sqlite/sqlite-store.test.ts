@@ -108,3 +108,14 @@ test("many absent-name predicates on one directory fail at the first name that e
   expect(store.getDentry(dentry("new129"))).not.toBeNull();
   store.close();
 });
+
+test("reopening a store does not bring back tables a migration dropped", () => {
+  const dir = mkdtempSync(join(tmpdir(), "nokv-reopen-"));
+  const path = join(dir, "meta.db");
+  new SqliteStore({ path }).close();
+  new SqliteStore({ path }).close();
+  const db = new Database(path);
+  expect(db.query("SELECT name FROM sqlite_master WHERE name = 'path_index'").all()).toEqual([]);
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});

@@ -113,7 +113,10 @@ export class SqliteStore implements MetadataStore {
 
   private migrate(): void {
     this.db.transaction(() => {
-      this.db.run(DDL_V1);
+      // A new store is made at version 1 and migrated like any other. An existing one is never
+      // given version 1's tables again: later versions dropped some (the path index).
+      const exists = this.db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'system'").get() !== null;
+      if (!exists) this.db.run(DDL_V1);
       const row = this.db.query("SELECT int_value FROM system WHERE name = ?").get(SYS_SCHEMA) as { int_value: number } | null;
       let current = row?.int_value ?? 1;
       if (current > SCHEMA_VERSION) {
