@@ -28,7 +28,6 @@ test("the cache stays within its named limits", () => {
   const cache = new RowCache();
   for (let i = 0; i < LIMITS.inodeCacheMaxEntries + 500; i++) cache.inode(1 + (i % 3), i, () => null);
   for (let i = 0; i < LIMITS.dentryCacheMaxEntries + 500; i++) cache.dentry({ mount: 1, parent: i % 7, name: `n${i}` }, () => null);
-  const sizes = cache as unknown as { inodeCount: number; dentryCount: number };
-  expect(sizes.inodeCount).toBeLessThanOrEqual(LIMITS.inodeCacheMaxEntries);
-  expect(sizes.dentryCount).toBeLessThanOrEqual(LIMITS.dentryCacheMaxEntries);
+  expect(cache.entries.inodes).toBeLessThanOrEqual(LIMITS.inodeCacheMaxEntries);
+  expect(cache.entries.dentries).toBeLessThanOrEqual(LIMITS.dentryCacheMaxEntries);
 });
