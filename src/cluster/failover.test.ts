@@ -32,12 +32,12 @@ describe.skipIf(skip !== null)("failover with replica processes", () => {
   afterEach(async () => {
     await Promise.all(children.map((c) => c.stop()));
     children = [];
-  });
+  }, 30_000); // stopping etcd members and replica processes takes seconds on a loaded machine
   afterAll(async () => {
     client?.close();
     await cluster?.stop();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 30_000); // stopping etcd members and replica processes takes seconds on a loaded machine
 
   function spawnReplicas(root: string, count: number): ReplicaProcess[] {
     children = Array.from({ length: count }, (_, i) => {

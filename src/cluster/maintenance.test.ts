@@ -16,7 +16,7 @@ describe.skipIf(skip !== null)("etcd maintenance", () => {
   afterAll(async () => {
     client?.close();
     await cluster?.stop();
-  });
+  }, 30_000); // stopping etcd members and replica processes takes seconds on a loaded machine
 
   test("the scheduled form ticks by itself", async () => {
     const m = EtcdMaintenance.start({ client, root: "/m-timer", compactIntervalMs: 100, defragIntervalMs: 60_000 });

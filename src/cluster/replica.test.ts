@@ -43,7 +43,7 @@ describe.skipIf(skip !== null)("replicas over a 3-member etcd", () => {
     client?.close();
     await cluster?.stop();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 30_000); // stopping etcd members and replica processes takes seconds on a loaded machine
 
   async function startReplica(root: string, id: string, shards: number[], extra: { store?: FileObjectStore; campaign?: boolean } = {}) {
     const sm = new SqliteStateMachine(join(dir, `${root.slice(1)}-${id}.sqlite`));

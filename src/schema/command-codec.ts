@@ -113,6 +113,35 @@ function mutationFromTuple(t: unknown): Mutation {
 
 const EVENT_KEYS = new Set(["mount", "kind", "scope", "name", "inode", "toScope", "toName", "generation"]);
 
+const PREDICATE_KINDS = ["exists", "notExists", "prefixEmpty", "versionEquals"] as const;
+const TARGET_FAMILIES = ["inode", "dentry", "dir"] as const;
+/** A create's predicate detail, "'NAME' already exists", travels as this code instead of the text. */
+const DETAIL_ALREADY_EXISTS = 1;
+
+// A create of 256 names carries 256 predicates: as maps they were half of its entry's bytes and
+// most of its decode time. Kept only while every field is one this tuple holds.
+function predicateTuple(p: Predicate): unknown {
+  const kind = PREDICATE_KINDS.indexOf(p.kind);
+  const family = TARGET_FAMILIES.indexOf(p.target.family);
+  const extra = Object.keys(p).length - (p.detail === undefined ? 3 : 4) - (p.kind === "versionEquals" ? 1 : 0);
+  const key = p.target.key as { mount: number; inode?: number; parent?: number; name?: string };
+  if (kind < 0 || family < 0 || extra !== 0 || Object.keys(key).length !== (p.target.family === "dentry" ? 3 : 2)) return p;
+  const name = p.target.family === "dentry" ? (key.name as string) : null;
+  const detail = p.detail === undefined ? null : name !== null && p.detail === `'${name}' already exists` ? DETAIL_ALREADY_EXISTS : p.detail;
+  const version = p.kind === "versionEquals" ? p.version : null;
+  return [kind, family, key.mount, p.target.family === "dentry" ? key.parent : key.inode, name, p.errno, detail, version];
+}
+
+function predicateFromTuple(t: unknown): Predicate {
+  if (!Array.isArray(t)) return t as Predicate;
+  const [kind, family, mount, k1, name, errno, detail, version] = t as [number, number, number, number, string | null, Predicate["errno"], string | number | null, number | null];
+  const target = (family === 1 ? { family: "dentry", key: { mount, parent: k1, name } } : { family: TARGET_FAMILIES[family], key: { mount, inode: k1 } }) as Predicate["target"];
+  const p = { kind: PREDICATE_KINDS[kind], target, errno } as Predicate;
+  if (version !== null) (p as { version?: number }).version = version;
+  if (detail !== null) p.detail = detail === DETAIL_ALREADY_EXISTS ? `'${name}' already exists` : (detail as string);
+  return p;
+}
+
 function eventTuple(e: WatchEventDraft, shard: number): unknown {
   if (e.mount !== shard || Object.keys(e).some((k) => !EVENT_KEYS.has(k))) return e;
   return [e.kind, e.scope, e.name, e.inode, e.toScope ?? null, e.toName ?? null, e.generation ?? null];
@@ -130,7 +159,7 @@ function eventFromTuple(t: unknown, shard: number): WatchEventDraft {
 export function encodeCommand(c: MetadataCommand): Uint8Array {
   return packr.pack([
     FORMAT, c.shard, c.version, c.kind, c.requestKey ?? null, c.timestampMs, c.nextId, c.keepHistory,
-    c.predicates, c.mutations.map(mutationTuple), c.watchEvents.map((e) => eventTuple(e, c.shard)), c.result ?? null,
+    c.predicates.map(predicateTuple), c.mutations.map(mutationTuple), c.watchEvents.map((e) => eventTuple(e, c.shard)), c.result ?? null,
     c.dedupe ? c.dedupe.map((d) => [d.requestKey, d.result]) : null,
   ]);
 }
@@ -148,7 +177,7 @@ export function decodeCommand(bytes: Uint8Array): MetadataCommand {
     timestampMs: t[5] as number,
     nextId: t[6] as number,
     keepHistory: t[7] as boolean,
-    predicates: t[8] as Predicate[],
+    predicates: (t[8] as unknown[]).map(predicateFromTuple),
     mutations: (t[9] as unknown[]).map(mutationFromTuple),
     watchEvents: (t[10] as unknown[]).map((e) => eventFromTuple(e, shard)),
   };
