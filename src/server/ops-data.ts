@@ -59,11 +59,13 @@ export const DATA_OPS: Record<string, OpSpec> = {
       prepareId: argString(a, "prepareId", { maxBytes: 256 }),
       manifest: argMap(a, "manifest") as unknown as BodyManifest,
       replace: flagArg(a, "replace"),
+      patch: flagArg(a, "patch"),
       ...optionalInt(a, "ifGeneration", "ifGeneration"),
       ...ownerArgs(a),
       ...writeKey(k),
     }),
   ),
+  body_manifest: read((ctx, a) => ctx.service.publisher.bodyManifest({ mount: mountArg(ctx, a), inode: inodeArg(a), ...optionalInt(a, "generation", "generation") })),
   read_plan: read((ctx, a) => {
     const view = viewArg(ctx, a);
     return ctx.service.publisher.readPlan({

@@ -6,6 +6,7 @@ import {
   planRange,
   validateName,
   type BodyManifest,
+  type BodySummary,
   type ChunkManifest,
   type InodeAttrs,
   type InodeId,
@@ -15,10 +16,10 @@ import {
   type Version,
 } from "../types/index.ts";
 import { SUMMARY_CHUNK_INDEX, type Mutation } from "../schema/index.ts";
-import { addBodyRefMutations, dropBodyMutations, loadBody } from "./body.ts";
+import { addBodyRefMutations, blockKeysOf, dropBodyMutations, loadBody, type StoredBody } from "./body.ts";
 import { newInode, valueOf, type ServiceCore, type WriteOptions } from "./core.ts";
 import { touchDir } from "./namespace.ts";
-import { validateManifest } from "./manifest-check.ts";
+import { validateManifest, validatePatchManifest } from "./manifest-check.ts";
 
 // Artifact publication: prepare hands out where to upload (a fresh generation's key prefix),
 // the client uploads blocks straight to the object store, and publish commits the dentry, inode,
@@ -42,6 +43,11 @@ export interface PublishArgs extends WriteOptions {
   replace?: boolean;
   /** ESTALE unless the file's current generation is this one (optimistic writers). */
   ifGeneration?: number;
+  /**
+   * The manifest patches generation `ifGeneration`: it may share that generation's blocks (see
+   * validatePatchManifest), and only the blocks it no longer names are queued for GC.
+   */
+  patch?: boolean;
   mode?: number;
   uid?: number;
   gid?: number;
@@ -104,7 +110,8 @@ export class Publisher {
     const staged = this.core.store.getStaged(mount, args.prepareId);
     if (!staged) throw new FsError("ENOENT", `no prepared publish '${args.prepareId}' (expired or already published)`);
     if (staged.expiresAtMs < this.nowMs()) throw new FsError("ESTALE", `prepared publish '${args.prepareId}' expired`);
-    validateManifest(manifest, staged.keyPrefix);
+    if (args.patch && args.ifGeneration === undefined) throw new FsError("EINVAL", "a patch publish names the generation it patched (ifGeneration)");
+    if (!args.patch) validateManifest(manifest, staged.keyPrefix);
     const dir = this.core.getDir(mount, parent);
     const key = { mount, parent, name };
     const existing = this.core.readDentry(key);
@@ -127,6 +134,8 @@ export class Publisher {
     if (args.ifGeneration !== undefined && (current?.generation ?? 0) !== args.ifGeneration) {
       throw new FsError("ESTALE", `inode ${inode} is at generation ${current?.generation ?? 0}, not ${args.ifGeneration}`);
     }
+    const base = current ? loadBody(this.core.store, mount, inode, current.generation) : { summary: null, chunks: [] };
+    if (args.patch) validateBaseManifest(manifest, staged.keyPrefix, inode, current?.generation ?? 0, base);
     if (existing) {
       command.predicates.push({ kind: "versionEquals", target: { family: "dentry", key }, version: existing.version, errno: "ESTALE" });
     } else {
@@ -138,8 +147,11 @@ export class Publisher {
       : { ...newInode({ inode, type: "file", mode: args.mode ?? 0o644, uid: args.uid ?? 0, gid: args.gid ?? 0, parent, now }), sizeBytes: manifest.summary.sizeBytes, generation };
     if (current) {
       command.predicates.push({ kind: "versionEquals", target: { family: "inode", key: { mount, inode } }, version: current.version, errno: "ESTALE" });
-      command.mutations.push(...dropBodyMutations(mount, inode, current.generation, loadBody(this.core.store, mount, inode, current.generation)));
     }
+    // Blocks the new generation shares with the old keep the old one's reference; only the
+    // blocks it replaced lose theirs (and go to GC), only new blocks gain one.
+    const shared = sharedKeys(base.chunks, manifest.chunks);
+    if (current) command.mutations.push(...dropBodyMutations(mount, inode, current.generation, base, shared));
     command.mutations.push(current ? { family: "inode", op: "put", key: { mount, inode }, value } : { family: "inode", op: "insert", key: { mount, inode }, value });
     if (existing?.inode !== inode) {
       const dentry = { inode, type: "file" as const };
@@ -148,7 +160,7 @@ export class Publisher {
     for (const chunk of manifest.chunks) {
       command.mutations.push({ family: "manifest", op: "insert", key: { mount, inode, generation, chunkIndex: chunk.chunkIndex }, value: { kind: "chunk", chunk } });
     }
-    command.mutations.push(...addBodyRefMutations(mount, manifest.chunks));
+    command.mutations.push(...addBodyRefMutations(mount, manifest.chunks, shared));
     command.mutations.push(
       { family: "manifest", op: "insert", key: { mount, inode, generation, chunkIndex: SUMMARY_CHUNK_INDEX }, value: { kind: "summary", summary: manifest.summary } },
       { family: "staged", op: "delete", key: { mount, prepareId: args.prepareId } },
@@ -169,6 +181,20 @@ export class Publisher {
       { family: "inode", op: "delete", key: { mount, inode: oldInode } },
       ...dropBodyMutations(mount, oldInode, old.generation, loadBody(this.core.store, mount, oldInode, old.generation)),
     ];
+  }
+
+  /**
+   * A file's current body as stored (summary and every chunk's blocks): what a patch publish
+   * starts from. ESTALE if it moved past `generation`.
+   */
+  bodyManifest(args: { mount: MountId; inode: InodeId; generation?: number }): { generation: number; sizeBytes: number; summary: BodySummary | null; chunks: ChunkManifest[] } {
+    const attrs = this.core.getInode(args.mount, args.inode);
+    if (attrs.type !== "file") throw new FsError(attrs.type === "dir" ? "EISDIR" : "EINVAL", `inode ${args.inode} is not a regular file`);
+    if (args.generation !== undefined && args.generation !== attrs.generation) {
+      throw new FsError("ESTALE", `inode ${args.inode} moved from generation ${args.generation} to ${attrs.generation}`);
+    }
+    const body = loadBody(this.core.store, args.mount, args.inode, attrs.generation);
+    return { generation: attrs.generation, sizeBytes: attrs.sizeBytes, summary: body.summary, chunks: body.chunks };
   }
 
   /** Which object ranges hold [offset, offset + length) of a body; gaps between ranges are zeros. */
@@ -212,6 +238,22 @@ export class Publisher {
     const row = this.core.store.getManifest({ mount, inode: attrs.inode, generation: attrs.generation, chunkIndex: SUMMARY_CHUNK_INDEX }, at);
     return row?.kind === "summary" ? row.summary.chunkSizeBytes : LIMITS.chunkSizeBytes;
   }
+}
+
+function validateBaseManifest(manifest: BodyManifest, keyPrefix: string, inode: InodeId, generation: number, base: StoredBody): void {
+  const blockSizeBytes = base.summary?.blockSizeBytes;
+  if (blockSizeBytes !== undefined && base.chunks.length > 0 && manifest?.summary?.blockSizeBytes !== blockSizeBytes) {
+    throw new FsError("EINVAL", `manifest: a patch keeps its base's block size ${blockSizeBytes}, got ${manifest?.summary?.blockSizeBytes}`);
+  }
+  validatePatchManifest(manifest, keyPrefix, { inode, generation, chunks: base.chunks });
+}
+
+/** Block keys both bodies name. */
+function sharedKeys(oldChunks: readonly ChunkManifest[], newChunks: readonly ChunkManifest[]): Set<string> {
+  const old = blockKeysOf(oldChunks);
+  const out = new Set<string>();
+  for (const key of blockKeysOf(newChunks)) if (old.has(key)) out.add(key);
+  return out;
 }
 
 /** The ranges of one chunk's blocks that fall inside [start, end), in output order. */
