@@ -16,7 +16,7 @@ import {
   type Version,
 } from "../types/index.ts";
 import { SUMMARY_CHUNK_INDEX, type Mutation } from "../schema/index.ts";
-import { addBodyRefMutations, blockKeysOf, dropBodyMutations, loadBody, type StoredBody } from "./body.ts";
+import { addBodyRefMutations, blockKeysOf, dropBodyMutations, loadBody } from "./body.ts";
 import { newInode, valueOf, type ServiceCore, type WriteOptions } from "./core.ts";
 import { touchDir } from "./namespace.ts";
 import { validateManifest, validatePatchManifest } from "./manifest-check.ts";
@@ -135,7 +135,7 @@ export class Publisher {
       throw new FsError("ESTALE", `inode ${inode} is at generation ${current?.generation ?? 0}, not ${args.ifGeneration}`);
     }
     const base = current ? loadBody(this.core.store, mount, inode, current.generation) : { summary: null, chunks: [] };
-    if (args.patch) validateBaseManifest(manifest, staged.keyPrefix, inode, current?.generation ?? 0, base);
+    if (args.patch) validatePatchManifest(manifest, staged.keyPrefix, { inode, generation: current?.generation ?? 0, chunks: base.chunks });
     if (existing) {
       command.predicates.push({ kind: "versionEquals", target: { family: "dentry", key }, version: existing.version, errno: "ESTALE" });
     } else {
@@ -238,14 +238,6 @@ export class Publisher {
     const row = this.core.store.getManifest({ mount, inode: attrs.inode, generation: attrs.generation, chunkIndex: SUMMARY_CHUNK_INDEX }, at);
     return row?.kind === "summary" ? row.summary.chunkSizeBytes : LIMITS.chunkSizeBytes;
   }
-}
-
-function validateBaseManifest(manifest: BodyManifest, keyPrefix: string, inode: InodeId, generation: number, base: StoredBody): void {
-  const blockSizeBytes = base.summary?.blockSizeBytes;
-  if (blockSizeBytes !== undefined && base.chunks.length > 0 && manifest?.summary?.blockSizeBytes !== blockSizeBytes) {
-    throw new FsError("EINVAL", `manifest: a patch keeps its base's block size ${blockSizeBytes}, got ${manifest?.summary?.blockSizeBytes}`);
-  }
-  validatePatchManifest(manifest, keyPrefix, { inode, generation, chunks: base.chunks });
 }
 
 /** Block keys both bodies name. */

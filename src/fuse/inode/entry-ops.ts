@@ -33,6 +33,9 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
       // A directory's attribute events land in its parent's scope (the root's in its own).
       const attrScope = node.type === "dir" ? (nodes.linkOf(node)?.parent ?? nodeid) : 0;
       if (node.type === "dir" && state.local.dirAttrsCurrent(nodeid, attrScope)) return attrOut(node);
+      // A named file open for writing here: size and times are ours until the publish, and after
+      // it node.attrs holds its reply. (An unlinked one asks metad: its link count moved.)
+      if (node.type === "file" && state.bodies.openForWrite(node) && nodes.linkOf(node) !== null) return attrOut(node);
       nodes.update(node, await source.getattr(node.inode));
       if (node.type === "dir") state.local.dirFresh(nodeid);
       return attrOut(node);

@@ -82,7 +82,7 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
     async read(_ctx, _nodeid, fh, offsetBytes, lengthBytes) {
       const handle = files.get(fh);
       const loaded = bodies.loaded(handle.node);
-      if (loaded) return loaded.read(offsetBytes, lengthBytes);
+      if (loaded) return await loaded.read(offsetBytes, lengthBytes);
       const node = handle.node;
       handle.readahead ??= new Readahead(
         (offset, length, generation) => source.read(node.inode, { offsetBytes: offset, lengthBytes: length, generation }),
