@@ -59,8 +59,15 @@ export class InodeApi {
    * Commits a manifest whose blocks are uploaded (putBlock). `patch` with `ifGeneration`: the
    * manifest may share that generation's blocks (see body-patch.ts).
    */
-  publishManifest(parent: InodeId, name: string, prepareId: string, manifest: BodyManifest, options: { ifGeneration?: number; patch?: boolean; mode?: number }): Promise<InodeAttrs> {
-    return this.call("publish", { parent, name, prepareId, manifest, replace: true, ...options }, true) as Promise<InodeAttrs>;
+  async publishManifest(
+    parent: InodeId,
+    name: string,
+    prepareId: string,
+    manifest: BodyManifest,
+    options: { ifGeneration?: number; patch?: boolean; mode?: number; prepareNextExpiryMs?: number },
+  ): Promise<{ attrs: InodeAttrs; next: PreparedPublish | null }> {
+    const { next, ...attrs } = (await this.call("publish", { parent, name, prepareId, manifest, replace: true, ...options }, true)) as InodeAttrs & { next?: PreparedPublish };
+    return { attrs, next: next ?? null };
   }
 
   /** Writes one block object straight to the object store (nothing is visible until a publish names it). */

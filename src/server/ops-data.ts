@@ -60,6 +60,7 @@ export const DATA_OPS: Record<string, OpSpec> = {
       manifest: argMap(a, "manifest") as unknown as BodyManifest,
       replace: flagArg(a, "replace"),
       patch: flagArg(a, "patch"),
+      ...optionalInt(a, "prepareNextExpiryMs", "prepareNextExpiryMs"),
       ...optionalInt(a, "ifGeneration", "ifGeneration"),
       ...ownerArgs(a),
       ...writeKey(k),

@@ -48,6 +48,11 @@ export interface PublishArgs extends WriteOptions {
    * validatePatchManifest), and only the blocks it no longer names are queued for GC.
    */
   patch?: boolean;
+  /**
+   * Also prepare the file's next body (expiring after this many ms) in the same command: the
+   * result's `next`. A writer that publishes again and again (fsync) then pays one round trip each.
+   */
+  prepareNextExpiryMs?: number;
   mode?: number;
   uid?: number;
   gid?: number;
@@ -167,9 +172,23 @@ export class Publisher {
       touchDir(mount, dir, now, 0),
     );
     command.watchEvents.push({ mount, kind: "publish", scope: parent, name, inode, generation });
-    const result = this.core.result(command, { ...value, version: command.version });
+    const next = args.prepareNextExpiryMs === undefined ? undefined : this.stageNext(command, mount, inode, args.prepareNextExpiryMs);
+    const result = this.core.result(command, { ...value, version: command.version, ...(next ? { next } : {}) });
     this.core.commit(command);
     return result;
+  }
+
+  /** A prepare of `inode`'s next body, staged by the publish `command`. */
+  private stageNext(command: ReturnType<ServiceCore["command"]>, mount: MountId, inode: InodeId, expiryMs: number): PreparedPublish {
+    if (!Number.isInteger(expiryMs) || expiryMs <= 0 || expiryMs > LIMITS.stagedExpiryMaxMs) {
+      throw new FsError("EINVAL", `expiry must be 1..${LIMITS.stagedExpiryMaxMs} ms, got ${expiryMs}`);
+    }
+    const generation = this.core.allocateId(command);
+    const prepareId = `${mount}.${generation}.${crypto.randomUUID()}`;
+    const keyPrefix = bodyKeyPrefix(mount, inode, generation);
+    const expiresAtMs = command.timestampMs + expiryMs;
+    command.mutations.push({ family: "staged", op: "put", key: { mount, prepareId }, value: { inode, generation, keyPrefix, expiresAtMs, freshInode: false } });
+    return { prepareId, mount, inode, generation, blockSizeBytes: LIMITS.blockSizeDefaultBytes, chunkSizeBytes: LIMITS.chunkSizeBytes, keyPrefix, expiresAtMs };
   }
 
   /** When a publish puts a different inode under an existing name, the old one loses a link. */

@@ -310,6 +310,10 @@ export const LIMITS = {
    * the object store as they fill; past this the mount publishes what it holds.
    */
   fuseOpenFileBufferedMaxBytes: 32 * 1024 * 1024,
+  /** file:// store: puts up to this size (without "full" durability) are synchronous writes, not a thread-pool round trip. */
+  fileStoreSyncPutMaxBytes: 256 * 1024,
+  /** FUSE: bytes of its own last-published blocks one open file keeps, to rebuild them without reading them back. */
+  fuseCleanBlocksCachedMaxBytes: 8 * 1024 * 1024,
   /** FUSE: blocks one open file streams out (or rebuilds for a publish) at once. */
   fuseBlockUploadsMax: 8,
   /** FUSE: bytes written (or published) between garbage collections the mount asks for. */

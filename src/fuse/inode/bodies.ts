@@ -136,23 +136,31 @@ export class Bodies {
     body.ctimeNs = nowNs();
   }
 
-  /** Publishes the node's body if it changed since the last publish. */
-  async flush(node: Node): Promise<void> {
+  /**
+   * Publishes the node's body if it changed since the last publish. `again`: the writer goes on
+   * (fsync, not close): metad prepares the next publish in the same round trip.
+   */
+  async flush(node: Node, again = false): Promise<void> {
     const body = this.bodies.get(node.nodeid);
     if (!body) return;
-    await this.serial(body, () => this.publishLocked(node, body));
+    await this.serial(body, () => this.publishLocked(node, body, again));
   }
 
-  private async publishLocked(node: Node, body: Body): Promise<void> {
+  private async publishLocked(node: Node, body: Body, again = true): Promise<void> {
     if (!this.isDirty(body) || !body.patch) return;
     const seq = body.changeSeq;
-    const attrs = await this.publishRetrying(node, body.patch);
+    const patch = body.patch;
+    const putBefore = patch.bytesPut;
+    const attrs = await this.publishRetrying(node, patch, again);
     // The blocks a large publish rebuilt and uploaded are garbage now, too.
-    this.collectAfter(LIMITS.fuseGcAfterWrittenBytes);
+    this.collectAfter(patch.bytesPut - putBefore);
     // No name (unlinked while open, O_TMPFILE): the bytes stay here, unpublished, until a link
     // names the file again (its next flush publishes them) or the last writer closes.
     if (!attrs) return;
-    this.nodes.update(node, attrs);
+    // The kernel was told the times of our writes (see overlay); metad stamped its own a moment
+    // later. Showing metad's would look like a change from elsewhere and drop the file's cached
+    // pages (AUTO_INVAL_DATA): this mount keeps showing its own until the file is reopened.
+    this.nodes.update(node, body.mtimeNs === 0n ? attrs : { ...attrs, mtimeNs: body.mtimeNs, ctimeNs: body.ctimeNs });
     if (body.pendingTimes) this.nodes.update(node, await this.source.setattr(node.inode, body.pendingTimes));
     body.publishedSeq = seq;
     if (body.changeSeq === seq) body.pendingTimes = null;
@@ -164,11 +172,11 @@ export class Bodies {
    * rather than fail, and past it they fail with EIO; they never report success for bytes that
    * were not published.
    */
-  private async publishRetrying(node: Node, patch: PatchBody): Promise<InodeAttrs | null> {
+  private async publishRetrying(node: Node, patch: PatchBody, again: boolean): Promise<InodeAttrs | null> {
     const deadlineMs = performance.now() + LIMITS.fusePublishRetryMaxMs;
     for (let delayMs: number = LIMITS.fusePublishRetryBackoffMs; ; delayMs = Math.min(delayMs * 2, LIMITS.fusePublishRetryBackoffMaxMs)) {
       try {
-        return await this.publishAs(node, patch);
+        return await this.publishAs(node, patch, again);
       } catch (err) {
         const code = (err as FsError).code;
         if (!UNREACHABLE.has(code)) throw err;
@@ -190,7 +198,7 @@ export class Bodies {
    * (unlinked, replaced) the bytes belong to no name and are dropped, as writes to an unlinked
    * file are.
    */
-  private async publishAs(node: Node, patch: PatchBody): Promise<InodeAttrs | null> {
+  private async publishAs(node: Node, patch: PatchBody, again: boolean): Promise<InodeAttrs | null> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const link = this.nodes.linkOf(node);
       if (!link) return null;
@@ -198,8 +206,10 @@ export class Bodies {
       if (!built) return null;
       const parent = this.nodes.inodeOf(link.parent);
       try {
-        const attrs = await this.io().publishManifest(parent, link.name, built.prepared.prepareId, built.manifest, { ifGeneration: patch.generation, mode: node.attrs.mode });
-        patch.published(built.manifest, attrs.generation);
+        const options = { ifGeneration: patch.generation, mode: node.attrs.mode, prepareNext: again };
+        node.publishingGeneration = built.prepared.generation;
+        const { attrs, next } = await this.io().publishManifest(parent, link.name, built.prepared.prepareId, built.manifest, options);
+        patch.published(built.manifest, attrs.generation, next);
         this.afterPublish(link.parent, attrs);
         return attrs;
       } catch (err) {

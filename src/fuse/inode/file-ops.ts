@@ -120,7 +120,7 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
       }
     },
     async fsync(_ctx, _nodeid, fh) {
-      await bodies.flush(files.get(fh).node);
+      await bodies.flush(files.get(fh).node, true);
     },
     /**
      * Mode 0 grows the file to offset + length (zeros, like a truncate up) and never shrinks it;

@@ -20,7 +20,8 @@ export class LiveSource implements NodeSource {
   readonly patches: PatchIo = {
     bodyManifest: (inode, generation) => this.client.inode.bodyManifest(inode, generation),
     prepare: (parent, name, inode) => this.takePrepared(parent, name, inode),
-    publishManifest: (parent, name, prepareId, manifest, options) => this.client.inode.publishManifest(parent, name, prepareId, manifest, { ...options, patch: true }),
+    publishManifest: (parent, name, prepareId, manifest, { prepareNext, ...options }) =>
+      this.client.inode.publishManifest(parent, name, prepareId, manifest, { ...options, patch: true, ...(prepareNext ? { prepareNextExpiryMs: LIMITS.fusePreparedExpiryMs } : {}) }),
     putBlock: (key, bytes) => this.client.inode.putBlock(key, bytes),
     getBlock: (key, lengthBytes) => this.client.inode.getBlock(key, lengthBytes),
   };

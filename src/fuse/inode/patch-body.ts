@@ -39,10 +39,17 @@ export class PatchBody {
   /** Base bytes at or past this read as zeros (the file was cut below it since the base). */
   private baseValidBytes: number;
   private streamError: unknown = null;
+  /**
+   * Bytes of base blocks this mount built (its own last publish), newest last: a block written
+   * again (SQLite's header page, a log's tail) is rebuilt without reading it back.
+   */
+  private cleanSlots = new Map<number, Uint8Array>();
+  private cleanBytes = 0;
   /** Bytes of slot buffers in memory; for the memory bound, tests and stats. */
   bufferedBytes = 0;
-  /** Blocks put since the open (streamed and rebuilt); for tests and stats. */
+  /** Blocks put since the open (streamed and rebuilt), and their bytes; for tests and stats. */
   blocksPut = 0;
+  bytesPut = 0;
   sizeBytes: number;
 
   private constructor(
@@ -104,11 +111,27 @@ export class PatchBody {
     if (endBytes <= offsetBytes) return EMPTY;
     const out = new Uint8Array(endBytes - offsetBytes);
     const baseEndBytes = Math.min(endBytes, this.baseValidBytes, this.base.sizeBytes);
-    if (baseEndBytes > offsetBytes) out.set(await this.target.readBase(offsetBytes, baseEndBytes - offsetBytes, this.base.generation));
+    if (baseEndBytes > offsetBytes) out.set(this.cleanBytesOf(offsetBytes, baseEndBytes) ?? (await this.target.readBase(offsetBytes, baseEndBytes - offsetBytes, this.base.generation)));
     const blockBytes = this.base.blockSizeBytes;
     for (let index = Math.floor(offsetBytes / blockBytes); index * blockBytes < endBytes; index++) {
       const slot = this.slots.get(index);
       if (slot) await this.overlay(out, offsetBytes, index, slot);
+    }
+    return out;
+  }
+
+  /** Base bytes [from, to) when every block they lie in is one this mount built (kept in cleanSlots). */
+  private cleanBytesOf(from: number, to: number): Uint8Array | null {
+    const blockBytes = this.base.blockSizeBytes;
+    const out = new Uint8Array(to - from);
+    for (let at = from; at < to; ) {
+      const index = Math.floor(at / blockBytes);
+      const slotStart = index * blockBytes;
+      const clean = this.cleanSlots.get(index);
+      const end = Math.min(to, slotStart + blockBytes);
+      if (!clean || clean.byteLength < end - slotStart) return null;
+      out.set(clean.subarray(at - slotStart, end - slotStart), at - from);
+      at = end;
     }
     return out;
   }
@@ -155,6 +178,7 @@ export class PatchBody {
    */
   async prepareManifest(): Promise<{ prepared: PreparedPublish; manifest: BodyManifest; sharesBase: boolean } | null> {
     await this.drain();
+    this.builtSlots.clear();
     const prepared = await this.preparedFor();
     if (!prepared) return null;
     const replaced = new Map<number, BlockRef | null>();
@@ -166,17 +190,50 @@ export class PatchBody {
     return { prepared, manifest, sharesBase };
   }
 
-  /** The publish of `manifest` committed as `generation`: it is the base now, and nothing is dirty. */
-  published(manifest: BodyManifest, generation: number): void {
+  /**
+   * The publish of `manifest` committed as `generation`: it is the base now, and nothing is
+   * dirty. `next`: the prepare metad made alongside for the next publish.
+   */
+  published(manifest: BodyManifest, generation: number, next: PreparedPublish | null): void {
     this.base = patchBase({ generation, sizeBytes: manifest.summary.sizeBytes, summary: manifest.summary, chunks: manifest.chunks }, LIMITS.chunkSizeBytes, this.base.blockSizeBytes);
-    for (const [index, slot] of this.slots) this.dropSlot(index, slot);
+    for (const [index, slot] of this.slots) {
+      this.dropSlot(index, slot);
+      const stale = this.cleanSlots.get(index);
+      if (stale) this.cleanBytes -= stale.byteLength;
+      this.cleanSlots.delete(index);
+    }
+    for (const [index, bytes] of this.builtSlots) this.remember(index, bytes);
+    this.builtSlots.clear();
     this.baseValidBytes = this.sizeBytes = manifest.summary.sizeBytes;
-    this.prepared = null;
+    this.prepared = next;
   }
 
   /** Someone else published a new body meanwhile: ours will publish over `generation` (no block shared). */
   rebase(generation: number): void {
     this.base = { ...this.base, generation };
+    this.forgetClean();
+  }
+
+  /** Bytes built for the publish in flight, by slot: clean base bytes once it commits. */
+  private readonly builtSlots = new Map<number, Uint8Array>();
+
+  private remember(index: number, bytes: Uint8Array): void {
+    const had = this.cleanSlots.get(index);
+    if (had) this.cleanBytes -= had.byteLength;
+    this.cleanSlots.delete(index);
+    this.cleanSlots.set(index, bytes);
+    this.cleanBytes += bytes.byteLength;
+    for (const [oldest, old] of this.cleanSlots) {
+      if (this.cleanBytes <= LIMITS.fuseCleanBlocksCachedMaxBytes) break;
+      this.cleanSlots.delete(oldest);
+      this.cleanBytes -= old.byteLength;
+    }
+  }
+
+  private forgetClean(): void {
+    this.cleanSlots.clear();
+    this.cleanBytes = 0;
+    this.builtSlots.clear();
   }
 
   /** Slot `index`'s block for the publish: the streamed one if it still holds the slot, else rebuilt and put. */
@@ -188,6 +245,8 @@ export class PatchBody {
     const block = freshBlock(prepared, this.base.blockSizeBytes, index, bytes);
     await this.io.putBlock(block.key, bytes);
     this.blocksPut++;
+    this.bytesPut += bytes.byteLength;
+    this.builtSlots.set(index, bytes);
     return block;
   }
 
@@ -199,6 +258,8 @@ export class PatchBody {
     const slotStart = index * this.base.blockSizeBytes;
     const baseEnd = Math.min(slotStart + n, this.base.sizeBytes, this.baseValidBytes);
     if (!this.base.blocks.has(index) || baseEnd <= slotStart) return null;
+    const clean = this.cleanSlots.get(index);
+    if (clean && clean.byteLength >= baseEnd - slotStart) return clean.subarray(0, baseEnd - slotStart);
     return await this.target.readBase(slotStart, baseEnd - slotStart, this.base.generation);
   }
 
@@ -211,6 +272,7 @@ export class PatchBody {
   /** Frees every buffer; the body must not be used after. */
   dispose(): void {
     for (const [index, slot] of this.slots) this.dropSlot(index, slot);
+    this.forgetClean();
   }
 
   /** A whole block was written: put it now under the coming publish's prepare, and free its bytes. */
@@ -226,6 +288,7 @@ export class PatchBody {
       .putBlock(block.key, bytes)
       .then(() => {
         this.blocksPut++;
+        this.bytesPut += bytes.byteLength;
         slot.uploaded = block;
         slot.underlyingEndBytes = block.lengthBytes;
         slot.dirty = [];
@@ -237,6 +300,9 @@ export class PatchBody {
 
   /** The prepare of the coming publish (made once per publish), or null while the file has no name. */
   private async preparedFor(): Promise<PreparedPublish | null> {
+    // A prepare about to expire is dropped unless streamed blocks already wait under it.
+    const streamed = [...this.slots.values()].some((slot) => slot.uploaded !== null);
+    if (this.prepared && !streamed && Date.now() + LIMITS.fusePreparedMarginMs >= this.prepared.expiresAtMs) this.prepared = null;
     if (this.prepared) return this.prepared;
     const link = this.target.link();
     if (!link) return null;

@@ -22,7 +22,8 @@ export interface PatchIo {
   bodyManifest(inode: InodeId, generation?: number): Promise<StoredBodyManifest>;
   /** A prepare for a new body of `inode` under `name` in `parent` (one made at its create may serve). */
   prepare(parent: InodeId, name: string, inode: InodeId): Promise<PreparedPublish>;
-  publishManifest(parent: InodeId, name: string, prepareId: string, manifest: BodyManifest, options: { ifGeneration: number; mode?: number }): Promise<InodeAttrs>;
+  /** `prepareNext`: the reply carries the prepare of the file's next body (the writer keeps writing). */
+  publishManifest(parent: InodeId, name: string, prepareId: string, manifest: BodyManifest, options: { ifGeneration: number; mode?: number; prepareNext?: boolean }): Promise<{ attrs: InodeAttrs; next: PreparedPublish | null }>;
   putBlock(key: string, bytes: Uint8Array): Promise<void>;
   /** A block put for a publish that has not happened yet. */
   getBlock(key: string, lengthBytes: number): Promise<Uint8Array>;
