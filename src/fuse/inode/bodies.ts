@@ -127,6 +127,18 @@ export class Bodies {
     });
   }
 
+  /** A change with no bytes (a chown to the same owner): ctime moves, and the next publish stamps it at metad. */
+  async touch(node: Node): Promise<void> {
+    const body = this.bodies.get(node.nodeid);
+    if (!body || body.writers === 0) return;
+    await this.serial(body, async () => {
+      await this.load(node, body);
+      const mtimeNs = this.isDirty(body) ? body.mtimeNs : BigInt(node.attrs.mtimeNs);
+      this.changed(body);
+      body.mtimeNs = mtimeNs;
+    });
+  }
+
   /** Remembers times set on a dirty node, to restore them after the publish. */
   setTimes(node: Node, times: { atimeNs?: bigint; mtimeNs?: bigint }): void {
     const body = this.bodies.get(node.nodeid);
