@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { LIMITS, ROOT_INODE, blockChecksum, blockKey, segmentSizeFor, type BlockRef, type BodyManifest, type ChunkManifest, type PreparedPublish } from "../types/index.ts";
+import { LIMITS, ROOT_INODE, blockChecksum, blockKey, segmentSizeFor, type BlockRef, type BodyManifest, type ChunkManifest, type InodeAttrs, type PreparedPublish } from "../types/index.ts";
+import type { SqliteStore } from "../schema/index.ts";
+import { fsck } from "./fsck.ts";
 import { errnoOf, openTestService, type ServiceHarness } from "./testing.ts";
 
 let h: ServiceHarness;
@@ -40,7 +42,7 @@ function patch(ifGeneration: number, build: (prep: PreparedPublish) => BodyManif
 const queued = () => h.service.store.scanGc(m, Number.MAX_SAFE_INTEGER, 100).map((r) => r.objectKey).sort();
 
 describe("patch publish", () => {
-  test("a patch shares the base's untouched blocks; only the replaced one goes to GC", () => {
+  test("a patch shares the base's untouched blocks; only the replaced one goes to GC", async () => {
     const { attrs, blocks } = publishBase(4);
     const next = patch(attrs.generation, (prep) => manifest(4 * BLOCK, [blocks[0]!, fresh(prep, 1), blocks[2]!, blocks[3]!]));
     expect(next.generation).toBeGreaterThan(attrs.generation);
@@ -50,6 +52,10 @@ describe("patch publish", () => {
     // A second patch on top still shares the first generation's blocks, and frees what it replaced.
     patch(next.generation, (prep) => manifest(3 * BLOCK, [fresh(prep, 0), bodyBlock(next.generation, 1), blocks[2]!]));
     expect(queued()).toEqual([blocks[0]!.key, blocks[1]!.key, blocks[3]!.key].sort());
+    // Shared blocks hold one reference each, from the one generation naming them: fsck agrees.
+    expect(h.service.store.blockRefCount(m, blocks[2]!.key)).toBe(1);
+    const store = h.service.store as SqliteStore;
+    expect((await fsck(store, store.fullScan())).violations).toEqual([]);
   });
 
   test("append, truncate and holes: blocks sit in slots, a tail may be cut shorter", () => {
@@ -82,6 +88,18 @@ describe("patch publish", () => {
     // Without the generation it patched.
     const prep = pub().prepare({ mount: m, parent: ROOT_INODE, name: "f", blockSizeBytes: BLOCK });
     expect(errnoOf(() => pub().publish({ mount: m, prepareId: prep.prepareId, parent: ROOT_INODE, name: "f", manifest: manifest(BLOCK, [fresh(prep, 0)]), replace: true, patch: true }))).toBe("EINVAL");
+  });
+
+  test("a publish can prepare the next one in the same command", () => {
+    const { attrs, blocks } = publishBase(2);
+    const prep = pub().prepare({ mount: m, parent: ROOT_INODE, name: "f", blockSizeBytes: BLOCK });
+    const args = { mount: m, prepareId: prep.prepareId, parent: ROOT_INODE, name: "f", replace: true, ifGeneration: attrs.generation, patch: true, prepareNextExpiryMs: 60_000 };
+    const first = pub().publish({ ...args, manifest: manifest(2 * BLOCK, [fresh(prep, 0), blocks[1]!]) }) as InodeAttrs & { next?: PreparedPublish };
+    const next = first.next!;
+    expect(next.inode).toBe(attrs.inode);
+    expect(next.generation).toBeGreaterThan(first.generation);
+    const second = pub().publish({ ...args, prepareId: next.prepareId, ifGeneration: first.generation, prepareNextExpiryMs: undefined, manifest: manifest(2 * BLOCK, [fresh(prep, 0), fresh(next, 1)]) });
+    expect(second.generation).toBe(next.generation);
   });
 
   test("body_manifest returns the stored blocks of the current generation", () => {
