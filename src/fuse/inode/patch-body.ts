@@ -1,5 +1,6 @@
 import { FsError, LIMITS, type BlockRef, type BodyManifest, type InodeId, type PreparedPublish } from "../../types/index.ts";
 import { addRange, clipRanges, coversSlot, emptyBase, freshBlock, mergeSlot, patchBase, patchManifest, type PatchBase } from "../../sdk/body-patch.ts";
+import { CleanBlocks } from "./clean-blocks.ts";
 import type { PatchIo } from "./source.ts";
 
 // The unpublished state of one file open for writing: the base generation it patches and, per
@@ -39,12 +40,10 @@ export class PatchBody {
   /** Base bytes at or past this read as zeros (the file was cut below it since the base). */
   private baseValidBytes: number;
   private streamError: unknown = null;
-  /**
-   * Bytes of base blocks this mount built (its own last publish), newest last: a block written
-   * again (SQLite's header page, a log's tail) is rebuilt without reading it back.
-   */
-  private cleanSlots = new Map<number, Uint8Array>();
-  private cleanBytes = 0;
+  /** Bytes of base blocks this mount built (its own last publish). */
+  private readonly cleanBlocks = new CleanBlocks();
+  /** Bytes built for the publish in flight, by slot: clean base bytes once it commits. */
+  private readonly builtSlots = new Map<number, Uint8Array>();
   /** Bytes of slot buffers in memory; for the memory bound, tests and stats. */
   bufferedBytes = 0;
   /** Blocks put since the open (streamed and rebuilt), and their bytes; for tests and stats. */
@@ -111,27 +110,11 @@ export class PatchBody {
     if (endBytes <= offsetBytes) return EMPTY;
     const out = new Uint8Array(endBytes - offsetBytes);
     const baseEndBytes = Math.min(endBytes, this.baseValidBytes, this.base.sizeBytes);
-    if (baseEndBytes > offsetBytes) out.set(this.cleanBytesOf(offsetBytes, baseEndBytes) ?? (await this.target.readBase(offsetBytes, baseEndBytes - offsetBytes, this.base.generation)));
+    if (baseEndBytes > offsetBytes) out.set(this.cleanBlocks.range(offsetBytes, baseEndBytes, this.base.blockSizeBytes) ?? (await this.target.readBase(offsetBytes, baseEndBytes - offsetBytes, this.base.generation)));
     const blockBytes = this.base.blockSizeBytes;
     for (let index = Math.floor(offsetBytes / blockBytes); index * blockBytes < endBytes; index++) {
       const slot = this.slots.get(index);
       if (slot) await this.overlay(out, offsetBytes, index, slot);
-    }
-    return out;
-  }
-
-  /** Base bytes [from, to) when every block they lie in is one this mount built (kept in cleanSlots). */
-  private cleanBytesOf(from: number, to: number): Uint8Array | null {
-    const blockBytes = this.base.blockSizeBytes;
-    const out = new Uint8Array(to - from);
-    for (let at = from; at < to; ) {
-      const index = Math.floor(at / blockBytes);
-      const slotStart = index * blockBytes;
-      const clean = this.cleanSlots.get(index);
-      const end = Math.min(to, slotStart + blockBytes);
-      if (!clean || clean.byteLength < end - slotStart) return null;
-      out.set(clean.subarray(at - slotStart, end - slotStart), at - from);
-      at = end;
     }
     return out;
   }
@@ -198,11 +181,9 @@ export class PatchBody {
     this.base = patchBase({ generation, sizeBytes: manifest.summary.sizeBytes, summary: manifest.summary, chunks: manifest.chunks }, LIMITS.chunkSizeBytes, this.base.blockSizeBytes);
     for (const [index, slot] of this.slots) {
       this.dropSlot(index, slot);
-      const stale = this.cleanSlots.get(index);
-      if (stale) this.cleanBytes -= stale.byteLength;
-      this.cleanSlots.delete(index);
+      this.cleanBlocks.forget(index);
     }
-    for (const [index, bytes] of this.builtSlots) this.remember(index, bytes);
+    for (const [index, bytes] of this.builtSlots) this.cleanBlocks.remember(index, bytes);
     this.builtSlots.clear();
     this.baseValidBytes = this.sizeBytes = manifest.summary.sizeBytes;
     this.prepared = next;
@@ -214,25 +195,8 @@ export class PatchBody {
     this.forgetClean();
   }
 
-  /** Bytes built for the publish in flight, by slot: clean base bytes once it commits. */
-  private readonly builtSlots = new Map<number, Uint8Array>();
-
-  private remember(index: number, bytes: Uint8Array): void {
-    const had = this.cleanSlots.get(index);
-    if (had) this.cleanBytes -= had.byteLength;
-    this.cleanSlots.delete(index);
-    this.cleanSlots.set(index, bytes);
-    this.cleanBytes += bytes.byteLength;
-    for (const [oldest, old] of this.cleanSlots) {
-      if (this.cleanBytes <= LIMITS.fuseCleanBlocksCachedMaxBytes) break;
-      this.cleanSlots.delete(oldest);
-      this.cleanBytes -= old.byteLength;
-    }
-  }
-
   private forgetClean(): void {
-    this.cleanSlots.clear();
-    this.cleanBytes = 0;
+    this.cleanBlocks.clear();
     this.builtSlots.clear();
   }
 
@@ -258,7 +222,7 @@ export class PatchBody {
     const slotStart = index * this.base.blockSizeBytes;
     const baseEnd = Math.min(slotStart + n, this.base.sizeBytes, this.baseValidBytes);
     if (!this.base.blocks.has(index) || baseEnd <= slotStart) return null;
-    const clean = this.cleanSlots.get(index);
+    const clean = this.cleanBlocks.get(index);
     if (clean && clean.byteLength >= baseEnd - slotStart) return clean.subarray(0, baseEnd - slotStart);
     return await this.target.readBase(slotStart, baseEnd - slotStart, this.base.generation);
   }
