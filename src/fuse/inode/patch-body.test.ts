@@ -69,7 +69,7 @@ describe("PatchBody", () => {
     expect(Buffer.from(f.current()).equals(Buffer.from(data))).toBe(true);
     f.puts.length = 0;
     await body.write(3 * BLOCK + 10, new Uint8Array([1, 2, 3]));
-    expect([...(await body.read(3 * BLOCK + 9, 5))]).toEqual([data[3 * BLOCK + 9], 1, 2, 3, data[3 * BLOCK + 13]]);
+    expect([...(await body.read(3 * BLOCK + 9, 5))]).toEqual([data[3 * BLOCK + 9]!, 1, 2, 3, data[3 * BLOCK + 13]!]);
     await publish(body, f);
     expect(f.puts.length).toBe(1);
     data.set([1, 2, 3], 3 * BLOCK + 10);
