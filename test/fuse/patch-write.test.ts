@@ -109,6 +109,8 @@ describe.skipIf(skip !== null)("patch writes through the mount", () => {
     await proc.exited;
     expect(out).toContain(`errno ${116}`);
     expect(await client.readFile("/shared.bin", "utf8")).toBe("theirs");
+    // The mount dropped its unpublished writes and the kernel's pages of them: it reads theirs too.
+    expect(await run("cat shared.bin", { cwd: mnt })).toBe("theirs");
   });
 
   test("a large file streams out while written: the mount's memory stays bounded", async () => {

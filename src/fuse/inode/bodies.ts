@@ -32,6 +32,8 @@ export class Bodies {
   private readonly bodies = new Map<number, Body>();
   /** A publish committed under `parent` with the file's new attributes (the parent's follow from them). */
   afterPublish: (parent: number, attrs: InodeAttrs) => void = () => {};
+  /** Our unpublished writes to the node were dropped: the kernel's cached pages hold them. */
+  onLost: (node: Node) => void = () => {};
   private writtenSinceGcBytes = 0;
 
   constructor(
@@ -242,6 +244,7 @@ export class Bodies {
   private lost(node: Node, now: InodeAttrs): void {
     const body = this.bodies.get(node.nodeid);
     this.nodes.update(node, now);
+    this.onLost(node);
     if (!body) return;
     body.patch?.dispose();
     body.patch = null;
