@@ -40,6 +40,8 @@ export class PatchBody {
   /** Base bytes at or past this read as zeros (the file was cut below it since the base). */
   private baseValidBytes: number;
   private streamError: unknown = null;
+  /** Blocks streaming out now (each settles without throwing: a failure lands in streamError). */
+  private readonly uploads = new Set<Promise<void>>();
   /** Bytes of base blocks this mount built (its own last publish). */
   private readonly cleanBlocks = new CleanBlocks();
   /** Bytes built for the publish in flight, by slot: clean base bytes once it commits. */
@@ -229,7 +231,7 @@ export class PatchBody {
 
   /** Waits for every block streaming out; a failed one stays in memory for the publish to put. */
   async drain(): Promise<void> {
-    for (const slot of this.slots.values()) if (slot.uploading) await slot.uploading.catch(() => undefined);
+    await Promise.all(this.uploads);
     this.streamError = null;
   }
 
@@ -242,8 +244,7 @@ export class PatchBody {
   /** A whole block was written: put it now under the coming publish's prepare, and free its bytes. */
   private async streamOut(index: number, slot: Slot): Promise<void> {
     if (this.streamError !== null) return;
-    const uploadingNow = () => [...this.slots.values()].filter((s) => s.uploading).map((s) => s.uploading!);
-    while (uploadingNow().length >= LIMITS.fuseBlockUploadsMax) await Promise.race(uploadingNow()).catch(() => undefined);
+    while (this.uploads.size >= LIMITS.fuseBlockUploadsMax) await Promise.race(this.uploads);
     const prepared = await this.preparedFor().catch((err: unknown) => void (this.streamError = err));
     if (!prepared || slot.uploading || !coversSlot(slot.dirty, this.base.blockSizeBytes)) return;
     const bytes = slot.bytes!;
@@ -259,7 +260,12 @@ export class PatchBody {
         this.free(slot);
       })
       .catch((err: unknown) => void (this.streamError = err))
-      .finally(() => (slot.uploading = null));
+      .finally(() => {
+        slot.uploading = null;
+        this.uploads.delete(upload);
+      });
+    const upload = slot.uploading;
+    this.uploads.add(upload);
   }
 
   /** The prepare of the coming publish (made once per publish), or null while the file has no name. */
