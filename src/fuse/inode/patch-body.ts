@@ -48,8 +48,7 @@ export class PatchBody {
   private readonly builtSlots = new Map<number, Uint8Array>();
   /** Bytes of slot buffers in memory; for the memory bound, tests and stats. */
   bufferedBytes = 0;
-  /** Blocks put since the open (streamed and rebuilt), and their bytes; for tests and stats. */
-  blocksPut = 0;
+  /** Bytes of blocks put since the open (streamed and rebuilt): garbage to collect once uploaded. */
   bytesPut = 0;
   sizeBytes: number;
 
@@ -76,11 +75,6 @@ export class PatchBody {
 
   get generation(): number {
     return this.base.generation;
-  }
-
-  /** Nothing to publish: no slot touched, no size change since the base. */
-  get clean(): boolean {
-    return this.slots.size === 0 && this.sizeBytes === this.base.sizeBytes && this.baseValidBytes >= this.sizeBytes;
   }
 
   get overBudget(): boolean {
@@ -210,7 +204,6 @@ export class PatchBody {
     const bytes = mergeSlot(lengthBytes, slot.bytes ?? EMPTY, slot.dirty, coversSlot(slot.dirty, lengthBytes) ? null : await this.underlying(index, slot, lengthBytes));
     const block = freshBlock(prepared, this.base.blockSizeBytes, index, bytes);
     await this.io.putBlock(block.key, bytes);
-    this.blocksPut++;
     this.bytesPut += bytes.byteLength;
     this.builtSlots.set(index, bytes);
     return block;
@@ -252,7 +245,6 @@ export class PatchBody {
     slot.uploading = this.io
       .putBlock(block.key, bytes)
       .then(() => {
-        this.blocksPut++;
         this.bytesPut += bytes.byteLength;
         slot.uploaded = block;
         slot.underlyingEndBytes = block.lengthBytes;
