@@ -50,6 +50,11 @@ export class InodeApi {
     return this.call("body_manifest", { inode, ...(generation === undefined ? {} : { generation }) }, false) as Promise<StoredBodyManifest>;
   }
 
+  /** Where to upload the blocks of a new body of file `inode`, whatever its names (an open orphan has none). */
+  prepareInode(inode: InodeId, options: { expiryMs?: number } = {}): Promise<PreparedPublish> {
+    return this.call("prepare", { inode, ...options }, true) as Promise<PreparedPublish>;
+  }
+
   /** Where to upload the blocks of a new body of `name` in `parent` (see publishManifest). */
   prepare(parent: InodeId, name: string, options: { blockSizeBytes?: number; expiryMs?: number } = {}): Promise<PreparedPublish> {
     return this.call("prepare", { parent, name, ...options }, true) as Promise<PreparedPublish>;

@@ -46,12 +46,14 @@ export const DATA_OPS: Record<string, OpSpec> = {
   mount_create: write((ctx, a, k) => ctx.service.mounts.create(argString(a, "name", { maxBytes: LIMITS.nameMaxBytes * 4 }), writeKey(k))),
 
   prepare: write((ctx, a, k) =>
-    ctx.service.publisher.prepare({
-      ...parentAndName(ctx, a),
-      ...optionalInt(a, "blockSizeBytes", "blockSizeBytes"),
-      ...optionalInt(a, "expiryMs", "expiryMs"),
-      ...writeKey(k),
-    }),
+    a.inode !== undefined && a.parent === undefined && a.path === undefined
+      ? ctx.service.publisher.prepareInode({ mount: mountArg(ctx, a), inode: inodeArg(a), ...optionalInt(a, "expiryMs", "expiryMs"), ...writeKey(k) })
+      : ctx.service.publisher.prepare({
+          ...parentAndName(ctx, a),
+          ...optionalInt(a, "blockSizeBytes", "blockSizeBytes"),
+          ...optionalInt(a, "expiryMs", "expiryMs"),
+          ...writeKey(k),
+        }),
   ),
   publish: write((ctx, a, k) =>
     ctx.service.publisher.publish({

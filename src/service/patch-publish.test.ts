@@ -102,6 +102,16 @@ describe("patch publish", () => {
     expect(second.generation).toBe(next.generation);
   });
 
+  test("a prepare by inode serves a file with no name now, and its publish once a name holds it again", () => {
+    const { attrs, blocks } = publishBase(2);
+    const prep = pub().prepareInode({ mount: m, inode: attrs.inode, expiryMs: 60_000 });
+    expect(prep.keyPrefix).toBe(`blocks/${m}/${attrs.inode}/${prep.generation}`);
+    const next = pub().publish({ mount: m, prepareId: prep.prepareId, parent: ROOT_INODE, name: "f", manifest: manifest(2 * BLOCK, [fresh(prep, 0), blocks[1]!]), replace: true, ifGeneration: attrs.generation, patch: true });
+    expect(next.generation).toBe(prep.generation);
+    expect(next.inode).toBe(attrs.inode);
+    expect(errnoOf(() => pub().prepareInode({ mount: m, inode: ROOT_INODE }))).toBe("EISDIR");
+  });
+
   test("body_manifest returns the stored blocks of the current generation", () => {
     const { attrs, blocks } = publishBase(3);
     const body = pub().bodyManifest({ mount: m, inode: attrs.inode });

@@ -107,6 +107,21 @@ export class Publisher {
     return result;
   }
 
+  /**
+   * A prepare for the next body of file `inode` whatever its names (none, while it is an open
+   * orphan: a mount streams its blocks out under it, and publishes once a link names it again).
+   */
+  prepareInode(args: WriteOptions & { mount: MountId; inode: InodeId; expiryMs?: number }): PreparedPublish {
+    const replay = this.core.replayed<PreparedPublish>(args);
+    if (replay) return replay.value;
+    const attrs = this.core.getInode(args.mount, args.inode);
+    if (attrs.type !== "file") throw new FsError(attrs.type === "dir" ? "EISDIR" : "EINVAL", `inode ${args.inode} is not a regular file`);
+    const command = this.core.command("prepare_publish", args.mount, args);
+    const result = this.core.result(command, this.stageNext(command, args.mount, args.inode, args.expiryMs ?? LIMITS.stagedExpiryDefaultMs));
+    this.core.commit(command);
+    return result;
+  }
+
   publish(args: PublishArgs): InodeAttrs {
     const replay = this.core.replayed<InodeAttrs>(args);
     if (replay) return replay.value;

@@ -127,6 +127,22 @@ describe.skipIf(skip !== null)("patch writes through the mount", () => {
     expect(peakKiB * 1024).toBeLessThan(256 * MiB);
   }, 180_000);
 
+  test("a file unlinked while open streams out too: its memory stays bounded, its bytes read back", async () => {
+    const rssKiB = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${mount.proc.pid}/status`, "utf8"))?.[1] ?? 0);
+    let peakKiB = rssKiB();
+    const sampler = setInterval(() => (peakKiB = Math.max(peakKiB, rssKiB())), 50);
+    try {
+      const script = join(metad.dir, "unlinked-writer.py");
+      await Bun.write(script, PY_UNLINKED_WRITER);
+      expect(await run(`python3 ${script} ${join(mnt, "gone.bin")} 256`, { timeoutMs: 120_000 })).toBe("ok\n");
+    } finally {
+      clearInterval(sampler);
+    }
+    console.log(`mount RSS peak while writing 256 MiB to an unlinked file: ${Math.round(peakKiB / 1024)} MiB`);
+    expect(peakKiB * 1024).toBeLessThan(256 * MiB);
+    expect(await client.exists("/gone.bin")).toBe(false);
+  }, 180_000);
+
   test("SQLite on the mount: many transactions, integrity_check ok, other clients read the database", async () => {
     const script = join(metad.dir, "sqlite-txns.py");
     await Bun.write(script, PY_SQLITE);
@@ -163,6 +179,19 @@ try:
     os.close(fd)
 except OSError:
     pass
+`;
+
+const PY_UNLINKED_WRITER = `
+import os, sys
+path, mib = sys.argv[1], int(sys.argv[2])
+fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+os.unlink(path)
+block = bytes(range(256)) * 4096
+for i in range(mib):
+    os.write(fd, block)
+assert os.pread(fd, 1024, 100 * 1024 * 1024 + 3) == (bytes(range(256)) * 8)[3:1027]
+os.close(fd)
+print("ok")
 `;
 
 const PY_SQLITE = `

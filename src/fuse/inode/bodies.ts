@@ -217,7 +217,6 @@ export class Bodies {
       const link = this.nodes.linkOf(node);
       if (!link) return null;
       const built = await patch.prepareManifest();
-      if (!built) return null;
       const parent = this.nodes.inodeOf(link.parent);
       try {
         const options = { ifGeneration: patch.generation, mode: node.attrs.mode, prepareNext: again };

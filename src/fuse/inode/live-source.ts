@@ -19,7 +19,7 @@ export class LiveSource implements NodeSource {
   private renewTimer: ReturnType<typeof setInterval> | null = null;
   readonly patches: PatchIo = {
     bodyManifest: (inode, generation) => this.client.inode.bodyManifest(inode, generation),
-    prepare: (parent, name, inode) => this.takePrepared(parent, name, inode),
+    prepare: (link, inode) => this.takePrepared(link, inode),
     publishManifest: (parent, name, prepareId, manifest, { prepareNext, ...options }) =>
       this.client.inode.publishManifest(parent, name, prepareId, manifest, { ...options, patch: true, ...(prepareNext ? { prepareNextExpiryMs: LIMITS.fusePreparedExpiryMs } : {}) }),
     putBlock: (key, bytes) => this.client.inode.putBlock(key, bytes),
@@ -146,11 +146,12 @@ export class LiveSource implements NodeSource {
     return await this.client.inode.publish(parent, name, source, { replace: true, ...rest });
   }
   /** The prepare made at the file's create while it has time left, else a new one. */
-  private async takePrepared(parent: InodeId, name: string, inode: InodeId): Promise<PreparedPublish> {
+  private async takePrepared(link: { parent: InodeId; name: string } | null, inode: InodeId): Promise<PreparedPublish> {
     const prepared = this.prepared.get(inode);
     this.prepared.delete(inode);
     if (prepared && Date.now() + LIMITS.fusePreparedMarginMs < prepared.expiresAtMs) return prepared;
-    return await this.client.inode.prepare(parent, name, { blockSizeBytes: LIMITS.fuseWriteBlockBytes, expiryMs: LIMITS.fusePreparedExpiryMs });
+    if (!link) return await this.client.inode.prepareInode(inode, { expiryMs: LIMITS.fusePreparedExpiryMs });
+    return await this.client.inode.prepare(link.parent, link.name, { blockSizeBytes: LIMITS.fuseWriteBlockBytes, expiryMs: LIMITS.fusePreparedExpiryMs });
   }
   /** By inode, so a resubscribe after a reconnect lands on the same directory even after renames. */
   watch(inode: InodeId, _path: string): Promise<DirWatch> {

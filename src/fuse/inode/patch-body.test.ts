@@ -52,7 +52,7 @@ function fakes() {
 }
 
 async function publish(body: PatchBody, f: ReturnType<typeof fakes>): Promise<void> {
-  const built = (await body.prepareManifest())!;
+  const built = await body.prepareManifest();
   const { attrs, next } = await f.io.publishManifest(1, "f", built.prepared.prepareId, built.manifest, { ifGeneration: body.generation });
   body.published(built.manifest, attrs.generation, next);
 }

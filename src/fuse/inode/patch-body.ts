@@ -25,7 +25,7 @@ interface Slot {
 /** Where the body goes: read from the base generation of `inode`, published under the file's name. */
 export interface PatchTarget {
   inode: InodeId;
-  /** The file's name now, or null (unlinked while open: nothing can stream out or publish). */
+  /** The file's name now, or null (unlinked while open, O_TMPFILE: nothing can publish). */
   link(): { parent: InodeId; name: string } | null;
   readBase(offsetBytes: number, lengthBytes: number, generation: number): Promise<Uint8Array>;
 }
@@ -155,11 +155,10 @@ export class PatchBody {
    * Uploads what the publish needs (touched slots not streamed out yet) and returns the manifest
    * of the new generation, with the prepare it was uploaded under.
    */
-  async prepareManifest(): Promise<{ prepared: PreparedPublish; manifest: BodyManifest; sharesBase: boolean } | null> {
+  async prepareManifest(): Promise<{ prepared: PreparedPublish; manifest: BodyManifest; sharesBase: boolean }> {
     await this.drain();
     this.builtSlots.clear();
     const prepared = await this.preparedFor();
-    if (!prepared) return null;
     const replaced = new Map<number, BlockRef | null>();
     const work = [...this.slots].filter(([index]) => index * this.base.blockSizeBytes < this.sizeBytes);
     await runLimited(work, LIMITS.fuseBlockUploadsMax, async ([index, slot]) => replaced.set(index, await this.rebuilt(prepared, index, slot)));
@@ -260,15 +259,16 @@ export class PatchBody {
     this.uploads.add(upload);
   }
 
-  /** The prepare of the coming publish (made once per publish), or null while the file has no name. */
-  private async preparedFor(): Promise<PreparedPublish | null> {
+  /**
+   * The prepare of the coming publish (made once per publish). A file with no name (unlinked
+   * while open, O_TMPFILE) streams out under a prepare by inode, so it too stays within its
+   * memory bound; it publishes once a link names it again.
+   */
+  private async preparedFor(): Promise<PreparedPublish> {
     // A prepare about to expire is dropped unless streamed blocks already wait under it.
     const streamed = [...this.slots.values()].some((slot) => slot.uploaded !== null);
     if (this.prepared && !streamed && Date.now() + LIMITS.fusePreparedMarginMs >= this.prepared.expiresAtMs) this.prepared = null;
-    if (this.prepared) return this.prepared;
-    const link = this.target.link();
-    if (!link) return null;
-    this.prepared = await this.io.prepare(link.parent, link.name, this.target.inode);
+    this.prepared ??= await this.io.prepare(this.target.link(), this.target.inode);
     return this.prepared;
   }
 

@@ -20,8 +20,11 @@ export interface DirWatch extends AsyncIterable<WatchEvent> {
 /** What patch writes need (live mounts): a body's blocks, prepares, block puts, patch publishes. */
 export interface PatchIo {
   bodyManifest(inode: InodeId, generation?: number): Promise<StoredBodyManifest>;
-  /** A prepare for a new body of `inode` under `name` in `parent` (one made at its create may serve). */
-  prepare(parent: InodeId, name: string, inode: InodeId): Promise<PreparedPublish>;
+  /**
+   * A prepare for a new body of `inode` under `name` in `parent` (one made at its create may
+   * serve); without a link (an open orphan), by inode alone.
+   */
+  prepare(link: { parent: InodeId; name: string } | null, inode: InodeId): Promise<PreparedPublish>;
   /** `prepareNext`: the reply carries the prepare of the file's next body (the writer keeps writing). */
   publishManifest(parent: InodeId, name: string, prepareId: string, manifest: BodyManifest, options: { ifGeneration: number; mode?: number; prepareNext?: boolean }): Promise<{ attrs: InodeAttrs; next: PreparedPublish | null }>;
   putBlock(key: string, bytes: Uint8Array): Promise<void>;
