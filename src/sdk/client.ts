@@ -93,6 +93,7 @@ export class NoKVClient extends PathReader {
     this.inode = new InodeApi(this.keyedCall, {
       reader: this.reader,
       publish: (target, source, publishOptions) => this.publishTo(target, source, publishOptions),
+      store: () => this.data.store(),
     });
     rpc.onReconnect = () => {
       for (const w of this.watchers) w.resubscribe();

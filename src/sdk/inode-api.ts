@@ -1,4 +1,6 @@
-import { FsError, type AttrChanges, type Dentry, type DirEntryPlus, type DirPage, type InodeAttrs, type InodeId, type InodeType, type PreparedPublish, type ReadPlan } from "../types/index.ts";
+import type { ObjectStore } from "../objstore/index.ts";
+import type { StoredBodyManifest } from "./body-patch.ts";
+import { FsError, type BodyManifest, type AttrChanges, type Dentry, type DirEntryPlus, type DirPage, type InodeAttrs, type InodeId, type InodeType, type PreparedPublish, type ReadPlan } from "../types/index.ts";
 import type { BodySource } from "./blocks.ts";
 import type { BodyReader } from "./body-reader.ts";
 import type { PublishOptions } from "./body-writer.ts";
@@ -11,6 +13,7 @@ type Call = (op: string, args: Record<string, unknown>, write: boolean) => Promi
 export interface InodeBodyOps {
   reader: BodyReader;
   publish(target: { parent: InodeId; name: string }, source: BodySource, options: PublishOptions): Promise<InodeAttrs>;
+  store(): Promise<ObjectStore>;
 }
 
 export interface InodeReadOptions {
@@ -40,6 +43,46 @@ export class InodeApi {
   /** Publishes `source` as the file `name` in directory `parent`, atomically (see client.publish). */
   publish(parent: InodeId, name: string, source: BodySource, options: PublishOptions = {}): Promise<InodeAttrs> {
     return this.bodyOps().publish({ parent, name }, source, options);
+  }
+
+  /** The current body's blocks as stored: what a patch starts from (ESTALE if it moved past `generation`). */
+  bodyManifest(inode: InodeId, generation?: number): Promise<StoredBodyManifest> {
+    return this.call("body_manifest", { inode, ...(generation === undefined ? {} : { generation }) }, false) as Promise<StoredBodyManifest>;
+  }
+
+  /** Where to upload the blocks of a new body of file `inode`, whatever its names (an open orphan has none). */
+  prepareInode(inode: InodeId, options: { expiryMs?: number } = {}): Promise<PreparedPublish> {
+    return this.call("prepare", { inode, ...options }, true) as Promise<PreparedPublish>;
+  }
+
+  /** Where to upload the blocks of a new body of `name` in `parent` (see publishManifest). */
+  prepare(parent: InodeId, name: string, options: { blockSizeBytes?: number; expiryMs?: number } = {}): Promise<PreparedPublish> {
+    return this.call("prepare", { parent, name, ...options }, true) as Promise<PreparedPublish>;
+  }
+
+  /**
+   * Commits a manifest whose blocks are uploaded (putBlock). `patch` with `ifGeneration`: the
+   * manifest may share that generation's blocks (see body-patch.ts).
+   */
+  async publishManifest(
+    parent: InodeId,
+    name: string,
+    prepareId: string,
+    manifest: BodyManifest,
+    options: { ifGeneration?: number; patch?: boolean; mode?: number; prepareNextExpiryMs?: number },
+  ): Promise<{ attrs: InodeAttrs; next: PreparedPublish | null }> {
+    const { next, ...attrs } = (await this.call("publish", { parent, name, prepareId, manifest, replace: true, ...options }, true)) as InodeAttrs & { next?: PreparedPublish };
+    return { attrs, next: next ?? null };
+  }
+
+  /** Writes one block object straight to the object store (nothing is visible until a publish names it). */
+  async putBlock(key: string, bytes: Uint8Array): Promise<void> {
+    await (await this.bodyOps().store()).put(key, bytes);
+  }
+
+  /** Bytes of a block this client put and has not published yet (published blocks read through read()). */
+  async getBlock(key: string, lengthBytes: number): Promise<Uint8Array> {
+    return await (await this.bodyOps().store()).get(key, { offsetBytes: 0, lengthBytes });
   }
 
   private bodyOps(): InodeBodyOps {

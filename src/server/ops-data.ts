@@ -46,12 +46,14 @@ export const DATA_OPS: Record<string, OpSpec> = {
   mount_create: write((ctx, a, k) => ctx.service.mounts.create(argString(a, "name", { maxBytes: LIMITS.nameMaxBytes * 4 }), writeKey(k))),
 
   prepare: write((ctx, a, k) =>
-    ctx.service.publisher.prepare({
-      ...parentAndName(ctx, a),
-      ...optionalInt(a, "blockSizeBytes", "blockSizeBytes"),
-      ...optionalInt(a, "expiryMs", "expiryMs"),
-      ...writeKey(k),
-    }),
+    a.inode !== undefined && a.parent === undefined && a.path === undefined
+      ? ctx.service.publisher.prepareInode({ mount: mountArg(ctx, a), inode: inodeArg(a), ...optionalInt(a, "expiryMs", "expiryMs"), ...writeKey(k) })
+      : ctx.service.publisher.prepare({
+          ...parentAndName(ctx, a),
+          ...optionalInt(a, "blockSizeBytes", "blockSizeBytes"),
+          ...optionalInt(a, "expiryMs", "expiryMs"),
+          ...writeKey(k),
+        }),
   ),
   publish: write((ctx, a, k) =>
     ctx.service.publisher.publish({
@@ -59,11 +61,14 @@ export const DATA_OPS: Record<string, OpSpec> = {
       prepareId: argString(a, "prepareId", { maxBytes: 256 }),
       manifest: argMap(a, "manifest") as unknown as BodyManifest,
       replace: flagArg(a, "replace"),
+      patch: flagArg(a, "patch"),
+      ...optionalInt(a, "prepareNextExpiryMs", "prepareNextExpiryMs"),
       ...optionalInt(a, "ifGeneration", "ifGeneration"),
       ...ownerArgs(a),
       ...writeKey(k),
     }),
   ),
+  body_manifest: read((ctx, a) => ctx.service.publisher.bodyManifest({ mount: mountArg(ctx, a), inode: inodeArg(a), ...optionalInt(a, "generation", "generation") })),
   read_plan: read((ctx, a) => {
     const view = viewArg(ctx, a);
     return ctx.service.publisher.readPlan({

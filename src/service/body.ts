@@ -51,9 +51,12 @@ export function dropBodyMutations(
   return out;
 }
 
-/** A new body generation's reference on each block it names (once per block, however often named). */
-export function addBodyRefMutations(mount: MountId, chunks: readonly ChunkManifest[]): Mutation[] {
-  return [...blockKeysOf(chunks)].map((objectKey) => ({ family: "blockref", op: "add", key: { mount, objectKey }, value: { delta: 1 } }));
+/**
+ * A new body generation's reference on each block it names (once per block, however often named);
+ * `shared` holds blocks whose reference the generation takes over from the one it replaces.
+ */
+export function addBodyRefMutations(mount: MountId, chunks: readonly ChunkManifest[], shared: ReadonlySet<string> = new Set()): Mutation[] {
+  return [...blockKeysOf(chunks)].filter((key) => !shared.has(key)).map((objectKey) => ({ family: "blockref", op: "add", key: { mount, objectKey }, value: { delta: 1 } }));
 }
 
 /** The chunks of a body cut to `sizeBytes`: blocks past it dropped, a block across it shortened. */

@@ -6,6 +6,7 @@ import {
   planRange,
   validateName,
   type BodyManifest,
+  type BodySummary,
   type ChunkManifest,
   type InodeAttrs,
   type InodeId,
@@ -15,10 +16,10 @@ import {
   type Version,
 } from "../types/index.ts";
 import { SUMMARY_CHUNK_INDEX, type Mutation } from "../schema/index.ts";
-import { addBodyRefMutations, dropBodyMutations, loadBody } from "./body.ts";
+import { addBodyRefMutations, blockKeysOf, dropBodyMutations, loadBody } from "./body.ts";
 import { newInode, valueOf, type ServiceCore, type WriteOptions } from "./core.ts";
 import { touchDir } from "./namespace.ts";
-import { validateManifest } from "./manifest-check.ts";
+import { validateManifest, validatePatchManifest } from "./manifest-check.ts";
 
 // Artifact publication: prepare hands out where to upload (a fresh generation's key prefix),
 // the client uploads blocks straight to the object store, and publish commits the dentry, inode,
@@ -42,6 +43,16 @@ export interface PublishArgs extends WriteOptions {
   replace?: boolean;
   /** ESTALE unless the file's current generation is this one (optimistic writers). */
   ifGeneration?: number;
+  /**
+   * The manifest patches generation `ifGeneration`: it may share that generation's blocks (see
+   * validatePatchManifest), and only the blocks it no longer names are queued for GC.
+   */
+  patch?: boolean;
+  /**
+   * Also prepare the file's next body (expiring after this many ms) in the same command: the
+   * result's `next`. A writer that publishes again and again (fsync) then pays one round trip each.
+   */
+  prepareNextExpiryMs?: number;
   mode?: number;
   uid?: number;
   gid?: number;
@@ -96,6 +107,21 @@ export class Publisher {
     return result;
   }
 
+  /**
+   * A prepare for the next body of file `inode` whatever its names (none, while it is an open
+   * orphan: a mount streams its blocks out under it, and publishes once a link names it again).
+   */
+  prepareInode(args: WriteOptions & { mount: MountId; inode: InodeId; expiryMs?: number }): PreparedPublish {
+    const replay = this.core.replayed<PreparedPublish>(args);
+    if (replay) return replay.value;
+    const attrs = this.core.getInode(args.mount, args.inode);
+    if (attrs.type !== "file") throw new FsError(attrs.type === "dir" ? "EISDIR" : "EINVAL", `inode ${args.inode} is not a regular file`);
+    const command = this.core.command("prepare_publish", args.mount, args);
+    const result = this.core.result(command, this.stageNext(command, args.mount, args.inode, args.expiryMs ?? LIMITS.stagedExpiryDefaultMs));
+    this.core.commit(command);
+    return result;
+  }
+
   publish(args: PublishArgs): InodeAttrs {
     const replay = this.core.replayed<InodeAttrs>(args);
     if (replay) return replay.value;
@@ -104,7 +130,8 @@ export class Publisher {
     const staged = this.core.store.getStaged(mount, args.prepareId);
     if (!staged) throw new FsError("ENOENT", `no prepared publish '${args.prepareId}' (expired or already published)`);
     if (staged.expiresAtMs < this.nowMs()) throw new FsError("ESTALE", `prepared publish '${args.prepareId}' expired`);
-    validateManifest(manifest, staged.keyPrefix);
+    if (args.patch && args.ifGeneration === undefined) throw new FsError("EINVAL", "a patch publish names the generation it patched (ifGeneration)");
+    if (!args.patch) validateManifest(manifest, staged.keyPrefix);
     const dir = this.core.getDir(mount, parent);
     const key = { mount, parent, name };
     const existing = this.core.readDentry(key);
@@ -127,6 +154,8 @@ export class Publisher {
     if (args.ifGeneration !== undefined && (current?.generation ?? 0) !== args.ifGeneration) {
       throw new FsError("ESTALE", `inode ${inode} is at generation ${current?.generation ?? 0}, not ${args.ifGeneration}`);
     }
+    const base = current ? loadBody(this.core.store, mount, inode, current.generation) : { summary: null, chunks: [] };
+    if (args.patch) validatePatchManifest(manifest, staged.keyPrefix, { inode, generation: current?.generation ?? 0, chunks: base.chunks });
     if (existing) {
       command.predicates.push({ kind: "versionEquals", target: { family: "dentry", key }, version: existing.version, errno: "ESTALE" });
     } else {
@@ -138,8 +167,11 @@ export class Publisher {
       : { ...newInode({ inode, type: "file", mode: args.mode ?? 0o644, uid: args.uid ?? 0, gid: args.gid ?? 0, parent, now }), sizeBytes: manifest.summary.sizeBytes, generation };
     if (current) {
       command.predicates.push({ kind: "versionEquals", target: { family: "inode", key: { mount, inode } }, version: current.version, errno: "ESTALE" });
-      command.mutations.push(...dropBodyMutations(mount, inode, current.generation, loadBody(this.core.store, mount, inode, current.generation)));
     }
+    // Blocks the new generation shares with the old keep the old one's reference; only the
+    // blocks it replaced lose theirs (and go to GC), only new blocks gain one.
+    const shared = sharedKeys(base.chunks, manifest.chunks);
+    if (current) command.mutations.push(...dropBodyMutations(mount, inode, current.generation, base, shared));
     command.mutations.push(current ? { family: "inode", op: "put", key: { mount, inode }, value } : { family: "inode", op: "insert", key: { mount, inode }, value });
     if (existing?.inode !== inode) {
       const dentry = { inode, type: "file" as const };
@@ -148,16 +180,30 @@ export class Publisher {
     for (const chunk of manifest.chunks) {
       command.mutations.push({ family: "manifest", op: "insert", key: { mount, inode, generation, chunkIndex: chunk.chunkIndex }, value: { kind: "chunk", chunk } });
     }
-    command.mutations.push(...addBodyRefMutations(mount, manifest.chunks));
+    command.mutations.push(...addBodyRefMutations(mount, manifest.chunks, shared));
     command.mutations.push(
       { family: "manifest", op: "insert", key: { mount, inode, generation, chunkIndex: SUMMARY_CHUNK_INDEX }, value: { kind: "summary", summary: manifest.summary } },
       { family: "staged", op: "delete", key: { mount, prepareId: args.prepareId } },
       touchDir(mount, dir, now, 0),
     );
     command.watchEvents.push({ mount, kind: "publish", scope: parent, name, inode, generation });
-    const result = this.core.result(command, { ...value, version: command.version });
+    const next = args.prepareNextExpiryMs === undefined ? undefined : this.stageNext(command, mount, inode, args.prepareNextExpiryMs);
+    const result = this.core.result(command, { ...value, version: command.version, ...(next ? { next } : {}) });
     this.core.commit(command);
     return result;
+  }
+
+  /** A prepare of `inode`'s next body, staged by the publish `command`. */
+  private stageNext(command: ReturnType<ServiceCore["command"]>, mount: MountId, inode: InodeId, expiryMs: number): PreparedPublish {
+    if (!Number.isInteger(expiryMs) || expiryMs <= 0 || expiryMs > LIMITS.stagedExpiryMaxMs) {
+      throw new FsError("EINVAL", `expiry must be 1..${LIMITS.stagedExpiryMaxMs} ms, got ${expiryMs}`);
+    }
+    const generation = this.core.allocateId(command);
+    const prepareId = `${mount}.${generation}.${crypto.randomUUID()}`;
+    const keyPrefix = bodyKeyPrefix(mount, inode, generation);
+    const expiresAtMs = command.timestampMs + expiryMs;
+    command.mutations.push({ family: "staged", op: "put", key: { mount, prepareId }, value: { inode, generation, keyPrefix, expiresAtMs, freshInode: false } });
+    return { prepareId, mount, inode, generation, blockSizeBytes: LIMITS.blockSizeDefaultBytes, chunkSizeBytes: LIMITS.chunkSizeBytes, keyPrefix, expiresAtMs };
   }
 
   /** When a publish puts a different inode under an existing name, the old one loses a link. */
@@ -169,6 +215,20 @@ export class Publisher {
       { family: "inode", op: "delete", key: { mount, inode: oldInode } },
       ...dropBodyMutations(mount, oldInode, old.generation, loadBody(this.core.store, mount, oldInode, old.generation)),
     ];
+  }
+
+  /**
+   * A file's current body as stored (summary and every chunk's blocks): what a patch publish
+   * starts from. ESTALE if it moved past `generation`.
+   */
+  bodyManifest(args: { mount: MountId; inode: InodeId; generation?: number }): { generation: number; sizeBytes: number; summary: BodySummary | null; chunks: ChunkManifest[] } {
+    const attrs = this.core.getInode(args.mount, args.inode);
+    if (attrs.type !== "file") throw new FsError(attrs.type === "dir" ? "EISDIR" : "EINVAL", `inode ${args.inode} is not a regular file`);
+    if (args.generation !== undefined && args.generation !== attrs.generation) {
+      throw new FsError("ESTALE", `inode ${args.inode} moved from generation ${args.generation} to ${attrs.generation}`);
+    }
+    const body = loadBody(this.core.store, args.mount, args.inode, attrs.generation);
+    return { generation: attrs.generation, sizeBytes: attrs.sizeBytes, summary: body.summary, chunks: body.chunks };
   }
 
   /** Which object ranges hold [offset, offset + length) of a body; gaps between ranges are zeros. */
@@ -212,6 +272,14 @@ export class Publisher {
     const row = this.core.store.getManifest({ mount, inode: attrs.inode, generation: attrs.generation, chunkIndex: SUMMARY_CHUNK_INDEX }, at);
     return row?.kind === "summary" ? row.summary.chunkSizeBytes : LIMITS.chunkSizeBytes;
   }
+}
+
+/** Block keys both bodies name. */
+function sharedKeys(oldChunks: readonly ChunkManifest[], newChunks: readonly ChunkManifest[]): Set<string> {
+  const old = blockKeysOf(oldChunks);
+  const out = new Set<string>();
+  for (const key of blockKeysOf(newChunks)) if (old.has(key)) out.add(key);
+  return out;
 }
 
 /** The ranges of one chunk's blocks that fall inside [start, end), in output order. */

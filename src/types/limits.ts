@@ -279,10 +279,11 @@ export const LIMITS = {
   fuseWatchedDirsMax: 10_000,
   /**
    * FUSE: a file created for writing gets its first body prepared with the create; the prepare
-   * serves a publish until this long after (later, and for bodies over one block, the publish
-   * prepares its own). Unused ones expire at metad. The mount keeps at most fusePreparedMax.
+   * serves a publish until this long after (later, the publish prepares its own). Every prepare
+   * of the mount lives this long: blocks streamed out while a large file is written wait under it
+   * for the publish. Unused ones expire at metad. The mount keeps at most fusePreparedMax.
    */
-  fusePreparedExpiryMs: 10 * 60_000,
+  fusePreparedExpiryMs: 60 * 60_000,
   fusePreparedMarginMs: 30_000,
   fusePreparedMax: 65_536,
   /**
@@ -299,12 +300,24 @@ export const LIMITS = {
   fuseListedNamesMax: 1_000_000,
   /** FUSE: invalidations waiting for the kernel; past it they are dropped and timeouts take over. */
   fuseNotifyQueueMax: 65_536,
-  /** FUSE: one open file's unpublished bytes held in memory; the rest spill to local disk until the publish. */
-  fuseWriteBufferMemoryBytes: 16 * 1024 * 1024,
+  /**
+   * FUSE: the block size of bodies the mount writes (a file that already has blocks keeps its
+   * own): an fsync uploads the blocks a write touched, so smaller blocks make small writes cheap.
+   */
+  fuseWriteBlockBytes: 256 * 1024,
+  /**
+   * FUSE: one open file's unpublished bytes held in memory. Fully written blocks stream out to
+   * the object store as they fill; past this the mount publishes what it holds.
+   */
+  fuseOpenFileBufferedMaxBytes: 32 * 1024 * 1024,
+  /** file:// store: puts up to this size (without "full" durability) are synchronous writes, not a thread-pool round trip. */
+  fileStoreSyncPutMaxBytes: 256 * 1024,
+  /** FUSE: bytes of its own last-published blocks one open file keeps, to rebuild them without reading them back. */
+  fuseCleanBlocksCachedMaxBytes: 8 * 1024 * 1024,
+  /** FUSE: blocks one open file streams out (or rebuilds for a publish) at once. */
+  fuseBlockUploadsMax: 8,
   /** FUSE: bytes written (or published) between garbage collections the mount asks for. */
   fuseGcAfterWrittenBytes: 16 * 1024 * 1024,
-  /** FUSE: one open file's unpublished bytes (in memory and spilled) until close publishes them. */
-  fuseWriteBufferMaxBytes: 8 * 1024 * 1024 * 1024,
   /** FUSE: bytes fetched per read of a file being read sequentially (one default block). */
   fuseReadaheadBytes: 4 * 1024 * 1024,
   /** FUSE: readahead windows a sequential reader keeps in flight ahead of itself. */
@@ -428,8 +441,9 @@ assertLimit(LIMITS.bodyMaxBlocks * LIMITS.checksumSegmentsPerBlockMax * 8 <= LIM
 assertLimit(LIMITS.checksumReadMaxAttempts >= 2, "a checksum mismatch must be read again once before it is EIO");
 assertLimit(LIMITS.fuseReadBufferBytes >= LIMITS.fuseMaxWriteBytes + 4096, "fuse read buffer below a max write plus headers");
 assertLimit(LIMITS.fuseMaxWriteBytes % 4096 === 0 && LIMITS.fuseMaxWriteBytes / 4096 <= 0xffff, "fuse max write not whole pages within max_pages");
-assertLimit(LIMITS.fuseWriteBufferMemoryBytes >= 2 * LIMITS.fuseMaxWriteBytes, "fuse write buffer memory below two pages");
-assertLimit(LIMITS.fuseWriteBufferMaxBytes <= LIMITS.fileMaxBytes, "fuse write buffer above the largest file");
+assertLimit(LIMITS.fuseOpenFileBufferedMaxBytes >= 2 * LIMITS.fuseMaxWriteBytes + LIMITS.fuseBlockUploadsMax * LIMITS.fuseWriteBlockBytes, "fuse open file memory below two writes and the uploads in flight");
+assertLimit(LIMITS.fuseWriteBlockBytes >= LIMITS.blockSizeMinBytes && LIMITS.fuseWriteBlockBytes <= LIMITS.blockSizeMaxBytes && LIMITS.chunkSizeBytes % LIMITS.fuseWriteBlockBytes === 0, "fuse write block not a valid block size");
+assertLimit(LIMITS.fusePreparedExpiryMs <= LIMITS.stagedExpiryMaxMs, "fuse prepare expiry above metad's largest");
 assertLimit(LIMITS.fuseReadaheadBytes >= LIMITS.fuseMaxWriteBytes, "fuse readahead below one kernel read");
 assertLimit(LIMITS.fuseUnwatchedCacheTimeoutMs <= LIMITS.fuseLiveCacheTimeoutMs, "fuse unwatched cache timeout above the watched one");
 assertLimit(LIMITS.orphanRenewIntervalMs * 3 <= LIMITS.orphanLeaseMs, "orphan lease renewed too rarely to survive a missed renew");

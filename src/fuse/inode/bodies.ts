@@ -1,19 +1,22 @@
 import { FsError, LIMITS, nowNs, type ErrnoCode, type InodeAttrs } from "../../types/index.ts";
+import type { AttrOverlay } from "./attrs.ts";
+import type { Node, NodeTable } from "./node-table.ts";
+import { PatchBody, type PatchTarget } from "./patch-body.ts";
+import type { NodeSource, PatchIo } from "./source.ts";
 
 /** Errors that mean "metad (or the way to it) is not there right now", not "this publish is wrong". */
 const UNREACHABLE: ReadonlySet<ErrnoCode | undefined> = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EAGAIN"]);
-import type { AttrOverlay } from "./attrs.ts";
-import type { Node, NodeTable } from "./node-table.ts";
-import type { NodeSource } from "./source.ts";
-import { WriteBuffer } from "./write-buffer.ts";
 
 // Bodies being written through the mount, one per node (every handle of a file shares it, so a
-// reader sees what a writer wrote). Writes land in a buffer; flush, fsync and the last release
-// publish the whole body under the file's name: the file changes all at once, never halfway.
+// reader sees what a writer wrote). Writes land in the node's PatchBody; flush, fsync and the
+// last release publish a patch of the base generation under the file's name: the file changes
+// all at once, never halfway, and a publish costs the blocks that changed.
 
 interface Body {
-  buffer: WriteBuffer | null;
-  loading: Promise<WriteBuffer> | null;
+  patch: PatchBody | null;
+  loading: Promise<PatchBody> | null;
+  /** Writes, truncates and publishes of one file run one at a time, in order. */
+  tail: Promise<unknown>;
   /** Bumped by every change; a publish clears `dirty` only if none happened while it ran. */
   changeSeq: number;
   publishedSeq: number;
@@ -22,7 +25,6 @@ interface Body {
   ctimeNs: bigint;
   /** Times set while dirty: a publish stamps mtime with now, so they are applied again after it. */
   pendingTimes: { atimeNs?: bigint; mtimeNs?: bigint } | null;
-  publishing: Promise<void> | null;
   writers: number;
 }
 
@@ -30,6 +32,8 @@ export class Bodies {
   private readonly bodies = new Map<number, Body>();
   /** A publish committed under `parent` with the file's new attributes (the parent's follow from them). */
   afterPublish: (parent: number, attrs: InodeAttrs) => void = () => {};
+  /** Our unpublished writes to the node were dropped: the kernel's cached pages hold them. */
+  onLost: (node: Node) => void = () => {};
   private writtenSinceGcBytes = 0;
 
   constructor(
@@ -42,8 +46,8 @@ export class Bodies {
     const body = this.bodyOf(node);
     body.writers++;
     if (truncate) {
-      if (body.buffer) retire(body, body.buffer);
-      body.buffer = new WriteBuffer();
+      body.patch?.dispose();
+      body.patch = PatchBody.empty(this.io(), this.targetOf(node), node.attrs.generation);
       body.loading = null;
     }
   }
@@ -56,31 +60,40 @@ export class Bodies {
     const body = this.bodies.get(node.nodeid);
     if (!body) return;
     body.writers = Math.max(0, body.writers - 1);
-    if (body.writers === 0 && body.publishing === null) this.drop(node.nodeid, body);
+    if (body.writers === 0) void this.serial(body, async () => body.writers === 0 && this.drop(node.nodeid, body));
+  }
+
+  /** True while a handle may write `node`: its attributes are the mount's to answer. */
+  openForWrite(node: Node): boolean {
+    return (this.bodies.get(node.nodeid)?.writers ?? 0) > 0;
   }
 
   /** Size and mtime to report while unpublished bytes exist, so the kernel's view stays right. */
   overlay(node: Node): AttrOverlay | undefined {
     const body = this.bodies.get(node.nodeid);
-    if (!body?.buffer || !this.isDirty(body)) return undefined;
-    return { sizeBytes: body.buffer.sizeBytes, mtimeNs: body.mtimeNs, ctimeNs: body.ctimeNs };
+    if (!body?.patch || !this.isDirty(body)) return undefined;
+    return { sizeBytes: body.patch.sizeBytes, mtimeNs: body.mtimeNs, ctimeNs: body.ctimeNs };
   }
 
-  /** The loaded body to read from, when this node has one (its bytes are the newest). */
-  loaded(node: Node): WriteBuffer | null {
-    return this.bodies.get(node.nodeid)?.buffer ?? null;
+  /** The node's open body to read from, when it has one (its bytes are the newest). */
+  loaded(node: Node): PatchBody | null {
+    return this.bodies.get(node.nodeid)?.patch ?? null;
   }
 
   async write(node: Node, offsetBytes: number, data: Uint8Array): Promise<void> {
     const body = this.bodyOf(node);
-    const buffer = await this.load(node, body);
-    buffer.write(offsetBytes, data);
-    this.changed(body);
+    await this.serial(body, async () => {
+      const patch = await this.load(node, body);
+      await patch.write(offsetBytes, data);
+      this.changed(body);
+      // Past the memory bound with nothing left to stream out (scattered writes): publish now.
+      if (patch.overBudget) await this.publishLocked(node, body);
+    });
     this.collectAfter(data.byteLength);
   }
 
   /**
-   * Every kernel WRITE arrives in its own copy (up to 1 MiB), garbage once it is in the buffer;
+   * Every kernel WRITE arrives in its own copy (up to 1 MiB), garbage once it is in the body;
    * the collector is told to run after each fuseGcAfterWrittenBytes, or a 1 GiB copy would hold
    * hundreds of MiB of dead request buffers at its peak.
    */
@@ -91,14 +104,16 @@ export class Bodies {
     Bun.gc(true);
   }
 
-  /** Truncate of a node with an open body: it changes the buffer, and the publish carries it. */
+  /** Truncate of a node with an open body: it changes the body, and the publish carries it. */
   async truncate(node: Node, sizeBytes: number): Promise<boolean> {
     const body = this.bodies.get(node.nodeid);
     if (!body || body.writers === 0) return false;
-    // Truncating to empty needs nothing of the old body: no point fetching it first.
-    if (sizeBytes === 0 && !body.buffer) body.buffer = new WriteBuffer();
-    (await this.load(node, body)).truncate(sizeBytes);
-    this.changed(body);
+    await this.serial(body, async () => {
+      // Truncating to empty needs nothing of the old body: no point fetching its blocks first.
+      if (sizeBytes === 0 && !body.patch) body.patch = PatchBody.empty(this.io(), this.targetOf(node), node.attrs.generation);
+      await (await this.load(node, body)).truncate(sizeBytes);
+      this.changed(body);
+    });
     return true;
   }
 
@@ -106,10 +121,24 @@ export class Bodies {
   async extend(node: Node, sizeBytes: number): Promise<void> {
     const body = this.bodies.get(node.nodeid);
     if (!body || body.writers === 0) throw new FsError("EBADF", `inode ${node.inode} is not open for writing`);
-    const buffer = await this.load(node, body);
-    if (buffer.sizeBytes >= sizeBytes) return;
-    buffer.truncate(sizeBytes);
-    this.changed(body);
+    await this.serial(body, async () => {
+      const patch = await this.load(node, body);
+      if (patch.sizeBytes >= sizeBytes) return;
+      await patch.truncate(sizeBytes);
+      this.changed(body);
+    });
+  }
+
+  /** A change with no bytes (a chown to the same owner): ctime moves, and the next publish stamps it at metad. */
+  async touch(node: Node): Promise<void> {
+    const body = this.bodies.get(node.nodeid);
+    if (!body || body.writers === 0) return;
+    await this.serial(body, async () => {
+      await this.load(node, body);
+      const mtimeNs = this.isDirty(body) ? body.mtimeNs : BigInt(node.attrs.mtimeNs);
+      this.changed(body);
+      body.mtimeNs = mtimeNs;
+    });
   }
 
   /** Remembers times set on a dirty node, to restore them after the publish. */
@@ -121,27 +150,31 @@ export class Bodies {
     body.ctimeNs = nowNs();
   }
 
-  /** Publishes the node's body if it changed since the last publish; waits for one in flight. */
-  async flush(node: Node): Promise<void> {
+  /**
+   * Publishes the node's body if it changed since the last publish. `again`: the writer goes on
+   * (fsync, not close): metad prepares the next publish in the same round trip.
+   */
+  async flush(node: Node, again = false): Promise<void> {
     const body = this.bodies.get(node.nodeid);
     if (!body) return;
-    while (body.publishing) await body.publishing;
-    if (!this.isDirty(body)) return;
-    body.publishing = this.publish(node, body).finally(() => (body.publishing = null));
-    await body.publishing;
-    if (body.writers === 0 && !this.isDirty(body)) this.drop(node.nodeid, body);
+    await this.serial(body, () => this.publishLocked(node, body, again));
   }
 
-  private async publish(node: Node, body: Body): Promise<void> {
-    const buffer = body.buffer!;
+  private async publishLocked(node: Node, body: Body, again = true): Promise<void> {
+    if (!this.isDirty(body) || !body.patch) return;
     const seq = body.changeSeq;
-    const attrs = await this.publishRetrying(node, buffer);
-    // The pieces a large publish read and uploaded are garbage now, too.
-    this.collectAfter(buffer.sizeBytes);
+    const patch = body.patch;
+    const putBefore = patch.bytesPut;
+    const attrs = await this.publishRetrying(node, patch, again);
+    // The blocks a large publish rebuilt and uploaded are garbage now, too.
+    this.collectAfter(patch.bytesPut - putBefore);
     // No name (unlinked while open, O_TMPFILE): the bytes stay here, unpublished, until a link
     // names the file again (its next flush publishes them) or the last writer closes.
     if (!attrs) return;
-    this.nodes.update(node, attrs);
+    // The kernel was told the times of our writes (see overlay); metad stamped its own a moment
+    // later. Showing metad's would look like a change from elsewhere and drop the file's cached
+    // pages (AUTO_INVAL_DATA): this mount keeps showing its own until the file is reopened.
+    this.nodes.update(node, body.mtimeNs === 0n ? attrs : { ...attrs, mtimeNs: body.mtimeNs, ctimeNs: body.ctimeNs });
     if (body.pendingTimes) this.nodes.update(node, await this.source.setattr(node.inode, body.pendingTimes));
     body.publishedSeq = seq;
     if (body.changeSeq === seq) body.pendingTimes = null;
@@ -153,11 +186,11 @@ export class Bodies {
    * rather than fail, and past it they fail with EIO; they never report success for bytes that
    * were not published.
    */
-  private async publishRetrying(node: Node, buffer: WriteBuffer): Promise<InodeAttrs | null> {
+  private async publishRetrying(node: Node, patch: PatchBody, again: boolean): Promise<InodeAttrs | null> {
     const deadlineMs = performance.now() + LIMITS.fusePublishRetryMaxMs;
     for (let delayMs: number = LIMITS.fusePublishRetryBackoffMs; ; delayMs = Math.min(delayMs * 2, LIMITS.fusePublishRetryBackoffMaxMs)) {
       try {
-        return await this.publishAs(node, buffer);
+        return await this.publishAs(node, patch, again);
       } catch (err) {
         const code = (err as FsError).code;
         if (!UNREACHABLE.has(code)) throw err;
@@ -170,55 +203,103 @@ export class Bodies {
   }
 
   /**
-   * Publishes under the node's newest name, guarded by the generation we last saw. ESTALE means
-   * someone else changed the name or the body meanwhile: if the name still holds our inode the
-   * last writer wins; if not (unlinked, replaced) the bytes belong to no name and are dropped,
-   * as writes to an unlinked file are.
+   * Publishes a patch of the generation the body started from, under the node's newest name.
+   * ESTALE means someone else published or truncated the file meanwhile. A body that shares no
+   * block with its base (written from empty: a new file, O_TRUNC) then replaces theirs: the last
+   * writer wins, as with a whole-file rewrite. A real patch cannot (its untouched blocks are the
+   * old body's): the publish fails with ESTALE, and this mount's changes are dropped rather than
+   * laid over bytes they were not written against. If the name no longer holds our inode
+   * (unlinked, replaced) the bytes belong to no name and are dropped, as writes to an unlinked
+   * file are.
    */
-  private async publishAs(node: Node, buffer: WriteBuffer): Promise<InodeAttrs | null> {
+  private async publishAs(node: Node, patch: PatchBody, again: boolean): Promise<InodeAttrs | null> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const link = this.nodes.linkOf(node);
       if (!link) return null;
-      const guard = attempt === 0 ? { ifGeneration: node.attrs.generation } : {};
+      const built = await patch.prepareManifest();
+      const parent = this.nodes.inodeOf(link.parent);
       try {
-        const attrs = await this.source.publish(this.nodes.inodeOf(link.parent), link.name, buffer.body(), { mode: node.attrs.mode, inode: node.inode, ...guard });
+        const options = { ifGeneration: patch.generation, mode: node.attrs.mode, prepareNext: again };
+        node.publishingGeneration = built.prepared.generation;
+        const { attrs, next } = await this.io().publishManifest(parent, link.name, built.prepared.prepareId, built.manifest, options);
+        patch.published(built.manifest, attrs.generation, next);
         this.afterPublish(link.parent, attrs);
         return attrs;
       } catch (err) {
         if ((err as FsError).code !== "ESTALE") throw err;
-        const now = await this.source.lookup(this.nodes.inodeOf(link.parent), link.name).catch(() => null);
+        const now = await this.source.lookup(parent, link.name).catch(() => null);
         if (now?.inode !== node.inode) return null;
+        if (built.sharesBase) {
+          this.lost(node, now);
+          throw new FsError("ESTALE", `inode ${node.inode} changed elsewhere (generation ${patch.generation} -> ${now.generation}) since this mount's writes began; they were not published`);
+        }
+        patch.rebase(now.generation);
       }
     }
     throw new FsError("ESTALE", `inode ${node.inode} kept changing while it was published`);
   }
 
+  /** Our unpublished changes lost to another writer's: the body starts over from theirs. */
+  private lost(node: Node, now: InodeAttrs): void {
+    const body = this.bodies.get(node.nodeid);
+    this.nodes.update(node, now);
+    this.onLost(node);
+    if (!body) return;
+    body.patch?.dispose();
+    body.patch = null;
+    body.publishedSeq = body.changeSeq;
+    body.pendingTimes = null;
+  }
+
   private drop(nodeid: number, body: Body): void {
     if (this.bodies.get(nodeid) === body) this.bodies.delete(nodeid);
-    if (body.buffer) retire(body, body.buffer);
-    body.buffer = null;
+    body.patch?.dispose();
+    body.patch = null;
   }
 
   private bodyOf(node: Node): Body {
     let body = this.bodies.get(node.nodeid);
     if (!body) {
-      body = { buffer: null, loading: null, changeSeq: 0, publishedSeq: 0, mtimeNs: 0n, ctimeNs: 0n, pendingTimes: null, publishing: null, writers: 0 };
+      body = { patch: null, loading: null, tail: Promise.resolve(), changeSeq: 0, publishedSeq: 0, mtimeNs: 0n, ctimeNs: 0n, pendingTimes: null, writers: 0 };
       this.bodies.set(node.nodeid, body);
     }
     return body;
   }
 
-  /** The current body, fetched once, for a write that does not replace it from the start. */
-  private load(node: Node, body: Body): Promise<WriteBuffer> {
-    if (body.buffer) return Promise.resolve(body.buffer);
+  /** Runs `fn` after every earlier change or publish of the body has finished. */
+  private serial<T>(body: Body, fn: () => Promise<T>): Promise<T> {
+    const run = body.tail.then(fn, fn);
+    body.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The file's current body (its blocks, not its bytes), fetched once per open. */
+  private load(node: Node, body: Body): Promise<PatchBody> {
+    if (body.patch) return Promise.resolve(body.patch);
     body.loading ??= (async () => {
-      const attrs = await this.source.getattr(node.inode);
-      const bytes = attrs.sizeBytes === 0 ? new Uint8Array(0) : await this.source.read(node.inode, { offsetBytes: 0, lengthBytes: attrs.sizeBytes, generation: attrs.generation });
-      this.nodes.update(node, attrs);
-      body.buffer ??= WriteBuffer.of(bytes);
-      return body.buffer;
+      const patch = node.attrs.sizeBytes === 0 && node.attrs.generation === 0
+        ? PatchBody.empty(this.io(), this.targetOf(node), 0)
+        : await PatchBody.load(this.io(), this.targetOf(node));
+      body.patch ??= patch;
+      return body.patch;
     })().finally(() => (body.loading = null));
     return body.loading;
+  }
+
+  private targetOf(node: Node): PatchTarget {
+    return {
+      inode: node.inode,
+      link: () => {
+        const link = this.nodes.linkOf(node);
+        return link ? { parent: this.nodes.inodeOf(link.parent), name: link.name } : null;
+      },
+      readBase: (offsetBytes, lengthBytes, generation) => this.source.read(node.inode, { offsetBytes, lengthBytes, generation }),
+    };
+  }
+
+  private io(): PatchIo {
+    if (!this.source.patches) throw new FsError("EROFS", "this mount cannot write file bodies");
+    return this.source.patches;
   }
 
   private changed(body: Body): void {
@@ -230,10 +311,4 @@ export class Bodies {
   private isDirty(body: Body): boolean {
     return body.changeSeq !== body.publishedSeq;
   }
-}
-
-/** Frees a buffer's spill file once no publish is reading it. */
-function retire(body: Body, buffer: WriteBuffer): void {
-  if (body.publishing) void body.publishing.finally(() => buffer.dispose());
-  else buffer.dispose();
 }

@@ -58,6 +58,10 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     listingDir: async (nodeid) => await invalidator?.watchDirReady(nodeid),
   };
   state.bodies.afterPublish = (parent, attrs) => childCommitted(state, parent, attrs, 0);
+  state.bodies.onLost = (node) => {
+    for (const handle of files.forNode(node.nodeid)) handle.readahead?.drop();
+    invalidator?.dropPages(node.nodeid);
+  };
   nodes.onDrop = (node) => {
     if (node.type === "dir") invalidator?.unwatch(node.nodeid);
     local.dropped(node.nodeid);

@@ -66,6 +66,9 @@ describe("watch events to invalidations", () => {
     const nodes = table();
     expect(invalidationsFor(event({ kind: "publish", name: "known", inode: 5, generation: 3 }), nodes)).toEqual([]);
     expect(invalidationsFor(event({ kind: "publish", name: "known", inode: 5, generation: 4 }), nodes)).toEqual([{ kind: "inode", nodeid: 5, offsetBytes: 0 }]);
+    // Our own publish's event, arriving before its reply: the mount's pages are already right.
+    nodes.get(5)!.publishingGeneration = 6;
+    expect(invalidationsFor(event({ kind: "publish", name: "known", inode: 5, generation: 6 }), nodes)).toEqual([]);
     expect(invalidationsFor(event({ kind: "publish", name: "fresh", inode: 12, generation: 1 }), nodes)).toEqual([
       { kind: "entry", parent: 1, name: "fresh" },
       { kind: "inode", nodeid: 1, offsetBytes: -1 },

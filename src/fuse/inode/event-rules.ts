@@ -54,7 +54,7 @@ export function invalidationsFor(event: WatchEvent, nodes: NodeTable): Invalidat
       const out: Invalidation[] = [];
       if (nodes.childOf(scope, event.name) !== nodeid) out.push({ kind: "entry", parent: scope, name: event.name }, dirChanged(scope));
       const node = nodes.get(nodeid);
-      if (node && node.attrs.generation !== event.generation) out.push({ kind: "inode", nodeid, offsetBytes: 0 });
+      if (node && node.attrs.generation !== event.generation && node.publishingGeneration !== event.generation) out.push({ kind: "inode", nodeid, offsetBytes: 0 });
       return out;
     }
   }

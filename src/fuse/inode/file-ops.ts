@@ -82,7 +82,7 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
     async read(_ctx, _nodeid, fh, offsetBytes, lengthBytes) {
       const handle = files.get(fh);
       const loaded = bodies.loaded(handle.node);
-      if (loaded) return loaded.read(offsetBytes, lengthBytes);
+      if (loaded) return await loaded.read(offsetBytes, lengthBytes);
       const node = handle.node;
       handle.readahead ??= new Readahead(
         (offset, length, generation) => source.read(node.inode, { offsetBytes: offset, lengthBytes: length, generation }),
@@ -120,7 +120,7 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
       }
     },
     async fsync(_ctx, _nodeid, fh) {
-      await bodies.flush(files.get(fh).node);
+      await bodies.flush(files.get(fh).node, true);
     },
     /**
      * Mode 0 grows the file to offset + length (zeros, like a truncate up) and never shrinks it;

@@ -35,6 +35,11 @@ export class Invalidator {
     private readonly changed: (inval: Invalidation) => void = () => {},
   ) {}
 
+  /** The kernel's cached pages of a file are wrong (our unpublished writes were dropped): drop them. */
+  dropPages(nodeid: number): void {
+    this.send({ kind: "inode", nodeid, offsetBytes: 0 });
+  }
+
   /** The directory's subscription is live: every change to it from now on reaches us. */
   isLive(dirNodeid: number): boolean {
     return this.active.has(dirNodeid);

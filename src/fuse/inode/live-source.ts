@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { FsError, LIMITS, ROOT_INODE, type AttrChanges, type InodeId, type InodeType, type PreparedPublish } from "../../types/index.ts";
 import type { NoKVClient } from "../../sdk/index.ts";
-import type { DirWatch, NodeSource, OwnerArgs, PublishSource } from "./source.ts";
+import type { DirWatch, NodeSource, OwnerArgs, PatchIo, PublishSource } from "./source.ts";
 
 // A live mount: every call is one SDK inode call, file bytes go straight to the object store.
 // The caller owns the client (and closes it).
@@ -17,6 +17,14 @@ export class LiveSource implements NodeSource {
   /** Prepares made by create_prepared, by inode, for the first publish of each new file. */
   private readonly prepared = new Map<InodeId, PreparedPublish>();
   private renewTimer: ReturnType<typeof setInterval> | null = null;
+  readonly patches: PatchIo = {
+    bodyManifest: (inode, generation) => this.client.inode.bodyManifest(inode, generation),
+    prepare: (link, inode) => this.takePrepared(link, inode),
+    publishManifest: (parent, name, prepareId, manifest, { prepareNext, ...options }) =>
+      this.client.inode.publishManifest(parent, name, prepareId, manifest, { ...options, patch: true, ...(prepareNext ? { prepareNextExpiryMs: LIMITS.fusePreparedExpiryMs } : {}) }),
+    putBlock: (key, bytes) => this.client.inode.putBlock(key, bytes),
+    getBlock: (key, lengthBytes) => this.client.inode.getBlock(key, lengthBytes),
+  };
 
   constructor(
     private readonly client: NoKVClient,
@@ -136,6 +144,14 @@ export class LiveSource implements NodeSource {
       }
     }
     return await this.client.inode.publish(parent, name, source, { replace: true, ...rest });
+  }
+  /** The prepare made at the file's create while it has time left, else a new one. */
+  private async takePrepared(link: { parent: InodeId; name: string } | null, inode: InodeId): Promise<PreparedPublish> {
+    const prepared = this.prepared.get(inode);
+    this.prepared.delete(inode);
+    if (prepared && Date.now() + LIMITS.fusePreparedMarginMs < prepared.expiresAtMs) return prepared;
+    if (!link) return await this.client.inode.prepareInode(inode, { expiryMs: LIMITS.fusePreparedExpiryMs });
+    return await this.client.inode.prepare(link.parent, link.name, { blockSizeBytes: LIMITS.fuseWriteBlockBytes, expiryMs: LIMITS.fusePreparedExpiryMs });
   }
   /** By inode, so a resubscribe after a reconnect lands on the same directory even after renames. */
   watch(inode: InodeId, _path: string): Promise<DirWatch> {

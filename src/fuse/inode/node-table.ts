@@ -18,6 +18,11 @@ export interface Node {
   primary: string | null;
   /** The newest attributes seen in a reply; the version and generation filter our own events. */
   attrs: InodeAttrs;
+  /**
+   * The generation a publish of ours in flight will commit (its prepare's): its event may come
+   * before its reply, and is our own change all the same.
+   */
+  publishingGeneration?: number;
 }
 
 export function linkKey(parent: number, name: string): string {

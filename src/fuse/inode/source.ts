@@ -1,4 +1,5 @@
-import type { AttrChanges, DirEntryPlus, DirPage, InodeAttrs, InodeId, InodeType, WatchEvent } from "../../types/index.ts";
+import type { AttrChanges, BodyManifest, DirEntryPlus, DirPage, InodeAttrs, InodeId, InodeType, PreparedPublish, WatchEvent } from "../../types/index.ts";
+import type { StoredBodyManifest } from "../../sdk/body-patch.ts";
 
 // What the inode layer needs from NoKV, by inode: the SDK's inode API for a live mount, or a
 // snapshot's read-only view. The bridge never sees which one it has, except through readOnly.
@@ -16,7 +17,24 @@ export interface DirWatch extends AsyncIterable<WatchEvent> {
   close(): Promise<void>;
 }
 
+/** What patch writes need (live mounts): a body's blocks, prepares, block puts, patch publishes. */
+export interface PatchIo {
+  bodyManifest(inode: InodeId, generation?: number): Promise<StoredBodyManifest>;
+  /**
+   * A prepare for a new body of `inode` under `name` in `parent` (one made at its create may
+   * serve); without a link (an open orphan), by inode alone.
+   */
+  prepare(link: { parent: InodeId; name: string } | null, inode: InodeId): Promise<PreparedPublish>;
+  /** `prepareNext`: the reply carries the prepare of the file's next body (the writer keeps writing). */
+  publishManifest(parent: InodeId, name: string, prepareId: string, manifest: BodyManifest, options: { ifGeneration: number; mode?: number; prepareNext?: boolean }): Promise<{ attrs: InodeAttrs; next: PreparedPublish | null }>;
+  putBlock(key: string, bytes: Uint8Array): Promise<void>;
+  /** A block put for a publish that has not happened yet. */
+  getBlock(key: string, lengthBytes: number): Promise<Uint8Array>;
+}
+
 export interface NodeSource {
+  /** Live mounts: how writes reach the object store and metad. */
+  readonly patches?: PatchIo;
   readonly readOnly: boolean;
   /** The directory shown as the mount root. */
   readonly rootInode: InodeId;
