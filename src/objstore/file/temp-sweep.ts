@@ -44,7 +44,8 @@ export async function sweepTempFiles(root: string, options: { minAgeMs: number; 
 async function visit(root: string, path: string, nowMs: number, options: { minAgeMs: number; dryRun: boolean }, out: TempSweep): Promise<void> {
   const stats = await lstat(join(root, path)).catch(() => null);
   if (!stats?.isFile()) return;
-  const ageMs = nowMs - stats.mtimeMs;
+  // Date.now() is whole milliseconds and mtime is not: a file written this millisecond is age 0.
+  const ageMs = Math.max(0, nowMs - stats.mtimeMs);
   if (ageMs < options.minAgeMs) return;
   out.found.push({ path, sizeBytes: stats.size, ageMs });
   if (options.dryRun) return;
