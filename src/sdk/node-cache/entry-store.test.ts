@@ -69,7 +69,7 @@ test("a corrupt entry is counted, removed and fetched again", async () => {
   first.close();
   const path = first.layout.entryPath(entryHash("s", "k"));
   const bad = Buffer.from(readFileSync(path));
-  bad[100_000] ^= 0xff;
+  bad[100_000] = bad[100_000]! ^ 0xff;
   writeFileSync(path, bad);
   const second = new NodeCache({ cacheDir: dir, maxBytes: 1 << 30, storeId: "s" });
   expect(await second.read(o.read("k", 99_000, 2000))).toEqual(o.bytes.subarray(99_000, 101_000));

@@ -189,7 +189,8 @@ export class NodeCache {
       this.stats.counters.misses++;
       this.stats.changed();
     }
-    return whole.subarray(r.objectOffset, r.objectOffset + r.lengthBytes);
+    // A copy: the caller may keep the range (block cache) and must not pin the whole object.
+    return whole.slice(r.objectOffset, r.objectOffset + r.lengthBytes);
   }
 
   private ensureDirs(): void {
