@@ -44,6 +44,8 @@ export class BodyReader {
   constructor(
     private readonly call: ReadCall,
     private readonly data: DataPath,
+    /** Told when a body moved or a planned block is gone: cached metadata about it is stale. */
+    private readonly onStale: () => void = () => undefined,
   ) {}
 
   /** Bytes [offset, offset + length) of a file body, clipped at its end; holes read as zeros. */
@@ -60,6 +62,7 @@ export class BodyReader {
       } catch (err) {
         const gone = err instanceof BlockMissing;
         if (!gone && !isStale(err)) throw err;
+        this.onStale();
         if (!gone && options.pinned) throw err;
         if (attempt >= LIMITS.readReplanMaxAttempts) {
           throw new FsError("ESTALE", `inode ${inode}: the body moved during each of ${attempt} read attempts`);

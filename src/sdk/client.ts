@@ -9,6 +9,8 @@ import { InodeApi } from "./inode-api.ts";
 import { DataPath, type DataPathOptions, type IntegrityStats } from "./objects.ts";
 import { PathReader } from "./path-reader.ts";
 import { nodeCacheFrom } from "./cache-options.ts";
+import { MetaCache } from "./meta-cache.ts";
+import type { NodeCacheCounters } from "./node-cache/index.ts";
 import { RpcClient } from "./rpc-client.ts";
 import { NoKVStats, timeToNs } from "./stats.ts";
 import { Watcher, cursorFrom, type WatchOptions } from "./watcher.ts";
@@ -110,6 +112,15 @@ export class NoKVClient extends PathReader {
     rpc.onReconnect = () => {
       for (const w of this.watchers) w.resubscribe();
     };
+    if (options.metadataCache) {
+      const metaCache = new MetaCache((dir) => {
+        const w = this.watch(dir);
+        return { ready: w.ready, events: w, close: () => w.close() };
+      });
+      this.metaCache = metaCache;
+      // Events may be lost with the connection: nothing cached survives it.
+      rpc.onDisconnect = () => metaCache.dropAll();
+    }
   }
 
   /** A request key no other write of any client uses. */
@@ -231,6 +242,17 @@ export class NoKVClient extends PathReader {
   /** Hits and misses of the block cache (per object range read). */
   cacheStats(): CacheStats {
     return this.data.cache.stats();
+  }
+
+  /** Hits and misses of the metadata cache (zero when metadataCache is off). */
+  metadataCacheStats(): { hits: number; misses: number } {
+    return { hits: this.metaCache?.hits ?? 0, misses: this.metaCache?.misses ?? 0 };
+  }
+
+  /** The node cache's counters in this process (null when it is off); `nokv-fs cache stats` sums every process. */
+  nodeCacheStats(): NodeCacheCounters | null {
+    const node = this.data.nodeCache();
+    return node ? { ...node.stats.counters } : null;
   }
 
   /** Checksum segments verified, mismatches caught (and cured by a re-read), failed uploads cleaned up. */
