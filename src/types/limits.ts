@@ -244,8 +244,10 @@ export const LIMITS = {
   nodeCacheTouchIntervalMs: 60_000,
   /** Node cache: an open entry is checked against its path (evicted? replaced?) at most this often. */
   nodeCacheRevalidateMs: 1_000,
-  /** Node cache: entry files kept open per process (reads skip open/close). */
-  nodeCacheOpenFilesMax: 256,
+  /** Node cache: entry files kept open per process (reads skip open/close); fewer when the process runs out of descriptors. */
+  nodeCacheOpenFilesMax: 4096,
+  /** Node cache: bytes of the entry files kept open per process (an evicted one's space returns only when it is closed). */
+  nodeCacheOpenBytesMax: 1024 * 1024 * 1024,
   /** Node cache: a process rewrites its stats file at most this often (and at exit). */
   nodeCacheStatsWriteMs: 1_000,
   /** Node cache: the running total is re-counted from disk at most this often (fills add in between). */

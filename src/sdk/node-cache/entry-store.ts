@@ -36,6 +36,7 @@ export class NodeCache {
   private readonly open = new OpenEntries();
   /** Fills this process is running: a second reader of the object waits for it, not for the lock. */
   private readonly filling = new Map<string, Promise<unknown>>();
+  private readonly hashes = new Map<string, string>();
   private totalBytes: number | null = null;
   private scannedMs = 0;
 
@@ -46,7 +47,7 @@ export class NodeCache {
   }
 
   async read(r: EntryRead): Promise<Uint8Array> {
-    const h = entryHash(this.config.storeId, r.key);
+    const h = this.hashOf(r.key);
     const hit = this.readHit(h, r);
     if (hit) return hit;
     const deadlineMs = Date.now() + LIMITS.nodeCacheFillWaitMaxMs;
@@ -74,7 +75,18 @@ export class NodeCache {
 
   /** Whether the object has an entry (warmup skips those). */
   has(key: string): boolean {
-    return this.open.get(this.layout.entryPath(entryHash(this.config.storeId, key)), Date.now()) !== null;
+    return this.open.get(this.layout.entryPath(this.hashOf(key)), Date.now()) !== null;
+  }
+
+  /** The entry hash of a key, remembered for the keys read lately (a sha256 per read shows in profiles). */
+  private hashOf(key: string): string {
+    let h = this.hashes.get(key);
+    if (h === undefined) {
+      h = entryHash(this.config.storeId, key);
+      this.hashes.set(key, h);
+      if (this.hashes.size > LIMITS.nodeCacheOpenFilesMax) this.hashes.delete(this.hashes.keys().next().value!);
+    }
+    return h;
   }
 
   close(): void {

@@ -18,14 +18,13 @@ export function entryHash(storeId: string, objectKey: string): string {
 
 export class CacheLayout {
   readonly root: string;
+  readonly blocksDir: string;
 
   constructor(readonly cacheDir: string) {
     this.root = join(cacheDir, LAYOUT_VERSION);
+    this.blocksDir = join(this.root, "blocks");
   }
 
-  get blocksDir(): string {
-    return join(this.root, "blocks");
-  }
   get tmpDir(): string {
     return join(this.root, "tmp");
   }
@@ -40,10 +39,11 @@ export class CacheLayout {
   }
 
   entryDir(h: string): string {
-    return join(this.blocksDir, h.slice(0, 2));
+    return `${this.blocksDir}/${h.slice(0, 2)}`;
   }
+  /** Plain concatenation (h is hex, blocksDir normalized): it runs once per read. */
   entryPath(h: string): string {
-    return join(this.blocksDir, h.slice(0, 2), h.slice(2));
+    return `${this.blocksDir}/${h.slice(0, 2)}/${h.slice(2)}`;
   }
   lockPath(h: string): string {
     return join(this.locksDir, h);

@@ -20,6 +20,8 @@ export interface OpenEntry {
 
 export class OpenEntries {
   private readonly entries = new Map<string, OpenEntry>();
+  private openBytes = 0;
+  private filesMax: number = LIMITS.nodeCacheOpenFilesMax;
 
   /** The open entry at `path` (opened now if need be), or null when there is none. */
   get(path: string, nowMs: number): OpenEntry | null {
@@ -30,24 +32,39 @@ export class OpenEntries {
         this.entries.set(path, known);
         return known;
       }
+      this.openBytes -= known.sizeBytes;
       closeSync(known.fd);
     }
-    let fd: number;
-    try {
-      fd = openSync(path, "r");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw err;
-    }
+    const fd = this.openFile(path);
+    if (fd === null) return null;
     const st = fstatSync(fd);
     const entry: OpenEntry = { fd, ino: st.ino, sizeBytes: st.size, touchedMs: st.mtimeMs, checkedMs: nowMs, verified: new Set() };
     this.entries.set(path, entry);
-    while (this.entries.size > LIMITS.nodeCacheOpenFilesMax) {
-      const [oldest, e] = this.entries.entries().next().value!;
-      this.entries.delete(oldest);
-      closeSync(e.fd);
-    }
+    this.openBytes += st.size;
+    while (this.entries.size > this.filesMax || (this.openBytes > LIMITS.nodeCacheOpenBytesMax && this.entries.size > 1)) this.closeOldest();
     return entry;
+  }
+
+  private openFile(path: string): number | null {
+    for (;;) {
+      try {
+        return openSync(path, "r");
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") return null;
+        // Out of descriptors: keep half as many open from now on.
+        if ((code !== "EMFILE" && code !== "ENFILE") || this.entries.size === 0) throw err;
+        this.filesMax = Math.max(1, Math.floor(this.entries.size / 2));
+        while (this.entries.size > this.filesMax) this.closeOldest();
+      }
+    }
+  }
+
+  private closeOldest(): void {
+    const [oldest, e] = this.entries.entries().next().value!;
+    this.entries.delete(oldest);
+    this.openBytes -= e.sizeBytes;
+    closeSync(e.fd);
   }
 
   /** Reads exactly `lengthBytes` at `offsetBytes`, or null when the file is shorter. */
@@ -67,12 +84,14 @@ export class OpenEntries {
     const e = this.entries.get(path);
     if (!e) return;
     this.entries.delete(path);
+    this.openBytes -= e.sizeBytes;
     closeSync(e.fd);
   }
 
   closeAll(): void {
     for (const e of this.entries.values()) closeSync(e.fd);
     this.entries.clear();
+    this.openBytes = 0;
   }
 
   private stillThere(path: string, entry: OpenEntry, nowMs: number): boolean {
