@@ -1,7 +1,8 @@
-import { mkdirSync, renameSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, unlinkSync, utimesSync } from "node:fs";
+import { mkdir, rename, writeFile } from "node:fs/promises";
 import { LIMITS, segmentWindow, verifySegments, type RangeChecksum } from "../../types/index.ts";
 import { evictOver, scanEntries } from "./eviction.ts";
-import { clearIfStale, tryLock, unlock } from "./fill-lock.ts";
+import { clearIfStale, tryLockAsync, unlock } from "./fill-lock.ts";
 import { CacheLayout, entryHash } from "./layout.ts";
 import { OpenEntries, type OpenEntry } from "./open-entries.ts";
 import { StatsFile } from "./stats.ts";
@@ -55,7 +56,7 @@ export class NodeCache {
       const mine = this.filling.get(h);
       if (mine) {
         await mine.catch(() => undefined);
-      } else if (this.tryLockFill(h)) {
+      } else if (await this.tryLockFill(h)) {
         const fill = this.fillLocked(h, r);
         this.filling.set(h, fill);
         try {
@@ -141,13 +142,13 @@ export class NodeCache {
     return bytes.subarray(from, from + r.lengthBytes);
   }
 
-  private tryLockFill(h: string): boolean {
+  private async tryLockFill(h: string): Promise<boolean> {
     try {
-      return tryLock(this.layout.lockPath(h));
+      return await tryLockAsync(this.layout.lockPath(h));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
       this.ensureDirs(); // `cache clear` removed the directories under us.
-      return tryLock(this.layout.lockPath(h));
+      return tryLockAsync(this.layout.lockPath(h));
     }
   }
 
@@ -158,16 +159,16 @@ export class NodeCache {
     const whole = await r.fetchWhole();
     this.stats.counters.misses++;
     this.stats.changed();
-    if (whole.byteLength <= this.config.maxBytes) this.publish(h, whole);
+    if (whole.byteLength <= this.config.maxBytes) await this.publish(h, whole);
     return this.uncached(r, whole, false);
   }
 
-  private publish(h: string, whole: Uint8Array): void {
+  private async publish(h: string, whole: Uint8Array): Promise<void> {
     const tmp = this.layout.tmpPath(h);
     try {
-      mkdirSync(this.layout.entryDir(h), { recursive: true });
-      writeFileSync(tmp, whole);
-      renameSync(tmp, this.layout.entryPath(h));
+      await mkdir(this.layout.entryDir(h), { recursive: true });
+      await writeFile(tmp, whole);
+      await rename(tmp, this.layout.entryPath(h));
     } catch {
       removeQuietly(tmp); // A full or cleared disk costs the cache, never the read.
       return;

@@ -1,4 +1,5 @@
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { LIMITS } from "../../types/index.ts";
 
 // O_CREAT|O_EXCL lock files holding the holder's pid. Used for fills (locks/<h>) and for
@@ -22,6 +23,25 @@ export function tryLock(path: string): boolean {
     closeSync(fd);
   }
   return true;
+}
+
+/**
+ * tryLock off the event loop: creating a file costs a millisecond on some disks, and a cold epoch
+ * takes one lock per block, many at once.
+ */
+export async function tryLockAsync(path: string): Promise<boolean> {
+  try {
+    const handle = await open(path, "wx");
+    try {
+      await handle.write(String(process.pid));
+    } finally {
+      await handle.close();
+    }
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  }
 }
 
 export function unlock(path: string): void {
