@@ -1,5 +1,5 @@
 import type { ObjectStore } from "../objstore/index.ts";
-import { FsError, LIMITS, type CloneResult, type DiffEntry, type InodeAttrs, type RollbackResult } from "../types/index.ts";
+import { FsError, LIMITS, type CloneResult, type DiffEntry, type DirEntryPlus, type InodeAttrs, type RollbackResult } from "../types/index.ts";
 import { wireToError, type WireResponse } from "../wire/index.ts";
 import { BlockCache, type CacheStats } from "./block-cache.ts";
 import type { BodySource } from "./blocks.ts";
@@ -114,10 +114,13 @@ export class NoKVClient extends PathReader {
       for (const w of this.watchers) w.resubscribe();
     };
     if (options.metadataCache) {
-      const metaCache = new MetaCache((dir) => {
-        const w = this.watch(dir);
-        return { ready: w.ready, events: w, close: () => w.close() };
-      });
+      const metaCache = new MetaCache(
+        (dir) => {
+          const w = this.watch(dir);
+          return { ready: w.ready, events: w, close: () => w.close() };
+        },
+        (dir) => this.pages<DirEntryPlus>(dir, true),
+      );
       this.metaCache = metaCache;
       // Events may be lost with the connection: nothing cached survives it.
       rpc.onDisconnect = () => metaCache.dropAll();

@@ -99,3 +99,31 @@ test("read plans with a generation are cached; a reply to a request made before 
   await cache.call("read_plan", { inode: 7, generation: 3, offsetBytes: 0, lengthBytes: 10 }, async () => ({ n: ++sent }));
   expect(sent).toBe(3);
 });
+
+test("the first miss in a live directory lists it: its siblings need no request", async () => {
+  const watches = new Map<string, ReturnType<typeof fakeWatch>>();
+  let listings = 0;
+  const cache = new MetaCache(
+    (dir) => {
+      const w = fakeWatch();
+      watches.set(dir, w);
+      w.ready();
+      return w.watch;
+    },
+    async function* (dir) {
+      listings++;
+      expect(dir).toBe("/d");
+      yield [{ name: "a", attrs: { inode: 10, type: "file" } as never }, { name: "l", attrs: { inode: 11, type: "symlink" } as never }];
+      yield [{ name: "b", attrs: { inode: 12, type: "file" } as never }];
+    },
+  );
+  let sent = 0;
+  const stat = (path: string) => cache.call("stat_path", { path }, async () => ({ inode: 99, n: ++sent }));
+  await stat("/d/a"); // the watches start here, live by the next call
+  await Bun.sleep(0);
+  expect(((await stat("/d/b")) as { inode: number }).inode).toBe(12);
+  expect(((await stat("/d/a")) as { inode: number }).inode).toBe(10);
+  await stat("/d/l");
+  expect(listings).toBe(1);
+  expect(sent).toBe(2);
+});

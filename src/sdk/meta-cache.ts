@@ -29,7 +29,17 @@ export class MetaCache {
   hits = 0;
   misses = 0;
 
-  constructor(private readonly watchDir: (path: string) => DirWatch) {}
+  /** Directories whose entries were listed into the cache (or are being listed) since the last drop. */
+  private readonly listed = new Map<string, Promise<void>>();
+
+  /**
+   * `watchDir` starts a watch; `listDir` lists a directory with attributes (readdir-plus), so the
+   * first miss in a directory fetches its siblings in a few requests instead of one each.
+   */
+  constructor(
+    private readonly watchDir: (path: string) => DirWatch,
+    private readonly listDir?: (path: string) => AsyncIterable<Array<{ name: string; attrs: InodeAttrs }>>,
+  ) {}
 
   /** Metadata reads of the data path, through the cache: `send` makes the request. */
   async call(op: string, args: Record<string, unknown>, send: () => Promise<unknown>): Promise<unknown> {
@@ -50,6 +60,7 @@ export class MetaCache {
     this.epoch++;
     this.stats.clear();
     this.plans.clear();
+    this.listed.clear();
   }
 
   private async stat(path: string, send: () => Promise<unknown>): Promise<unknown> {
@@ -61,9 +72,40 @@ export class MetaCache {
     this.misses++;
     const epoch = this.epoch;
     const keep = this.watchedAll(path);
+    if (keep && this.listDir) {
+      const parent = ancestors(path).pop()!;
+      await this.list(parent, epoch);
+      const listed = this.stats.get(path);
+      if (listed) return listed;
+    }
     const attrs = (await send()) as InodeAttrs;
     if (keep && epoch === this.epoch) this.remember(this.stats, path, attrs);
     return attrs;
+  }
+
+  /** Lists `dir` into the cache once per drop; a failure only means no prefetch. */
+  private list(dir: string, epoch: number): Promise<void> {
+    let listing = this.listed.get(dir);
+    if (!listing) {
+      listing = this.listInto(dir, epoch).catch(() => undefined);
+      this.listed.set(dir, listing);
+    }
+    return listing;
+  }
+
+  private async listInto(dir: string, epoch: number): Promise<void> {
+    const base = dir === "/" ? "/" : `${dir}/`;
+    let count = 0;
+    for await (const page of this.listDir!(dir)) {
+      if (epoch !== this.epoch) return;
+      for (const { name, attrs } of page) {
+        // stat_path follows symlinks; a listing shows the link itself.
+        if (attrs.type === "symlink") continue;
+        this.remember(this.stats, base + name, attrs);
+      }
+      count += page.length;
+      if (count >= LIMITS.metaCacheListMaxEntries) return;
+    }
   }
 
   private async plan(args: Record<string, unknown>, send: () => Promise<unknown>): Promise<unknown> {

@@ -96,7 +96,7 @@ export class PathReader {
     });
   }
 
-  private async *pages<T extends { name: string }>(path: string, plus: boolean): AsyncGenerator<T[]> {
+  protected async *pages<T extends { name: string }>(path: string, plus: boolean): AsyncGenerator<T[]> {
     let after: string | null = null;
     do {
       const page = (await this.call("readdir_path", { path, plus, ...(after === null ? {} : { after }) })) as DirPage<T>;

@@ -242,8 +242,12 @@ export const LIMITS = {
   nodeCacheFillWaitMaxMs: 30_000,
   /** Node cache: a hit bumps the entry's mtime (its LRU age) at most this often per entry and process. */
   nodeCacheTouchIntervalMs: 60_000,
-  /** Node cache: an open entry is checked against its path (evicted? replaced?) at most this often. */
-  nodeCacheRevalidateMs: 1_000,
+  /**
+   * Node cache: an open entry is checked against its path (evicted? replaced?) at most this often.
+   * Its bytes stay right meanwhile (an inode is never rewritten); only an evicted entry's space
+   * waits for the check (bounded by nodeCacheOpenBytesMax).
+   */
+  nodeCacheRevalidateMs: 60_000,
   /** Node cache: entry files kept open per process (reads skip open/close); fewer when the process runs out of descriptors. */
   nodeCacheOpenFilesMax: 4096,
   /** Node cache: bytes of the entry files kept open per process (an evicted one's space returns only when it is closed). */
@@ -254,6 +258,8 @@ export const LIMITS = {
   nodeCacheScanIntervalMs: 10_000,
   /** Metadata cache: directories watched to keep cached attributes fresh; past it nothing more is cached. */
   metaCacheWatchedDirsMax: 256,
+  /** Metadata cache: a directory listed whole (readdir-plus) on its first miss only up to this many entries. */
+  metaCacheListMaxEntries: 65_536,
   /** Metadata cache: attributes and read plans kept per process; past it the oldest go first. */
   metaCacheEntriesMax: 100_000,
   /** warmup: blocks fetched into the node cache at once. */
