@@ -2,6 +2,7 @@
 // 64 in flight, printed beside the plain-fs floor of the same run on the same disk.
 //   epoch 1: cold node cache (every block downloaded and filled)
 //   epoch 2: same client again (process memory cache off: the node cache serves every block)
+//   epoch 2b: once more, the steady state of a long job (the hit path's code is compiled by now)
 //   epoch 3: a new process and connection on the warm node cache
 // over file:// and over s3rver. Goal (issue #19): epoch 2 >= 0.8 x the floor.
 // Run: ./node_modules/.bin/bun bench/cache.bench.ts [--json] [--samples N] [--smoke]
@@ -89,6 +90,7 @@ async function workload(store: string, url: string): Promise<void> {
   const client = await connect(url, clientOptions(cacheDir));
   row(store, "epoch 1: cold node cache", await epoch(client, COUNT), floor);
   row(store, "epoch 2: warm node cache, same client", await epoch(client, COUNT), floor);
+  row(store, "epoch 2b: same client once more (JIT warm)", await epoch(client, COUNT), floor);
   await client.close();
   row(store, "epoch 3: warm node cache, new process", await childEpoch(url, cacheDir), floor);
   const again = await floorRead();
