@@ -43,9 +43,23 @@ export class MetaCache {
 
   /** Metadata reads of the data path, through the cache: `send` makes the request. */
   async call(op: string, args: Record<string, unknown>, send: () => Promise<unknown>): Promise<unknown> {
-    if (op === "stat_path" && typeof args.path === "string" && isPlainPath(args.path)) return this.stat(args.path, send);
+    if (op === "stat_path" && typeof args.path === "string") return this.stat(args.path, send);
     if (op === "read_plan" && typeof args.generation === "number") return this.plan(args, send);
     return send();
+  }
+
+  /** The cached attributes of `path`, without a request (the synchronous fast path of readFile). */
+  peekStat(path: string): InodeAttrs | undefined {
+    const known = this.stats.get(path);
+    if (known) this.hits++;
+    return known;
+  }
+
+  /** The cached plan of a range of one generation, without a request. */
+  peekPlan(inode: number, generation: number, offsetBytes: number, lengthBytes: number): ReadPlan | undefined {
+    const known = this.plans.get(`${inode}:${generation}:${offsetBytes}:${lengthBytes}`);
+    if (known) this.hits++;
+    return known;
   }
 
   /** Drops everything and every watch (disconnect: events may have been missed). */
@@ -69,6 +83,7 @@ export class MetaCache {
       this.hits++;
       return known;
     }
+    if (!isPlainPath(path)) return send();
     this.misses++;
     const epoch = this.epoch;
     const keep = this.watchedAll(path);

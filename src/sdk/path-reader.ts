@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { FsError, type Dentry, type DirEntryPlus, type DirPage, type InodeAttrs } from "../types/index.ts";
 import { BodyReader, readWhole } from "./body-reader.ts";
+import { cachedWholeRead } from "./cached-read.ts";
 import { fsErrorFor, withPath } from "./errors.ts";
 import { NoKVFileHandle } from "./file-handle.ts";
 import type { MetaCache } from "./meta-cache.ts";
@@ -115,6 +116,11 @@ export class PathReader {
   readFile(path: string, options?: ReadFileOptions): Promise<Buffer | string>;
   readFile(path: string, options: ReadFileOptions = null): Promise<Buffer | string> {
     const encoding = typeof options === "string" ? options : options?.encoding;
+    const cached = this.metaCache ? cachedWholeRead(this.metaCache, this.data, path) : null;
+    if (cached) {
+      const buffer = Buffer.from(cached.buffer, cached.byteOffset, cached.byteLength);
+      return Promise.resolve(encoding ? buffer.toString(encoding) : buffer);
+    }
     return withPath("open", path, async () => {
       const bytes = await readWhole(() => this.statAttrs(path), this.reader);
       const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

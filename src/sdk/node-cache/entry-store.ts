@@ -75,6 +75,11 @@ export class NodeCache {
     }
   }
 
+  /** The range from the entry when it is on disk and verifies, else null (no fill, no wait). */
+  readCached(r: Omit<EntryRead, "fetchWhole">): Uint8Array | null {
+    return this.readHit(this.hashOf(r.key), r);
+  }
+
   /** Whether the object has an entry (warmup skips those). */
   has(key: string): boolean {
     return existsSync(this.layout.entryPath(this.hashOf(key)));
@@ -96,7 +101,7 @@ export class NodeCache {
     this.open.closeAll();
   }
 
-  private readHit(h: string, r: EntryRead): Uint8Array | null {
+  private readHit(h: string, r: Omit<EntryRead, "fetchWhole">): Uint8Array | null {
     const path = this.layout.entryPath(h);
     const nowMs = Date.now();
     const entry = this.open.get(path, nowMs);
@@ -124,7 +129,7 @@ export class NodeCache {
   }
 
   /** The range from the entry, or null when the entry fails its size or its checksums. */
-  private verifiedRange(entry: OpenEntry, r: EntryRead): Uint8Array | null {
+  private verifiedRange(entry: OpenEntry, r: Omit<EntryRead, "fetchWhole">): Uint8Array | null {
     const c = r.checksum;
     if (!c) {
       if (r.objectOffset + r.lengthBytes > entry.sizeBytes) return null;
