@@ -15,10 +15,14 @@ export function cachedWholeRead(meta: MetaCache, data: DataPath, path: string): 
   if (!range || range.outputOffset !== 0 || range.lengthBytes !== attrs.sizeBytes || plan!.sizeBytes !== attrs.sizeBytes) return null;
   const fromMemory = data.cache.get(range.key, range.objectOffset, range.lengthBytes);
   // Bytes the block cache keeps must not reach a caller who may write into them.
-  if (fromMemory) return fromMemory.slice();
+  if (fromMemory) {
+    meta.hits += 2;
+    return fromMemory.slice();
+  }
   const node = data.nodeCache();
   const bytes = node?.readCached(range) ?? null;
   if (!bytes) return null;
+  meta.hits += 2;
   if (data.cache.accepts(bytes.byteLength)) {
     data.cache.put(range.key, range.objectOffset, bytes);
     return bytes.slice();

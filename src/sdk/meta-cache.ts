@@ -48,18 +48,14 @@ export class MetaCache {
     return send();
   }
 
-  /** The cached attributes of `path`, without a request (the synchronous fast path of readFile). */
+  /** The cached attributes of `path`, without a request (the synchronous fast path of readFile; not counted). */
   peekStat(path: string): InodeAttrs | undefined {
-    const known = this.stats.get(path);
-    if (known) this.hits++;
-    return known;
+    return this.stats.get(path);
   }
 
-  /** The cached plan of a range of one generation, without a request. */
+  /** The cached plan of a range of one generation, without a request (not counted). */
   peekPlan(inode: number, generation: number, offsetBytes: number, lengthBytes: number): ReadPlan | undefined {
-    const known = this.plans.get(`${inode}:${generation}:${offsetBytes}:${lengthBytes}`);
-    if (known) this.hits++;
-    return known;
+    return this.plans.get(`${inode}:${generation}:${offsetBytes}:${lengthBytes}`);
   }
 
   /** Drops everything and every watch (disconnect: events may have been missed). */
