@@ -52,3 +52,26 @@ test("this client's own write is seen at once; a dropped connection empties the 
   expect(await c.readFile("/own/f", "utf8")).toBe("bb");
   expect(c.metadataCacheStats().hits).toBe(hits);
 });
+
+test("with the node cache, repeated reads take the fast path and still see a rewrite", async () => {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { tmpdir } = await import("node:os");
+  const cacheDir = mkdtempSync(join(tmpdir(), "nokv-meta-node-"));
+  try {
+    const writer = await h.client();
+    await writer.mkdir("/fast", { recursive: true });
+    await writer.writeFile("/fast/f", "first");
+    const reader = await h.client({ metadataCache: true, cacheBytes: 0, cacheDir });
+    expect(await reader.readFile("/fast/f", "utf8")).toBe("first");
+    await Bun.sleep(50);
+    await reader.readFile("/fast/f");
+    const before = reader.nodeCacheStats()!.hits;
+    for (let i = 0; i < 5; i++) expect(await reader.readFile("/fast/f", "utf8")).toBe("first");
+    expect(reader.nodeCacheStats()!.hits - before).toBe(5);
+    await writer.writeFile("/fast/f", "second");
+    await until(async () => (await reader.readFile("/fast/f", "utf8")) === "second");
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+});
