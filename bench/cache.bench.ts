@@ -43,6 +43,8 @@ const json = args.includes("--json");
 const smoke = args.includes("--smoke");
 const countArg = args.indexOf("--samples");
 const COUNT = countArg >= 0 ? Number(args[countArg + 1]) : smoke ? 200 : 4000;
+/** Rounds of floor and epochs, each on a fresh cache directory; every row shows its best round. */
+const ROUNDS = smoke ? 1 : 3;
 const root = join(import.meta.dir, "..");
 const dir = join(process.cwd(), ".nokv", `bench-cache-${process.pid}`);
 const progress = (msg: string) => process.stderr.write(`  ${msg}\n`);
@@ -58,8 +60,20 @@ interface Row {
 }
 const rows: Row[] = [];
 
-function row(store: string, name: string, r: RunResult, floor: RunResult | null): void {
-  rows.push({ store, name, samplesPerSec: Math.round(r.opsPerSec), p50Us: Math.round(r.p50Us), p99Us: Math.round(r.p99Us), bytes: r.ops * SAMPLE_BYTES, ratioToFloor: floor ? Number((r.opsPerSec / floor.opsPerSec).toFixed(2)) : 1 });
+/** Each row's best round: the machine is shared, and a busy moment says nothing about either side. */
+const best = new Map<string, { store: string; name: string; r: RunResult; floorKey: string | null }>();
+
+function record(store: string, name: string, r: RunResult, floorName: string | null): void {
+  const key = `${store}\0${name}`;
+  const known = best.get(key);
+  if (!known || r.opsPerSec > known.r.opsPerSec) best.set(key, { store, name, r, floorKey: floorName === null ? null : `${store}\0${floorName}` });
+}
+
+function rowsFromBest(): void {
+  for (const { store, name, r, floorKey } of best.values()) {
+    const floor = floorKey === null ? null : best.get(floorKey)!.r;
+    rows.push({ store, name, samplesPerSec: Math.round(r.opsPerSec), p50Us: Math.round(r.p50Us), p99Us: Math.round(r.p99Us), bytes: r.ops * SAMPLE_BYTES, ratioToFloor: floor ? Number((r.opsPerSec / floor.opsPerSec).toFixed(2)) : 1 });
+  }
 }
 
 async function childEpoch(url: string, cacheDir: string): Promise<RunResult> {
@@ -71,7 +85,6 @@ async function childEpoch(url: string, cacheDir: string): Promise<RunResult> {
 
 async function workload(store: string, url: string): Promise<void> {
   const floorDir = join(dir, `floor-${store}`);
-  const cacheDir = join(dir, `cache-${store}`);
   mkdirSync(floorDir, { recursive: true });
   const writer = await connect(url);
   progress(`${store}: writing ${COUNT} samples of 16 KiB (NoKV and node:fs) ...`);
@@ -82,24 +95,29 @@ async function workload(store: string, url: string): Promise<void> {
     await writeFile(join(floorDir, `s${i}`), sample);
   });
   await writer.close();
-  progress(`${store}: floor, epochs ...`);
-  const floorRead = () => { const order = shuffled(COUNT); return runConcurrent(COUNT, IN_FLIGHT, (i) => readFile(join(floorDir, `s${order[i]!}`))); };
+  const floorRead = () => {
+    const order = shuffled(COUNT);
+    return runConcurrent(COUNT, IN_FLIGHT, (i) => readFile(join(floorDir, `s${order[i]!}`)));
+  };
+  const FLOOR = `floor: node:fs readFile, ${IN_FLIGHT} in flight`;
   await floorRead();
-  const floor = await floorRead();
-  row(store, `floor: node:fs readFile, ${IN_FLIGHT} in flight`, floor, null);
-  const client = await connect(url, clientOptions(cacheDir));
-  row(store, "epoch 1: cold node cache", await epoch(client, COUNT), floor);
-  row(store, "epoch 2: warm node cache, same client", await epoch(client, COUNT), floor);
-  row(store, "epoch 2b: same client once more (JIT warm)", await epoch(client, COUNT), floor);
-  await client.close();
-  row(store, "epoch 3: warm node cache, new process", await childEpoch(url, cacheDir), floor);
-  const again = await floorRead();
-  row(store, "floor again (after the epochs)", again, null);
+  for (let round = 1; round <= ROUNDS; round++) {
+    progress(`${store}: round ${round} of ${ROUNDS}: floor, epochs 1, 2, 2b, 3 ...`);
+    const cacheDir = join(dir, `cache-${store}-${round}`);
+    record(store, FLOOR, await floorRead(), null);
+    const client = await connect(url, clientOptions(cacheDir));
+    record(store, "epoch 1: cold node cache", await epoch(client, COUNT), FLOOR);
+    record(store, "epoch 2: warm node cache, same client", await epoch(client, COUNT), FLOOR);
+    record(store, "epoch 2b: same client once more (JIT warm)", await epoch(client, COUNT), FLOOR);
+    await client.close();
+    record(store, "epoch 3: warm node cache, new process", await childEpoch(url, cacheDir), FLOOR);
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
 }
 
 function print(): void {
   if (json) return void console.log(JSON.stringify(rows, null, 2));
-  console.log(`\ntraining read through the node cache: ${COUNT} samples of 16 KiB, ${IN_FLIGHT} in flight, block memory cache off`);
+  console.log(`\ntraining read through the node cache: ${COUNT} samples of 16 KiB, ${IN_FLIGHT} in flight, block memory cache off, best of ${ROUNDS} rounds`);
   console.log(["store".padEnd(8), "what".padEnd(42), "samples/s".padStart(10), "p50 µs".padStart(8), "p99 µs".padStart(8), "MiB".padStart(6), "x floor".padStart(8)].join(" "));
   for (const r of rows) {
     console.log([r.store.padEnd(8), r.name.padEnd(42), String(r.samplesPerSec).padStart(10), String(r.p50Us).padStart(8), String(r.p99Us).padStart(8), (r.bytes / 2 ** 20).toFixed(0).padStart(6), r.ratioToFloor.toFixed(2).padStart(8)].join(" "));
@@ -124,6 +142,7 @@ try {
     await s3metad.stop();
     await s3.stop();
   }
+  rowsFromBest();
   print();
 } finally {
   rmSync(dir, { recursive: true, force: true });
