@@ -1,5 +1,5 @@
 import type { ObjectStore } from "../objstore/index.ts";
-import { FsError, LIMITS, type CloneResult, type DiffEntry, type DirEntryPlus, type InodeAttrs, type RollbackResult } from "../types/index.ts";
+import { FsError, LIMITS, type CloneResult, type DiffEntry, type DirEntryPlus, type InodeAttrs, type ReadPlan, type RollbackResult } from "../types/index.ts";
 import { wireToError, type WireResponse } from "../wire/index.ts";
 import { BlockCache, type CacheStats } from "./block-cache.ts";
 import type { BodySource } from "./blocks.ts";
@@ -120,6 +120,7 @@ export class NoKVClient extends PathReader {
           return { ready: w.ready, events: w, close: () => w.close() };
         },
         (dir) => this.pages<DirEntryPlus>(dir, true),
+        (inode, generation, lengthBytes) => this.batchedCall("read_plan", { inode, generation, offsetBytes: 0, lengthBytes }) as Promise<ReadPlan>,
       );
       this.metaCache = metaCache;
       // Events may be lost with the connection: nothing cached survives it.

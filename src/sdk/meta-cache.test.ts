@@ -127,3 +127,32 @@ test("the first miss in a live directory lists it: its siblings need no request"
   expect(listings).toBe(1);
   expect(sent).toBe(2);
 });
+
+test("a plan miss asks for the plans of listed files along with it", async () => {
+  const requested: number[] = [];
+  const cache = new MetaCache(
+    () => {
+      const w = fakeWatch();
+      w.ready();
+      return w.watch;
+    },
+    async function* () {
+      yield [1, 2, 3].map((i) => ({ name: `f${i}`, attrs: { inode: 20 + i, generation: 1, sizeBytes: 100, type: "file" } as never }));
+    },
+    async (inode, generation, lengthBytes) => {
+      requested.push(inode);
+      return { inode, generation, sizeBytes: lengthBytes, ranges: [], lengthBytes } as never;
+    },
+  );
+  const stat = (path: string) => cache.call("stat_path", { path }, async () => ({ inode: 99 }));
+  await stat("/d/f1");
+  await Bun.sleep(0);
+  await stat("/d/f1");
+  let sent = 0;
+  const plan = (inode: number) => cache.call("read_plan", { inode, generation: 1, offsetBytes: 0, lengthBytes: 100 }, async () => ({ n: ++sent }));
+  await plan(21);
+  expect(requested.sort()).toEqual([21, 22, 23]);
+  await plan(22);
+  await plan(23);
+  expect(sent).toBe(0);
+});

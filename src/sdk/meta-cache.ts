@@ -31,14 +31,19 @@ export class MetaCache {
 
   /** Directories whose entries were listed into the cache (or are being listed) since the last drop. */
   private readonly listed = new Map<string, Promise<void>>();
+  /** Files listed whose plans nobody asked for yet (prefetched on plan misses). */
+  private unplanned: InodeAttrs[] = [];
+  private readonly pendingPlans = new Map<string, Promise<ReadPlan>>();
 
   /**
    * `watchDir` starts a watch; `listDir` lists a directory with attributes (readdir-plus), so the
-   * first miss in a directory fetches its siblings in a few requests instead of one each.
+   * first miss in a directory fetches its siblings in a few requests instead of one each;
+   * `requestPlan` asks for the plan of bytes [0, lengthBytes) of a generation (prefetch).
    */
   constructor(
     private readonly watchDir: (path: string) => DirWatch,
     private readonly listDir?: (path: string) => AsyncIterable<Array<{ name: string; attrs: InodeAttrs }>>,
+    private readonly requestPlan?: (inode: number, generation: number, lengthBytes: number) => Promise<ReadPlan>,
   ) {}
 
   /** Metadata reads of the data path, through the cache: `send` makes the request. */
@@ -71,6 +76,7 @@ export class MetaCache {
     this.stats.clear();
     this.plans.clear();
     this.listed.clear();
+    this.unplanned = [];
   }
 
   private async stat(path: string, send: () => Promise<unknown>): Promise<unknown> {
@@ -113,6 +119,7 @@ export class MetaCache {
         // stat_path follows symlinks; a listing shows the link itself.
         if (attrs.type === "symlink") continue;
         this.remember(this.stats, base + name, attrs);
+        if (attrs.type === "file" && attrs.sizeBytes > 0 && this.unplanned.length < LIMITS.metaCacheEntriesMax) this.unplanned.push(attrs);
       }
       count += page.length;
       if (count >= LIMITS.metaCacheListMaxEntries) return;
@@ -127,11 +134,43 @@ export class MetaCache {
       return known;
     }
     this.misses++;
+    const pending = this.pendingPlans.get(key);
+    if (pending) return pending;
+    this.prefetchPlans();
+    // The prefetch may have asked for this very plan.
+    return this.pendingPlans.get(key) ?? this.fetchPlan(key, send as () => Promise<ReadPlan>);
+  }
+
+  /** One plan request, kept when no drop came in between; a plan names one generation's immutable blocks. */
+  private async fetchPlan(key: string, send: () => Promise<ReadPlan>): Promise<ReadPlan> {
     const epoch = this.epoch;
-    const plan = (await send()) as ReadPlan;
-    // A plan names one generation's immutable blocks; it is dropped with its inode's events anyway.
-    if (epoch === this.epoch) this.remember(this.plans, key, plan);
-    return plan;
+    const request = send();
+    this.pendingPlans.set(key, request);
+    try {
+      const plan = await request;
+      if (epoch === this.epoch) this.remember(this.plans, key, plan);
+      return plan;
+    } finally {
+      this.pendingPlans.delete(key);
+    }
+  }
+
+  /**
+   * On a plan miss, asks for the whole-file plans of up to metaCachePlanPrefetch files listed
+   * earlier and not planned yet: they travel in one batch with the miss, so a new process's first
+   * epoch costs a request per batch, not one per file.
+   */
+  private prefetchPlans(): void {
+    if (!this.requestPlan) return;
+    const requestPlan = this.requestPlan;
+    for (let n = 0; n < LIMITS.metaCachePlanPrefetch && this.unplanned.length > 0; ) {
+      const attrs = this.unplanned.pop()!;
+      const lengthBytes = Math.min(attrs.sizeBytes, LIMITS.readPlanWindowBytes);
+      const key = `${attrs.inode}:${attrs.generation}:0:${lengthBytes}`;
+      if (this.plans.has(key) || this.pendingPlans.has(key)) continue;
+      n++;
+      this.fetchPlan(key, () => requestPlan(attrs.inode, attrs.generation, lengthBytes)).catch(() => undefined);
+    }
   }
 
   private remember<T>(map: Map<string, T>, key: string, value: T): void {

@@ -39,6 +39,11 @@ export class PathReader {
     return (this.bodyReader ??= new BodyReader((op, args) => this.dataCall(op, args), this.data, () => this.metaCache?.clear()));
   }
 
+  /** A metadata read past the metadata cache, batched with the others (the cache's own prefetches). */
+  protected batchedCall(op: string, args: Record<string, unknown>): Promise<unknown> {
+    return this.batcher.call(op, { mount: this.mountId, ...this.viewArgs, ...args });
+  }
+
   /** The metadata reads of the data path: many readers at once share one batch request. */
   private dataCall(op: string, args: Record<string, unknown>): Promise<unknown> {
     const full = { mount: this.mountId, ...this.viewArgs, ...args };

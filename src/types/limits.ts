@@ -260,6 +260,8 @@ export const LIMITS = {
   metaCacheWatchedDirsMax: 256,
   /** Metadata cache: a directory listed whole (readdir-plus) on its first miss only up to this many entries. */
   metaCacheListMaxEntries: 65_536,
+  /** Metadata cache: plans of listed files asked for along with one plan miss (one batch request). */
+  metaCachePlanPrefetch: 256,
   /** Metadata cache: attributes and read plans kept per process; past it the oldest go first. */
   metaCacheEntriesMax: 100_000,
   /** warmup: blocks fetched into the node cache at once. */
@@ -460,6 +462,7 @@ assertLimit(LIMITS.checksumSegmentBytes <= LIMITS.blockSizeDefaultBytes && LIMIT
 // A body's checksums (8 hex digits each) take at most half a publish frame.
 assertLimit(LIMITS.bodyMaxBlocks * LIMITS.checksumSegmentsPerBlockMax * 8 <= LIMITS.frameMaxBytes / 2, "a body's checksums above half a frame");
 assertLimit(LIMITS.nodeCacheEvictTargetPercent > 0 && LIMITS.nodeCacheEvictTargetPercent < 100, "node cache eviction target not a share below the limit");
+assertLimit(LIMITS.metaCachePlanPrefetch < LIMITS.batchMaxOps, "a plan prefetch above one batch");
 assertLimit(LIMITS.nodeCacheFillPollMs < LIMITS.nodeCacheFillWaitMaxMs, "node cache poll above its wait");
 assertLimit(LIMITS.checksumReadMaxAttempts >= 2, "a checksum mismatch must be read again once before it is EIO");
 assertLimit(LIMITS.fuseReadBufferBytes >= LIMITS.fuseMaxWriteBytes + 4096, "fuse read buffer below a max write plus headers");
