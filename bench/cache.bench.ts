@@ -4,7 +4,8 @@
 //   epoch 2: same client again (process memory cache off: the node cache serves every block)
 //   epoch 2b: once more, the steady state of a long job (the hit path's code is compiled by now)
 //   epoch 3: a new process and connection on the warm node cache
-// over file:// and over s3rver. Goal (issue #19): epoch 2 >= 0.8 x the floor.
+// over file:// and over s3rver, beside the client without either cache (as before issue #19).
+// Goal (issue #19): epoch 2 >= 0.8 x the floor.
 // Run: ./node_modules/.bin/bun bench/cache.bench.ts [--json] [--samples N] [--smoke]
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
@@ -105,6 +106,9 @@ async function workload(store: string, url: string): Promise<void> {
     progress(`${store}: round ${round} of ${ROUNDS}: floor, epochs 1, 2, 2b, 3 ...`);
     const cacheDir = join(dir, `cache-${store}-${round}`);
     record(store, FLOOR, await floorRead(), null);
+    const plain = await connect(url, { cacheBytes: 0 });
+    record(store, "before #19: no node or metadata cache", await epoch(plain, COUNT), FLOOR);
+    await plain.close();
     const client = await connect(url, clientOptions(cacheDir));
     record(store, "epoch 1: cold node cache", await epoch(client, COUNT), FLOOR);
     record(store, "epoch 2: warm node cache, same client", await epoch(client, COUNT), FLOOR);
