@@ -194,8 +194,15 @@ export class MetaCache {
     this.dirs.set(dir, watched);
     const end = () => {
       if (this.dirs.get(dir) !== watched) return;
-      this.dirs.delete(dir);
-      this.clear();
+      // What was kept relied on this watch; a watch that never started kept nothing. A failed
+      // one (no such directory) stays in the map, not live, for a while: probing missing paths
+      // must not cost a subscribe each.
+      if (watched.live) this.clear();
+      watched.live = false;
+      const retry = setTimeout(() => {
+        if (this.dirs.get(dir) === watched) this.dirs.delete(dir);
+      }, LIMITS.metaCacheWatchRetryMs);
+      retry.unref?.();
     };
     watched.watch.ready.then(() => {
       if (this.dirs.get(dir) === watched) watched.live = true;

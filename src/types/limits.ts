@@ -260,6 +260,8 @@ export const LIMITS = {
   metaCacheWatchedDirsMax: 256,
   /** Metadata cache: a directory listed whole (readdir-plus) on its first miss only up to this many entries. */
   metaCacheListMaxEntries: 65_536,
+  /** Metadata cache: a directory watch that failed or ended is started again on a miss after this long. */
+  metaCacheWatchRetryMs: 1_000,
   /** Metadata cache: plans of listed files asked for along with one plan miss (one batch request). */
   metaCachePlanPrefetch: 256,
   /** Metadata cache: attributes and read plans kept per process; past it the oldest go first. */

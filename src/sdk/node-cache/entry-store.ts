@@ -42,9 +42,10 @@ export class NodeCache {
   private totalBytes: number | null = null;
   private scannedMs = 0;
 
-  constructor(readonly config: NodeCacheConfig) {
+  /** `stats`: the process's stats file for this directory (shared by the caches of several stores). */
+  constructor(readonly config: NodeCacheConfig, stats?: StatsFile) {
     this.layout = new CacheLayout(config.cacheDir);
-    this.stats = new StatsFile(this.layout);
+    this.stats = stats ?? new StatsFile(this.layout);
     this.ensureDirs();
   }
 

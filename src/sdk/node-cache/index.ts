@@ -1,5 +1,7 @@
 import { resolve } from "node:path";
 import { NodeCache, type NodeCacheConfig } from "./entry-store.ts";
+import { CacheLayout } from "./layout.ts";
+import { StatsFile } from "./stats.ts";
 
 export { NodeCache, type EntryRead, type NodeCacheConfig } from "./entry-store.ts";
 export { CacheLayout, entryHash, LAYOUT_VERSION } from "./layout.ts";
@@ -13,18 +15,32 @@ export { clearCache } from "./clear.ts";
 const shared = new Map<string, { cache: NodeCache; users: number }>();
 let exitHooked = false;
 
+/**
+ * The process's cache for this directory and store. The first client's size limit holds for the
+ * process (one running total, one eviction policy); later clients share it.
+ */
 export function acquireNodeCache(config: NodeCacheConfig): NodeCache {
-  const id = `${resolve(config.cacheDir)}\0${config.storeId}\0${config.maxBytes}`;
+  const cacheDir = resolve(config.cacheDir);
+  const id = `${cacheDir}\0${config.storeId}`;
   let slot = shared.get(id);
-  if (!slot) shared.set(id, (slot = { cache: new NodeCache({ ...config, cacheDir: resolve(config.cacheDir) }), users: 0 }));
+  if (!slot) shared.set(id, (slot = { cache: new NodeCache({ ...config, cacheDir }, statsFor(cacheDir)), users: 0 }));
   slot.users++;
   if (!exitHooked) {
     exitHooked = true;
     process.on("exit", () => {
-      for (const s of shared.values()) s.cache.stats.flush();
+      for (const stats of statsFiles.values()) stats.flush();
     });
   }
   return slot.cache;
+}
+
+/** One stats file per cache directory and process, whatever stores its caches serve. */
+const statsFiles = new Map<string, StatsFile>();
+
+function statsFor(cacheDir: string): StatsFile {
+  let stats = statsFiles.get(cacheDir);
+  if (!stats) statsFiles.set(cacheDir, (stats = new StatsFile(new CacheLayout(cacheDir))));
+  return stats;
 }
 
 export function releaseNodeCache(cache: NodeCache): void {
