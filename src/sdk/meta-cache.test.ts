@@ -156,3 +156,30 @@ test("a plan miss asks for the plans of listed files along with it", async () =>
   await plan(23);
   expect(sent).toBe(0);
 });
+
+test("a directory whose watch fails is not subscribed again at once, and drops nothing", async () => {
+  let subscribes = 0;
+  const cache = new MetaCache((dir) => {
+    subscribes++;
+    if (dir === "/missing") {
+      const failed = Promise.reject(new Error("ENOENT"));
+      failed.catch(() => undefined);
+      return { ready: failed, events: { async *[Symbol.asyncIterator]() {} }, close: async () => undefined };
+    }
+    const w = fakeWatch();
+    w.ready();
+    return w.watch;
+  });
+  let sent = 0;
+  const stat = (path: string) => cache.call("stat_path", { path }, async () => ({ inode: 5, n: ++sent }));
+  await stat("/f");
+  await Bun.sleep(0);
+  await stat("/f");
+  expect(sent).toBe(2);
+  await stat("/missing/x").catch(() => undefined);
+  await Bun.sleep(1);
+  await stat("/missing/x").catch(() => undefined);
+  await stat("/f");
+  expect(sent).toBe(4);
+  expect(subscribes).toBe(2);
+});
