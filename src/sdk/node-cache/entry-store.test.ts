@@ -40,6 +40,8 @@ function object(sizeBytes: number) {
 test("layout: the entry path is sha256(storeId \\n key) split 2/62", () => {
   const h = entryHash("store-1", "blocks/a");
   expect(h).toBe(new Bun.CryptoHasher("sha256").update("store-1\nblocks/a").digest("hex"));
+  // The vector docs/cache.md gives other implementations (the Python SDK checks the same one).
+  expect(entryHash("store-0123456789", "blocks/1/42/3/0/0")).toBe("b4c8166a5e282268cdbbee152ddfedc05a863276a41c1a32e3d37dfe3a6b6116");
   const cache = new NodeCache({ cacheDir: cacheDir(), maxBytes: 1 << 30, storeId: "store-1" });
   expect(cache.layout.entryPath(h)).toBe(join(cache.config.cacheDir, "v1", "blocks", h.slice(0, 2), h.slice(2)));
   cache.close();
