@@ -111,3 +111,22 @@ test("eviction keeps the total under the limit, oldest mtime first", async () =>
   expect(cache.has("k0")).toBe(false);
   cache.close();
 });
+
+test("eviction sweeps temp files of dead fills and stale locks", async () => {
+  const { sweepLeftovers } = await import("./eviction.ts");
+  const cache = new NodeCache({ cacheDir: cacheDir(), maxBytes: 1 << 30, storeId: "s" });
+  const old = Date.now() / 1000 - 120;
+  const tmp = cache.layout.tmpPath("ab");
+  writeFileSync(tmp, "partial");
+  utimesSync(tmp, old, old);
+  const fresh = cache.layout.tmpPath("cd");
+  writeFileSync(fresh, "being written");
+  writeFileSync(cache.layout.lockPath("ef"), "999999999");
+  writeFileSync(cache.layout.lockPath("01"), String(process.pid));
+  expect(sweepLeftovers(cache.layout)).toBe(2);
+  expect(existsSync(tmp)).toBe(false);
+  expect(existsSync(fresh)).toBe(true);
+  expect(existsSync(cache.layout.lockPath("ef"))).toBe(false);
+  expect(existsSync(cache.layout.lockPath("01"))).toBe(true);
+  cache.close();
+});

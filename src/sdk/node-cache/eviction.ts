@@ -81,8 +81,40 @@ export function evictOver(layout: CacheLayout, limitBytes: number): EvictionResu
         totalBytes -= e.sizeBytes;
       }
     }
+    sweepLeftovers(layout);
     return { ran: true, evicted, bytesEvicted, totalBytes, paths };
   } finally {
     unlock(lock);
   }
+}
+
+/**
+ * Temp files of fills that died (older than a stale lock: no live fill takes that long to write)
+ * and stale fill locks nobody came back for; the evicter removes them while it holds evict.lock.
+ */
+export function sweepLeftovers(layout: CacheLayout, nowMs = Date.now()): number {
+  let removed = 0;
+  for (const dir of [layout.tmpDir, layout.locksDir]) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const path = join(dir, name);
+      try {
+        if (dir === layout.locksDir ? clearIfStale(path, nowMs) : removeIfOld(path, nowMs)) removed++;
+      } catch {
+        // Finished or removed by its owner meanwhile.
+      }
+    }
+  }
+  return removed;
+}
+
+function removeIfOld(path: string, nowMs: number): boolean {
+  if (nowMs - statSync(path).mtimeMs <= LIMITS.nodeCacheLockStaleMs) return false;
+  unlinkSync(path);
+  return true;
 }
