@@ -121,16 +121,16 @@ export class PathReader {
   readFile(path: string, options?: ReadFileOptions): Promise<Buffer | string>;
   readFile(path: string, options: ReadFileOptions = null): Promise<Buffer | string> {
     const encoding = typeof options === "string" ? options : options?.encoding;
-    const cached = this.metaCache ? cachedWholeRead(this.metaCache, this.data, path) : null;
-    if (cached) {
-      const buffer = Buffer.from(cached.buffer, cached.byteOffset, cached.byteLength);
-      return Promise.resolve(encoding ? buffer.toString(encoding) : buffer);
-    }
-    return withPath("open", path, async () => {
-      const bytes = await readWhole(() => this.statAttrs(path), this.reader);
+    const shape = (bytes: Uint8Array): Buffer | string => {
       const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       return encoding ? buffer.toString(encoding) : buffer;
-    });
+    };
+    const slow = () => withPath("open", path, async () => shape(await readWhole(() => this.statAttrs(path), this.reader)));
+    const cached = this.metaCache ? cachedWholeRead(this.metaCache, this.data, path) : null;
+    if (cached === null) return slow();
+    if (cached instanceof Uint8Array) return Promise.resolve(shape(cached));
+    // A failed fast path (an I/O error on the cache disk included) is just a miss.
+    return cached.then((bytes) => (bytes ? shape(bytes) : slow()), slow);
   }
 
   /** A node:stream Readable of the file, or of bytes `start`..`end` (inclusive) of it. */

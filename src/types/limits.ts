@@ -250,6 +250,15 @@ export const LIMITS = {
   nodeCacheRevalidateMs: 60_000,
   /** Node cache: entry files kept open per process (reads skip open/close); fewer when the process runs out of descriptors. */
   nodeCacheOpenFilesMax: 4096,
+  /**
+   * Node cache: an entry read in place (readSync) taking longer than this fixed cost plus a copy
+   * at this rate went to the disk, not the page cache. When most of a window of reads did,
+   * reads run in the thread pool (many at once, the event loop free) for nodeCacheThreadedReadsMs.
+   */
+  nodeCacheMemoryReadFixedUs: 50,
+  nodeCacheMemoryReadBytesPerUs: 2_000,
+  nodeCacheReadJudgeWindow: 64,
+  nodeCacheThreadedReadsMs: 1_000,
   /** Node cache: bytes of the entry files kept open per process (an evicted one's space returns only when it is closed). */
   nodeCacheOpenBytesMax: 1024 * 1024 * 1024,
   /** Node cache: a process rewrites its stats file at most this often (and at exit). */

@@ -51,7 +51,7 @@ export class NodeCache {
 
   async read(r: EntryRead): Promise<Uint8Array> {
     const h = this.hashOf(r.key);
-    const hit = this.readHit(h, r);
+    const hit = await this.readHit(h, r);
     if (hit) return hit;
     const deadlineMs = Date.now() + LIMITS.nodeCacheFillWaitMaxMs;
     for (;;) {
@@ -70,14 +70,14 @@ export class NodeCache {
       } else if (!clearIfStale(this.layout.lockPath(h))) {
         await Bun.sleep(LIMITS.nodeCacheFillPollMs);
       }
-      const filled = this.readHit(h, r);
+      const filled = await this.readHit(h, r);
       if (filled) return filled;
       if (Date.now() > deadlineMs) return this.uncached(r, await r.fetchWhole());
     }
   }
 
   /** The range from the entry when it is on disk and verifies, else null (no fill, no wait). */
-  readCached(r: Omit<EntryRead, "fetchWhole">): Uint8Array | null {
+  readCached(r: Omit<EntryRead, "fetchWhole">): Promise<Uint8Array | null> {
     return this.readHit(this.hashOf(r.key), r);
   }
 
@@ -102,12 +102,17 @@ export class NodeCache {
     this.open.closeAll();
   }
 
-  private readHit(h: string, r: Omit<EntryRead, "fetchWhole">): Uint8Array | null {
+  /** The range from the entry (null: no entry, or a corrupt one, now removed); one pread on the way. */
+  private readHit(h: string, r: Omit<EntryRead, "fetchWhole">): Promise<Uint8Array | null> {
     const path = this.layout.entryPath(h);
     const nowMs = Date.now();
     const entry = this.open.get(path, nowMs);
-    if (!entry) return null;
-    const bytes = this.verifiedRange(entry, r);
+    if (!entry) return NO_BYTES;
+    // A read error of the cache disk counts as a corrupt entry: the store still has the block.
+    return this.verifiedRange(entry, r).then((bytes) => this.afterHit(path, entry, nowMs, bytes), () => this.afterHit(path, entry, nowMs, null));
+  }
+
+  private afterHit(path: string, entry: OpenEntry, nowMs: number, bytes: Uint8Array | null): Uint8Array | null {
     if (!bytes) {
       this.open.drop(path);
       removeQuietly(path);
@@ -130,23 +135,24 @@ export class NodeCache {
   }
 
   /** The range from the entry, or null when the entry fails its size or its checksums. */
-  private verifiedRange(entry: OpenEntry, r: Omit<EntryRead, "fetchWhole">): Uint8Array | null {
+  private verifiedRange(entry: OpenEntry, r: Omit<EntryRead, "fetchWhole">): Promise<Uint8Array | null> {
     const c = r.checksum;
     if (!c) {
-      if (r.objectOffset + r.lengthBytes > entry.sizeBytes) return null;
+      if (r.objectOffset + r.lengthBytes > entry.sizeBytes) return NO_BYTES;
       return this.open.read(entry, r.objectOffset, r.lengthBytes);
     }
-    if (entry.sizeBytes !== c.objectSizeBytes) return null;
+    if (entry.sizeBytes !== c.objectSizeBytes) return NO_BYTES;
     const segments = c.crc32.length / 8;
     let unverified = false;
     for (let s = c.firstSegment; s < c.firstSegment + segments && !unverified; s++) unverified = !entry.verified.has(s);
     if (!unverified) return this.open.read(entry, r.objectOffset, r.lengthBytes);
     const window = segmentWindow(c);
-    const bytes = this.open.read(entry, window.offsetBytes, window.lengthBytes);
-    if (!bytes || verifySegments(c, bytes)) return null;
-    for (let s = c.firstSegment; s < c.firstSegment + segments; s++) entry.verified.add(s);
-    const from = r.objectOffset - window.offsetBytes;
-    return bytes.subarray(from, from + r.lengthBytes);
+    return this.open.read(entry, window.offsetBytes, window.lengthBytes).then((bytes) => {
+      if (!bytes || verifySegments(c, bytes)) return null;
+      for (let s = c.firstSegment; s < c.firstSegment + segments; s++) entry.verified.add(s);
+      const from = r.objectOffset - window.offsetBytes;
+      return bytes.subarray(from, from + r.lengthBytes);
+    });
   }
 
   private async tryLockFill(h: string): Promise<boolean> {
@@ -161,7 +167,7 @@ export class NodeCache {
 
   private async fillLocked(h: string, r: EntryRead): Promise<Uint8Array> {
     // Filled by another process between our miss and our lock.
-    const late = this.readHit(h, r);
+    const late = await this.readHit(h, r);
     if (late) return late;
     const whole = await r.fetchWhole();
     this.stats.counters.misses++;
@@ -238,6 +244,8 @@ function verifiedBy(r: EntryRead): number[] {
   const segments = r.checksum.crc32.length / 8;
   return Array.from({ length: segments }, (_, i) => r.checksum!.firstSegment + i);
 }
+
+const NO_BYTES: Promise<Uint8Array | null> = Promise.resolve(null);
 
 function removeQuietly(path: string): void {
   try {
