@@ -104,6 +104,11 @@ export class OpenEntries {
     this.judgedReads = this.slowReads = 0;
   }
 
+  /** Test hook: reads run in the thread pool until `untilMs` (performance.now() time). */
+  threadedReadsUntil(untilMs: number): void {
+    this.threadedUntilMs = untilMs;
+  }
+
   /** Closes and forgets the entry at `path` (corrupt, evicted, or cleared). */
   drop(path: string): void {
     const e = this.entries.get(path);
