@@ -103,16 +103,16 @@ export class NodeCache {
   }
 
   /** The range from the entry (null: no entry, or a corrupt one, now removed); one pread on the way. */
-  private readHit(h: string, r: Omit<EntryRead, "fetchWhole">): Promise<Uint8Array | null> {
+  private readHit(h: string, r: Omit<EntryRead, "fetchWhole">, countHit = true): Promise<Uint8Array | null> {
     const path = this.layout.entryPath(h);
     const nowMs = Date.now();
     const entry = this.open.get(path, nowMs);
     if (!entry) return NO_BYTES;
     // A read error of the cache disk counts as a corrupt entry: the store still has the block.
-    return this.verifiedRange(entry, r).then((bytes) => this.afterHit(path, entry, nowMs, bytes), () => this.afterHit(path, entry, nowMs, null));
+    return this.verifiedRange(entry, r).then((bytes) => this.afterHit(path, entry, nowMs, bytes, countHit), () => this.afterHit(path, entry, nowMs, null, countHit));
   }
 
-  private afterHit(path: string, entry: OpenEntry, nowMs: number, bytes: Uint8Array | null): Uint8Array | null {
+  private afterHit(path: string, entry: OpenEntry, nowMs: number, bytes: Uint8Array | null, countHit: boolean): Uint8Array | null {
     if (!bytes) {
       this.open.drop(path);
       removeQuietly(path);
@@ -128,6 +128,7 @@ export class NodeCache {
         // Evicted meanwhile: the bytes read are still the object's.
       }
     }
+    if (!countHit) return bytes;
     this.stats.counters.hits++;
     this.stats.counters.bytesFromCache += bytes.byteLength;
     this.stats.changed();
@@ -172,7 +173,12 @@ export class NodeCache {
     const whole = await r.fetchWhole();
     this.stats.counters.misses++;
     this.stats.changed();
-    if (whole.byteLength <= this.config.maxBytes) await this.publish(h, whole, verifiedBy(r));
+    if (whole.byteLength <= this.config.maxBytes && (await this.publish(h, whole, verifiedBy(r)))) {
+      // The caller's bytes come back out of the new entry, the way every hit leaves the cache: a
+      // write that did not land is caught now, and the hit path is warm before the next epoch.
+      const back = await this.readHit(h, r, false);
+      if (back) return back;
+    }
     return this.uncached(r, whole, false);
   }
 
@@ -180,7 +186,7 @@ export class NodeCache {
    * Writes the temp file and renames it into place, keeping its descriptor open: the next hit in
    * this process reads the same inode without an open, trusting the segments `verified` already.
    */
-  private async publish(h: string, whole: Uint8Array, verified: number[]): Promise<void> {
+  private async publish(h: string, whole: Uint8Array, verified: number[]): Promise<boolean> {
     const tmp = this.layout.tmpPath(h);
     let fd: number | null = null;
     try {
@@ -191,12 +197,13 @@ export class NodeCache {
     } catch {
       if (fd !== null) await closeAsync(fd).catch(() => undefined);
       removeQuietly(tmp); // A full or cleared disk costs the cache, never the read.
-      return;
+      return false;
     }
     this.open.adopt(this.layout.entryPath(h), fd, verified, Date.now());
     this.stats.counters.bytesFilled += whole.byteLength;
     this.stats.changed();
     this.account(whole.byteLength);
+    return true;
   }
 
   /** Keeps the running total: re-counted from disk now and then, fills added in between. */
