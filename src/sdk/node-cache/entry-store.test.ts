@@ -130,3 +130,20 @@ test("eviction sweeps temp files of dead fills and stale locks", async () => {
   expect(existsSync(cache.layout.lockPath("01"))).toBe(true);
   cache.close();
 });
+
+test("a cache cleared under a running process fills again", async () => {
+  const { clearCache } = await import("./clear.ts");
+  const cache = new NodeCache({ cacheDir: cacheDir(), maxBytes: 1 << 30, storeId: "s" });
+  const a = object(70_000);
+  const b = object(70_000);
+  const c = object(70_000);
+  await cache.read(a.read("a", 0, 10));
+  expect(clearCache(cache.layout)).toBe(1);
+  // The first fill after the clear finds its directories gone; the one after that files again.
+  expect(await cache.read(b.read("b", 0, 10))).toEqual(b.bytes.subarray(0, 10));
+  expect(await cache.read(c.read("c", 5, 10))).toEqual(c.bytes.subarray(5, 15));
+  expect(cache.has("c")).toBe(true);
+  // "a" is still open in this process: it reads the removed file until its next revalidation.
+  expect(await cache.read(a.read("a", 5, 10))).toEqual(a.bytes.subarray(5, 15));
+  cache.close();
+});

@@ -1,9 +1,9 @@
 import { close, existsSync, mkdirSync, open, unlinkSync, utimesSync, write } from "node:fs";
-import { mkdir, rename } from "node:fs/promises";
+import { mkdir, rename, unlink } from "node:fs/promises";
 import { promisify } from "node:util";
 import { LIMITS, segmentWindow, verifySegments, type RangeChecksum } from "../../types/index.ts";
 import { evictOver, scanEntries } from "./eviction.ts";
-import { clearIfStale, tryLockAsync, unlock } from "./fill-lock.ts";
+import { clearIfStale, tryLockAsync } from "./fill-lock.ts";
 import { CacheLayout, entryHash } from "./layout.ts";
 import { OpenEntries, type OpenEntry } from "./open-entries.ts";
 import { StatsFile } from "./stats.ts";
@@ -39,6 +39,8 @@ export class NodeCache {
   /** Fills this process is running: a second reader of the object waits for it, not for the lock. */
   private readonly filling = new Map<string, Promise<unknown>>();
   private readonly hashes = new Map<string, string>();
+  /** Entry directories (256 at most) this process made or found; `cache clear` empties it (ensureDirs). */
+  private readonly madeDirs = new Set<string>();
   private totalBytes: number | null = null;
   private scannedMs = 0;
 
@@ -65,7 +67,8 @@ export class NodeCache {
           return await fill;
         } finally {
           this.filling.delete(h);
-          unlock(this.layout.lockPath(h));
+          // Off the event loop: an unlink waits for the directory, which fills elsewhere hold.
+          unlink(this.layout.lockPath(h)).catch(() => undefined);
         }
       } else if (!clearIfStale(this.layout.lockPath(h))) {
         await Bun.sleep(LIMITS.nodeCacheFillPollMs);
@@ -190,13 +193,23 @@ export class NodeCache {
     const tmp = this.layout.tmpPath(h);
     let fd: number | null = null;
     try {
-      await mkdir(this.layout.entryDir(h), { recursive: true });
+      const entryDir = this.layout.entryDir(h);
+      if (!this.madeDirs.has(entryDir)) {
+        await mkdir(entryDir, { recursive: true });
+        this.madeDirs.add(entryDir);
+      }
       fd = await openAsync(tmp, "wx+");
       for (let done = 0; done < whole.byteLength; ) done += await writeAsync(fd, whole, done, whole.byteLength - done, done);
       await rename(tmp, this.layout.entryPath(h));
     } catch {
       if (fd !== null) await closeAsync(fd).catch(() => undefined);
       removeQuietly(tmp); // A full or cleared disk costs the cache, never the read.
+      this.madeDirs.clear(); // `cache clear` may have removed them: the next fill makes them again.
+      try {
+        this.ensureDirs();
+      } catch {
+        // A disk that fails this costs the next fill too, never a read.
+      }
       return false;
     }
     this.open.adopt(this.layout.entryPath(h), fd, verified, Date.now());
