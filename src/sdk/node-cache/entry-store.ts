@@ -1,6 +1,5 @@
-import { close, existsSync, mkdirSync, open, unlinkSync, utimesSync, write } from "node:fs";
-import { mkdir, rename, unlink } from "node:fs/promises";
-import { promisify } from "node:util";
+import { existsSync, mkdirSync, unlinkSync, utimesSync } from "node:fs";
+import { mkdir, rename, unlink, writeFile } from "node:fs/promises";
 import { LIMITS, segmentWindow, verifySegments, type RangeChecksum } from "../../types/index.ts";
 import { evictOver, scanEntries } from "./eviction.ts";
 import { clearIfStale, tryLockAsync } from "./fill-lock.ts";
@@ -176,9 +175,10 @@ export class NodeCache {
     const whole = await r.fetchWhole();
     this.stats.counters.misses++;
     this.stats.changed();
-    if (whole.byteLength <= this.config.maxBytes && (await this.publish(h, whole, verifiedBy(r)))) {
-      // The caller's bytes come back out of the new entry, the way every hit leaves the cache: a
-      // write that did not land is caught now, and the hit path is warm before the next epoch.
+    if (whole.byteLength <= this.config.maxBytes && (await this.publish(h, whole))) {
+      // The caller's bytes come back out of the new entry, the way every hit leaves the cache: the
+      // entry is opened and its segments verified now (a write that did not land is caught at
+      // once), and the hit path is warm before the next epoch.
       const back = await this.readHit(h, r, false);
       if (back) return back;
     }
@@ -189,20 +189,19 @@ export class NodeCache {
    * Writes the temp file and renames it into place, keeping its descriptor open: the next hit in
    * this process reads the same inode without an open, trusting the segments `verified` already.
    */
-  private async publish(h: string, whole: Uint8Array, verified: number[]): Promise<boolean> {
+  private async publish(h: string, whole: Uint8Array): Promise<boolean> {
     const tmp = this.layout.tmpPath(h);
-    let fd: number | null = null;
+    const path = this.layout.entryPath(h);
     try {
       const entryDir = this.layout.entryDir(h);
       if (!this.madeDirs.has(entryDir)) {
         await mkdir(entryDir, { recursive: true });
         this.madeDirs.add(entryDir);
       }
-      fd = await openAsync(tmp, "wx+");
-      for (let done = 0; done < whole.byteLength; ) done += await writeAsync(fd, whole, done, whole.byteLength - done, done);
-      await rename(tmp, this.layout.entryPath(h));
+      // Whole-file calls, each one task in the thread pool: a cold epoch's fills queue there.
+      await writeFile(tmp, whole, { flag: "wx" });
+      await rename(tmp, path);
     } catch {
-      if (fd !== null) await closeAsync(fd).catch(() => undefined);
       removeQuietly(tmp); // A full or cleared disk costs the cache, never the read.
       this.madeDirs.clear(); // `cache clear` may have removed them: the next fill makes them again.
       try {
@@ -212,7 +211,6 @@ export class NodeCache {
       }
       return false;
     }
-    this.open.adopt(this.layout.entryPath(h), fd, verified, Date.now());
     this.stats.counters.bytesFilled += whole.byteLength;
     this.stats.changed();
     this.account(whole.byteLength);
@@ -251,18 +249,6 @@ export class NodeCache {
   private ensureDirs(): void {
     for (const dir of [this.layout.blocksDir, this.layout.tmpDir, this.layout.locksDir, this.layout.statsDir]) mkdirSync(dir, { recursive: true });
   }
-}
-
-const openAsync = promisify(open);
-const closeAsync = promisify(close);
-const writeAsync = (fd: number, bytes: Uint8Array, offset: number, length: number, position: number) =>
-  new Promise<number>((resolve, reject) => write(fd, bytes, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
-
-/** The segments the reader verified in the bytes it fetched (fetchWhole checks the range's window). */
-function verifiedBy(r: EntryRead): number[] {
-  if (!r.checksum) return [];
-  const segments = r.checksum.crc32.length / 8;
-  return Array.from({ length: segments }, (_, i) => r.checksum!.firstSegment + i);
 }
 
 const NO_BYTES: Promise<Uint8Array | null> = Promise.resolve(null);

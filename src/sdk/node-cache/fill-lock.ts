@@ -1,5 +1,5 @@
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { LIMITS } from "../../types/index.ts";
 
 // O_CREAT|O_EXCL lock files holding the holder's pid. Used for fills (locks/<h>) and for
@@ -31,12 +31,8 @@ export function tryLock(path: string): boolean {
  */
 export async function tryLockAsync(path: string): Promise<boolean> {
   try {
-    const handle = await open(path, "wx");
-    try {
-      await handle.write(String(process.pid));
-    } finally {
-      await handle.close();
-    }
+    // One call (Bun runs it as one task in its thread pool): a cold epoch takes a lock per block.
+    await writeFile(path, String(process.pid), { flag: "wx" });
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;

@@ -46,13 +46,7 @@ export class OpenEntries {
     }
     const fd = this.openFile(path);
     if (fd === null) return null;
-    return this.add(path, fd, [], nowMs);
-  }
-
-  /** Keeps `fd` (the entry this process just wrote and renamed to `path`) open, with the segments it verified. */
-  adopt(path: string, fd: number, verified: Iterable<number>, nowMs: number): void {
-    this.drop(path);
-    this.add(path, fd, verified, nowMs);
+    return this.add(path, fd, nowMs);
   }
 
   /**
@@ -122,9 +116,9 @@ export class OpenEntries {
     this.entries.clear();
   }
 
-  private add(path: string, fd: number, verified: Iterable<number>, nowMs: number): OpenEntry {
+  private add(path: string, fd: number, nowMs: number): OpenEntry {
     const st = fstatSync(fd);
-    const entry: OpenEntry = { fd, ino: st.ino, sizeBytes: st.size, touchedMs: st.mtimeMs, checkedMs: nowMs, verified: new Set(verified), reads: 0, retired: false };
+    const entry: OpenEntry = { fd, ino: st.ino, sizeBytes: st.size, touchedMs: st.mtimeMs, checkedMs: nowMs, verified: new Set(), reads: 0, retired: false };
     this.entries.set(path, entry);
     this.openBytes += st.size;
     while (this.entries.size > this.filesMax || (this.openBytes > LIMITS.nodeCacheOpenBytesMax && this.entries.size > 1)) {
