@@ -126,10 +126,14 @@ export class PathReader {
       return encoding ? buffer.toString(encoding) : buffer;
     };
     const slow = () => withPath("open", path, async () => shape(await readWhole(() => this.statAttrs(path), this.reader)));
-    const cached = this.metaCache ? cachedWholeRead(this.metaCache, this.data, path) : null;
+    let cached: ReturnType<typeof cachedWholeRead> = null;
+    try {
+      cached = this.metaCache ? cachedWholeRead(this.metaCache, this.data, path) : null;
+    } catch {
+      // A failed fast path (an I/O error on the cache disk included) is just a miss.
+    }
     if (cached === null) return slow();
     if (cached instanceof Uint8Array) return Promise.resolve(shape(cached));
-    // A failed fast path (an I/O error on the cache disk included) is just a miss.
     return cached.then((bytes) => (bytes ? shape(bytes) : slow()), slow);
   }
 

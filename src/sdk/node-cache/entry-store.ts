@@ -4,6 +4,7 @@ import { LIMITS, segmentWindow, verifySegments, type RangeChecksum } from "../..
 import { evictOver, scanEntries } from "./eviction.ts";
 import { clearIfStale, tryLockAsync } from "./fill-lock.ts";
 import { CacheLayout, entryHash } from "./layout.ts";
+import { mapMaybe, type Maybe } from "./maybe.ts";
 import { OpenEntries, type OpenEntry } from "./open-entries.ts";
 import { StatsFile } from "./stats.ts";
 
@@ -78,8 +79,8 @@ export class NodeCache {
     }
   }
 
-  /** The range from the entry when it is on disk and verifies, else null (no fill, no wait). */
-  readCached(r: Omit<EntryRead, "fetchWhole">): Promise<Uint8Array | null> {
+  /** The range from the entry when it is on disk and verifies, else null (no fill, no wait); in place when it can. */
+  readCached(r: Omit<EntryRead, "fetchWhole">): Maybe<Uint8Array | null> {
     return this.readHit(this.hashOf(r.key), r);
   }
 
@@ -105,13 +106,17 @@ export class NodeCache {
   }
 
   /** The range from the entry (null: no entry, or a corrupt one, now removed); one pread on the way. */
-  private readHit(h: string, r: Omit<EntryRead, "fetchWhole">, countHit = true): Promise<Uint8Array | null> {
+  private readHit(h: string, r: Omit<EntryRead, "fetchWhole">, countHit = true): Maybe<Uint8Array | null> {
     const path = this.layout.entryPath(h);
     const nowMs = Date.now();
     const entry = this.open.get(path, nowMs);
-    if (!entry) return NO_BYTES;
+    if (!entry) return null;
     // A read error of the cache disk counts as a corrupt entry: the store still has the block.
-    return this.verifiedRange(entry, r).then((bytes) => this.afterHit(path, entry, nowMs, bytes, countHit), () => this.afterHit(path, entry, nowMs, null, countHit));
+    return mapMaybe(
+      () => this.verifiedRange(entry, r),
+      (bytes) => this.afterHit(path, entry, nowMs, bytes, countHit),
+      () => this.afterHit(path, entry, nowMs, null, countHit),
+    );
   }
 
   private afterHit(path: string, entry: OpenEntry, nowMs: number, bytes: Uint8Array | null, countHit: boolean): Uint8Array | null {
@@ -138,24 +143,26 @@ export class NodeCache {
   }
 
   /** The range from the entry, or null when the entry fails its size or its checksums. */
-  private verifiedRange(entry: OpenEntry, r: Omit<EntryRead, "fetchWhole">): Promise<Uint8Array | null> {
+  private verifiedRange(entry: OpenEntry, r: Omit<EntryRead, "fetchWhole">): Maybe<Uint8Array | null> {
     const c = r.checksum;
     if (!c) {
-      if (r.objectOffset + r.lengthBytes > entry.sizeBytes) return NO_BYTES;
+      if (r.objectOffset + r.lengthBytes > entry.sizeBytes) return null;
       return this.open.read(entry, r.objectOffset, r.lengthBytes);
     }
-    if (entry.sizeBytes !== c.objectSizeBytes) return NO_BYTES;
+    if (entry.sizeBytes !== c.objectSizeBytes) return null;
     const segments = c.crc32.length / 8;
     let unverified = false;
     for (let s = c.firstSegment; s < c.firstSegment + segments && !unverified; s++) unverified = !entry.verified.has(s);
     if (!unverified) return this.open.read(entry, r.objectOffset, r.lengthBytes);
     const window = segmentWindow(c);
-    return this.open.read(entry, window.offsetBytes, window.lengthBytes).then((bytes) => {
+    const verify = (bytes: Uint8Array | null): Uint8Array | null => {
       if (!bytes || verifySegments(c, bytes)) return null;
       for (let s = c.firstSegment; s < c.firstSegment + segments; s++) entry.verified.add(s);
       const from = r.objectOffset - window.offsetBytes;
       return bytes.subarray(from, from + r.lengthBytes);
-    });
+    };
+    const bytes = this.open.read(entry, window.offsetBytes, window.lengthBytes);
+    return bytes instanceof Promise ? bytes.then(verify) : verify(bytes);
   }
 
   private async tryLockFill(h: string): Promise<boolean> {
@@ -250,8 +257,6 @@ export class NodeCache {
     for (const dir of [this.layout.blocksDir, this.layout.tmpDir, this.layout.locksDir, this.layout.statsDir]) mkdirSync(dir, { recursive: true });
   }
 }
-
-const NO_BYTES: Promise<Uint8Array | null> = Promise.resolve(null);
 
 function removeQuietly(path: string): void {
   try {

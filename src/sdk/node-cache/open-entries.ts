@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, read, readSync, statSync } from "node:fs";
 import { LIMITS } from "../../types/index.ts";
+import type { Maybe } from "./maybe.ts";
 
 // Entry files kept open, least recently used first, so a hit costs one pread and no open/close.
 // Each remembers which checksum segments this process has verified in it: an entry file is never
@@ -54,18 +55,18 @@ export class OpenEntries {
    * cache a pread in place is cheapest (no thread hand-off); one that took long went to the disk,
    * and then reads go through the thread pool for a while, many at once, leaving the event loop free.
    */
-  read(entry: OpenEntry, offsetBytes: number, lengthBytes: number): Promise<Uint8Array | null> {
+  read(entry: OpenEntry, offsetBytes: number, lengthBytes: number): Maybe<Uint8Array | null> {
     const out = Buffer.allocUnsafe(lengthBytes);
     const startedMs = performance.now();
     if (startedMs >= this.threadedUntilMs) {
       let done = 0;
       while (done < lengthBytes) {
         const n = readSync(entry.fd, out, done, lengthBytes - done, offsetBytes + done);
-        if (n === 0) return NO_BYTES;
+        if (n === 0) return null;
         done += n;
       }
       this.judge(performance.now() - startedMs, lengthBytes, startedMs);
-      return Promise.resolve(out);
+      return out;
     }
     entry.reads++;
     return new Promise((resolve, reject) => {
@@ -168,5 +169,3 @@ export class OpenEntries {
     }
   }
 }
-
-const NO_BYTES: Promise<Uint8Array | null> = Promise.resolve(null);
