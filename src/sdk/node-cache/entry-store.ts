@@ -71,7 +71,7 @@ export class NodeCache {
           unlink(this.layout.lockPath(h)).catch(() => undefined);
         }
       } else if (!clearIfStale(this.layout.lockPath(h))) {
-        await Bun.sleep(LIMITS.nodeCacheFillPollMs);
+        await new Promise((resolve) => setTimeout(resolve, LIMITS.nodeCacheFillPollMs));
       }
       const filled = await this.readHit(h, r);
       if (filled) return filled;
@@ -84,7 +84,7 @@ export class NodeCache {
     return this.readHit(this.hashOf(r.key), r);
   }
 
-  /** Whether the object has an entry (warmup skips those). */
+  /** Whether the object has an entry on disk. */
   has(key: string): boolean {
     return existsSync(this.layout.entryPath(this.hashOf(key)));
   }
