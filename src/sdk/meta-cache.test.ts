@@ -38,7 +38,7 @@ function setup() {
     return w.watch;
   });
   let sent = 0;
-  const stat = (path: string, inode = 7) => cache.call("stat_path", { path }, async () => ({ inode, path, n: ++sent }));
+  const stat = (path: string, inode = 7) => cache.call("stat_path", { path }, async () => ({ inode, path, type: "file", n: ++sent }));
   return { cache, watches, stat, sent: () => sent };
 }
 
@@ -171,7 +171,7 @@ test("a directory whose watch fails is not subscribed again at once, and drops n
     return w.watch;
   });
   let sent = 0;
-  const stat = (path: string) => cache.call("stat_path", { path }, async () => ({ inode: 5, n: ++sent }));
+  const stat = (path: string) => cache.call("stat_path", { path }, async () => ({ inode: 5, type: "file", n: ++sent }));
   await stat("/f");
   await Bun.sleep(0);
   await stat("/f");

@@ -96,7 +96,9 @@ export class MetaCache {
       if (listed) return listed;
     }
     const attrs = (await send()) as InodeAttrs;
-    if (keep && epoch === this.epoch) this.remember(this.stats, path, attrs);
+    // Only files: a directory's own attributes change with its entries, and its events come in
+    // its own scope, not in the parent's where its cached attributes would be dropped.
+    if (keep && epoch === this.epoch && attrs.type === "file") this.remember(this.stats, path, attrs);
     return attrs;
   }
 
@@ -116,10 +118,10 @@ export class MetaCache {
     for await (const page of this.listDir!(dir)) {
       if (epoch !== this.epoch) return;
       for (const { name, attrs } of page) {
-        // stat_path follows symlinks; a listing shows the link itself.
-        if (attrs.type === "symlink") continue;
+        // Files only (see stat); stat_path follows symlinks, a listing shows the link itself.
+        if (attrs.type !== "file") continue;
         this.remember(this.stats, base + name, attrs);
-        if (attrs.type === "file" && attrs.sizeBytes > 0 && this.unplanned.length < LIMITS.metaCacheEntriesMax) this.unplanned.push(attrs);
+        if (attrs.sizeBytes > 0 && this.unplanned.length < LIMITS.metaCacheEntriesMax) this.unplanned.push(attrs);
       }
       count += page.length;
       if (count >= LIMITS.metaCacheListMaxEntries) return;
