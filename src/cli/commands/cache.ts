@@ -5,7 +5,7 @@ import { parsePositiveInt, remotePath, withGlobalOptions, type CliContext } from
 import { UsageError } from "../errors.ts";
 import { columns, humanBytes, humanDuration } from "../format.ts";
 import type { Runner } from "../runner.ts";
-import { startProgress } from "../transfer/progress.ts";
+import { startProgress, type Progress } from "../transfer/progress.ts";
 
 // warmup PATH and cache stats|clear: the node cache (docs/cache.md) from the command line.
 
@@ -28,14 +28,15 @@ export function registerCache(program: Command, run: Runner): void {
         cacheDirOf(ctx);
         const concurrency = opts.concurrency === undefined ? LIMITS.warmupConcurrency : parsePositiveInt("--concurrency", opts.concurrency, 1024);
         const client = await ctx.connect();
-        let progress = startProgress({ label: "warmup", totalBytes: 0, totalFiles: 0, forced: false, json: true });
+        // The bar starts once the tree is listed: its totals come from the listing.
+        let progress: Progress | null = null;
         const result = await client.warmup(remotePath(pathArg), {
           concurrency,
           onPlan: (files, totalBytes) => (progress = startProgress({ label: "warmup", totalBytes, totalFiles: files, forced: opts.progress, json: ctx.json })),
-          onBytes: (bytes) => progress.add(bytes),
-          onFileDone: () => progress.fileDone(),
+          onBytes: (bytes) => progress?.add(bytes),
+          onFileDone: () => progress?.fileDone(),
         });
-        progress.stop();
+        (progress as Progress | null)?.stop();
         const stats = client.nodeCacheStats();
         const summary = { ...result, elapsedMs: Math.round(result.elapsedMs), bytesFilled: stats?.bytesFilled ?? 0, blocksFilled: stats?.misses ?? 0, blocksCached: stats?.hits ?? 0 };
         if (ctx.json) return ctx.printJson(summary);
