@@ -48,6 +48,13 @@ test("warmup fills the cache for a subtree; a second warmup fetches nothing", as
   expect(await ok(["cache", "stats", "--cache-dir", cacheDir])).toMatch(/entries +6\n/);
 });
 
+test("warmup --progress draws its bar on stderr and prints a summary", async () => {
+  const r = await runCli(["warmup", "/data", "--progress", "--cache-dir", cacheDir, ...s]);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toContain("warmup [");
+  expect(r.stdout).toMatch(/^warmed 6 files, .* already cached\n$/);
+});
+
 test("cache clear removes every entry", async () => {
   expect(JSON.parse(await ok(["cache", "clear", "--json", "--cache-dir", cacheDir]))).toEqual({ removed: FILES });
   const stats = JSON.parse(await ok(["cache", "stats", "--json", "--cache-dir", cacheDir])) as Stats;
