@@ -1,5 +1,5 @@
 import type { ObjectStore } from "../objstore/index.ts";
-import { FsError, LIMITS, type CloneResult, type DiffEntry, type InodeAttrs, type RollbackResult } from "../types/index.ts";
+import { FsError, LIMITS, type CloneResult, type DiffEntry, type DirEntryPlus, type InodeAttrs, type ReadPlan, type RollbackResult } from "../types/index.ts";
 import { wireToError, type WireResponse } from "../wire/index.ts";
 import { BlockCache, type CacheStats } from "./block-cache.ts";
 import type { BodySource } from "./blocks.ts";
@@ -8,6 +8,10 @@ import { fsErrorFor, withPath } from "./errors.ts";
 import { InodeApi } from "./inode-api.ts";
 import { DataPath, type DataPathOptions, type IntegrityStats } from "./objects.ts";
 import { PathReader } from "./path-reader.ts";
+import { nodeCacheFrom } from "./cache-options.ts";
+import { MetaCache } from "./meta-cache.ts";
+import { warmup, type WarmupOptions, type WarmupResult } from "./warmup.ts";
+import type { NodeCacheCounters } from "./node-cache/index.ts";
 import { RpcClient } from "./rpc-client.ts";
 import { NoKVStats, timeToNs } from "./stats.ts";
 import { Watcher, cursorFrom, type WatchOptions } from "./watcher.ts";
@@ -28,6 +32,18 @@ export interface ConnectOptions {
   objectStore?: ObjectStore;
   /** Block cache capacity in bytes (default LIMITS.blockCacheDefaultBytes); 0 turns it off. */
   cacheBytes?: number;
+  /**
+   * The node cache directory shared by every client on this machine (TypeScript, FUSE, Python):
+   * whole blocks on local disk, filled once per node (docs/cache.md). Default NOKV_CACHE_DIR; off when neither is set.
+   */
+  cacheDir?: string;
+  /** The node cache's size limit in bytes (default NOKV_CACHE_MAX_BYTES, else LIMITS.nodeCacheDefaultMaxBytes). */
+  cacheMaxBytes?: number;
+  /**
+   * Cache attributes and read plans in this process while watches on their directories keep them
+   * fresh (dropped on any event there and on disconnect). Default false.
+   */
+  metadataCache?: boolean;
   /**
    * Verify every byte read against the CRC-32 its uploader stored (default true). Turning it off
    * exists to measure its cost (bench/); a corrupt block then reads back silently.
@@ -89,7 +105,7 @@ export class NoKVClient extends PathReader {
 
   /** `objectsUrl` is the store metad named in hello; `options` may route data elsewhere. */
   constructor(rpc: RpcClient, readonly mount: { id: number; name: string }, readonly objectsUrl: string, options: ConnectOptions = {}, server: DataPathOptions = {}) {
-    super(rpc, mount.id, {}, new DataPath(options.objectStore ?? options.objects ?? objectsUrl, new BlockCache(options.cacheBytes ?? LIMITS.blockCacheDefaultBytes), { ...server, ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }) }));
+    super(rpc, mount.id, {}, new DataPath(options.objectStore ?? options.objects ?? objectsUrl, new BlockCache(options.cacheBytes ?? LIMITS.blockCacheDefaultBytes), { ...server, ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }), ...nodeCacheOption(options) }));
     this.inode = new InodeApi(this.keyedCall, {
       reader: this.reader,
       publish: (target, source, publishOptions) => this.publishTo(target, source, publishOptions),
@@ -98,6 +114,19 @@ export class NoKVClient extends PathReader {
     rpc.onReconnect = () => {
       for (const w of this.watchers) w.resubscribe();
     };
+    if (options.metadataCache) {
+      const metaCache = new MetaCache(
+        (dir) => {
+          const w = this.watch(dir);
+          return { ready: w.ready, events: w, close: () => w.close() };
+        },
+        (dir) => this.pages<DirEntryPlus>(dir, true),
+        (inode, generation, lengthBytes) => this.batchedCall("read_plan", { inode, generation, offsetBytes: 0, lengthBytes }) as Promise<ReadPlan>,
+      );
+      this.metaCache = metaCache;
+      // Events may be lost with the connection: nothing cached survives it.
+      rpc.onDisconnect = () => metaCache.dropAll();
+    }
   }
 
   /** A request key no other write of any client uses. */
@@ -219,6 +248,28 @@ export class NoKVClient extends PathReader {
   /** Hits and misses of the block cache (per object range read). */
   cacheStats(): CacheStats {
     return this.data.cache.stats();
+  }
+
+  /**
+   * Reads every file under `path` through the node cache, so a job that follows reads at local-disk
+   * speed. EINVAL when the client has no node cache (cacheDir / NOKV_CACHE_DIR).
+   */
+  warmup(path: string, options: WarmupOptions = {}): Promise<WarmupResult> {
+    return withPath("warmup", path, async () => {
+      if (!this.data.nodeCache()) throw new FsError("EINVAL", "no node cache: connect with cacheDir or set NOKV_CACHE_DIR");
+      return warmup({ stat: (p) => this.stat(p), readdirStats: (p) => this.readdirStats(p), reader: this.reader }, path, options);
+    });
+  }
+
+  /** Hits and misses of the metadata cache (zero when metadataCache is off). */
+  metadataCacheStats(): { hits: number; misses: number } {
+    return { hits: this.metaCache?.hits ?? 0, misses: this.metaCache?.misses ?? 0 };
+  }
+
+  /** The node cache's counters in this process (null when it is off); `nokv-fs cache stats` sums every process. */
+  nodeCacheStats(): NodeCacheCounters | null {
+    const node = this.data.nodeCache();
+    return node ? { ...node.stats.counters } : null;
   }
 
   /** Checksum segments verified, mismatches caught (and cured by a re-read), failed uploads cleaned up. */
@@ -358,4 +409,9 @@ export interface LogPage {
   head: number;
   entries: Array<{ version: number; kind: string; command: Record<string, unknown> }>;
   nextFrom: number | null;
+}
+
+function nodeCacheOption(options: ConnectOptions): { nodeCache?: { cacheDir: string; maxBytes: number } } {
+  const nodeCache = nodeCacheFrom(options, typeof process === "undefined" ? {} : process.env);
+  return nodeCache ? { nodeCache } : {};
 }

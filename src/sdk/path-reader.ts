@@ -1,8 +1,10 @@
 import type { Readable } from "node:stream";
 import { FsError, type Dentry, type DirEntryPlus, type DirPage, type InodeAttrs } from "../types/index.ts";
 import { BodyReader, readWhole } from "./body-reader.ts";
+import { cachedWholeRead } from "./cached-read.ts";
 import { fsErrorFor, withPath } from "./errors.ts";
 import { NoKVFileHandle } from "./file-handle.ts";
+import type { MetaCache } from "./meta-cache.ts";
 import type { DataPath } from "./objects.ts";
 import { ReadBatcher } from "./read-batcher.ts";
 import { bodyReadStream, type ReadStreamOptions } from "./read-stream.ts";
@@ -21,6 +23,8 @@ export type ReadFileOptions = { encoding?: BufferEncoding | null } | BufferEncod
 export class PathReader {
   private bodyReader: BodyReader | null = null;
   private readonly batcher = new ReadBatcher((op, args) => this.rpc.call(op, args));
+  /** Attributes and read plans kept while watches keep them fresh (live client with metadataCache only). */
+  protected metaCache: MetaCache | null = null;
 
   constructor(
     protected readonly rpc: RpcClient,
@@ -32,16 +36,28 @@ export class PathReader {
 
   /** Reads through read plans made in this view (a snapshot's plans read at its version). */
   protected get reader(): BodyReader {
-    return (this.bodyReader ??= new BodyReader((op, args) => this.dataCall(op, args), this.data));
+    return (this.bodyReader ??= new BodyReader((op, args) => this.dataCall(op, args), this.data, () => this.metaCache?.clear()));
+  }
+
+  /** A metadata read past the metadata cache, batched with the others (the cache's own prefetches). */
+  protected batchedCall(op: string, args: Record<string, unknown>): Promise<unknown> {
+    return this.batcher.call(op, { mount: this.mountId, ...this.viewArgs, ...args });
   }
 
   /** The metadata reads of the data path: many readers at once share one batch request. */
   private dataCall(op: string, args: Record<string, unknown>): Promise<unknown> {
-    return this.batcher.call(op, { mount: this.mountId, ...this.viewArgs, ...args });
+    const full = { mount: this.mountId, ...this.viewArgs, ...args };
+    if (this.metaCache) return this.metaCache.call(op, full, () => this.batcher.call(op, full));
+    return this.batcher.call(op, full);
   }
 
   protected call(op: string, args: Record<string, unknown>, requestKey?: string): Promise<unknown> {
-    return this.rpc.call(op, { mount: this.mountId, ...this.viewArgs, ...args }, requestKey);
+    const request = this.rpc.call(op, { mount: this.mountId, ...this.viewArgs, ...args }, requestKey);
+    if (requestKey === undefined || !this.metaCache) return request;
+    // This client's own write: what it changed is dropped now and again once it is applied.
+    const cache = this.metaCache;
+    cache.clear();
+    return request.finally(() => cache.clear());
   }
 
   stat(path: string): Promise<NoKVStats> {
@@ -86,7 +102,7 @@ export class PathReader {
     });
   }
 
-  private async *pages<T extends { name: string }>(path: string, plus: boolean): AsyncGenerator<T[]> {
+  protected async *pages<T extends { name: string }>(path: string, plus: boolean): AsyncGenerator<T[]> {
     let after: string | null = null;
     do {
       const page = (await this.call("readdir_path", { path, plus, ...(after === null ? {} : { after }) })) as DirPage<T>;
@@ -105,11 +121,20 @@ export class PathReader {
   readFile(path: string, options?: ReadFileOptions): Promise<Buffer | string>;
   readFile(path: string, options: ReadFileOptions = null): Promise<Buffer | string> {
     const encoding = typeof options === "string" ? options : options?.encoding;
-    return withPath("open", path, async () => {
-      const bytes = await readWhole(() => this.statAttrs(path), this.reader);
+    const shape = (bytes: Uint8Array): Buffer | string => {
       const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       return encoding ? buffer.toString(encoding) : buffer;
-    });
+    };
+    const slow = () => withPath("open", path, async () => shape(await readWhole(() => this.statAttrs(path), this.reader)));
+    let cached: ReturnType<typeof cachedWholeRead> = null;
+    try {
+      cached = this.metaCache ? cachedWholeRead(this.metaCache, this.data, path) : null;
+    } catch {
+      // A failed fast path (an I/O error on the cache disk included) is just a miss.
+    }
+    if (cached === null) return slow();
+    if (cached instanceof Uint8Array) return Promise.resolve(shape(cached));
+    return cached.then((bytes) => (bytes ? shape(bytes) : slow()), slow);
   }
 
   /** A node:stream Readable of the file, or of bytes `start`..`end` (inclusive) of it. */

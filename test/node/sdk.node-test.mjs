@@ -2,7 +2,8 @@
 // Named *.node-test.mjs so bun test leaves it to node --test.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "nokv/sdk";
 import { startMetadProcess } from "./metad-process.mjs";
@@ -83,6 +84,25 @@ describe("nokv/sdk under Node", () => {
     assert.equal(value.kind, "create");
     assert.equal(value.name, "y");
     await watcher.close();
+  });
+
+  test("node cache and metadata cache work under Node", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "nokv-node-cache-"));
+    try {
+      await client.mkdir("/nc", { recursive: true });
+      await client.writeFile("/nc/f", "cached bytes");
+      const cached = await connect(metad.url, { mount: "default", cacheDir, cacheBytes: 0, metadataCache: true });
+      assert.equal(await cached.readFile("/nc/f", "utf8"), "cached bytes");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      for (let i = 0; i < 3; i++) assert.equal(await cached.readFile("/nc/f", "utf8"), "cached bytes");
+      const stats = cached.nodeCacheStats();
+      assert.equal(stats.misses, 1);
+      assert.equal(stats.hits, 3);
+      await cached.close();
+      assert.ok(readdirSync(join(cacheDir, "v1", "stats")).length === 1);
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
   });
 
   test("pipelined requests all resolve", async () => {
