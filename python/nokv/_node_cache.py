@@ -28,7 +28,7 @@ from ._objects import CRC_HEX_CHARS, segment_window, verify_segments
 
 DEFAULT_MAX_BYTES = 10 * 1024**3
 LOCK_STALE_S = 30.0
-FILL_WAIT_MAX_S = 60.0  # a reader waiting for another process's fill gives up and reads the store itself
+FILL_WAIT_MAX_S = 30.0  # a reader waiting for another process's fill gives up and reads the store itself
 POLL_MIN_S = 0.005
 POLL_MAX_S = 0.02
 RECENCY_BUMP_S = 60.0
@@ -123,6 +123,7 @@ class NodeCache:
             data = self._fill(store, h, r)
             if data is not None:
                 return data
+        self._count(misses=1)
         return _fetch_range(store, r)  # the entry keeps going bad: serve from the store, uncached
 
     def _read_entry(self, h, r):
@@ -213,6 +214,7 @@ class NodeCache:
             if os.path.exists(self.entry_path(h)):
                 return None
             if time.monotonic() > deadline:
+                self._count(misses=1)
                 return _fetch_range(store, r)
             time.sleep(poll)
             poll = min(POLL_MAX_S, poll * 2)
@@ -220,7 +222,7 @@ class NodeCache:
             if os.path.exists(self.entry_path(h)):
                 return None  # filled between our look and our lock
             data = _fetch_whole(store, r)
-            installed = self._install(h, data, r)
+            installed = len(data) <= self.max_bytes and self._install(h, data, r)
         finally:
             _unlink(lock)
         self._count(misses=1, bytesFilled=len(data) if installed else 0)
@@ -347,9 +349,10 @@ class NodeCache:
         if not any(doc[name] for name in STAT_FIELDS):
             return
         path = self.stats_path
-        temp = "%s.%s.tmp" % (path, secrets.token_hex(4))
+        temp = os.path.join(self.root, "tmp", "stats-%d.%d.%s" % (self._pid, self._pid, secrets.token_hex(4)))
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
+            os.makedirs(os.path.dirname(temp), exist_ok=True)
             with open(temp, "w") as f:
                 json.dump(doc, f)
             os.rename(temp, path)
