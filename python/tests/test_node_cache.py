@@ -228,7 +228,6 @@ def test_a_damaged_entry_is_detected_removed_and_fetched_again(metad, cache_dir,
     assert client.read(tmp_root + "/c") == data
     keys = block_keys(client, tmp_root + "/c")
     victim = client.node_cache.entry_path(entry_hash(client.store_id, keys[1]))
-    ino = os.stat(victim).st_ino
     with open(victim, "r+b") as f:  # flip one byte in place (same inode, same size: bit rot)
         f.seek(1234)
         byte = f.read(1)
@@ -246,7 +245,6 @@ def test_a_damaged_entry_is_detected_removed_and_fetched_again(metad, cache_dir,
     assert stats["corrupt"] == 1 and stats["misses"] == 1 and stats["hits"] == 3
     with open(victim, "rb") as f:
         assert f.read() == data[BLOCK : 2 * BLOCK]
-    assert os.stat(victim).st_ino != ino
 
     # A truncated entry (another inode size) is caught in this process too, whatever it verified before.
     with open(victim, "r+b") as f:
