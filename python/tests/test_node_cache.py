@@ -312,8 +312,9 @@ def test_fill_locks_wait_for_the_holder_and_stale_ones_are_broken(cache_dir):
     def holder():
         time.sleep(0.3)
         os.makedirs(os.path.dirname(cache.entry_path(h)), exist_ok=True)
-        with open(cache.entry_path(h), "wb") as f:
+        with open(cache.entry_path(h) + ".part", "wb") as f:
             f.write(body)
+        os.rename(cache.entry_path(h) + ".part", cache.entry_path(h))  # fills appear whole
         os.unlink(lock)
 
     t = threading.Thread(target=holder)
