@@ -44,6 +44,8 @@ export class BodyReader {
   constructor(
     private readonly call: ReadCall,
     private readonly data: DataPath,
+    /** Told when a body moved or a planned block is gone: cached metadata about it is stale. */
+    private readonly onStale: () => void = () => undefined,
   ) {}
 
   /** Bytes [offset, offset + length) of a file body, clipped at its end; holes read as zeros. */
@@ -60,6 +62,7 @@ export class BodyReader {
       } catch (err) {
         const gone = err instanceof BlockMissing;
         if (!gone && !isStale(err)) throw err;
+        this.onStale();
         if (!gone && options.pinned) throw err;
         if (attempt >= LIMITS.readReplanMaxAttempts) {
           throw new FsError("ESTALE", `inode ${inode}: the body moved during each of ${attempt} read attempts`);
@@ -118,6 +121,13 @@ export class BodyReader {
     const { cache } = this.data;
     const hit = cache.get(range.key, range.objectOffset, range.lengthBytes);
     if (hit) return { bytes: hit, cached: true };
+    const node = this.data.nodeCache();
+    if (node) {
+      const bytes = await node.read({ ...range, fetchWhole: () => this.fetchWhole(store, generation, range) });
+      const cached = cache.accepts(bytes.byteLength);
+      if (cached) cache.put(range.key, range.objectOffset, bytes);
+      return { bytes, cached };
+    }
     if (range.checksum && this.data.verifyChecksums) return this.fetchVerified(store, generation, range);
     const bytes = await getWithRetry(store, range, generation);
     if (bytes.byteLength !== range.lengthBytes) {
@@ -152,6 +162,32 @@ export class BodyReader {
       }
     }
   }
+
+  /**
+   * The whole object for the node cache, verified: the range's segments by CRC-32 (read again
+   * once on a mismatch, like fetchVerified) and the size; the cache verifies the rest as it is read.
+   */
+  private async fetchWhole(store: ObjectStore, generation: number, range: ReadRange): Promise<Uint8Array> {
+    const checksum = range.checksum;
+    const wanted = checksum ? { ...range, objectOffset: 0, lengthBytes: checksum.objectSizeBytes } : { ...range, objectOffset: 0, lengthBytes: -1 };
+    for (let attempt = 1; ; attempt++) {
+      const whole = await getWithRetry(store, wanted, generation);
+      if (!checksum) {
+        if (whole.byteLength < range.objectOffset + range.lengthBytes) throw new FsError("EIO", `object ${range.key} holds ${whole.byteLength} bytes, its manifest reads up to ${range.objectOffset + range.lengthBytes}`);
+        return whole;
+      }
+      const window = segmentWindow(checksum);
+      const mismatch = whole.byteLength === checksum.objectSizeBytes ? verifySegments(checksum, whole.subarray(window.offsetBytes, window.offsetBytes + window.lengthBytes)) : verifySegments(checksum, whole.subarray(0, 0));
+      this.data.integrity.segmentsVerified += checksum.crc32.length / 8;
+      this.data.integrity.bytesVerified += window.lengthBytes;
+      if (!mismatch) return whole;
+      this.data.integrity.checksumMismatches++;
+      if (attempt >= LIMITS.checksumReadMaxAttempts) {
+        this.data.integrity.checksumFailures++;
+        throw checksumError(range.key, mismatch);
+      }
+    }
+  }
 }
 
 /** Errors a retry cannot fix: a missing block means re-plan, a bad request stays bad. */
@@ -164,7 +200,8 @@ const FINAL_CODES = new Set(["ENOENT", "EINVAL", "EACCES", "EPERM"]);
 async function getWithRetry(store: ObjectStore, range: ReadRange, generation: number): Promise<Uint8Array> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await store.get(range.key, { offsetBytes: range.objectOffset, lengthBytes: range.lengthBytes });
+      // A negative length asks for the whole object (an old body's block, whose size the plan does not carry).
+      return await store.get(range.key, range.lengthBytes < 0 ? undefined : { offsetBytes: range.objectOffset, lengthBytes: range.lengthBytes });
     } catch (err) {
       const code = (err as FsError).code;
       if (code === "ENOENT") throw new BlockMissing(generation, range.key);

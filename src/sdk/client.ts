@@ -8,6 +8,9 @@ import { fsErrorFor, withPath } from "./errors.ts";
 import { InodeApi } from "./inode-api.ts";
 import { DataPath, type DataPathOptions, type IntegrityStats } from "./objects.ts";
 import { PathReader } from "./path-reader.ts";
+import { nodeCacheFrom } from "./cache-options.ts";
+import { MetaCache } from "./meta-cache.ts";
+import type { NodeCacheCounters } from "./node-cache/index.ts";
 import { RpcClient } from "./rpc-client.ts";
 import { NoKVStats, timeToNs } from "./stats.ts";
 import { Watcher, cursorFrom, type WatchOptions } from "./watcher.ts";
@@ -28,6 +31,18 @@ export interface ConnectOptions {
   objectStore?: ObjectStore;
   /** Block cache capacity in bytes (default LIMITS.blockCacheDefaultBytes); 0 turns it off. */
   cacheBytes?: number;
+  /**
+   * The node cache directory shared by every client on this machine (TypeScript, FUSE, Python):
+   * whole blocks on local disk, filled once per node (docs/cache.md). Default NOKV_CACHE_DIR; off when neither is set.
+   */
+  cacheDir?: string;
+  /** The node cache's size limit in bytes (default NOKV_CACHE_MAX_BYTES, else LIMITS.nodeCacheDefaultMaxBytes). */
+  cacheMaxBytes?: number;
+  /**
+   * Cache attributes and read plans in this process while watches on their directories keep them
+   * fresh (dropped on any event there and on disconnect). Default false.
+   */
+  metadataCache?: boolean;
   /**
    * Verify every byte read against the CRC-32 its uploader stored (default true). Turning it off
    * exists to measure its cost (bench/); a corrupt block then reads back silently.
@@ -89,7 +104,7 @@ export class NoKVClient extends PathReader {
 
   /** `objectsUrl` is the store metad named in hello; `options` may route data elsewhere. */
   constructor(rpc: RpcClient, readonly mount: { id: number; name: string }, readonly objectsUrl: string, options: ConnectOptions = {}, server: DataPathOptions = {}) {
-    super(rpc, mount.id, {}, new DataPath(options.objectStore ?? options.objects ?? objectsUrl, new BlockCache(options.cacheBytes ?? LIMITS.blockCacheDefaultBytes), { ...server, ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }) }));
+    super(rpc, mount.id, {}, new DataPath(options.objectStore ?? options.objects ?? objectsUrl, new BlockCache(options.cacheBytes ?? LIMITS.blockCacheDefaultBytes), { ...server, ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }), ...nodeCacheOption(options) }));
     this.inode = new InodeApi(this.keyedCall, {
       reader: this.reader,
       publish: (target, source, publishOptions) => this.publishTo(target, source, publishOptions),
@@ -97,6 +112,15 @@ export class NoKVClient extends PathReader {
     rpc.onReconnect = () => {
       for (const w of this.watchers) w.resubscribe();
     };
+    if (options.metadataCache) {
+      const metaCache = new MetaCache((dir) => {
+        const w = this.watch(dir);
+        return { ready: w.ready, events: w, close: () => w.close() };
+      });
+      this.metaCache = metaCache;
+      // Events may be lost with the connection: nothing cached survives it.
+      rpc.onDisconnect = () => metaCache.dropAll();
+    }
   }
 
   /** A request key no other write of any client uses. */
@@ -218,6 +242,17 @@ export class NoKVClient extends PathReader {
   /** Hits and misses of the block cache (per object range read). */
   cacheStats(): CacheStats {
     return this.data.cache.stats();
+  }
+
+  /** Hits and misses of the metadata cache (zero when metadataCache is off). */
+  metadataCacheStats(): { hits: number; misses: number } {
+    return { hits: this.metaCache?.hits ?? 0, misses: this.metaCache?.misses ?? 0 };
+  }
+
+  /** The node cache's counters in this process (null when it is off); `nokv-fs cache stats` sums every process. */
+  nodeCacheStats(): NodeCacheCounters | null {
+    const node = this.data.nodeCache();
+    return node ? { ...node.stats.counters } : null;
   }
 
   /** Checksum segments verified, mismatches caught (and cured by a re-read), failed uploads cleaned up. */
@@ -357,4 +392,9 @@ export interface LogPage {
   head: number;
   entries: Array<{ version: number; kind: string; command: Record<string, unknown> }>;
   nextFrom: number | null;
+}
+
+function nodeCacheOption(options: ConnectOptions): { nodeCache?: { cacheDir: string; maxBytes: number } } {
+  const nodeCache = nodeCacheFrom(options, typeof process === "undefined" ? {} : process.env);
+  return nodeCache ? { nodeCache } : {};
 }

@@ -1,6 +1,7 @@
 import { checkStoreId, openObjectStore, type Durability, type ObjectStore } from "../objstore/index.ts";
 import { LIMITS, type FsError } from "../types/index.ts";
 import { BlockCache } from "./block-cache.ts";
+import { acquireNodeCache, releaseNodeCache, type NodeCache } from "./node-cache/index.ts";
 
 // What the data path shares between a client and its snapshot views: the object store (opened on
 // first use, so a client that only touches metadata never needs store credentials), the block
@@ -13,6 +14,8 @@ export interface DataPathOptions {
   storeId?: string | null;
   /** Verify every read against its block checksums (default true); off only to measure what it costs. */
   verifyChecksums?: boolean;
+  /** The node cache shared by every process on this machine (off when absent, or when the store has no id). */
+  nodeCache?: { cacheDir: string; maxBytes: number };
 }
 
 /** What the client verified, and what it caught. */
@@ -32,6 +35,7 @@ export interface IntegrityStats {
 
 export class DataPath {
   private opening: Promise<ObjectStore> | null = null;
+  private node: NodeCache | null | undefined;
   readonly integrity: IntegrityStats = {
     segmentsVerified: 0, bytesVerified: 0, checksumMismatches: 0, checksumRereadsRecovered: 0, checksumFailures: 0, uploadBlocksCleanedUp: 0,
   };
@@ -48,6 +52,17 @@ export class DataPath {
 
   get verifyChecksums(): boolean {
     return this.options.verifyChecksums !== false;
+  }
+
+  /**
+   * The node cache, or null when it is off. Entries are named by the store's id, so a store
+   * without one (made before ids existed) is never cached: two such stores could share keys.
+   */
+  nodeCache(): NodeCache | null {
+    if (this.node !== undefined) return this.node;
+    const { nodeCache, storeId } = this.options;
+    this.node = nodeCache && storeId ? acquireNodeCache({ ...nodeCache, storeId }) : null;
+    return this.node;
   }
 
   store(): Promise<ObjectStore> {
@@ -78,6 +93,8 @@ export class DataPath {
     const opening = this.opening;
     this.opening = null;
     this.cache.clear();
+    if (this.node) releaseNodeCache(this.node);
+    this.node = null;
     if (opening && typeof this.objects === "string") await (await opening.catch(() => null))?.close();
   }
 }

@@ -3,6 +3,7 @@ import { FsError, type Dentry, type DirEntryPlus, type DirPage, type InodeAttrs 
 import { BodyReader, readWhole } from "./body-reader.ts";
 import { fsErrorFor, withPath } from "./errors.ts";
 import { NoKVFileHandle } from "./file-handle.ts";
+import type { MetaCache } from "./meta-cache.ts";
 import type { DataPath } from "./objects.ts";
 import { ReadBatcher } from "./read-batcher.ts";
 import { bodyReadStream, type ReadStreamOptions } from "./read-stream.ts";
@@ -21,6 +22,8 @@ export type ReadFileOptions = { encoding?: BufferEncoding | null } | BufferEncod
 export class PathReader {
   private bodyReader: BodyReader | null = null;
   private readonly batcher = new ReadBatcher((op, args) => this.rpc.call(op, args));
+  /** Attributes and read plans kept while watches keep them fresh (live client with metadataCache only). */
+  protected metaCache: MetaCache | null = null;
 
   constructor(
     protected readonly rpc: RpcClient,
@@ -32,16 +35,23 @@ export class PathReader {
 
   /** Reads through read plans made in this view (a snapshot's plans read at its version). */
   protected get reader(): BodyReader {
-    return (this.bodyReader ??= new BodyReader((op, args) => this.dataCall(op, args), this.data));
+    return (this.bodyReader ??= new BodyReader((op, args) => this.dataCall(op, args), this.data, () => this.metaCache?.clear()));
   }
 
   /** The metadata reads of the data path: many readers at once share one batch request. */
   private dataCall(op: string, args: Record<string, unknown>): Promise<unknown> {
-    return this.batcher.call(op, { mount: this.mountId, ...this.viewArgs, ...args });
+    const full = { mount: this.mountId, ...this.viewArgs, ...args };
+    if (this.metaCache) return this.metaCache.call(op, full, () => this.batcher.call(op, full));
+    return this.batcher.call(op, full);
   }
 
   protected call(op: string, args: Record<string, unknown>, requestKey?: string): Promise<unknown> {
-    return this.rpc.call(op, { mount: this.mountId, ...this.viewArgs, ...args }, requestKey);
+    const request = this.rpc.call(op, { mount: this.mountId, ...this.viewArgs, ...args }, requestKey);
+    if (requestKey === undefined || !this.metaCache) return request;
+    // This client's own write: what it changed is dropped now and again once it is applied.
+    const cache = this.metaCache;
+    cache.clear();
+    return request.finally(() => cache.clear());
   }
 
   stat(path: string): Promise<NoKVStats> {

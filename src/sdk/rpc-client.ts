@@ -62,6 +62,8 @@ export class RpcClient {
   private readonly pushHandlers = new Map<number, PushHandler>();
   /** Called after a reconnect, before waiting requests are re-sent (watches resubscribe here). */
   onReconnect: (() => void) | null = null;
+  /** Called when the connection drops (before any reconnect): caches fed by pushes are stale now. */
+  onDisconnect: (() => void) | null = null;
   /** The replica connected to (or tried next): an index into `endpoints`. */
   private endpoint = 0;
   /** When the connection last delivered anything (a hung replica delivers nothing). */
@@ -265,6 +267,7 @@ export class RpcClient {
   private onClose(socket: Socket): void {
     if (socket !== this.socket) return;
     this.socket = null;
+    this.onDisconnect?.();
     // Reconnect now if anyone is waiting: requests in flight, or watches that must resubscribe.
     if (this.closed || (this.pending.size === 0 && this.pushHandlers.size === 0)) return;
     const retry = [...this.pending.values()].filter((entry) => !entry.auth);

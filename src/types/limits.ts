@@ -230,6 +230,34 @@ export const LIMITS = {
   blockCacheDefaultBytes: 64 * 1024 * 1024,
   /** SDK: cached ranges of one object; past it the object's oldest range goes first. */
   blockCacheRangesPerObjectMax: 64,
+  /** Node cache (src/sdk/node-cache): bytes on disk unless --cache-max-bytes / NOKV_CACHE_MAX_BYTES names a limit. */
+  nodeCacheDefaultMaxBytes: 10 * 1024 * 1024 * 1024,
+  /** Node cache: eviction removes oldest entries until the total is at most this share of the limit (in percent). */
+  nodeCacheEvictTargetPercent: 90,
+  /** Node cache: a fill lock (or the eviction lock) older than this is stale: its holder hung or died. */
+  nodeCacheLockStaleMs: 30_000,
+  /** Node cache: how often a process waiting for another's fill looks for the entry. */
+  nodeCacheFillPollMs: 10,
+  /** Node cache: how long a process waits for another's fill before it reads the store itself. */
+  nodeCacheFillWaitMaxMs: 30_000,
+  /** Node cache: a hit bumps the entry's mtime (its LRU age) at most this often per entry and process. */
+  nodeCacheTouchIntervalMs: 60_000,
+  /** Node cache: an open entry is checked against its path (evicted? replaced?) at most this often. */
+  nodeCacheRevalidateMs: 1_000,
+  /** Node cache: entry files kept open per process (reads skip open/close); fewer when the process runs out of descriptors. */
+  nodeCacheOpenFilesMax: 4096,
+  /** Node cache: bytes of the entry files kept open per process (an evicted one's space returns only when it is closed). */
+  nodeCacheOpenBytesMax: 1024 * 1024 * 1024,
+  /** Node cache: a process rewrites its stats file at most this often (and at exit). */
+  nodeCacheStatsWriteMs: 1_000,
+  /** Node cache: the running total is re-counted from disk at most this often (fills add in between). */
+  nodeCacheScanIntervalMs: 10_000,
+  /** Metadata cache: directories watched to keep cached attributes fresh; past it nothing more is cached. */
+  metaCacheWatchedDirsMax: 256,
+  /** Metadata cache: attributes and read plans kept per process; past it the oldest go first. */
+  metaCacheEntriesMax: 100_000,
+  /** warmup: blocks fetched into the node cache at once. */
+  warmupConcurrency: 16,
 
   /** Object keys, in UTF-8 bytes: S3 allows 1,024 for the whole key, the store prefix included. */
   objectKeyMaxBytes: 896,
@@ -425,6 +453,8 @@ assertLimit((LIMITS.readPlanWindowBytes / LIMITS.blockSizeMinBytes) * 18 <= LIMI
 assertLimit(LIMITS.checksumSegmentBytes <= LIMITS.blockSizeDefaultBytes && LIMITS.blockSizeDefaultBytes % LIMITS.checksumSegmentBytes === 0, "default block not whole checksum segments");
 // A body's checksums (8 hex digits each) take at most half a publish frame.
 assertLimit(LIMITS.bodyMaxBlocks * LIMITS.checksumSegmentsPerBlockMax * 8 <= LIMITS.frameMaxBytes / 2, "a body's checksums above half a frame");
+assertLimit(LIMITS.nodeCacheEvictTargetPercent > 0 && LIMITS.nodeCacheEvictTargetPercent < 100, "node cache eviction target not a share below the limit");
+assertLimit(LIMITS.nodeCacheFillPollMs < LIMITS.nodeCacheFillWaitMaxMs, "node cache poll above its wait");
 assertLimit(LIMITS.checksumReadMaxAttempts >= 2, "a checksum mismatch must be read again once before it is EIO");
 assertLimit(LIMITS.fuseReadBufferBytes >= LIMITS.fuseMaxWriteBytes + 4096, "fuse read buffer below a max write plus headers");
 assertLimit(LIMITS.fuseMaxWriteBytes % 4096 === 0 && LIMITS.fuseMaxWriteBytes / 4096 <= 0xffff, "fuse max write not whole pages within max_pages");
