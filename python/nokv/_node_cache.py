@@ -19,6 +19,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -36,11 +37,26 @@ STATS_INTERVAL_S = 1.0
 EVICT_TARGET = 0.9
 TMP_STALE_S = 3600.0
 TRUSTED_ENTRIES_MAX = 100_000  # bounds the per-process memo of verified segments
+_UNITS = {"": 1, "k": 1024, "kib": 1024, "m": 1024**2, "mib": 1024**2, "g": 1024**3, "gib": 1024**3, "t": 1024**4,
+          "tib": 1024**4}
 STAT_FIELDS = ("hits", "misses", "bytesFromCache", "bytesFilled", "evictions", "corrupt")
 
 
 def entry_hash(store_id, key):
     return hashlib.sha256((store_id + "\n" + key).encode("utf-8")).hexdigest()
+
+
+def parse_byte_size(value, what="size"):
+    """10737418240, "10GiB", "512M", "4 k" (binary units, as the TypeScript SDK reads them) as bytes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        bytes_ = value
+    else:
+        match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$", str(value))
+        unit = _UNITS.get(match.group(2).lower()) if match else None
+        bytes_ = int(float(match.group(1)) * unit) if unit is not None else -1
+    if bytes_ <= 0:
+        raise os_error(errno.EINVAL, "%s %r is not a positive byte count (e.g. 10GiB, 512MiB, 1048576)" % (what, value))
+    return bytes_
 
 
 def _pid_alive(pid):
@@ -450,23 +466,26 @@ _caches_lock = threading.Lock()
 
 def node_cache(directory=None, max_bytes=None):
     """The process's NodeCache for `directory` (default $NOKV_CACHE_DIR), or None when no cache
-    directory is configured. `max_bytes` defaults to $NOKV_CACHE_MAX_BYTES, else 10 GiB."""
+    directory is configured. `max_bytes` (bytes, or "10GiB"/"512M") defaults to
+    $NOKV_CACHE_MAX_BYTES, else 10 GiB. One directory has one NodeCache (one stats file) per
+    process; the latest limit given for it applies."""
     if directory is None:
         directory = os.environ.get("NOKV_CACHE_DIR") or None
     if not directory:
         return None
-    if max_bytes is None:
-        env = os.environ.get("NOKV_CACHE_MAX_BYTES")
-        max_bytes = int(env) if env else DEFAULT_MAX_BYTES
-    if int(max_bytes) <= 0:
-        raise os_error(errno.EINVAL, "cache_max_bytes %r is not a positive byte count" % (max_bytes,))
+    if max_bytes is not None:
+        max_bytes = parse_byte_size(max_bytes, "cache_max_bytes")
+    elif os.environ.get("NOKV_CACHE_MAX_BYTES"):
+        max_bytes = parse_byte_size(os.environ["NOKV_CACHE_MAX_BYTES"], "NOKV_CACHE_MAX_BYTES")
+    else:
+        max_bytes = DEFAULT_MAX_BYTES
     key = os.path.abspath(directory)
     with _caches_lock:
         cache = _caches.get(key)
         if cache is None:
             cache = _caches[key] = NodeCache(key, max_bytes)
         else:
-            cache.max_bytes = int(max_bytes)
+            cache.max_bytes = max_bytes
         return cache
 
 
@@ -479,4 +498,4 @@ def _after_fork_in_child():
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
-__all__ = ["NodeCache", "node_cache", "entry_hash", "DEFAULT_MAX_BYTES", "STAT_FIELDS"]
+__all__ = ["NodeCache", "node_cache", "entry_hash", "parse_byte_size", "DEFAULT_MAX_BYTES", "STAT_FIELDS"]

@@ -348,6 +348,14 @@ def test_configuration_from_the_environment_and_through_fsspec_and_pickles(metad
     monkeypatch.setenv("NOKV_CACHE_MAX_BYTES", "12345678")
     client = nokv.connect(metad.url)
     assert client.node_cache is not None and client.node_cache.max_bytes == 12345678
+    monkeypatch.setenv("NOKV_CACHE_MAX_BYTES", "2GiB")  # units as the TypeScript SDK reads them
+    assert nokv.connect(metad.url).node_cache.max_bytes == 2 * 1024**3
+    assert nokv.connect(metad.url, cache_max_bytes="512 m").node_cache.max_bytes == 512 * 1024**2
+    monkeypatch.setenv("NOKV_CACHE_MAX_BYTES", "lots")
+    with pytest.raises(OSError):
+        nokv.connect(metad.url)
+    monkeypatch.setenv("NOKV_CACHE_MAX_BYTES", "12345678")
+    assert nokv.connect(metad.url).node_cache.max_bytes == 12345678
     assert client.node_cache.root == os.path.join(os.path.abspath(cache_dir), "v1")
     assert nokv.connect(metad.url, cache_dir="").node_cache is None
     data = os.urandom(BLOCK + 1)
