@@ -165,7 +165,7 @@ class NodeCache:
         finally:
             os.close(fd)
         self._count(hits=1, bytesFromCache=len(data))
-        self._bump(h, path)
+        self._bump(h, path, st.st_mtime)
         return data
 
     def _verified_pread(self, fd, st, h, r):
@@ -202,7 +202,10 @@ class NodeCache:
                 trusted = self._trusted[h] = (st.st_ino, st.st_size, set())
             trusted[2].update(segments)
 
-    def _bump(self, h, path):
+    def _bump(self, h, path, mtime):
+        """Marks the entry recently used (eviction goes oldest mtime first), sparingly."""
+        if time.time() - mtime < RECENCY_BUMP_S:
+            return  # filled or bumped lately, by us or another process
         now = time.monotonic()
         with self._lock:
             last = self._bumped.get(h)

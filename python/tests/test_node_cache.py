@@ -296,6 +296,19 @@ def test_blocks_without_checksums_are_checked_by_size(cache_dir):
         f.truncate(500)
     assert cache.read(store, "store-a", dict(r, objectOffset=990, lengthBytes=10)) == b"0123456789"
     assert cache.stats["corrupt"] == 1 and store.gets == 3 and os.path.getsize(path) == 1000
+    # Stats reach their file within about a second, without a close.
+    time.sleep(_node_cache.STATS_INTERVAL_S + 0.5)
+    [stats] = stats_files(cache_dir)
+    with open(stats) as f:
+        assert {k: v for k, v in json.load(f).items() if k != "updatedMs"} == cache.stats
+    # A hit bumps an entry's mtime (its eviction age) unless it was set within RECENCY_BUMP_S.
+    old = time.time() - _node_cache.RECENCY_BUMP_S - 10
+    os.utime(path, (old, old))
+    assert cache.read(store, "store-a", r) == b"0123456789" * 2
+    assert time.time() - os.path.getmtime(path) < 5
+    os.utime(path, (old, old))
+    assert cache.read(store, "store-a", r) == b"0123456789" * 2
+    assert os.path.getmtime(path) == pytest.approx(old)  # bumped once per RECENCY_BUMP_S per process
 
 
 def test_fill_locks_wait_for_the_holder_and_stale_ones_are_broken(cache_dir):
