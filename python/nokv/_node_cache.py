@@ -35,6 +35,7 @@ POLL_MAX_S = 0.02
 RECENCY_BUMP_S = 60.0
 STATS_INTERVAL_S = 1.0
 EVICT_TARGET = 0.9
+SCAN_INTERVAL_S = 10.0  # the total on disk is counted after a fill at most this often (or after 5% of the limit)
 TMP_STALE_S = 3600.0
 TRUSTED_ENTRIES_MAX = 100_000  # bounds the per-process memo of verified segments
 _UNITS = {"": 1, "k": 1024, "kib": 1024, "m": 1024**2, "mib": 1024**2, "g": 1024**3, "gib": 1024**3, "t": 1024**4,
@@ -228,8 +229,13 @@ class NodeCache:
         deadline = time.monotonic() + FILL_WAIT_MAX_S
         poll = POLL_MIN_S
         while True:
-            if _try_lock(lock):
-                break
+            try:
+                if _try_lock(lock):
+                    break
+            except OSError:
+                # An unwritable or full cache directory costs the cache, never the read.
+                self._count(misses=1)
+                return _fetch_range(store, r)
             if os.path.exists(self.entry_path(h)):
                 return None
             if time.monotonic() > deadline:
@@ -252,10 +258,11 @@ class NodeCache:
         return data[offset : offset + length]
 
     def _install(self, h, data, r):
-        os.makedirs(os.path.join(self.root, "blocks", h[:2]), exist_ok=True)
-        os.makedirs(os.path.join(self.root, "tmp"), exist_ok=True)
         temp = os.path.join(self.root, "tmp", "%s.%d.%s" % (h, os.getpid(), secrets.token_hex(4)))
         try:
+            # Made again each time: `nokv-fs cache clear` may have removed them under us.
+            os.makedirs(os.path.join(self.root, "blocks", h[:2]), exist_ok=True)
+            os.makedirs(os.path.join(self.root, "tmp"), exist_ok=True)
             with open(temp, "xb") as f:
                 f.write(data)
                 st = os.fstat(f.fileno())
@@ -273,7 +280,7 @@ class NodeCache:
 
     def _maybe_evict(self):
         now = time.monotonic()
-        if self._filled_since_scan * 20 < self.max_bytes and now - self._last_scan < 10.0:
+        if self._filled_since_scan * 20 < self.max_bytes and now - self._last_scan < SCAN_INTERVAL_S:
             return
         self._filled_since_scan = 0
         self._last_scan = now

@@ -311,6 +311,23 @@ def test_blocks_without_checksums_are_checked_by_size(cache_dir):
     assert os.path.getmtime(path) == pytest.approx(old)  # bumped once per RECENCY_BUMP_S per process
 
 
+def test_an_unusable_cache_directory_never_fails_a_read(cache_dir):
+    cache = NodeCache(cache_dir)
+    store = _DictStore({"k": b"abcdef" * 10})
+    r = {"key": "k", "objectOffset": 6, "lengthBytes": 6, "outputOffset": 0}
+    shutil.rmtree(os.path.join(cache.root, "locks"))
+    with open(os.path.join(cache.root, "locks"), "w") as f:
+        f.write("not a directory")
+    assert cache.read(store, "sid", r) == b"abcdef"
+    assert store.gets == 1 and cache.stats["misses"] == 1 and not entries(cache_dir)
+    os.unlink(os.path.join(cache.root, "locks"))
+    shutil.rmtree(os.path.join(cache.root, "blocks"))  # cleared under us: made again
+    shutil.rmtree(os.path.join(cache.root, "tmp"))
+    assert cache.read(store, "sid", r) == b"abcdef"
+    assert cache.read(store, "sid", r) == b"abcdef"
+    assert store.gets == 2 and cache.stats["hits"] == 1 and len(entries(cache_dir)) == 1
+
+
 def test_fill_locks_wait_for_the_holder_and_stale_ones_are_broken(cache_dir):
     cache = NodeCache(cache_dir)
     body = os.urandom(1000)
