@@ -20,7 +20,7 @@ import nokv
 import nokv.fsspec  # noqa: registers the protocol for a checkout that is not pip-installed
 from nokv import _node_cache
 from nokv._node_cache import NodeCache, entry_hash
-from conftest import BUN, REPO
+from conftest import BUN, REPO, S3RVER_ENV
 
 BLOCK = 64 * 1024
 PEER = os.path.join(REPO, "python", "tests", "ts_peer.ts")
@@ -435,14 +435,26 @@ def ts_supports_cache_dir():
     return False
 
 
-def ts_peer(url, cache_dir, *args):
+def ts_peer(url, cache_dir, *args, env=None):
     run = subprocess.run([BUN, PEER, url, *args], cwd=REPO, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "NOKV_PEER_CACHE_DIR": cache_dir})
+                         env={**os.environ, **(env or {}), "NOKV_PEER_CACHE_DIR": cache_dir})
     assert run.returncode == 0, run.stderr
     return [line.split(" ", 2) for line in run.stdout.strip().splitlines()]
 
 
 def test_typescript_and_python_processes_share_one_cache(metad, cache_dir, tmp_root):
+    _share(metad, cache_dir, tmp_root)
+
+
+def test_typescript_and_python_processes_share_one_cache_s3(s3_metad, cache_dir):
+    pytest.importorskip("boto3", reason="python3-boto3 is not installed")
+    root = "/share-%d" % os.getpid()
+    with nokv.connect(s3_metad.url, cache_dir="") as setup:
+        setup.mkdir(root, exist_ok=True)
+    _share(s3_metad, cache_dir, root, env=S3RVER_ENV)
+
+
+def _share(metad, cache_dir, tmp_root, env=None):
     if not ts_supports_cache_dir():
         print("skipped: the TypeScript SDK here has no connect option cacheDir (branch `cache` not merged)")
         pytest.skip("the TypeScript SDK in this checkout has no connect option cacheDir (branch `cache`)")
@@ -453,7 +465,7 @@ def test_typescript_and_python_processes_share_one_cache(metad, cache_dir, tmp_r
     # TypeScript fills, Python hits.
     data = os.urandom(6 * BLOCK + 321)
     client.write_file(tmp_root + "/from-ts-cache", data, block_size=BLOCK)
-    [(digest, size, _)] = ts_peer(metad.url, cache_dir, "read", tmp_root + "/from-ts-cache")
+    [(digest, size, _)] = ts_peer(metad.url, cache_dir, "read", tmp_root + "/from-ts-cache", env=env)
     assert digest == hashlib.sha256(data).hexdigest() and int(size) == len(data)
     assert len(entries(cache_dir)) == 7
     ts_files = [p for p in stats_files(cache_dir) if not p.startswith(mine)]
@@ -468,7 +480,7 @@ def test_typescript_and_python_processes_share_one_cache(metad, cache_dir, tmp_r
     assert client.read(tmp_root + "/from-py-cache") == other
     assert gets["gets"] == 5 and client.node_cache.stats["misses"] == 5
     before = set(stats_files(cache_dir))
-    [(digest, size, _)] = ts_peer(metad.url, cache_dir, "read", tmp_root + "/from-py-cache")
+    [(digest, size, _)] = ts_peer(metad.url, cache_dir, "read", tmp_root + "/from-py-cache", env=env)
     assert digest == hashlib.sha256(other).hexdigest() and int(size) == len(other)
     new = [p for p in stats_files(cache_dir) if p not in before]
     assert len(new) == 1
