@@ -25,3 +25,13 @@ test("the clone benchmark runs on a small tree (its fixtures follow the current 
   expect(code).toBe(0);
   expect(out).toContain("clone");
 }, 180_000);
+
+test("the node cache benchmark runs its smoke profile over file:// and s3rver", async () => {
+  const proc = Bun.spawn([process.execPath, "bench/cache.bench.ts", "--smoke"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) console.log(err.slice(-4000));
+  expect(code).toBe(0);
+  for (const row of ["epoch 1: cold node cache", "epoch 2: warm node cache, same client", "epoch 3: warm node cache, new process"]) {
+    expect(out.match(new RegExp(`^(file|s3) +${row}`, "gm"))?.length).toBe(2);
+  }
+}, 180_000);

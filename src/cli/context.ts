@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
-import { connect, parseServerUrls, type NoKVClient, type SnapshotView } from "../sdk/index.ts";
+import { connect, parseByteSize, parseServerUrls, type NoKVClient, type SnapshotView } from "../sdk/index.ts";
+import { LIMITS } from "../types/index.ts";
 import { UsageError } from "./errors.ts";
 
 // What every data command shares: where the server is (--server / NOKV_SERVER), which mount
@@ -17,6 +18,10 @@ export interface GlobalOptions {
   ca?: string;
   /** The shared secret a metad off loopback requires; undefined when none is set. */
   token: string | undefined;
+  /** The node cache directory (NOKV_CACHE_DIR); reads go through it when set. */
+  cacheDir?: string;
+  /** The node cache's size limit in bytes (NOKV_CACHE_MAX_BYTES). */
+  cacheMaxBytes?: number;
 }
 
 /**
@@ -29,13 +34,25 @@ export function withGlobalOptions(cmd: Command): Command {
     .addOption(new Option("--ca <file>", "PEM file of the CA that signed metad's TLS certificate, for nokvs:// (env NOKV_CA)"))
     .addOption(new Option("--mount <name>", `mount (namespace) to use (env NOKV_MOUNT, default ${DEFAULT_MOUNT})`))
     .addOption(new Option("--token <secret>", "token a metad off loopback requires (env NOKV_TOKEN; prefer the environment: arguments show in ps)"))
-    .addOption(new Option("--json", "machine-readable output (one JSON document, or one per line for streams; errors as JSON on stderr)"));
+    .addOption(new Option("--json", "machine-readable output (one JSON document, or one per line for streams; errors as JSON on stderr)"))
+    .addOption(new Option("--cache-dir <dir>", "node cache of blocks shared by every client on this machine (env NOKV_CACHE_DIR; see docs/cache.md)"))
+    .addOption(new Option("--cache-max-bytes <size>", `node cache size limit, e.g. 50GiB (env NOKV_CACHE_MAX_BYTES, default ${LIMITS.nodeCacheDefaultMaxBytes / 2 ** 30} GiB)`));
 }
 
 export function globalOptions(cmd: Command, env: Record<string, string | undefined> = process.env): GlobalOptions {
-  const opts = cmd.optsWithGlobals<{ server?: string; mount?: string; json?: boolean; ca?: string; token?: string }>();
+  const opts = cmd.optsWithGlobals<{ server?: string; mount?: string; json?: boolean; ca?: string; token?: string; cacheDir?: string; cacheMaxBytes?: string }>();
   const ca = opts.ca ?? nonEmpty(env.NOKV_CA);
+  const cacheDir = nonEmpty(opts.cacheDir) ?? nonEmpty(env.NOKV_CACHE_DIR);
+  const maxText = nonEmpty(opts.cacheMaxBytes) ?? nonEmpty(env.NOKV_CACHE_MAX_BYTES);
+  let cacheMaxBytes: number | undefined;
+  try {
+    cacheMaxBytes = maxText === undefined ? undefined : parseByteSize(maxText, "--cache-max-bytes");
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   return {
+    ...(cacheDir === undefined ? {} : { cacheDir }),
+    ...(cacheMaxBytes === undefined ? {} : { cacheMaxBytes }),
     server: opts.server ?? nonEmpty(env.NOKV_SERVER) ?? DEFAULT_SERVER,
     mount: opts.mount ?? nonEmpty(env.NOKV_MOUNT) ?? DEFAULT_MOUNT,
     json: opts.json === true,
@@ -70,7 +87,14 @@ export class CliContext {
     }
     const ca = this.caPem();
     const token = this.options.token;
-    this.client ??= connect(this.options.server, { mount: this.options.mount, ...(ca === undefined ? {} : { ca }), ...(token === undefined ? {} : { token }) });
+    const { cacheDir, cacheMaxBytes } = this.options;
+    this.client ??= connect(this.options.server, {
+      mount: this.options.mount,
+      ...(ca === undefined ? {} : { ca }),
+      ...(token === undefined ? {} : { token }),
+      ...(cacheDir === undefined ? {} : { cacheDir }),
+      ...(cacheMaxBytes === undefined ? {} : { cacheMaxBytes }),
+    });
     return this.client;
   }
 

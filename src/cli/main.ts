@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { registerCache } from "./commands/cache.ts";
 import { registerCluster } from "./commands/cluster.ts";
 import { registerCsi } from "./commands/csi.ts";
 import { registerDaemons } from "./commands/daemons.ts";
@@ -26,6 +27,8 @@ Environment:
   NOKV_MOUNT    mount name (default "default"), like --mount
   NOKV_TOKEN    access token metad requires when tokens are on
   NOKV_CA       CA certificate (PEM file) for nokvs:// servers, like --ca
+  NOKV_CACHE_DIR        node cache directory shared by every client here, like --cache-dir
+  NOKV_CACHE_MAX_BYTES  node cache size limit (e.g. 50GiB), like --cache-max-bytes
 
 Exit status: 0 ok, 1 the operation failed, 2 usage error. With --json a failure is one JSON
 line on stderr: {"error":{"code":"ENOENT","message":...,"command":"ls","path":"/x","exit":1}}.
@@ -55,6 +58,7 @@ function buildProgram(run: Runner): Command {
   registerSnapshot(program, run);
   registerWorkspace(program, run);
   registerWatch(program, run);
+  registerCache(program, run);
   registerMounts(program, run);
   registerServer(program, run);
   registerTokens(program, run);

@@ -9,6 +9,11 @@ describe("nokv-fs mount arguments", () => {
     });
   });
 
+  test("--cache-dir and --cache-max-bytes pass to the SDK connection", () => {
+    expect(parseMountArgs(["/mnt/x", "--cache-dir", "/var/cache/nokv", "--cache-max-bytes", "2GiB"])).toMatchObject({ cacheDir: "/var/cache/nokv", cacheMaxBytes: 2 * 1024 ** 3 });
+    expect(() => parseMountArgs(["/mnt/x", "--cache-max-bytes", "big"])).toThrow(expect.objectContaining({ code: "EINVAL" }));
+  });
+
   test("mistakes are EINVAL with the usage", () => {
     for (const argv of [[], ["--snapshot", "x", "/m"], ["/a", "/b"], ["--bogus", "/m"], ["/m", "--server"]]) {
       expect(() => parseMountArgs(argv)).toThrow(expect.objectContaining({ code: "EINVAL" }));

@@ -1,6 +1,6 @@
 import { writeSync } from "node:fs";
 import { resolve } from "node:path";
-import { connect, type NoKVClient } from "../sdk/index.ts";
+import { connect, parseByteSize, type NoKVClient } from "../sdk/index.ts";
 import { FsError } from "../types/index.ts";
 import { FuseMount } from "./kernel/index.ts";
 import { fusermountPath, fusermountUnmount } from "./kernel/fusermount.ts";
@@ -21,9 +21,12 @@ export interface MountArgs {
   snapshot: number | null;
   readOnly: boolean;
   allowOther: boolean;
+  /** The node cache directory (also NOKV_CACHE_DIR, which the SDK reads itself). */
+  cacheDir?: string;
+  cacheMaxBytes?: number;
 }
 
-export const MOUNT_USAGE = "usage: nokv-fs mount MOUNTPOINT [--server nokv://host:port] [--mount NAME] [--snapshot ID] [--read-only] [--allow-other]";
+export const MOUNT_USAGE = "usage: nokv-fs mount MOUNTPOINT [--server nokv://host:port] [--mount NAME] [--snapshot ID] [--read-only] [--allow-other] [--cache-dir DIR] [--cache-max-bytes SIZE]";
 
 export function parseMountArgs(argv: readonly string[]): MountArgs {
   const out: MountArgs = { mountpoint: "", server: "nokv://127.0.0.1:7777", mount: "default", snapshot: null, readOnly: false, allowOther: false };
@@ -39,6 +42,8 @@ export function parseMountArgs(argv: readonly string[]): MountArgs {
     else if (arg === "--snapshot") out.snapshot = snapshotId(value());
     else if (arg === "--read-only") out.readOnly = true;
     else if (arg === "--allow-other") out.allowOther = true;
+    else if (arg === "--cache-dir") out.cacheDir = resolve(value());
+    else if (arg === "--cache-max-bytes") out.cacheMaxBytes = parseByteSize(value(), "--cache-max-bytes");
     else if (arg.startsWith("-") || out.mountpoint !== "") throw new FsError("EINVAL", `unexpected argument '${arg}'; ${MOUNT_USAGE}`);
     else out.mountpoint = resolve(arg);
   }
@@ -62,7 +67,11 @@ export async function runMount(argv: readonly string[]): Promise<number> {
   const args = parseMountArgs(argv);
   // Fail before connecting anywhere when this user cannot mount at all.
   if (sysGetuid() !== 0 && fusermountPath() === null) throw new FsError("EPERM", "mounting needs root or fusermount3 (apt-get install fuse3)");
-  const client = await connect(args.server, { mount: args.mount });
+  const client = await connect(args.server, {
+    mount: args.mount,
+    ...(args.cacheDir === undefined ? {} : { cacheDir: args.cacheDir }),
+    ...(args.cacheMaxBytes === undefined ? {} : { cacheMaxBytes: args.cacheMaxBytes }),
+  });
   let mount: FuseMount | null = null;
   const nokv = await createNoKVFs(await openSource(client, args)).catch(async (err) => {
     await client.close();

@@ -10,6 +10,7 @@ import { DataPath, type DataPathOptions, type IntegrityStats } from "./objects.t
 import { PathReader } from "./path-reader.ts";
 import { nodeCacheFrom } from "./cache-options.ts";
 import { MetaCache } from "./meta-cache.ts";
+import { warmup, type WarmupOptions, type WarmupResult } from "./warmup.ts";
 import type { NodeCacheCounters } from "./node-cache/index.ts";
 import { RpcClient } from "./rpc-client.ts";
 import { NoKVStats, timeToNs } from "./stats.ts";
@@ -242,6 +243,17 @@ export class NoKVClient extends PathReader {
   /** Hits and misses of the block cache (per object range read). */
   cacheStats(): CacheStats {
     return this.data.cache.stats();
+  }
+
+  /**
+   * Reads every file under `path` through the node cache, so a job that follows reads at local-disk
+   * speed. EINVAL when the client has no node cache (cacheDir / NOKV_CACHE_DIR).
+   */
+  warmup(path: string, options: WarmupOptions = {}): Promise<WarmupResult> {
+    return withPath("warmup", path, async () => {
+      if (!this.data.nodeCache()) throw new FsError("EINVAL", "no node cache: connect with cacheDir or set NOKV_CACHE_DIR");
+      return warmup({ stat: (p) => this.stat(p), readdirStats: (p) => this.readdirStats(p), reader: this.reader }, path, options);
+    });
   }
 
   /** Hits and misses of the metadata cache (zero when metadataCache is off). */

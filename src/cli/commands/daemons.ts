@@ -45,12 +45,14 @@ Examples:
 
 /** The global options given before the subcommand, and the environment, as mount flags. */
 function mountArgv(program: Command, args: readonly string[], env: Record<string, string | undefined>): string[] {
-  const globals = program.opts<{ server?: string; mount?: string }>();
+  const globals = program.opts<{ server?: string; mount?: string; cacheDir?: string; cacheMaxBytes?: string }>();
   const out = [...args];
   const server = globals.server ?? env.NOKV_SERVER;
   const mount = globals.mount ?? env.NOKV_MOUNT;
   if (server && !out.includes("--server")) out.push("--server", server);
   if (mount && !out.includes("--mount")) out.push("--mount", mount);
+  if (globals.cacheDir && !out.includes("--cache-dir")) out.push("--cache-dir", globals.cacheDir);
+  if (globals.cacheMaxBytes && !out.includes("--cache-max-bytes")) out.push("--cache-max-bytes", globals.cacheMaxBytes);
   return out;
 }
 

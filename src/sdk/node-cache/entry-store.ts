@@ -1,5 +1,6 @@
-import { mkdirSync, unlinkSync, utimesSync } from "node:fs";
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { close, existsSync, mkdirSync, open, unlinkSync, utimesSync, write } from "node:fs";
+import { mkdir, rename } from "node:fs/promises";
+import { promisify } from "node:util";
 import { LIMITS, segmentWindow, verifySegments, type RangeChecksum } from "../../types/index.ts";
 import { evictOver, scanEntries } from "./eviction.ts";
 import { clearIfStale, tryLockAsync, unlock } from "./fill-lock.ts";
@@ -76,7 +77,7 @@ export class NodeCache {
 
   /** Whether the object has an entry (warmup skips those). */
   has(key: string): boolean {
-    return this.open.get(this.layout.entryPath(this.hashOf(key)), Date.now()) !== null;
+    return existsSync(this.layout.entryPath(this.hashOf(key)));
   }
 
   /** The entry hash of a key, remembered for the keys read lately (a sha256 per read shows in profiles). */
@@ -159,20 +160,28 @@ export class NodeCache {
     const whole = await r.fetchWhole();
     this.stats.counters.misses++;
     this.stats.changed();
-    if (whole.byteLength <= this.config.maxBytes) await this.publish(h, whole);
+    if (whole.byteLength <= this.config.maxBytes) await this.publish(h, whole, verifiedBy(r));
     return this.uncached(r, whole, false);
   }
 
-  private async publish(h: string, whole: Uint8Array): Promise<void> {
+  /**
+   * Writes the temp file and renames it into place, keeping its descriptor open: the next hit in
+   * this process reads the same inode without an open, trusting the segments `verified` already.
+   */
+  private async publish(h: string, whole: Uint8Array, verified: number[]): Promise<void> {
     const tmp = this.layout.tmpPath(h);
+    let fd: number | null = null;
     try {
       await mkdir(this.layout.entryDir(h), { recursive: true });
-      await writeFile(tmp, whole);
+      fd = await openAsync(tmp, "wx+");
+      for (let done = 0; done < whole.byteLength; ) done += await writeAsync(fd, whole, done, whole.byteLength - done, done);
       await rename(tmp, this.layout.entryPath(h));
     } catch {
+      if (fd !== null) await closeAsync(fd).catch(() => undefined);
       removeQuietly(tmp); // A full or cleared disk costs the cache, never the read.
       return;
     }
+    this.open.adopt(this.layout.entryPath(h), fd, verified, Date.now());
     this.stats.counters.bytesFilled += whole.byteLength;
     this.stats.changed();
     this.account(whole.byteLength);
@@ -192,6 +201,7 @@ export class NodeCache {
     if (!result.ran) return;
     this.totalBytes = result.totalBytes;
     this.scannedMs = nowMs;
+    for (const path of result.paths) this.open.drop(path);
     this.stats.counters.evictions += result.evicted;
     this.stats.changed();
   }
@@ -209,6 +219,18 @@ export class NodeCache {
   private ensureDirs(): void {
     for (const dir of [this.layout.blocksDir, this.layout.tmpDir, this.layout.locksDir, this.layout.statsDir]) mkdirSync(dir, { recursive: true });
   }
+}
+
+const openAsync = promisify(open);
+const closeAsync = promisify(close);
+const writeAsync = (fd: number, bytes: Uint8Array, offset: number, length: number, position: number) =>
+  new Promise<number>((resolve, reject) => write(fd, bytes, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+
+/** The segments the reader verified in the bytes it fetched (fetchWhole checks the range's window). */
+function verifiedBy(r: EntryRead): number[] {
+  if (!r.checksum) return [];
+  const segments = r.checksum.crc32.length / 8;
+  return Array.from({ length: segments }, (_, i) => r.checksum!.firstSegment + i);
 }
 
 function removeQuietly(path: string): void {

@@ -49,6 +49,8 @@ export interface EvictionResult {
   ran: boolean;
   evicted: number;
   bytesEvicted: number;
+  /** The entries removed (a process drops those it holds open). */
+  paths: string[];
   /** The total on disk after eviction (or as scanned, when nothing had to go). */
   totalBytes: number;
 }
@@ -56,12 +58,13 @@ export interface EvictionResult {
 /** Removes oldest entries until the total is at most nodeCacheEvictTargetPercent of `limitBytes`. */
 export function evictOver(layout: CacheLayout, limitBytes: number): EvictionResult {
   const lock = layout.evictLockPath;
-  if (!tryLock(lock) && !(clearIfStale(lock) && tryLock(lock))) return { ran: false, evicted: 0, bytesEvicted: 0, totalBytes: 0 };
+  if (!tryLock(lock) && !(clearIfStale(lock) && tryLock(lock))) return { ran: false, evicted: 0, bytesEvicted: 0, totalBytes: 0, paths: [] };
   try {
     const entries = scanEntries(layout);
     let totalBytes = entries.reduce((sum, e) => sum + e.sizeBytes, 0);
     let evicted = 0;
     let bytesEvicted = 0;
+    const paths: string[] = [];
     if (totalBytes > limitBytes) {
       const targetBytes = Math.floor((limitBytes * LIMITS.nodeCacheEvictTargetPercent) / 100);
       entries.sort((a, b) => a.mtimeMs - b.mtimeMs);
@@ -69,6 +72,7 @@ export function evictOver(layout: CacheLayout, limitBytes: number): EvictionResu
         if (totalBytes <= targetBytes) break;
         try {
           unlinkSync(e.path);
+          paths.push(e.path);
           evicted++;
           bytesEvicted += e.sizeBytes;
         } catch {
@@ -77,7 +81,7 @@ export function evictOver(layout: CacheLayout, limitBytes: number): EvictionResu
         totalBytes -= e.sizeBytes;
       }
     }
-    return { ran: true, evicted, bytesEvicted, totalBytes };
+    return { ran: true, evicted, bytesEvicted, totalBytes, paths };
   } finally {
     unlock(lock);
   }

@@ -67,6 +67,15 @@ export class OpenEntries {
     closeSync(e.fd);
   }
 
+  /** Keeps `fd` (the entry this process just wrote and renamed to `path`) open, with the segments it verified. */
+  adopt(path: string, fd: number, verified: Iterable<number>, nowMs: number): void {
+    this.drop(path);
+    const st = fstatSync(fd);
+    this.entries.set(path, { fd, ino: st.ino, sizeBytes: st.size, touchedMs: st.mtimeMs, checkedMs: nowMs, verified: new Set(verified) });
+    this.openBytes += st.size;
+    while (this.entries.size > this.filesMax || (this.openBytes > LIMITS.nodeCacheOpenBytesMax && this.entries.size > 1)) this.closeOldest();
+  }
+
   /** Reads exactly `lengthBytes` at `offsetBytes`, or null when the file is shorter. */
   read(entry: OpenEntry, offsetBytes: number, lengthBytes: number): Uint8Array | null {
     const out = Buffer.allocUnsafe(lengthBytes);
