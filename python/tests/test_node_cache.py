@@ -488,3 +488,12 @@ def _share(metad, cache_dir, tmp_root, env=None):
     assert ts["misses"] == 0 and ts["hits"] >= 5 and ts["bytesFromCache"] >= len(other) and ts["corrupt"] == 0
     assert len(entries(cache_dir)) == 12
     client.close()
+    # `nokv-fs cache stats` (TypeScript) sums every process's stats file, Python's included.
+    if os.path.exists(os.path.join(REPO, "src", "cli", "commands", "cache.ts")):
+        run = subprocess.run([BUN, "src/cli/main.ts", "cache", "stats", "--cache-dir", cache_dir, "--json"], cwd=REPO,
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        cli = json.loads(run.stdout)
+        total = summed_stats(cache_dir)
+        assert {k: cli[k] for k in total} == total and cli["processes"] == 3 and cli["entries"] == 12
+        assert total["misses"] == 12 and total["bytesFilled"] == len(data) + len(other)
