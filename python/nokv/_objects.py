@@ -90,6 +90,13 @@ class FileStore:
         finally:
             os.close(fd)
 
+    def get_whole(self, key):
+        try:
+            with open(self._path(key), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            raise os_error(errno.ENOENT, "no object %r in %s" % (key, self.url), key)
+
     def put(self, key, data):
         path = self._path(key)
         directory = os.path.dirname(path)
@@ -137,6 +144,16 @@ class S3Store:
             return b""
         try:
             reply = self.client.get_object(Bucket=self.bucket, Key=self._key(key), Range="bytes=%d-%d" % (offset, offset + length - 1))
+        except self._client_error as err:
+            code = err.response.get("Error", {}).get("Code")
+            if code in ("NoSuchKey", "404", "NotFound"):
+                raise os_error(errno.ENOENT, "no object %r in %s" % (key, self.url), key)
+            raise os_error(errno.EIO, "s3 get %r: %s" % (key, err), key)
+        return reply["Body"].read()
+
+    def get_whole(self, key):
+        try:
+            reply = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
         except self._client_error as err:
             code = err.response.get("Error", {}).get("Code")
             if code in ("NoSuchKey", "404", "NotFound"):

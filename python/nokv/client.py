@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from ._errors import os_error, wire_error
 from ._objects import block_checksum, open_store, segment_size_for, segment_window, verify_segments
+from ._node_cache import node_cache
 from ._wire import Connection
 
 TYPES = ("file", "dir", "symlink", "fifo", "chardev", "blockdev", "socket")
@@ -92,10 +93,15 @@ def _norm(path):
     return "/" if path == "//" else path
 
 
-def connect(url="nokv://127.0.0.1:7777", mount="default", token=None, objects=None, timeout_s=60.0):
-    """A Client of metad at `url` for `mount`. `objects` overrides the store URL metad names."""
+def connect(url="nokv://127.0.0.1:7777", mount="default", token=None, objects=None, timeout_s=60.0, cache_dir=None,
+            cache_max_bytes=None):
+    """A Client of metad at `url` for `mount`. `objects` overrides the store URL metad names.
+    `cache_dir` (default $NOKV_CACHE_DIR; "" for none) is the node-local block cache every NoKV
+    process on the machine shares, at most `cache_max_bytes` (default $NOKV_CACHE_MAX_BYTES, else
+    10 GiB)."""
     host, port = parse_url(url)
-    return Client(host, port, mount=mount, token=token, objects=objects, timeout_s=timeout_s)
+    return Client(host, port, mount=mount, token=token, objects=objects, timeout_s=timeout_s, cache_dir=cache_dir,
+                  cache_max_bytes=cache_max_bytes)
 
 
 class _View:
@@ -243,10 +249,13 @@ class _View:
 
 
 class Client(_View):
-    def __init__(self, host, port, mount="default", token=None, objects=None, timeout_s=60.0):
+    def __init__(self, host, port, mount="default", token=None, objects=None, timeout_s=60.0, cache_dir=None,
+                 cache_max_bytes=None):
         self._client = self
         self.host, self.port, self.mount, self.token, self.timeout_s = host, port, mount, token, timeout_s
         self._objects_override = objects
+        self.node_cache = node_cache(cache_dir, cache_max_bytes)
+        self.cache_dir, self.cache_max_bytes = cache_dir, cache_max_bytes
         self._key_prefix = secrets.token_hex(8)
         self._key_count = 0
         self._key_lock = threading.Lock()
@@ -282,6 +291,11 @@ class Client(_View):
         return self._store
 
     @property
+    def store_id(self):
+        """The object store's identity (metad's hello): it keys the node cache's entries."""
+        return self.hello.get("storeId")
+
+    @property
     def pool(self):
         self._conn
         if self._pool is None:
@@ -298,6 +312,8 @@ class Client(_View):
                 self._pool.shutdown(wait=False)
         self._conn_obj = None
         self._pid = None
+        if self.node_cache is not None:
+            self.node_cache.flush_stats()
 
     def __enter__(self):
         return self
@@ -451,6 +467,8 @@ class Client(_View):
         """The bytes of each read plan: every range fetched straight from the object store (in
         parallel unless the store is local and the reads small), holes as zeros."""
         store = self.store
+        # Without a store id (an older metad) entries could not tell stores apart: no node cache.
+        node = self.node_cache if self.node_cache is not None and self.store_id else None
         jobs = []
         outputs = []
         for plan in plans:
@@ -461,9 +479,9 @@ class Client(_View):
         total = sum(r["lengthBytes"] for _, r in jobs)
         if store.inline_reads and total <= 4 * 1024 * 1024 or len(jobs) <= 1:
             for out, r in jobs:
-                _fill(store, out, r)
+                _fill(store, out, r, node, self.store_id)
         else:
-            for future in [self.pool.submit(_fill, store, out, r) for out, r in jobs]:
+            for future in [self.pool.submit(_fill, store, out, r, node, self.store_id) for out, r in jobs]:
                 future.result()
         return [bytes(out) for out in outputs]
 
@@ -586,10 +604,12 @@ class Watcher:
         self.close()
 
 
-def _fill(store, out, r):
+def _fill(store, out, r, node=None, store_id=None):
     offset, length, at = r["objectOffset"], r["lengthBytes"], r["outputOffset"]
     checksum = r.get("checksum")
-    if checksum:
+    if node is not None:
+        data = node.read(store, store_id, r)
+    elif checksum:
         window_offset, window_length = segment_window(checksum)
         data = store.get(r["key"], window_offset, window_length)
         verify_segments(r["key"], checksum, data)

@@ -30,10 +30,14 @@ class NoKVFileSystem(AbstractFileSystem):
     protocol = "nokv"
     root_marker = "/"
 
-    def __init__(self, host="127.0.0.1", port=DEFAULT_PORT, mount="default", token=None, objects=None, **kwargs):
+    def __init__(self, host="127.0.0.1", port=DEFAULT_PORT, mount="default", token=None, objects=None, cache_dir=None,
+                 cache_max_bytes=None, **kwargs):
+        """`cache_dir`/`cache_max_bytes` (storage options): the node-local block cache, as in nokv.connect."""
         super().__init__(**kwargs)
         self.host, self.port, self.mount, self.token = host, int(port), mount, token
-        self.client = connect("nokv://%s:%d" % (host, self.port), mount=mount, token=token, objects=objects)
+        self.objects, self.cache_dir, self.cache_max_bytes = objects, cache_dir, cache_max_bytes
+        self.client = connect("nokv://%s:%d" % (host, self.port), mount=mount, token=token, objects=objects,
+                              cache_dir=cache_dir, cache_max_bytes=cache_max_bytes)
 
     @classmethod
     def _strip_protocol(cls, path):
@@ -57,7 +61,7 @@ class NoKVFileSystem(AbstractFileSystem):
 
     def __reduce__(self):
         # A DataLoader worker or a dask task rebuilds the filesystem (and its connection) itself.
-        return (NoKVFileSystem, (self.host, self.port, self.mount, self.token))
+        return (NoKVFileSystem, (self.host, self.port, self.mount, self.token, self.objects, self.cache_dir, self.cache_max_bytes))
 
     # -- metadata
 

@@ -33,32 +33,37 @@ def _split(url, mount):
 class _Remote:
     """An address that connects lazily, once per process (workers fork or spawn)."""
 
-    def __init__(self, url, mount, token, client=None):
+    def __init__(self, url, mount, token, client=None, cache_dir=None, cache_max_bytes=None):
         self.url, self.mount, self.token = url, mount, token
+        self.cache_dir, self.cache_max_bytes = cache_dir, cache_max_bytes
         self._client = client
         self._pid = os.getpid() if client is not None else None
 
     @property
     def client(self):
         if self._client is None or self._pid != os.getpid():
-            self._client = connect(self.url, mount=self.mount, token=self.token)
+            self._client = connect(self.url, mount=self.mount, token=self.token, cache_dir=self.cache_dir,
+                                   cache_max_bytes=self.cache_max_bytes)
             self._pid = os.getpid()
         return self._client
 
     def __getstate__(self):
-        return {"url": self.url, "mount": self.mount, "token": self.token}
+        return {"url": self.url, "mount": self.mount, "token": self.token, "cache_dir": self.cache_dir,
+                "cache_max_bytes": self.cache_max_bytes}
 
     def __setstate__(self, state):
-        self.__init__(state["url"], state["mount"], state["token"])
+        self.__init__(state["url"], state["mount"], state["token"], cache_dir=state.get("cache_dir"),
+                      cache_max_bytes=state.get("cache_max_bytes"))
 
 
 class NoKVDataset(Dataset):
     """Samples are files: every regular file under `root` (recursively, in name order), or the
     given `paths`. Item i is `transform(bytes)` (bytes when no transform)."""
 
-    def __init__(self, url, root=None, paths=None, mount="default", token=None, transform=None):
+    def __init__(self, url, root=None, paths=None, mount="default", token=None, transform=None, cache_dir=None,
+                 cache_max_bytes=None):
         server, mount, inner = _split(url, mount)
-        self._remote = _Remote(server, mount, token)
+        self._remote = _Remote(server, mount, token, cache_dir=cache_dir, cache_max_bytes=cache_max_bytes)
         root = root if root is not None else inner
         client = self._remote.client
         if paths is None:
@@ -101,9 +106,9 @@ class NoKVShardDataset(IterableDataset):
     `decode` (a function of a readable, seekable file object yielding samples) it yields samples,
     else each shard's bytes."""
 
-    def __init__(self, url, paths, mount="default", token=None, decode=None):
+    def __init__(self, url, paths, mount="default", token=None, decode=None, cache_dir=None, cache_max_bytes=None):
         server, mount, _ = _split(url, mount)
-        self._remote = _Remote(server, mount, token)
+        self._remote = _Remote(server, mount, token, cache_dir=cache_dir, cache_max_bytes=cache_max_bytes)
         self.paths = list(paths)
         self.decode = decode
 

@@ -5,7 +5,9 @@ import { createHash } from "node:crypto";
 import { connect } from "../../src/sdk/index.ts";
 
 const [url, mode, ...rest] = process.argv.slice(2);
-const fs = await connect(url!, { mount: "default" });
+// NOKV_PEER_CACHE_DIR: read and write through the node-local block cache in that directory.
+const cacheDir = process.env.NOKV_PEER_CACHE_DIR;
+const fs = await connect(url!, { mount: "default", ...(cacheDir ? { cacheDir } : {}) } as Parameters<typeof connect>[1]);
 try {
   if (mode === "read") {
     for (const path of rest) {
