@@ -25,7 +25,7 @@ import threading
 import time
 
 from ._errors import os_error
-from ._objects import CRC_HEX_CHARS, segment_window, verify_segments
+from ._objects import CRC_HEX_CHARS, pread_fully, segment_window, verify_segments
 
 DEFAULT_MAX_BYTES = 10 * 1024**3
 LOCK_STALE_S = 30.0
@@ -174,7 +174,7 @@ class NodeCache:
         if not checksum:
             if st.st_size < offset + length:
                 raise _Corrupt()
-            return _pread(fd, length, offset)
+            return pread_fully(fd, length, offset)
         if st.st_size != checksum["objectSizeBytes"]:
             raise _Corrupt()
         window_offset, window_length = segment_window(checksum)
@@ -185,8 +185,8 @@ class NodeCache:
             known = trusted[2] if trusted and trusted[:2] == (st.st_ino, st.st_size) else set()
             all_known = all(s in known for s in segments)
         if all_known:
-            return _pread(fd, length, offset)
-        window = _pread(fd, window_length, window_offset)
+            return pread_fully(fd, length, offset)
+        window = pread_fully(fd, window_length, window_offset)
         try:
             verify_segments(h, checksum, window)
         except OSError:
@@ -425,14 +425,6 @@ def _lock_stale(path):
         return True
 
 
-def _pread(fd, length, offset):
-    data = os.pread(fd, length, offset)
-    while len(data) < length:
-        more = os.pread(fd, length - len(data), offset + len(data))
-        if not more:
-            break
-        data += more
-    return data
 
 
 def _fetch_range(store, r):

@@ -80,13 +80,7 @@ class FileStore:
         except FileNotFoundError:
             raise os_error(errno.ENOENT, "no object %r in %s" % (key, self.url), key)
         try:
-            data = os.pread(fd, length, offset)
-            while len(data) < length:
-                more = os.pread(fd, length - len(data), offset + len(data))
-                if not more:
-                    break
-                data += more
-            return data
+            return pread_fully(fd, length, offset)
         finally:
             os.close(fd)
 
@@ -142,18 +136,14 @@ class S3Store:
     def get(self, key, offset, length):
         if length == 0:
             return b""
-        try:
-            reply = self.client.get_object(Bucket=self.bucket, Key=self._key(key), Range="bytes=%d-%d" % (offset, offset + length - 1))
-        except self._client_error as err:
-            code = err.response.get("Error", {}).get("Code")
-            if code in ("NoSuchKey", "404", "NotFound"):
-                raise os_error(errno.ENOENT, "no object %r in %s" % (key, self.url), key)
-            raise os_error(errno.EIO, "s3 get %r: %s" % (key, err), key)
-        return reply["Body"].read()
+        return self._get_object(key, Range="bytes=%d-%d" % (offset, offset + length - 1))
 
     def get_whole(self, key):
+        return self._get_object(key)
+
+    def _get_object(self, key, **extra):
         try:
-            reply = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            reply = self.client.get_object(Bucket=self.bucket, Key=self._key(key), **extra)
         except self._client_error as err:
             code = err.response.get("Error", {}).get("Code")
             if code in ("NoSuchKey", "404", "NotFound"):
@@ -177,3 +167,14 @@ def open_store(url):
     if url.startswith("s3://"):
         return S3Store(url)
     raise os_error(errno.EINVAL, "object store url %r: expected file://DIR or s3://BUCKET[/PREFIX]" % url)
+
+
+def pread_fully(fd, length, offset):
+    """`length` bytes at `offset`, or fewer only at the end of the file (os.pread may return less)."""
+    data = os.pread(fd, length, offset)
+    while len(data) < length:
+        more = os.pread(fd, length - len(data), offset + len(data))
+        if not more:
+            break
+        data += more
+    return data
