@@ -2,5 +2,6 @@ export * from "./command.ts";
 export * from "./ddl.ts";
 export * from "./store.ts";
 export * from "./command-codec.ts";
-export { SqliteStore, PredicateFailed, type SqliteStoreOptions } from "./sqlite/sqlite-store.ts";
+export { SqliteStore, type SqliteStoreOptions } from "./sqlite/sqlite-store.ts";
+export { PredicateFailed } from "./sqlite/predicates.ts";
 export { SqliteFullScan } from "./sqlite/full-scan.ts";

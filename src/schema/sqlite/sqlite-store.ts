@@ -33,6 +33,7 @@ import type {
   WriteCounters,
 } from "../store.ts";
 import { applyMutation, applyWatchEvents } from "./apply.ts";
+import { checkPredicates } from "./predicates.ts";
 import { SqliteFullScan } from "./full-scan.ts";
 import { prepareStatements, type Statements } from "./statements.ts";
 
@@ -54,13 +55,6 @@ function newCounters(): WriteCounters {
     commits: 0, commandsReplayed: 0, commandsRejected: 0, predicatesChecked: 0, currentPuts: 0,
     currentDeletes: 0, historyWrites: 0, watchWrites: 0, dedupeWrites: 0, logWrites: 0, groupCommits: 0,
   };
-}
-
-/** A predicate failure: the command applied nothing. The errno is the caller's to report. */
-export class PredicateFailed extends FsError {
-  constructor(readonly predicate: Predicate, readonly index: number) {
-    super(predicate.errno, predicate.detail ?? `${predicate.kind} failed on ${predicate.target.family}`);
-  }
 }
 
 export class SqliteStore implements MetadataStore {
@@ -219,7 +213,7 @@ export class SqliteStore implements MetadataStore {
       throw new FsError("EINVAL", `command has ${command.mutations.length} mutations, limit ${LIMITS.commandMaxMutations}`);
     }
     // Predicates read before anything is written, so a failed one needs no rollback.
-    this.checkPredicates(command.predicates);
+    checkPredicates(this.s, this.counters, command.predicates);
     const bytes = encoded ?? encodeCommand(command);
     const outer = this.depth === 0;
     (outer ? this.tx.begin : this.tx.savepoint).run();
@@ -272,75 +266,6 @@ export class SqliteStore implements MetadataStore {
       this.s.shardUpsert.run(st.shard, st.version, st.nextId, st.watchFloor, st.logFloor);
     }
     this.dirtyShards.clear();
-  }
-
-  private checkPredicates(predicates: readonly Predicate[]): void {
-    for (let i = 0; i < predicates.length; ) {
-      const run = absentNamesRun(predicates, i);
-      if (run >= ABSENT_NAMES_CHUNK / 4) {
-        this.checkAbsentNames(predicates, i, run);
-        i += run;
-        continue;
-      }
-      const p = predicates[i]!;
-      this.counters.predicatesChecked++;
-      if (!this.predicateHolds(p)) {
-        this.counters.commandsRejected++;
-        throw new PredicateFailed(p, i);
-      }
-      i++;
-    }
-  }
-
-  /**
-   * `count` notExists predicates on names of one directory (a create of many files), checked
-   * ABSENT_NAMES_CHUNK names per query instead of one query each; the first that fails is reported,
-   * as the one-by-one check would.
-   */
-  private checkAbsentNames(predicates: readonly Predicate[], start: number, count: number): void {
-    const first = predicates[start]!.target.key as DentryKey;
-    const found = new Set<string>();
-    const names: unknown[] = new Array(ABSENT_NAMES_CHUNK + 2);
-    names[0] = first.mount;
-    names[1] = first.parent;
-    for (let at = start; at < start + count; at += ABSENT_NAMES_CHUNK) {
-      const end = Math.min(at + ABSENT_NAMES_CHUNK, start + count);
-      // A short last chunk repeats its last name: IN ignores duplicates, one statement serves all.
-      for (let j = 0; j < ABSENT_NAMES_CHUNK; j++) names[2 + j] = (predicates[Math.min(at + j, end - 1)]!.target.key as DentryKey).name;
-      for (const row of this.s.dentryAnyOf.values(...(names as [number])) as unknown[][]) found.add(row[0] as string);
-    }
-    this.counters.predicatesChecked += count;
-    if (found.size === 0) return;
-    for (let i = start; i < start + count; i++) {
-      if (found.has((predicates[i]!.target.key as DentryKey).name)) {
-        this.counters.commandsRejected++;
-        throw new PredicateFailed(predicates[i]!, i);
-      }
-    }
-  }
-
-  private predicateHolds(p: Predicate): boolean {
-    if (p.kind === "prefixEmpty") return this.s.dentryAny.values(p.target.key.mount, p.target.key.inode).length === 0;
-    const version = this.targetVersion(p.target);
-    switch (p.kind) {
-      case "exists":
-        return version !== null;
-      case "notExists":
-        return version === null;
-      case "versionEquals":
-        return version === p.version;
-    }
-  }
-
-  private targetVersion(target: Predicate["target"]): Version | null {
-    if (target.family === "dentry") {
-      const row = this.s.dentryGet.values(target.key.mount, target.key.parent, target.key.name)[0];
-      return row ? (row[1] as number) : null;
-    }
-    const row = this.s.inodeGet.values(target.key.mount, target.key.inode)[0];
-    if (!row) return null;
-    if (target.family === "dir" && Number(row[2]) !== 1) return null;
-    return Number(row[1]);
   }
 
   getInode(key: InodeKey, at?: Version): InodeAttrs | null {
@@ -625,23 +550,6 @@ function walSizeBytes(dbPath: string): number {
   } catch {
     return 0;
   }
-}
-
-/** Names one dentry query checks at once (see checkAbsentNames); statements.ts has its IN list. */
-const ABSENT_NAMES_CHUNK = 64;
-
-/** How many predicates from `start` are notExists on a dentry of the same directory. */
-function absentNamesRun(predicates: readonly Predicate[], start: number): number {
-  const first = predicates[start]!;
-  if (first.kind !== "notExists" || first.target.family !== "dentry") return 0;
-  const { mount, parent } = first.target.key;
-  let end = start + 1;
-  while (end < predicates.length) {
-    const p = predicates[end]!;
-    if (p.kind !== "notExists" || p.target.family !== "dentry" || p.target.key.mount !== mount || p.target.key.parent !== parent) break;
-    end++;
-  }
-  return end - start;
 }
 
 /** Distinct leading keys of an index, one seek each: `next` selects the first key above its argument. */
