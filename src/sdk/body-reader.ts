@@ -1,5 +1,5 @@
 import type { ObjectStore } from "../objstore/index.ts";
-import { FsError, LIMITS, checksumError, segmentWindow, verifySegments, type InodeAttrs, type InodeId, type ReadPlan, type ReadRange } from "../types/index.ts";
+import { FsError, LIMITS, checksumError, segmentWindow, verifySegments, type InodeAttrs, type InodeId, type RangeChecksum, type ReadPlan, type ReadRange } from "../types/index.ts";
 import type { DataPath } from "./objects.ts";
 
 // The read half of the data path: metad plans which object ranges hold the bytes, the client
@@ -142,23 +142,35 @@ export class BodyReader {
   private async fetchVerified(store: ObjectStore, generation: number, range: ReadRange): Promise<{ bytes: Uint8Array; cached: boolean }> {
     const checksum = range.checksum!;
     const window = segmentWindow(checksum);
-    const { integrity, cache } = this.data;
+    const read = () => getWithRetry(store, { ...range, objectOffset: window.offsetBytes, lengthBytes: window.lengthBytes }, generation);
+    const bytes = await this.readVerified(range.key, checksum, read, (b) => b);
+    const { cache } = this.data;
+    const cached = cache.accepts(bytes.byteLength);
+    if (cached) cache.put(range.key, window.offsetBytes, bytes);
+    const from = range.objectOffset - window.offsetBytes;
+    return { bytes: bytes.subarray(from, from + range.lengthBytes), cached };
+  }
+
+  /**
+   * What `read` returns once the segments `windowOf` picks from it pass their CRC-32s; read again on a
+   * mismatch (a torn read is not corruption), EIO naming the object after the last attempt.
+   */
+  private async readVerified(key: string, checksum: RangeChecksum, read: () => Promise<Uint8Array>, windowOf: (bytes: Uint8Array) => Uint8Array): Promise<Uint8Array> {
+    const { integrity } = this.data;
     for (let attempt = 1; ; attempt++) {
-      const bytes = await getWithRetry(store, { ...range, objectOffset: window.offsetBytes, lengthBytes: window.lengthBytes }, generation);
-      const mismatch = verifySegments(checksum, bytes);
+      const bytes = await read();
+      const window = windowOf(bytes);
+      const mismatch = verifySegments(checksum, window);
       integrity.segmentsVerified += checksum.crc32.length / 8;
-      integrity.bytesVerified += bytes.byteLength;
+      integrity.bytesVerified += window.byteLength;
       if (!mismatch) {
         if (attempt > 1) integrity.checksumRereadsRecovered++;
-        const cached = cache.accepts(bytes.byteLength);
-        if (cached) cache.put(range.key, window.offsetBytes, bytes);
-        const from = range.objectOffset - window.offsetBytes;
-        return { bytes: bytes.subarray(from, from + range.lengthBytes), cached };
+        return bytes;
       }
       integrity.checksumMismatches++;
       if (attempt >= LIMITS.checksumReadMaxAttempts) {
         integrity.checksumFailures++;
-        throw checksumError(range.key, mismatch);
+        throw checksumError(key, mismatch);
       }
     }
   }
@@ -169,24 +181,17 @@ export class BodyReader {
    */
   private async fetchWhole(store: ObjectStore, generation: number, range: ReadRange): Promise<Uint8Array> {
     const checksum = range.checksum;
-    const wanted = checksum ? { ...range, objectOffset: 0, lengthBytes: checksum.objectSizeBytes } : { ...range, objectOffset: 0, lengthBytes: -1 };
-    for (let attempt = 1; ; attempt++) {
-      const whole = await getWithRetry(store, wanted, generation);
-      if (!checksum) {
-        if (whole.byteLength < range.objectOffset + range.lengthBytes) throw new FsError("EIO", `object ${range.key} holds ${whole.byteLength} bytes, its manifest reads up to ${range.objectOffset + range.lengthBytes}`);
-        return whole;
-      }
-      const window = segmentWindow(checksum);
-      const mismatch = whole.byteLength === checksum.objectSizeBytes ? verifySegments(checksum, whole.subarray(window.offsetBytes, window.offsetBytes + window.lengthBytes)) : verifySegments(checksum, whole.subarray(0, 0));
-      this.data.integrity.segmentsVerified += checksum.crc32.length / 8;
-      this.data.integrity.bytesVerified += window.lengthBytes;
-      if (!mismatch) return whole;
-      this.data.integrity.checksumMismatches++;
-      if (attempt >= LIMITS.checksumReadMaxAttempts) {
-        this.data.integrity.checksumFailures++;
-        throw checksumError(range.key, mismatch);
-      }
+    if (!checksum) {
+      // A negative length asks for the whole object: an old body's block, whose size the plan does not carry.
+      const whole = await getWithRetry(store, { ...range, objectOffset: 0, lengthBytes: -1 }, generation);
+      if (whole.byteLength < range.objectOffset + range.lengthBytes) throw new FsError("EIO", `object ${range.key} holds ${whole.byteLength} bytes, its manifest reads up to ${range.objectOffset + range.lengthBytes}`);
+      return whole;
     }
+    const window = segmentWindow(checksum);
+    const read = () => getWithRetry(store, { ...range, objectOffset: 0, lengthBytes: checksum.objectSizeBytes }, generation);
+    // An object of another size than its checksums say fails the check whatever its bytes.
+    const windowOf = (whole: Uint8Array) => (whole.byteLength === checksum.objectSizeBytes ? whole.subarray(window.offsetBytes, window.offsetBytes + window.lengthBytes) : whole.subarray(0, 0));
+    return this.readVerified(range.key, checksum, read, windowOf);
   }
 }
 
@@ -200,7 +205,6 @@ const FINAL_CODES = new Set(["ENOENT", "EINVAL", "EACCES", "EPERM"]);
 async function getWithRetry(store: ObjectStore, range: ReadRange, generation: number): Promise<Uint8Array> {
   for (let attempt = 1; ; attempt++) {
     try {
-      // A negative length asks for the whole object (an old body's block, whose size the plan does not carry).
       return await store.get(range.key, range.lengthBytes < 0 ? undefined : { offsetBytes: range.objectOffset, lengthBytes: range.lengthBytes });
     } catch (err) {
       const code = (err as FsError).code;
