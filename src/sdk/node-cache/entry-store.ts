@@ -38,7 +38,8 @@ export class NodeCache {
   private readonly open = new OpenEntries();
   /** Fills this process is running: a second reader of the object waits for it, not for the lock. */
   private readonly filling = new Map<string, Promise<unknown>>();
-  private readonly hashes = new Map<string, string>();
+  private hashes = new Map<string, string>();
+  private olderHashes = new Map<string, string>();
   /** Entry directories (256 at most) this process made or found; `cache clear` empties it (ensureDirs). */
   private readonly madeDirs = new Set<string>();
   private totalBytes: number | null = null;
@@ -89,13 +90,19 @@ export class NodeCache {
     return existsSync(this.layout.entryPath(this.hashOf(key)));
   }
 
-  /** The entry hash of a key, remembered for the keys read lately (a sha256 per read shows in profiles). */
+  /**
+   * The entry hash of a key, remembered for the keys read lately (a sha256 per read shows in
+   * profiles): two generations of nodeCacheOpenFilesMax keys, the older dropped whole, since
+   * deleting a Map's oldest key one at a time costs JSC a walk over every slot deleted before it.
+   */
   private hashOf(key: string): string {
-    let h = this.hashes.get(key);
-    if (h === undefined) {
-      h = entryHash(this.config.storeId, key);
-      this.hashes.set(key, h);
-      if (this.hashes.size > LIMITS.nodeCacheOpenFilesMax) this.hashes.delete(this.hashes.keys().next().value!);
+    const young = this.hashes.get(key);
+    if (young !== undefined) return young;
+    const h = this.olderHashes.get(key) ?? entryHash(this.config.storeId, key);
+    this.hashes.set(key, h);
+    if (this.hashes.size >= LIMITS.nodeCacheOpenFilesMax) {
+      this.olderHashes = this.hashes;
+      this.hashes = new Map();
     }
     return h;
   }
