@@ -1,4 +1,5 @@
 import { LIMITS, type InodeAttrs, type ReadPlan, type WatchEvent } from "../types/index.ts";
+import { InodeKeyedCache } from "./inode-keyed-cache.ts";
 
 // Attributes (stat by path) and read plans cached in this process, only while watches keep them
 // fresh: a path's attributes are kept once every directory on the way to it is watched and the
@@ -21,8 +22,8 @@ interface Watched {
 }
 
 export class MetaCache {
-  private readonly stats = new Map<string, InodeAttrs>();
-  private readonly plans = new Map<string, ReadPlan>();
+  private readonly stats = new InodeKeyedCache<InodeAttrs>(LIMITS.metaCacheEntriesMax);
+  private readonly plans = new InodeKeyedCache<ReadPlan>(LIMITS.metaCacheEntriesMax);
   private readonly dirs = new Map<string, Watched>();
   /** Bumped by every drop: a reply to a request made before it is not kept. */
   private epoch = 0;
@@ -98,7 +99,7 @@ export class MetaCache {
     const attrs = (await send()) as InodeAttrs;
     // Only files: a directory's own attributes change with its entries, and its events come in
     // its own scope, not in the parent's where its cached attributes would be dropped.
-    if (keep && epoch === this.epoch && attrs.type === "file") this.remember(this.stats, path, attrs);
+    if (keep && epoch === this.epoch && attrs.type === "file") this.stats.set(path, attrs.inode, attrs);
     return attrs;
   }
 
@@ -120,7 +121,7 @@ export class MetaCache {
       for (const { name, attrs } of page) {
         // Files only (see stat); stat_path follows symlinks, a listing shows the link itself.
         if (attrs.type !== "file") continue;
-        this.remember(this.stats, base + name, attrs);
+        this.stats.set(base + name, attrs.inode, attrs);
         if (attrs.sizeBytes > 0 && this.unplanned.length < LIMITS.metaCacheEntriesMax) this.unplanned.push(attrs);
       }
       count += page.length;
@@ -140,17 +141,17 @@ export class MetaCache {
     if (pending) return pending;
     this.prefetchPlans();
     // The prefetch may have asked for this very plan.
-    return this.pendingPlans.get(key) ?? this.fetchPlan(key, send as () => Promise<ReadPlan>);
+    return this.pendingPlans.get(key) ?? this.fetchPlan(key, Number(args.inode), send as () => Promise<ReadPlan>);
   }
 
   /** One plan request, kept when no drop came in between; a plan names one generation's immutable blocks. */
-  private async fetchPlan(key: string, send: () => Promise<ReadPlan>): Promise<ReadPlan> {
+  private async fetchPlan(key: string, inode: number, send: () => Promise<ReadPlan>): Promise<ReadPlan> {
     const epoch = this.epoch;
     const request = send();
     this.pendingPlans.set(key, request);
     try {
       const plan = await request;
-      if (epoch === this.epoch) this.remember(this.plans, key, plan);
+      if (epoch === this.epoch) this.plans.set(key, inode, plan);
       return plan;
     } finally {
       this.pendingPlans.delete(key);
@@ -171,13 +172,8 @@ export class MetaCache {
       const key = `${attrs.inode}:${attrs.generation}:0:${lengthBytes}`;
       if (this.plans.has(key) || this.pendingPlans.has(key)) continue;
       n++;
-      this.fetchPlan(key, () => requestPlan(attrs.inode, attrs.generation, lengthBytes)).catch(() => undefined);
+      this.fetchPlan(key, attrs.inode, () => requestPlan(attrs.inode, attrs.generation, lengthBytes)).catch(() => undefined);
     }
-  }
-
-  private remember<T>(map: Map<string, T>, key: string, value: T): void {
-    map.set(key, value);
-    if (map.size > LIMITS.metaCacheEntriesMax) map.delete(map.keys().next().value!);
   }
 
   /** True when every directory above `path` is watched and live; starts the missing watches. */
@@ -219,9 +215,8 @@ export class MetaCache {
     if (e.kind === "rename" || e.kind === "remove") return this.clear();
     this.epoch++;
     this.stats.delete(dir === "/" ? `/${e.name}` : `${dir}/${e.name}`);
-    for (const [key, attrs] of this.stats) if (attrs.inode === e.inode) this.stats.delete(key);
-    const prefix = `${e.inode}:`;
-    for (const key of this.plans.keys()) if (key.startsWith(prefix)) this.plans.delete(key);
+    this.stats.dropInode(e.inode);
+    this.plans.dropInode(e.inode);
   }
 }
 
