@@ -35,3 +35,13 @@ test("the node cache benchmark runs its smoke profile over file:// and s3rver", 
     expect(out.match(new RegExp(`^(file|s3) +${row}`, "gm"))?.length).toBe(2);
   }
 }, 180_000);
+
+test("the create CPU benchmark runs one round and prints every row beside its floor", async () => {
+  const proc = Bun.spawn([process.execPath, "bench/create-cpu.bench.ts", "--rounds", "1", "--json"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) console.log(err.slice(-4000));
+  expect(code).toBe(0);
+  const rows = JSON.parse(out.trim().split("\n").pop()!) as Array<{ what: string; value: number; unit: string; floor?: number }>;
+  expect(rows.map((r) => r.what)).toContain("metad CPU per batched create, one directory");
+  for (const row of rows.filter((r) => r.unit === "µs" || r.unit === "bytes")) expect(row.floor).toBeGreaterThan(0);
+}, 180_000);

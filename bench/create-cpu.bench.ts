@@ -1,0 +1,147 @@
+// What one create costs metad in CPU, measured from /proc so a shared machine's scheduling does
+// not distort it, beside the bare bun:sqlite floor's CPU for the same rows; and two parts of the
+// create path measured alone: the command log entry of a 256-name create, and the row cache at
+// its limit beside the Map-front eviction it replaced.
+// `bun bench/create-cpu.bench.ts [--rounds N] [--json]` (Linux: reads /proc/PID/stat).
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Packr } from "msgpackr";
+import { decodeCommand, encodeCommand } from "../src/schema/command-codec.ts";
+import type { MetadataCommand } from "../src/schema/index.ts";
+import { connect } from "../src/sdk/index.ts";
+import { NestedGenerations } from "../src/service/generations.ts";
+import { ROOT_INODE } from "../src/types/index.ts";
+import { SqliteFloor } from "./floors/sqlite-floor.ts";
+
+const CLIENTS = 32;
+const BATCH = 256;
+const args = process.argv.slice(2);
+const rounds = Number(args[args.indexOf("--rounds") + 1] ?? 0) || 20;
+const json = args.includes("--json");
+const rows: Array<{ what: string; value: number; unit: string; floor?: number; floorName?: string }> = [];
+const say = (line: string) => json || console.log(line);
+
+/** CPU seconds (user + system) of process `pid` so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+async function metadCpu(dir: string): Promise<void> {
+  const main = new URL("../src/server/main.ts", import.meta.url).pathname;
+  const child = Bun.spawn([process.execPath, main, "--listen", "127.0.0.1:0", "--data", join(dir, "meta"), "--gc-interval-ms", "0"], { stdout: "pipe", stderr: "inherit" });
+  let text = "";
+  const reader = child.stdout.getReader();
+  while (!/ready on [^\s]*:\d+/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`metad exited: ${text}`);
+    text += new TextDecoder().decode(value);
+  }
+  const port = Number(/ready on [^\s]*:(\d+)/.exec(text)![1]);
+  const clients = await Promise.all(Array.from({ length: CLIENTS }, () => connect(`nokv://127.0.0.1:${port}`)));
+  try {
+    for (const shape of ["32 directories", "one directory"] as const) {
+      let creates = 0;
+      let wallMs = 0;
+      const before = cpuSeconds(child.pid);
+      for (let r = 0; r < rounds; r++) {
+        const root = await clients[0]!.inode.mkdir(ROOT_INODE, `${shape.startsWith("32") ? "e" : "h"}${r}`);
+        const dirs = shape === "one directory" ? [root.inode] : await Promise.all(clients.map(async (_, i) => (await clients[0]!.inode.mkdir(root.inode, `c${i}`)).inode));
+        const started = performance.now();
+        await Promise.all(clients.map((c, i) => c.batch(Array.from({ length: BATCH }, (_, k) => ({ op: "create", args: { parent: dirs[dirs.length === 1 ? 0 : i]!, name: `c${i}-f${k}` } })))));
+        wallMs += performance.now() - started;
+        creates += CLIENTS * BATCH;
+      }
+      const cpuUs = ((cpuSeconds(child.pid) - before) * 1e6) / creates;
+      rows.push({ what: `metad CPU per batched create, ${shape}`, value: cpuUs, unit: "µs" }, { what: `batched creates, ${shape}`, value: (creates / wallMs) * 1000, unit: "/s" });
+      say(`  ${shape}: ${creates} creates, metad CPU ${cpuUs.toFixed(1)} µs each, ${((creates / wallMs) * 1000).toFixed(0)} creates/s`);
+    }
+  } finally {
+    for (const c of clients) c.close();
+    child.kill("SIGTERM");
+    await child.exited;
+  }
+  const floor = new SqliteFloor(join(dir, "floor.db"));
+  try {
+    const count = rounds * CLIENTS;
+    const started = process.cpuUsage();
+    for (let i = 0; i < count; i++) floor.create(BATCH);
+    const used = process.cpuUsage(started);
+    const floorUs = (used.user + used.system) / (count * BATCH);
+    for (const row of rows) if (row.unit === "µs") Object.assign(row, { floor: floorUs, floorName: "bun:sqlite, 256 creates per tx" });
+    say(`  floor: bun:sqlite writing the same rows, 256 per transaction: ${floorUs.toFixed(1)} µs CPU per create`);
+  } finally {
+    floor.close();
+  }
+}
+
+function logEntry(): void {
+  const mount = 1;
+  const parent = 5;
+  const c: MetadataCommand = { shard: 1, version: 100, kind: "create_files", requestKey: "k", timestampMs: 1_700_000_000_000, nextId: 1000, keepHistory: false, predicates: [], mutations: [], watchEvents: [] };
+  for (let i = 0; i < BATCH; i++) {
+    const name = `c3-f${i}`;
+    const key = { mount, parent, name };
+    const inode = 1000 + i;
+    const now = 1_700_000_000_000_000_000n;
+    c.predicates.push({ kind: "notExists", target: { family: "dentry", key }, errno: "EEXIST", detail: `'${name}' already exists` });
+    c.mutations.push(
+      { family: "inode", op: "insert", key: { mount, inode }, value: { inode, type: "file", mode: 0o644, uid: 0, gid: 0, sizeBytes: 0, generation: 0, nlink: 1, parent, atimeNs: now, mtimeNs: now, ctimeNs: now, target: "", rdev: 0 } },
+      { family: "dentry", op: "insert", key, value: { inode, type: "file" } },
+    );
+    c.watchEvents.push({ mount, kind: "create", scope: parent, name, inode });
+  }
+  // The same entry with its predicates as maps: how entries were written before predicates became tuples.
+  const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, moreTypes: false, structuredClone: false, bundleStrings: false, int64AsType: "bigint" });
+  const asTuples = encodeCommand(c);
+  const fields = packr.unpack(asTuples) as unknown[];
+  fields[8] = c.predicates;
+  const asMaps = packr.pack(fields);
+  const timeUs = (fn: () => unknown) => {
+    for (let i = 0; i < 200; i++) fn();
+    const n = 2000;
+    const started = performance.now();
+    for (let i = 0; i < n; i++) fn();
+    return ((performance.now() - started) * 1000) / n;
+  };
+  const decodeTuples = timeUs(() => decodeCommand(asTuples));
+  const decodeMaps = timeUs(() => decodeCommand(asMaps));
+  rows.push({ what: "log entry of a 256-name create", value: asTuples.byteLength, unit: "bytes", floor: asMaps.byteLength, floorName: "predicates as maps" });
+  rows.push({ what: "decode of that entry", value: decodeTuples, unit: "µs", floor: decodeMaps, floorName: "predicates as maps" });
+  say(`  log entry of a 256-name create: ${asTuples.byteLength} bytes (predicates as maps: ${asMaps.byteLength}); decode ${decodeTuples.toFixed(0)} µs (as maps: ${decodeMaps.toFixed(0)} µs); encode ${timeUs(() => encodeCommand(c)).toFixed(0)} µs`);
+}
+
+function rowCache(): void {
+  const entries = 200_000;
+  const inserts = 100_000;
+  const value = { version: 1 };
+  const generations = new NestedGenerations<object>(2, entries / 2);
+  for (let i = 0; i < entries; i++) generations.set(1, i, undefined, value);
+  let started = performance.now();
+  for (let i = entries; i < entries + inserts; i++) generations.set(1, i, undefined, value);
+  const generationsUs = ((performance.now() - started) * 1000) / inserts;
+  // The design it replaced: one Map, its oldest key deleted on every insert past the limit.
+  const front = new Map<number, object>();
+  for (let i = 0; i < entries; i++) front.set(i, value);
+  const frontInserts = 20_000; // enough to see it; 100,000 would take tens of seconds
+  started = performance.now();
+  for (let i = entries; i < entries + frontInserts; i++) {
+    front.delete(front.keys().next().value!);
+    front.set(i, value);
+  }
+  const frontUs = ((performance.now() - started) * 1000) / frontInserts;
+  rows.push({ what: `row cache insert at its limit (${entries} rows)`, value: generationsUs, unit: "µs", floor: frontUs, floorName: "Map evicting its oldest key per insert" });
+  say(`  row cache insert at ${entries} rows: two generations ${generationsUs.toFixed(2)} µs, Map evicting its oldest key ${frontUs.toFixed(1)} µs`);
+}
+
+const dir = mkdtempSync(join(tmpdir(), "nokv-create-cpu-"));
+try {
+  say(`create CPU bench: ${rounds} rounds of ${CLIENTS} clients x ${BATCH}-name batches`);
+  await metadCpu(dir);
+  logEntry();
+  rowCache();
+  if (json) console.log(JSON.stringify(rows));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
