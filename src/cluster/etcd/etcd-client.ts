@@ -292,6 +292,7 @@ export class EtcdClient {
     this.watchAborts.add(abort);
     const onAbort = () => abort.abort();
     options.signal?.addEventListener("abort", onAbort);
+    if (options.signal?.aborted) abort.abort();
     const url = this.endpoints[this.current % this.endpoints.length]!;
     try {
       const res = await fetch(`${url}/v3/watch`, {
@@ -308,7 +309,15 @@ export class EtcdClient {
       if (!res.ok || !res.body) throw new EtcdError(`etcd watch: ${url}: HTTP ${res.status}`, null);
       const decoder = new TextDecoder();
       let buffered = "";
-      for await (const chunk of res.body) {
+      // Stopping ends a read waiting on the stream by cancelling its reader, whatever the fetch
+      // does with its signal: an idle watch never sends again, so a read left waiting never ends.
+      const reader = res.body.getReader();
+      const cancel = () => void reader.cancel().catch(() => undefined);
+      abort.signal.addEventListener("abort", cancel);
+      if (abort.signal.aborted) cancel();
+      for (;;) {
+        const { value: chunk, done } = await reader.read();
+        if (done) break;
         buffered += decoder.decode(chunk, { stream: true });
         let nl: number;
         while ((nl = buffered.indexOf("\n")) >= 0) {
