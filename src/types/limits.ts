@@ -345,6 +345,10 @@ export const LIMITS = {
   fuseKnownXattrListsMax: 1_000_000,
   /** FUSE: names of fully known directories kept to answer absent-name lookups locally, all together. */
   fuseListedNamesMax: 1_000_000,
+  /** FUSE: a directory whose lookups miss is listed in the background when it holds at most this many names. */
+  fuseListingNamesMax: 10_000,
+  /** FUSE: background listings (and directories remembered as too large for one) at a time. */
+  fuseListingReadsMax: 64,
   /** FUSE: invalidations waiting for the kernel; past it they are dropped and timeouts take over. */
   fuseNotifyQueueMax: 65_536,
   /**

@@ -7,6 +7,7 @@ import { SnapshotSource } from "../../src/fuse/inode/snapshot-source.ts";
 import type { NoKVClient } from "../../src/sdk/index.ts";
 import { LIMITS } from "../../src/types/index.ts";
 import { startMetad, type MetadHarness } from "../harness.ts";
+import { lookupVisible, until } from "./bridge-harness.ts";
 
 // The inode layer driven directly, as the session would drive it, against a real metad: no
 // kernel, no root. What needs the kernel (caching, real programs) is in the mount tests.
@@ -72,7 +73,7 @@ describe("inode layer over the SDK", () => {
     const { ino: inode } = await client.stat("/list");
     const names = Array.from({ length: total }, (_, i) => `e${String(i).padStart(5, "0")}`);
     await client.batch([{ op: "create_files", args: { parent: inode, names } }]);
-    const dir = await fs.lookup(ctx, 1, "list");
+    const dir = await lookupVisible(fs, ctx, 1, "list");
     const late = names[total - 10]!;
     const listed = await listAll(dir.nodeid, false, 4096, async (round) => {
       if (round !== 1) return;
@@ -92,7 +93,7 @@ describe("inode layer over the SDK", () => {
   test("READDIRPLUS counts one lookup for each entry the kernel took, none for dots", async () => {
     await client.mkdir("/plus");
     for (const n of ["a", "b", "c"]) await client.createFile(`/plus/${n}`);
-    const dir = await fs.lookup(ctx, 1, "plus");
+    const dir = await lookupVisible(fs, ctx, 1, "plus");
     expect(await listAll(dir.nodeid, true, 4096)).toEqual([".", "..", "a", "b", "c"]);
     const a = nokv.state.nodes.get(nokv.state.nodes.childOf(dir.nodeid, "a")!)!;
     expect(a.lookups).toBe(1);
@@ -110,6 +111,40 @@ describe("inode layer over the SDK", () => {
     expect((await fs.lookup(ctx, dir.nodeid, "nope")).entryValidMs).toBe(0);
     while (nokv.invalidator!.timeoutFor(dir.nodeid) === 0) await Bun.sleep(1);
     expect((await fs.lookup(ctx, dir.nodeid, "nope")).entryValidMs).toBe(LIMITS.fuseLiveCacheTimeoutMs);
+  });
+
+  test("after a lookup misses, the directory's listing is learned: absent names answer locally until a change from elsewhere", async () => {
+    await client.mkdir("/learn");
+    await client.createFile("/learn/there");
+    const dir = await lookupVisible(fs, ctx, 1, "learn");
+    while (nokv.invalidator!.timeoutFor(dir.nodeid) === 0) await Bun.sleep(1);
+    const before = nokv.state.local.counts.negativeLookups;
+    expect((await fs.lookup(ctx, dir.nodeid, "a")).nodeid).toBe(0); // asks metad, then lists in the background
+    await until(async () => (await fs.lookup(ctx, dir.nodeid, "b")).nodeid === 0 && nokv.state.local.counts.negativeLookups > before);
+    expect((await fs.lookup(ctx, dir.nodeid, "there")).nodeid).not.toBe(0);
+    // Our own create is in the listing at once; one from another client arrives as an event.
+    const made = await fs.create(ctx, dir.nodeid, "mine", 0o644, O_WRONLY | O_CREAT_EXCL, false);
+    await fs.release(ctx, made.entry.nodeid, made.open.fh);
+    expect((await fs.lookup(ctx, dir.nodeid, "mine")).nodeid).toBe(made.entry.nodeid);
+    await client.createFile("/learn/theirs");
+    await until(async () => (await fs.lookup(ctx, dir.nodeid, "theirs")).nodeid !== 0);
+  });
+
+  test("a directory with more names than one listing may hold keeps asking metad", async () => {
+    await client.mkdir("/huge");
+    const { ino } = await client.stat("/huge");
+    for (let from = 0; from <= LIMITS.fuseListingNamesMax; from += 4096) {
+      const names = Array.from({ length: Math.min(4096, LIMITS.fuseListingNamesMax + 1 - from) }, (_, i) => `n${from + i}`);
+      await client.batch([{ op: "create_files", args: { parent: ino, names } }]);
+    }
+    const dir = await lookupVisible(fs, ctx, 1, "huge");
+    while (nokv.invalidator!.timeoutFor(dir.nodeid) === 0) await Bun.sleep(1);
+    const before = nokv.state.local.counts.negativeLookups;
+    for (let i = 0; i < 5; i++) {
+      expect((await fs.lookup(ctx, dir.nodeid, `absent${i}`)).nodeid).toBe(0);
+      await Bun.sleep(50);
+    }
+    expect(nokv.state.local.counts.negativeLookups).toBe(before);
   });
 
   test("writes publish on flush; a file opened for write without O_TRUNC starts from its bytes", async () => {
@@ -137,7 +172,7 @@ describe("inode layer over the SDK", () => {
 
   test("a reader open across a write through another handle reads the new bytes, not what it fetched ahead", async () => {
     await client.writeFile("/shared.txt", "first version");
-    const entry = await fs.lookup(ctx, 1, "shared.txt");
+    const entry = await lookupVisible(fs, ctx, 1, "shared.txt");
     const reader = await fs.open(ctx, entry.nodeid, 0, false);
     expect(new TextDecoder().decode(await fs.read(ctx, entry.nodeid, reader.fh, 0, 5))).toBe("first");
     const writer = await fs.open(ctx, entry.nodeid, O_WRONLY | O_TRUNC, false);
@@ -193,7 +228,7 @@ describe("inode layer over the SDK", () => {
   test("rename with RENAME_EXCHANGE swaps two names, RENAME_NOREPLACE refuses to replace", async () => {
     await client.writeFile("/xa", "A");
     await client.writeFile("/xb", "B");
-    const a = await fs.lookup(ctx, 1, "xa");
+    const a = await lookupVisible(fs, ctx, 1, "xa");
     await fs.rename(ctx, { parent: 1, name: "xa", newParent: 1, newName: "xb", flags: RENAME_EXCHANGE });
     expect(await client.readFile("/xa", "utf8")).toBe("B");
     expect(nokv.state.nodes.childOf(1, "xb")).toBe(a.nodeid);

@@ -6,6 +6,7 @@ import { LiveSource } from "../../src/fuse/inode/live-source.ts";
 import type { NoKVClient } from "../../src/sdk/index.ts";
 import { S_IFCHR, S_IFIFO, S_IFMT, S_IFSOCK } from "../../src/types/index.ts";
 import { startMetad, type MetadHarness } from "../harness.ts";
+import { lookupVisible } from "./bridge-harness.ts";
 
 // The POSIX parts of the workspace through the inode layer, against a real metad (no kernel, no
 // root): special files, files unlinked or replaced while open, extended attributes, O_TRUNC that
@@ -74,7 +75,7 @@ test("a file unlinked while open stays readable and writable through its handle 
 
 test("rename over an open file leaves the open handle on the old inode", async () => {
   await client.writeFile("/config", "old data");
-  const old = await fs.lookup(ctx, 1, "config");
+  const old = await lookupVisible(fs, ctx, 1, "config");
   const reader = await fs.open(ctx, old.nodeid, 0, false);
   await client.writeFile("/config.new", "new data");
   await fs.lookup(ctx, 1, "config.new");
@@ -115,7 +116,7 @@ test("O_TMPFILE: a nameless open file; linkat names it and its close publishes t
 
 test("extended attributes: set, get, list, remove, with the kernel's flags and errnos", async () => {
   await client.writeFile("/x", "x");
-  const x = await fs.lookup(ctx, 1, "x");
+  const x = await lookupVisible(fs, ctx, 1, "x");
   expect(fs.getxattr(ctx, x.nodeid, "user.k")).rejects.toMatchObject({ code: "ENODATA" });
   await fs.setxattr(ctx, x.nodeid, "user.k", bytes("v1"), 0);
   await fs.setxattr(ctx, x.nodeid, "trusted.t", bytes(""), 0);
@@ -135,7 +136,7 @@ test("extended attributes: set, get, list, remove, with the kernel's flags and e
 
 test("fallocate: mode 0 grows with zeros and never shrinks, KEEP_SIZE keeps the size, other modes are EOPNOTSUPP", async () => {
   await client.writeFile("/fa", "abc");
-  const fa = await fs.lookup(ctx, 1, "fa");
+  const fa = await lookupVisible(fs, ctx, 1, "fa");
   const h = await fs.open(ctx, fa.nodeid, O_RDWR, false);
   await fs.fallocate(ctx, fa.nodeid, h.fh, 0, 10, 0);
   expect((await fs.getattr(ctx, fa.nodeid, undefined)).attr.sizeBytes).toBe(10);
@@ -149,7 +150,7 @@ test("fallocate: mode 0 grows with zeros and never shrinks, KEEP_SIZE keeps the 
 
 test("O_TRUNC: everyone else reads the old contents until the close publishes; no write publishes empty", async () => {
   await client.writeFile("/t", "original");
-  const t = await fs.lookup(ctx, 1, "t");
+  const t = await lookupVisible(fs, ctx, 1, "t");
   const h = await fs.open(ctx, t.nodeid, O_WRONLY | O_TRUNC, false);
   expect(await client.readFile("/t", "utf8")).toBe("original");
   await fs.flush(ctx, t.nodeid, h.fh);
@@ -159,7 +160,7 @@ test("O_TRUNC: everyone else reads the old contents until the close publishes; n
 
 test("a close during a metad outage waits for metad and then publishes; the old contents stay until then", async () => {
   await client.writeFile("/outage", "before");
-  const f = await fs.lookup(ctx, 1, "outage");
+  const f = await lookupVisible(fs, ctx, 1, "outage");
   const h = await fs.open(ctx, f.nodeid, O_WRONLY | O_TRUNC, false);
   await fs.write(ctx, f.nodeid, h.fh, 0, bytes("after"), false);
   // Down longer than the SDK's own reconnect attempts (about 6 s), well inside the publish retry window.

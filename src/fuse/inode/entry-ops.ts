@@ -1,6 +1,7 @@
 import { FsError, S_IFMT, isSpecialType, nowNs, typeOfModeBits, type AttrChanges } from "../../types/index.ts";
 import { RENAME_EXCHANGE, RENAME_NOREPLACE, type AttrOut, type RawFileSystem, type SetattrIn } from "../kernel/index.ts";
 import { negativeEntry, toFuseAttr } from "./attrs.ts";
+import { learnListing } from "./background-listing.ts";
 import type { Node } from "./node-table.ts";
 import { attrTimeoutFor, checkWritable, madeEntry, ownerOf, replyEntry, type FsState } from "./state.ts";
 
@@ -22,6 +23,7 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
       } catch (err) {
         if ((err as FsError).code !== "ENOENT") throw err;
         state.sawDir(parent);
+        if (!source.readOnly) learnListing(state, parent);
         return negativeEntry(state.timeoutFor(parent));
       }
     },

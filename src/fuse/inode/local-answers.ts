@@ -4,9 +4,12 @@ import type { Invalidation } from "./event-rules.ts";
 // Questions a live mount can answer without asking metad, because what it knows is kept current
 // by its own replies and by watch events (anything changed elsewhere arrives as an invalidation,
 // which forgets the answer):
-// - "is `name` in directory D?" when D's whole listing is known (a directory this mount made, or
-//   listed to the end) and D is watched: an absent name is a negative entry with no round trip.
-//   A listing is trusted for fuseLiveCacheTimeoutMs, the same bound the kernel's entries have.
+// - "is `name` in directory D?" when D's whole listing is known (a directory this mount made,
+//   listed to the end, or read in the background after a lookup missed there) and D is watched:
+//   an absent name is a negative entry with no round trip. A listing is trusted for
+//   fuseLiveCacheTimeoutMs, the same bound the kernel's entries have. A listing read while this
+//   mount changes D replays those changes over what it read; a change from elsewhere meanwhile
+//   discards it (the read may or may not have seen that change).
 // - a directory's attributes after this mount's own change inside it: create, mkdir and publish
 //   return the child's attributes, and the parent's new mtime, ctime and version are the child's
 //   (one command stamps both), so the kernel's GETATTR after every create costs nothing.
@@ -16,6 +19,10 @@ import type { Invalidation } from "./event-rules.ts";
 export class LocalAnswers {
   private readonly listings = new Map<number, { names: Set<string>; validUntilMs: number }>();
   private listedNames = 0;
+  /** Listings being read: this mount's own changes to D since the read began, in order. */
+  private readonly reading = new Map<number, { changes: Array<{ added: boolean; name: string }>; spoiled: boolean }>();
+  /** Directories too large to list whole, and until when not to try again. */
+  private readonly unlistableUntilMs = new Map<number, number>();
   private readonly freshDirs = new Set<number>();
   /** Attribute names of inodes whose whole list is known (empty: none). */
   private readonly xattrs = new Map<number, ReadonlySet<string>>();
@@ -36,6 +43,11 @@ export class LocalAnswers {
     this.listings.set(dir, { names: set, validUntilMs: performance.now() + LIMITS.fuseLiveCacheTimeoutMs });
   }
 
+  /** The directory is watched right now: changes to it reach us. */
+  watched(dir: number): boolean {
+    return this.live(dir);
+  }
+
   /** True when `name` is known absent from `dir`: a negative entry needs no round trip. */
   knownAbsent(dir: number, name: string): boolean {
     const listing = this.listings.get(dir);
@@ -51,8 +63,41 @@ export class LocalAnswers {
     return true;
   }
 
+  /**
+   * Starts reading D's listing unless it is known, being read, or too large: true means the
+   * caller reads it and hands the names to finishListing (null when the read failed).
+   */
+  startListing(dir: number): boolean {
+    if (this.listings.has(dir) || this.reading.has(dir)) return false;
+    const untilMs = this.unlistableUntilMs.get(dir);
+    if (untilMs !== undefined && performance.now() < untilMs) return false;
+    this.unlistableUntilMs.delete(dir);
+    if (this.reading.size >= LIMITS.fuseListingReadsMax) return false;
+    this.reading.set(dir, { changes: [], spoiled: false });
+    return true;
+  }
+
+  finishListing(dir: number, names: readonly string[] | null): void {
+    const read = this.reading.get(dir);
+    this.reading.delete(dir);
+    if (!read || read.spoiled || names === null) return;
+    const set = new Set(names);
+    for (const change of read.changes) {
+      if (change.added) set.add(change.name);
+      else set.delete(change.name);
+    }
+    this.listed(dir, set);
+  }
+
+  /** D holds more names than one listing may: lookups there keep asking metad for a while. */
+  tooLargeToList(dir: number): void {
+    if (this.unlistableUntilMs.size >= LIMITS.fuseListingReadsMax * 64) this.unlistableUntilMs.clear();
+    this.unlistableUntilMs.set(dir, performance.now() + LIMITS.fuseLiveCacheTimeoutMs);
+  }
+
   /** This mount added or removed `name` in `dir` (its reply said so). */
   added(dir: number, name: string): void {
+    this.noteChange(dir, true, name);
     const listing = this.listings.get(dir);
     if (!listing || listing.names.has(name)) return;
     if (this.listedNames >= LIMITS.fuseListedNamesMax) return this.forgetListing(dir);
@@ -61,6 +106,7 @@ export class LocalAnswers {
   }
 
   removed(dir: number, name: string): void {
+    this.noteChange(dir, false, name);
     const listing = this.listings.get(dir);
     if (listing?.names.delete(name)) this.listedNames--;
   }
@@ -135,19 +181,34 @@ export class LocalAnswers {
   /** A change from elsewhere: whatever it touches is no longer known here. */
   invalidated(inval: Invalidation): void {
     if (inval.kind === "entry") {
+      this.spoilReading(inval.parent);
       this.forgetListing(inval.parent);
       this.freshDirs.delete(inval.parent);
       return;
     }
     // A directory's inode invalidation also stands for a lost watch (events we never saw).
+    this.spoilReading(inval.nodeid);
     this.forgetListing(inval.nodeid);
     this.freshDirs.delete(inval.nodeid);
     this.xattrs.delete(inval.nodeid);
   }
 
   dropped(nodeid: number): void {
+    this.spoilReading(nodeid);
     this.forgetListing(nodeid);
     this.freshDirs.delete(nodeid);
     this.xattrs.delete(nodeid);
+  }
+
+  private noteChange(dir: number, added: boolean, name: string): void {
+    const read = this.reading.get(dir);
+    if (!read || read.spoiled) return;
+    read.changes.push({ added, name });
+    if (read.changes.length > LIMITS.fuseListingNamesMax) read.spoiled = true;
+  }
+
+  private spoilReading(dir: number): void {
+    const read = this.reading.get(dir);
+    if (read) read.spoiled = true;
   }
 }
