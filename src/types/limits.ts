@@ -347,6 +347,8 @@ export const LIMITS = {
   fuseListedNamesMax: 1_000_000,
   /** FUSE: a directory whose lookups miss is listed in the background when it holds at most this many names. */
   fuseListingNamesMax: 10_000,
+  /** FUSE: files whose attributes the mount answers itself (read from metad, unchanged since). */
+  fuseFreshFilesMax: 1_000_000,
   /** FUSE: background listings (and directories remembered as too large for one) at a time. */
   fuseListingReadsMax: 64,
   /** FUSE: invalidations waiting for the kernel; past it they are dropped and timeouts take over. */
@@ -363,6 +365,8 @@ export const LIMITS = {
   fuseOpenFileBufferedMaxBytes: 32 * 1024 * 1024,
   /** file:// store: puts up to this size (without "full" durability) are synchronous writes, not a thread-pool round trip. */
   fileStoreSyncPutMaxBytes: 256 * 1024,
+  /** file:// store: ranged reads up to this size are synchronous preads, not a thread-pool round trip. */
+  fileStoreSyncReadMaxBytes: 64 * 1024,
   /** FUSE: bytes of its own last-published blocks one open file keeps, to rebuild them without reading them back. */
   fuseCleanBlocksCachedMaxBytes: 8 * 1024 * 1024,
   /** FUSE: blocks one open file streams out (or rebuilds for a publish) at once. */

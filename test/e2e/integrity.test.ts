@@ -8,6 +8,7 @@ import { fsckDataDir } from "../../src/cli/fsck.ts";
 import { FsError, type NoKVClient } from "../../src/sdk/index.ts";
 import { runCli } from "../cli/cli-harness.ts";
 import { startMetad, type MetadHarness } from "../harness.ts";
+import { objectFilePath } from "../../src/objstore/file/layout.ts";
 
 // Blocks altered behind the system's back: a flipped byte, a truncated, replaced or missing
 // block. Every read path returns EIO naming the object (after one re-read), never the bad bytes,
@@ -26,7 +27,7 @@ beforeAll(async () => {
 afterAll(() => h.stop());
 
 function objectPath(key: string): string {
-  return join(h.dir, "objects", ...key.split("/"));
+  return objectFilePath(join(h.dir, "objects"), key);
 }
 
 /** The object keys holding a file's blocks, in order. */

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fsckDataDir } from "../../src/cli/fsck.ts";
 import { Metad, StartupError } from "../../src/server/metad.ts";
 import { DEFAULT_CONFIG } from "../../src/server/config.ts";
 import { recordedStore } from "../../src/service/store-identity.ts";
 import { runCli } from "../cli/cli-harness.ts";
 import { startMetad, type MetadHarness } from "../harness.ts";
+import { objectFilePath } from "../../src/objstore/file/layout.ts";
 
 // Each object store carries the id its database records. metad, fsck and clients refuse a store
 // with another id (or blocks and no id), naming both; fsck never deletes a foreign store's objects.
@@ -81,7 +82,7 @@ describe("leftovers", () => {
     // An abandoned upload: a prepare that expires, with a block put under it and temp files of killed writes.
     const { keyPrefix } = b.metad.service.publisher.prepare({ mount: c.mount.id, parent: 1, name: "abandoned", expiryMs: 1 });
     await b.metad.objects.put(`${keyPrefix}/0/0`, new Uint8Array(100));
-    const blockDir = join(objectsOf(b), ...keyPrefix.split("/"), "0");
+    const blockDir = dirname(objectFilePath(objectsOf(b), `${keyPrefix}/0/0`));
     const longAgo = new Date(Date.now() - 3 * 60 * 60_000);
     const temp = (name: string, old: boolean) => {
       const path = join(blockDir, `.nokv-tmp-${name}`);

@@ -113,38 +113,21 @@ describe("inode layer over the SDK", () => {
     expect((await fs.lookup(ctx, dir.nodeid, "nope")).entryValidMs).toBe(LIMITS.fuseLiveCacheTimeoutMs);
   });
 
-  test("after a lookup misses, the directory's listing is learned: absent names answer locally until a change from elsewhere", async () => {
-    await client.mkdir("/learn");
-    await client.createFile("/learn/there");
-    const dir = await lookupVisible(fs, ctx, 1, "learn");
-    while (nokv.invalidator!.timeoutFor(dir.nodeid) === 0) await Bun.sleep(1);
-    const before = nokv.state.local.counts.negativeLookups;
-    expect((await fs.lookup(ctx, dir.nodeid, "a")).nodeid).toBe(0); // asks metad, then lists in the background
-    await until(async () => (await fs.lookup(ctx, dir.nodeid, "b")).nodeid === 0 && nokv.state.local.counts.negativeLookups > before);
-    expect((await fs.lookup(ctx, dir.nodeid, "there")).nodeid).not.toBe(0);
-    // Our own create is in the listing at once; one from another client arrives as an event.
-    const made = await fs.create(ctx, dir.nodeid, "mine", 0o644, O_WRONLY | O_CREAT_EXCL, false);
-    await fs.release(ctx, made.entry.nodeid, made.open.fh);
-    expect((await fs.lookup(ctx, dir.nodeid, "mine")).nodeid).toBe(made.entry.nodeid);
-    await client.createFile("/learn/theirs");
-    await until(async () => (await fs.lookup(ctx, dir.nodeid, "theirs")).nodeid !== 0);
-  });
-
-  test("a directory with more names than one listing may hold keeps asking metad", async () => {
-    await client.mkdir("/huge");
-    const { ino } = await client.stat("/huge");
-    for (let from = 0; from <= LIMITS.fuseListingNamesMax; from += 4096) {
-      const names = Array.from({ length: Math.min(4096, LIMITS.fuseListingNamesMax + 1 - from) }, (_, i) => `n${from + i}`);
-      await client.batch([{ op: "create_files", args: { parent: ino, names } }]);
-    }
-    const dir = await lookupVisible(fs, ctx, 1, "huge");
-    while (nokv.invalidator!.timeoutFor(dir.nodeid) === 0) await Bun.sleep(1);
-    const before = nokv.state.local.counts.negativeLookups;
-    for (let i = 0; i < 5; i++) {
-      expect((await fs.lookup(ctx, dir.nodeid, `absent${i}`)).nodeid).toBe(0);
-      await Bun.sleep(50);
-    }
-    expect(nokv.state.local.counts.negativeLookups).toBe(before);
+  test("GETATTR of a file read from metad answers locally until our change or an event from elsewhere", async () => {
+    await client.writeFile("/attrs.txt", "abc");
+    const entry = await lookupVisible(fs, ctx, 1, "attrs.txt");
+    while (nokv.invalidator!.timeoutFor(1) === 0) await Bun.sleep(1);
+    const before = nokv.state.local.counts.fileGetattrs;
+    expect((await fs.getattr(ctx, entry.nodeid, undefined)).attr.sizeBytes).toBe(3);
+    expect(nokv.state.local.counts.fileGetattrs).toBe(before + 1);
+    // Our chmod changes ctime at metad: the next GETATTR asks metad.
+    await fs.setattr(ctx, entry.nodeid, { mode: 0o600 });
+    const counted = nokv.state.local.counts.fileGetattrs;
+    expect((await fs.getattr(ctx, entry.nodeid, undefined)).attr.mode & 0o7777).toBe(0o600);
+    expect(nokv.state.local.counts.fileGetattrs).toBe(counted);
+    // Another client's change arrives as an event, which ends the local answer.
+    await client.writeFile("/attrs.txt", "longer now");
+    await until(async () => (await fs.getattr(ctx, entry.nodeid, undefined)).attr.sizeBytes === 10);
   });
 
   test("writes publish on flush; a file opened for write without O_TRUNC starts from its bytes", async () => {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { NoKVClient } from "../../src/sdk/index.ts";
 import { startMetad, type MetadHarness } from "../harness.ts";
 import { fuseSkipReason, run, sh, startMount, type MountProcess } from "./fuse-harness.ts";
+import { objectFilePath } from "../../src/objstore/file/layout.ts";
 
 // FUSE reads go through the SDK's verified reader: a flipped byte in a block is EIO to the
 // program reading through the mount (live and snapshot mounts alike), while the other blocks of
@@ -26,7 +27,7 @@ describe.skipIf(skip !== null)("a corrupt block through the mount", () => {
     await client.writeFile("/corrupt.bin", data, { blockSizeBytes: BLOCK });
     const st = await client.stat("/corrupt.bin");
     const key = metad.metad.service.publisher.readPlan({ mount: client.mount.id, inode: st.ino, offsetBytes: 2 * BLOCK, lengthBytes: 1 }).ranges[0]!.key;
-    const path = join(metad.dir, "objects", ...key.split("/"));
+    const path = objectFilePath(join(metad.dir, "objects"), key);
     const bytes = readFileSync(path);
     bytes[1000]! ^= 0xff;
     writeFileSync(path, bytes);

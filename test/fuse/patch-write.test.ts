@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { FileObjectStore } from "../../src/objstore/file/file-store.ts";
 import type { NoKVClient } from "../../src/sdk/index.ts";
+import { LIMITS } from "../../src/types/index.ts";
 import { startMetad, type MetadHarness } from "../harness.ts";
 import { fuseSkipReason, run, sh, startMount, type MountProcess } from "./fuse-harness.ts";
 
@@ -39,9 +41,8 @@ describe.skipIf(skip !== null)("patch writes through the mount", () => {
   const blocksOfCurrentGeneration = async (path: string): Promise<number> => {
     const st = await client.stat(path);
     const attrs = await client.inode.getattr(st.ino);
-    const dir = join(metad.dir, "objects", "blocks", String(client.mount.id), String(st.ino), String(attrs.generation));
-    if (!existsSync(dir)) return 0;
-    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
+    const store = await FileObjectStore.open({ dir: join(metad.dir, "objects") });
+    return (await store.list(`blocks/${client.mount.id}/${st.ino}/${attrs.generation}/`, { limit: LIMITS.objectListPageMaxKeys })).keys.length;
   };
 
   const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");

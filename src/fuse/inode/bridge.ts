@@ -11,6 +11,7 @@ import { miscOps } from "./misc-ops.ts";
 import { NodeTable } from "./node-table.ts";
 import { Handles, type FileHandle } from "./open-files.ts";
 import type { NodeSource } from "./source.ts";
+import { staleOnChange } from "./stale-on-change.ts";
 import { childCommitted, type FsState } from "./state.ts";
 
 // The one place the kernel layer meets the inode layer: builds the RawFileSystem the session
@@ -42,7 +43,12 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
         (nodeid) => {
           for (const handle of files.forNode(nodeid)) handle.readahead?.drop();
         },
-        (inval) => local.invalidated(inval),
+        (inval) => {
+          local.invalidated(inval);
+          // A name moved or went elsewhere: the file behind it (ctime, links) changed too.
+          const child = inval.kind === "entry" ? nodes.childOf(inval.parent, inval.name) : undefined;
+          if (child !== undefined) local.fileStale(child);
+        },
       )
     : null;
   const state: FsState = {
@@ -66,13 +72,16 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     if (node.type === "dir") invalidator?.unwatch(node.nodeid);
     local.dropped(node.nodeid);
   };
-  const fs: RawFileSystem = {
-    init: () => state.sawDir(1),
-    ...entryOps(state),
-    ...fileOps(state),
-    ...dirOps(state),
-    ...miscOps(state),
-  };
+  const fs = staleOnChange(
+    {
+      init: () => state.sawDir(1),
+      ...entryOps(state),
+      ...fileOps(state),
+      ...dirOps(state),
+      ...miscOps(state),
+    },
+    state,
+  );
   return {
     fs,
     state,

@@ -88,6 +88,7 @@ function addEntry(state: FsState, handle: DirHandle, e: DirEntryPlus, sink: Dire
   // READDIRPLUS: the kernel counts a lookup for every entry it took.
   if (sink.plus) {
     const node = state.nodes.remember(handle.node.nodeid, e.name, e.attrs);
+    if (node.type === "file") state.local.fileFresh(node.nodeid);
     // Kept only for nodes in the table: their changes from elsewhere reach us and forget it.
     const names = learnedXattrs.get(e);
     if (names) state.local.setXattrNames(node.nodeid, names);

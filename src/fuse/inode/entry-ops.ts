@@ -1,7 +1,6 @@
 import { FsError, S_IFMT, isSpecialType, nowNs, typeOfModeBits, type AttrChanges } from "../../types/index.ts";
 import { RENAME_EXCHANGE, RENAME_NOREPLACE, type AttrOut, type RawFileSystem, type SetattrIn } from "../kernel/index.ts";
 import { negativeEntry, toFuseAttr } from "./attrs.ts";
-import { learnListing } from "./background-listing.ts";
 import type { Node } from "./node-table.ts";
 import { attrTimeoutFor, checkWritable, madeEntry, ownerOf, replyEntry, type FsState } from "./state.ts";
 
@@ -19,11 +18,13 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
     async lookup(_ctx, parent, name) {
       if (state.local.knownAbsent(parent, name)) return negativeEntry(state.timeoutFor(parent));
       try {
-        return replyEntry(state, parent, name, await source.lookup(inodeOf(parent), name));
+        const attrs = await source.lookup(inodeOf(parent), name);
+        const entry = replyEntry(state, parent, name, attrs);
+        if (attrs.type === "file") state.local.fileFresh(entry.nodeid);
+        return entry;
       } catch (err) {
         if ((err as FsError).code !== "ENOENT") throw err;
         state.sawDir(parent);
-        if (!source.readOnly) learnListing(state, parent);
         return negativeEntry(state.timeoutFor(parent));
       }
     },
@@ -37,9 +38,12 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
       if (node.type === "dir" && state.local.dirAttrsCurrent(nodeid, attrScope)) return attrOut(node);
       // A named file open for writing here: size and times are ours until the publish, and after
       // it node.attrs holds its reply. (An unlinked one asks metad: its link count moved.)
-      if (node.type === "file" && state.bodies.openForWrite(node) && nodes.linkOf(node) !== null) return attrOut(node);
+      const link = nodes.linkOf(node);
+      if (node.type === "file" && state.bodies.openForWrite(node) && link !== null) return attrOut(node);
+      if (node.type === "file" && link !== null && node.attrs.nlink === 1 && state.local.fileAttrsCurrent(nodeid, link.parent)) return attrOut(node);
       nodes.update(node, await source.getattr(node.inode));
       if (node.type === "dir") state.local.dirFresh(nodeid);
+      else if (node.type === "file") state.local.fileFresh(nodeid);
       return attrOut(node);
     },
     async setattr(_ctx, nodeid, changes) {

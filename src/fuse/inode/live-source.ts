@@ -40,9 +40,6 @@ export class LiveSource implements NodeSource {
   readdirPlus(inode: InodeId, page: { after?: string; limit: number }) {
     return this.client.inode.readdirPlus(inode, page);
   }
-  listNames(inode: InodeId, page: { after?: string; limit: number }) {
-    return this.client.inode.readdir(inode, page);
-  }
   readlink(inode: InodeId) {
     return this.client.inode.readlink(inode);
   }

@@ -2,61 +2,46 @@ import { expect, test } from "bun:test";
 import { LocalAnswers } from "./local-answers.ts";
 
 const DIR = 7;
+const FILE = 9;
 
-function answers(): LocalAnswers {
-  return new LocalAnswers(() => true);
-}
-
-test("a listing read in the background answers absent names once it arrives", () => {
-  const local = answers();
-  expect(local.knownAbsent(DIR, "x")).toBe(false);
-  expect(local.startListing(DIR)).toBe(true);
-  expect(local.startListing(DIR)).toBe(false); // one read at a time
-  local.finishListing(DIR, ["a", "b"]);
-  expect(local.knownAbsent(DIR, "x")).toBe(true);
-  expect(local.knownAbsent(DIR, "a")).toBe(false);
-  expect(local.startListing(DIR)).toBe(false); // known already
-});
-
-test("this mount's own changes during the read are replayed over what it read, in order", () => {
-  const local = answers();
-  local.startListing(DIR);
-  local.added(DIR, "new");
-  local.removed(DIR, "old");
-  local.added(DIR, "back");
-  local.removed(DIR, "back");
-  local.finishListing(DIR, ["old", "keep"]);
-  expect(local.knownAbsent(DIR, "new")).toBe(false);
-  expect(local.knownAbsent(DIR, "keep")).toBe(false);
-  expect(local.knownAbsent(DIR, "old")).toBe(true);
-  expect(local.knownAbsent(DIR, "back")).toBe(true);
-});
-
-test("a change from elsewhere during the read discards it; so does a failed read", () => {
-  const local = answers();
-  local.startListing(DIR);
-  local.invalidated({ kind: "entry", parent: DIR, name: "theirs" });
-  local.finishListing(DIR, ["a"]);
-  expect(local.knownAbsent(DIR, "theirs")).toBe(false);
-  expect(local.startListing(DIR)).toBe(true);
-  local.finishListing(DIR, null);
-  expect(local.knownAbsent(DIR, "x")).toBe(false);
-  expect(local.startListing(DIR)).toBe(true);
-});
-
-test("a directory too large to list is not read again for a while", () => {
-  const local = answers();
-  local.startListing(DIR);
-  local.tooLargeToList(DIR);
-  local.finishListing(DIR, null);
-  expect(local.startListing(DIR)).toBe(false);
-});
-
-test("an unwatched directory's listing answers nothing", () => {
+test("a file's attributes answer locally while fresh and its directory is watched", () => {
   let live = true;
   const local = new LocalAnswers(() => live);
-  local.startListing(DIR);
-  local.finishListing(DIR, []);
-  live = false;
+  expect(local.fileAttrsCurrent(FILE, DIR)).toBe(false);
+  local.fileFresh(FILE);
+  expect(local.fileAttrsCurrent(FILE, DIR)).toBe(true);
+  expect(local.counts.fileGetattrs).toBe(1);
+  live = false; // the watch went away: changes could slip by, so the answer is dropped
+  expect(local.fileAttrsCurrent(FILE, DIR)).toBe(false);
+  live = true;
+  expect(local.fileAttrsCurrent(FILE, DIR)).toBe(false);
+});
+
+test("our own change, an event and a dropped node each end a file's local answer", () => {
+  const local = new LocalAnswers(() => true);
+  local.fileFresh(FILE);
+  local.fileStale(FILE);
+  expect(local.fileAttrsCurrent(FILE, DIR)).toBe(false);
+  local.fileFresh(FILE);
+  local.invalidated({ kind: "inode", nodeid: FILE, offsetBytes: 0 });
+  expect(local.fileAttrsCurrent(FILE, DIR)).toBe(false);
+  local.fileFresh(FILE);
+  local.dropped(FILE);
+  expect(local.fileAttrsCurrent(FILE, DIR)).toBe(false);
+});
+
+test("absent names answer locally only in a known listing of a watched directory", () => {
+  let live = true;
+  const local = new LocalAnswers(() => live);
   expect(local.knownAbsent(DIR, "x")).toBe(false);
+  local.listed(DIR, ["a"]);
+  expect(local.knownAbsent(DIR, "x")).toBe(true);
+  expect(local.knownAbsent(DIR, "a")).toBe(false);
+  local.added(DIR, "x");
+  expect(local.knownAbsent(DIR, "x")).toBe(false);
+  live = false;
+  expect(local.knownAbsent(DIR, "y")).toBe(false);
+  live = true;
+  local.invalidated({ kind: "entry", parent: DIR, name: "theirs" });
+  expect(local.knownAbsent(DIR, "y")).toBe(false);
 });

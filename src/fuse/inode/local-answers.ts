@@ -4,30 +4,30 @@ import type { Invalidation } from "./event-rules.ts";
 // Questions a live mount can answer without asking metad, because what it knows is kept current
 // by its own replies and by watch events (anything changed elsewhere arrives as an invalidation,
 // which forgets the answer):
-// - "is `name` in directory D?" when D's whole listing is known (a directory this mount made,
-//   listed to the end, or read in the background after a lookup missed there) and D is watched:
-//   an absent name is a negative entry with no round trip. A listing is trusted for
-//   fuseLiveCacheTimeoutMs, the same bound the kernel's entries have. A listing read while this
-//   mount changes D replays those changes over what it read; a change from elsewhere meanwhile
-//   discards it (the read may or may not have seen that change).
+// - "is `name` in directory D?" when D's whole listing is known (a directory this mount made)
+//   and D is watched: an absent name is a negative entry with no round trip. A listing is trusted
+//   for fuseLiveCacheTimeoutMs, the same bound the kernel's entries have. Directories that existed
+//   before are not listed ahead: a name another client just made there must show at once, not
+//   once its watch event arrives.
 // - a directory's attributes after this mount's own change inside it: create, mkdir and publish
 //   return the child's attributes, and the parent's new mtime, ctime and version are the child's
 //   (one command stamps both), so the kernel's GETATTR after every create costs nothing.
+// - a file's attributes read from metad (lookup, listing, getattr) until a request of ours or an
+//   event may have changed them: tar's fstat after each read (the kernel drops atime after a
+//   read and asks again) costs nothing. Only named files with one link: another link's
+//   directory may not be watched.
 // - "does this inode have extended attributes?" for inodes this mount created or listed empty:
 //   the kernel asks for security.capability before writes, and the answer is no.
 
 export class LocalAnswers {
   private readonly listings = new Map<number, { names: Set<string>; validUntilMs: number }>();
   private listedNames = 0;
-  /** Listings being read: this mount's own changes to D since the read began, in order. */
-  private readonly reading = new Map<number, { changes: Array<{ added: boolean; name: string }>; spoiled: boolean }>();
-  /** Directories too large to list whole, and until when not to try again. */
-  private readonly unlistableUntilMs = new Map<number, number>();
   private readonly freshDirs = new Set<number>();
+  private readonly freshFiles = new Set<number>();
   /** Attribute names of inodes whose whole list is known (empty: none). */
   private readonly xattrs = new Map<number, ReadonlySet<string>>();
   /** Answers given without a round trip; for stats and tests. */
-  readonly counts = { negativeLookups: 0, dirGetattrs: 0, xattrMisses: 0 };
+  readonly counts = { negativeLookups: 0, dirGetattrs: 0, fileGetattrs: 0, xattrMisses: 0 };
 
   /** `live(nodeid)`: the directory is watched right now, so changes to it reach us. */
   constructor(private readonly live: (nodeid: number) => boolean) {}
@@ -41,11 +41,6 @@ export class LocalAnswers {
     if (this.listedNames + set.size > LIMITS.fuseListedNamesMax) return;
     this.listedNames += set.size;
     this.listings.set(dir, { names: set, validUntilMs: performance.now() + LIMITS.fuseLiveCacheTimeoutMs });
-  }
-
-  /** The directory is watched right now: changes to it reach us. */
-  watched(dir: number): boolean {
-    return this.live(dir);
   }
 
   /** True when `name` is known absent from `dir`: a negative entry needs no round trip. */
@@ -63,41 +58,8 @@ export class LocalAnswers {
     return true;
   }
 
-  /**
-   * Starts reading D's listing unless it is known, being read, or too large: true means the
-   * caller reads it and hands the names to finishListing (null when the read failed).
-   */
-  startListing(dir: number): boolean {
-    if (this.listings.has(dir) || this.reading.has(dir)) return false;
-    const untilMs = this.unlistableUntilMs.get(dir);
-    if (untilMs !== undefined && performance.now() < untilMs) return false;
-    this.unlistableUntilMs.delete(dir);
-    if (this.reading.size >= LIMITS.fuseListingReadsMax) return false;
-    this.reading.set(dir, { changes: [], spoiled: false });
-    return true;
-  }
-
-  finishListing(dir: number, names: readonly string[] | null): void {
-    const read = this.reading.get(dir);
-    this.reading.delete(dir);
-    if (!read || read.spoiled || names === null) return;
-    const set = new Set(names);
-    for (const change of read.changes) {
-      if (change.added) set.add(change.name);
-      else set.delete(change.name);
-    }
-    this.listed(dir, set);
-  }
-
-  /** D holds more names than one listing may: lookups there keep asking metad for a while. */
-  tooLargeToList(dir: number): void {
-    if (this.unlistableUntilMs.size >= LIMITS.fuseListingReadsMax * 64) this.unlistableUntilMs.clear();
-    this.unlistableUntilMs.set(dir, performance.now() + LIMITS.fuseLiveCacheTimeoutMs);
-  }
-
   /** This mount added or removed `name` in `dir` (its reply said so). */
   added(dir: number, name: string): void {
-    this.noteChange(dir, true, name);
     const listing = this.listings.get(dir);
     if (!listing || listing.names.has(name)) return;
     if (this.listedNames >= LIMITS.fuseListedNamesMax) return this.forgetListing(dir);
@@ -106,7 +68,6 @@ export class LocalAnswers {
   }
 
   removed(dir: number, name: string): void {
-    this.noteChange(dir, false, name);
     const listing = this.listings.get(dir);
     if (listing?.names.delete(name)) this.listedNames--;
   }
@@ -154,6 +115,29 @@ export class LocalAnswers {
     return { ...parent, mtimeNs: child.ctimeNs, ctimeNs: child.ctimeNs, nlink: parent.nlink + newSubdirs, version: child.version };
   }
 
+  // --- file attributes ---
+
+  /** The file's attributes just came from metad. */
+  fileFresh(nodeid: number): void {
+    if (this.freshFiles.size < LIMITS.fuseFreshFilesMax) this.freshFiles.add(nodeid);
+  }
+
+  /** A request of ours may have changed the file at metad without telling us its new attributes. */
+  fileStale(nodeid: number): void {
+    this.freshFiles.delete(nodeid);
+  }
+
+  /** The file's cached attributes are current: fresh, and the scope its events land in is watched. */
+  fileAttrsCurrent(nodeid: number, attrScope: number): boolean {
+    if (!this.freshFiles.has(nodeid)) return false;
+    if (!this.live(attrScope)) {
+      this.freshFiles.delete(nodeid);
+      return false;
+    }
+    this.counts.fileGetattrs++;
+    return true;
+  }
+
   // --- extended attributes ---
 
   /** True when `name` is known absent from the inode (its whole list is known). */
@@ -181,34 +165,21 @@ export class LocalAnswers {
   /** A change from elsewhere: whatever it touches is no longer known here. */
   invalidated(inval: Invalidation): void {
     if (inval.kind === "entry") {
-      this.spoilReading(inval.parent);
       this.forgetListing(inval.parent);
       this.freshDirs.delete(inval.parent);
       return;
     }
     // A directory's inode invalidation also stands for a lost watch (events we never saw).
-    this.spoilReading(inval.nodeid);
     this.forgetListing(inval.nodeid);
     this.freshDirs.delete(inval.nodeid);
+    this.freshFiles.delete(inval.nodeid);
     this.xattrs.delete(inval.nodeid);
   }
 
   dropped(nodeid: number): void {
-    this.spoilReading(nodeid);
     this.forgetListing(nodeid);
     this.freshDirs.delete(nodeid);
+    this.freshFiles.delete(nodeid);
     this.xattrs.delete(nodeid);
-  }
-
-  private noteChange(dir: number, added: boolean, name: string): void {
-    const read = this.reading.get(dir);
-    if (!read || read.spoiled) return;
-    read.changes.push({ added, name });
-    if (read.changes.length > LIMITS.fuseListingNamesMax) read.spoiled = true;
-  }
-
-  private spoilReading(dir: number): void {
-    const read = this.reading.get(dir);
-    if (read) read.spoiled = true;
   }
 }

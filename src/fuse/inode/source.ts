@@ -41,8 +41,6 @@ export interface NodeSource {
   lookup(parent: InodeId, name: string): Promise<InodeAttrs>;
   getattr(inode: InodeId): Promise<InodeAttrs>;
   readdirPlus(inode: InodeId, page: { after?: string; limit: number }): Promise<DirPage<DirEntryPlus>>;
-  /** Names only, for learning a whole listing cheaply; live mounts. */
-  listNames?(inode: InodeId, page: { after?: string; limit: number }): Promise<DirPage<{ name: string }>>;
   readlink(inode: InodeId): Promise<string>;
   /** Bytes of one generation; ESTALE when `generation` is given and the body moved past it. */
   read(inode: InodeId, range: { offsetBytes: number; lengthBytes: number; generation?: number }): Promise<Uint8Array>;

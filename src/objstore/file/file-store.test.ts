@@ -1,5 +1,5 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -103,6 +103,45 @@ describe("file object store", () => {
     await store.put("f", patternBytes(3));
     const err = await store.put("f/g", patternBytes(3)).catch((e: unknown) => e);
     expect(err instanceof FsError && err.code).toBe("ENOTDIR");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a block key is one file in its inode's directory; keys list in order across both layouts", async () => {
+    const dir = tempDir();
+    const store = await FileObjectStore.open({ dir });
+    await store.put("blocks/1/42/7/0/0", patternBytes(16, 1));
+    expect(allFiles(dir)).toEqual([join("blocks", "1", "42", "7\\0\\0")]);
+    // A store written before this layout kept every component as a directory: still read, listed
+    // in key order among flat keys, listed once when rewritten since, and deleted in both places.
+    for (const [path, seed] of [["blocks/1/42/7/0/1", 2], ["blocks/1/42/7/1/0", 3], ["blocks/1/42/6/0/0", 4]] as const) {
+      mkdirSync(join(dir, ...path.split("/").slice(0, -1)), { recursive: true });
+      writeFileSync(join(dir, ...path.split("/")), patternBytes(16, seed));
+    }
+    expect(await store.get("blocks/1/42/7/0/1")).toEqual(patternBytes(16, 2));
+    expect(await store.head("blocks/1/42/6/0/0")).toEqual({ sizeBytes: 16 });
+    await store.put("blocks/1/42/7/0/2", patternBytes(16, 5));
+    await store.put("blocks/1/42/7/1/0", patternBytes(16, 6));
+    const all = ["blocks/1/42/6/0/0", "blocks/1/42/7/0/0", "blocks/1/42/7/0/1", "blocks/1/42/7/0/2", "blocks/1/42/7/1/0"];
+    expect((await store.list("blocks/")).keys).toEqual(all);
+    expect((await store.list("blocks/1/42/7/0/")).keys).toEqual(all.slice(1, 4));
+    expect((await store.list("blocks/1/42/", { after: "blocks/1/42/7/0/0", limit: 2 })).keys).toEqual(all.slice(2, 4));
+    expect(await store.get("blocks/1/42/7/1/0")).toEqual(patternBytes(16, 6));
+    await store.delete("blocks/1/42/7/1/0");
+    expect(await store.head("blocks/1/42/7/1/0")).toBeNull();
+    for (const key of all.slice(0, 4)) await store.delete(key);
+    expect(readdirSync(dir)).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a tail too long for one file name stays nested", async () => {
+    const dir = tempDir();
+    const store = await FileObjectStore.open({ dir });
+    const long = "n".repeat(200);
+    const key = `a/b/c/${long}/${long}`;
+    await store.put(key, patternBytes(8));
+    expect(allFiles(dir)).toEqual([join("a", "b", "c", long, long)]);
+    expect((await store.list("a/")).keys).toEqual([key]);
+    expect(await store.get(key)).toEqual(patternBytes(8));
     rmSync(dir, { recursive: true, force: true });
   });
 

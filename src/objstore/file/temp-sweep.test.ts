@@ -15,13 +15,14 @@ test("old .nokv-tmp files are swept, young ones and real objects stay; a dry run
   await store.put("blocks/1/2/3/0/0", new Uint8Array(10));
   mkdirSync(join(dir, "blocks", "1", "2", "4", "0"), { recursive: true });
   const old = join(dir, "blocks", "1", "2", "4", "0", ".nokv-tmp-aaaa");
-  const young = join(dir, "blocks", "1", "2", "3", "0", ".nokv-tmp-bbbb");
+  // Beside a put's target: its inode's directory (see layout.ts).
+  const young = join(dir, "blocks", "1", "2", ".nokv-tmp-bbbb");
   writeFileSync(old, new Uint8Array(1000));
   writeFileSync(young, new Uint8Array(5));
   const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60_000);
   utimesSync(old, twoHoursAgo, twoHoursAgo);
   const dry = await store.sweepTempFiles({ minAgeMs: 0, dryRun: true });
-  expect(dry.found.map((f) => f.path).sort()).toEqual(["blocks/1/2/3/0/.nokv-tmp-bbbb", "blocks/1/2/4/0/.nokv-tmp-aaaa"]);
+  expect(dry.found.map((f) => f.path).sort()).toEqual(["blocks/1/2/.nokv-tmp-bbbb", "blocks/1/2/4/0/.nokv-tmp-aaaa"]);
   expect(dry.deleted).toBe(0);
   const swept = await store.sweepTempFiles({ minAgeMs: 60 * 60_000, dryRun: false });
   expect(swept).toMatchObject({ deleted: 1, bytesDeleted: 1000 });

@@ -1,9 +1,11 @@
 // Lists a file:// store's keys in S3 order (UTF-8 bytes) without reading the whole tree: start at
 // the deepest directory the prefix names, and skip every directory whose keys all fall outside
-// the prefix or at or before the cursor.
+// the prefix or at or before the cursor. Below DIR_COMPONENTS (see layout.ts) a directory's keys
+// are flattened file names, read and sorted together with any nested directories left there.
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { compareKeys, TEMP_COMPONENT_PREFIX } from "../keys.ts";
+import { DIR_COMPONENTS, keyOfFile } from "./layout.ts";
 
 export interface WalkOptions {
   root: string;
@@ -21,18 +23,33 @@ interface Entry {
 
 /** Yields matching keys in order; the caller stops iterating when its page is full. */
 export async function* walkKeys(options: WalkOptions): AsyncGenerator<string> {
-  const start = options.prefix.slice(0, options.prefix.lastIndexOf("/") + 1);
-  yield* walkDir(options, start);
+  const components = options.prefix.split("/").slice(0, -1).slice(0, DIR_COMPONENTS);
+  const start = components.map((c) => `${c}/`).join("");
+  yield* walkDir(options, start, components.length);
 }
 
-async function* walkDir(options: WalkOptions, dirKey: string): AsyncGenerator<string> {
-  for (const entry of await sortedEntries(options.root, dirKey)) {
+async function* walkDir(options: WalkOptions, dirKey: string, depth: number): AsyncGenerator<string> {
+  if (depth >= DIR_COMPONENTS) {
+    // Flattened files and any nested directories interleave in key order: sort them all.
+    let last = "";
+    for (const key of (await keysUnder(options.root, dirKey, depth)).sort(compareKeys)) {
+      // A key kept in both layouts (rewritten since the flat one) is listed once.
+      if (key !== last && wantsKey(options, key)) yield key;
+      last = key;
+    }
+    return;
+  }
+  for (const entry of await sortedEntries(options.root, dirKey, depth)) {
     if (entry.isDir) {
-      if (wantsDir(options, entry.key)) yield* walkDir(options, entry.key);
-    } else if (entry.key.startsWith(options.prefix) && compareKeys(entry.key, options.after) > 0) {
+      if (wantsDir(options, entry.key)) yield* walkDir(options, entry.key, depth + 1);
+    } else if (wantsKey(options, entry.key)) {
       yield entry.key;
     }
   }
+}
+
+function wantsKey({ prefix, after }: WalkOptions, key: string): boolean {
+  return key.startsWith(prefix) && compareKeys(key, after) > 0;
 }
 
 function wantsDir({ prefix, after }: WalkOptions, dirKey: string): boolean {
@@ -43,7 +60,21 @@ function wantsDir({ prefix, after }: WalkOptions, dirKey: string): boolean {
   return overlapsPrefix && !allBeforeCursor;
 }
 
-async function sortedEntries(root: string, dirKey: string): Promise<Entry[]> {
+/** Every key at or below the directory holding `dirKey`, unsorted. */
+async function keysUnder(root: string, dirKey: string, depth: number): Promise<string[]> {
+  const keys: string[] = [];
+  for (const entry of await entriesOf(root, dirKey, depth)) {
+    if (entry.isDir) keys.push(...(await keysUnder(root, entry.key, depth + 1)));
+    else keys.push(entry.key);
+  }
+  return keys;
+}
+
+async function sortedEntries(root: string, dirKey: string, depth: number): Promise<Entry[]> {
+  return (await entriesOf(root, dirKey, depth)).sort((a, b) => compareKeys(a.key, b.key));
+}
+
+async function entriesOf(root: string, dirKey: string, depth: number): Promise<Entry[]> {
   let names;
   try {
     names = await readdir(join(root, ...dirKey.split("/")), { withFileTypes: true });
@@ -57,8 +88,12 @@ async function sortedEntries(root: string, dirKey: string): Promise<Entry[]> {
   for (const dirent of names) {
     // Temp files of in-flight puts are not objects; keys can never start with the marker.
     if (dirent.name.startsWith(TEMP_COMPONENT_PREFIX)) continue;
-    if (dirent.isDirectory()) entries.push({ key: `${dirKey}${dirent.name}/`, isDir: true });
-    else if (dirent.isFile()) entries.push({ key: `${dirKey}${dirent.name}`, isDir: false });
+    if (dirent.isDirectory()) {
+      entries.push({ key: `${dirKey}${dirent.name}/`, isDir: true });
+    } else if (dirent.isFile()) {
+      const key = keyOfFile(dirKey, depth, dirent.name);
+      if (key !== null) entries.push({ key, isDir: false });
+    }
   }
-  return entries.sort((a, b) => compareKeys(a.key, b.key));
+  return entries;
 }
