@@ -347,6 +347,12 @@ export const LIMITS = {
   fuseListedNamesMax: 1_000_000,
   /** FUSE: a directory whose lookups miss is listed in the background when it holds at most this many names. */
   fuseListingNamesMax: 10_000,
+  /** FUSE: small files of a listing fetched ahead of a program reading them in order. */
+  fusePrefetchFilesAhead: 8,
+  /** FUSE: files up to this size are fetched ahead (one read each). */
+  fusePrefetchFileMaxBytes: 256 * 1024,
+  /** FUSE: listed files whose listing order is kept for fetching ahead, all directories together. */
+  fusePrefetchListedMax: 100_000,
   /** FUSE: files whose attributes the mount answers itself (read from metad, unchanged since). */
   fuseFreshFilesMax: 1_000_000,
   /** FUSE: background listings (and directories remembered as too large for one) at a time. */

@@ -10,6 +10,7 @@ import { LocalAnswers } from "./local-answers.ts";
 import { miscOps } from "./misc-ops.ts";
 import { NodeTable } from "./node-table.ts";
 import { Handles, type FileHandle } from "./open-files.ts";
+import { SiblingPrefetch } from "./sibling-prefetch.ts";
 import type { NodeSource } from "./source.ts";
 import { staleOnChange } from "./stale-on-change.ts";
 import { childCommitted, type FsState } from "./state.ts";
@@ -35,6 +36,10 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
   const files = new Handles<FileHandle>();
   const watchable = source.watch ? (source as NodeSource & Required<Pick<NodeSource, "watch">>) : null;
   let invalidator: Invalidator | null = null;
+  const prefetch = new SiblingPrefetch(
+    (node, sizeBytes, generation) => source.read(node.inode, { offsetBytes: 0, lengthBytes: sizeBytes, generation }),
+    (nodeid) => nodes.get(nodeid),
+  );
   const local = new LocalAnswers((nodeid) => invalidator?.isLive(nodeid) ?? false);
   invalidator = watchable
     ? new Invalidator(
@@ -42,6 +47,7 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
         nodes,
         (nodeid) => {
           for (const handle of files.forNode(nodeid)) handle.readahead?.drop();
+          prefetch.changed(nodeid);
         },
         (inval) => {
           local.invalidated(inval);
@@ -58,6 +64,7 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     dirs: new Handles<DirHandle>(),
     bodies: new Bodies(source, nodes),
     orphans: new Set(),
+    prefetch,
     local,
     timeoutFor: (dirNodeid) => (invalidator ? invalidator.timeoutFor(dirNodeid) : LIMITS.fuseSnapshotCacheTimeoutMs),
     sawDir: (nodeid) => invalidator?.watchDir(nodeid),
@@ -71,6 +78,7 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
   nodes.onDrop = (node) => {
     if (node.type === "dir") invalidator?.unwatch(node.nodeid);
     local.dropped(node.nodeid);
+    prefetch.dropped(node.nodeid);
   };
   const fs = staleOnChange(
     {

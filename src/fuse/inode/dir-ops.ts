@@ -60,6 +60,7 @@ function addDots(state: FsState, handle: DirHandle, offset: number, sink: Dirent
 }
 
 async function addEntries(state: FsState, handle: DirHandle, after: string | undefined, sink: DirentSink): Promise<void> {
+  if (after === undefined && sink.plus) state.prefetch.listingStarted(handle.node.nodeid);
   let cursor = after;
   for (;;) {
     const page = await pageAfter(state, handle, cursor);
@@ -89,6 +90,7 @@ function addEntry(state: FsState, handle: DirHandle, e: DirEntryPlus, sink: Dire
   if (sink.plus) {
     const node = state.nodes.remember(handle.node.nodeid, e.name, e.attrs);
     if (node.type === "file") state.local.fileFresh(node.nodeid);
+    state.prefetch.listed(handle.node.nodeid, node);
     // Kept only for nodes in the table: their changes from elsewhere reach us and forget it.
     const names = learnedXattrs.get(e);
     if (names) state.local.setXattrNames(node.nodeid, names);

@@ -26,7 +26,8 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
   const openHandle = (node: Node, writable: boolean, startEmpty: boolean): OpenOut => {
     const handle = files.add((fh) => ({ fh, node, writable, readahead: null }));
     if (writable) bodies.openWriter(node, startEmpty);
-    return { fh: handle.fh, openFlags: FOPEN.KEEP_CACHE };
+    // Closing a read-only handle has nothing to publish: spare tar, cat and friends a round trip.
+    return { fh: handle.fh, openFlags: writable ? FOPEN.KEEP_CACHE : FOPEN.KEEP_CACHE | FOPEN.NOFLUSH };
   };
 
   /**
@@ -84,6 +85,9 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
       const loaded = bodies.loaded(handle.node);
       if (loaded) return await loaded.read(offsetBytes, lengthBytes);
       const node = handle.node;
+      if (offsetBytes === 0) state.prefetch.ahead(node);
+      const early = await state.prefetch.take(node, offsetBytes, lengthBytes);
+      if (early) return early;
       handle.readahead ??= new Readahead(
         (offset, length, generation) => source.read(node.inode, { offsetBytes: offset, lengthBytes: length, generation }),
         node.attrs.generation,

@@ -6,6 +6,7 @@ import { LocalAnswers } from "./local-answers.ts";
 import type { Node, NodeTable } from "./node-table.ts";
 import type { FileHandle, Handles } from "./open-files.ts";
 import type { DirHandle } from "./dir-handle.ts";
+import type { SiblingPrefetch } from "./sibling-prefetch.ts";
 import type { NodeSource, OwnerArgs } from "./source.ts";
 
 // What every handler of the inode layer shares.
@@ -18,6 +19,8 @@ export interface FsState {
   bodies: Bodies;
   /** What the mount answers without a round trip (see local-answers.ts). */
   local: LocalAnswers;
+  /** Small files of a listing fetched ahead of a program reading them in order. */
+  prefetch: SiblingPrefetch;
   /** Nodes unlinked (or renamed over) while open: metad keeps them until their last handle closes. */
   orphans: Set<number>;
   /** How long the kernel may trust names in directory `dirNodeid` and their attributes. */

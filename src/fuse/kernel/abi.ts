@@ -104,6 +104,8 @@ export const FOPEN = {
   DIRECT_IO: 1 << 0,
   KEEP_CACHE: 1 << 1,
   CACHE_DIR: 1 << 3,
+  /** No FLUSH request when this handle closes (protocol 7.35; older kernels ignore it). */
+  NOFLUSH: 1 << 5,
 } as const;
 
 /** RENAME2 flags (from <linux/fs.h>). */

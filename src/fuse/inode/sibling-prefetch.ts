@@ -1,0 +1,99 @@
+import { LIMITS } from "../../types/index.ts";
+import type { Node } from "./node-table.ts";
+
+// Programs that read every file of a directory in listing order (tar, cp -r, grep -r, a data
+// loader) read small files one after another, each a read plan and an object fetch that a cold
+// disk makes slow. After a listing, the first read of a small file also fetches the next few
+// small files of that listing, so their bytes are ready when the program opens them. Bounded:
+// fusePrefetchFilesAhead files ahead, files of at most fusePrefetchFileMaxBytes, fetched bytes
+// kept until read to the end, superseded or invalidated, and listing order kept for at most
+// fusePrefetchListedMax files. Bytes come through the same verified read as any other.
+
+/** Reads a whole small file of one generation (checksums verified). */
+export type ReadWhole = (node: Node, sizeBytes: number, generation: number) => Promise<Uint8Array>;
+
+interface Fetched {
+  generation: number;
+  bytes: Promise<Uint8Array | null>;
+}
+
+export class SiblingPrefetch {
+  /** Small files of each listed directory, in listing order. */
+  private readonly order = new Map<number, number[]>();
+  private readonly position = new Map<number, { dir: number; index: number }>();
+  private listedFiles = 0;
+  private readonly fetched = new Map<number, Fetched>();
+  /** Reads served from fetched bytes; for stats and tests. */
+  readonly counts = { fetched: 0, served: 0 };
+
+  constructor(
+    private readonly readWhole: ReadWhole,
+    private readonly nodeOf: (nodeid: number) => Node | undefined,
+  ) {}
+
+  /** A listing of `dir` starts from its first entry: the order is rebuilt from here. */
+  listingStarted(dir: number): void {
+    this.dropped(dir);
+    this.order.set(dir, []);
+  }
+
+  /** The next entry of `dir`'s listing. */
+  listed(dir: number, node: Node): void {
+    const files = this.order.get(dir);
+    if (!files || node.type !== "file" || node.attrs.sizeBytes > LIMITS.fusePrefetchFileMaxBytes) return;
+    if (this.listedFiles >= LIMITS.fusePrefetchListedMax) return;
+    this.position.set(node.nodeid, { dir, index: files.length });
+    files.push(node.nodeid);
+    this.listedFiles++;
+  }
+
+  /** Bytes [offset, offset + length) of `node` if they were fetched ahead for its current generation. */
+  take(node: Node, offsetBytes: number, lengthBytes: number): Promise<Uint8Array | null> | null {
+    const entry = this.fetched.get(node.nodeid);
+    if (!entry) return null;
+    if (entry.generation !== node.attrs.generation) {
+      this.fetched.delete(node.nodeid);
+      return null;
+    }
+    return entry.bytes.then((bytes) => {
+      if (bytes === null) return null;
+      const endBytes = offsetBytes + lengthBytes;
+      if (endBytes >= bytes.byteLength) this.fetched.delete(node.nodeid);
+      this.counts.served++;
+      return bytes.slice(offsetBytes, Math.min(endBytes, bytes.byteLength));
+    });
+  }
+
+  /** `node` is being read from its start: fetch the next small files of its listing. */
+  ahead(node: Node): void {
+    const at = this.position.get(node.nodeid);
+    if (!at) return;
+    const files = this.order.get(at.dir) ?? [];
+    for (const nodeid of files.slice(at.index + 1, at.index + 1 + LIMITS.fusePrefetchFilesAhead)) {
+      const sibling = this.nodeOf(nodeid);
+      if (!sibling || this.fetched.has(nodeid) || sibling.attrs.sizeBytes === 0) continue;
+      const generation = sibling.attrs.generation;
+      // A failed fetch leaves the read to the ordinary path.
+      const bytes = this.readWhole(sibling, sibling.attrs.sizeBytes, generation).catch(() => null);
+      this.fetched.set(nodeid, { generation, bytes });
+      this.counts.fetched++;
+      if (this.fetched.size > 2 * LIMITS.fusePrefetchFilesAhead) this.fetched.delete(this.fetched.keys().next().value!);
+    }
+  }
+
+  /** The file's body changed (an event, our own write): what was fetched is stale. */
+  changed(nodeid: number): void {
+    this.fetched.delete(nodeid);
+  }
+
+  /** The kernel forgot the node. */
+  dropped(nodeid: number): void {
+    this.fetched.delete(nodeid);
+    this.position.delete(nodeid);
+    const files = this.order.get(nodeid);
+    if (!files) return;
+    for (const file of files) this.position.delete(file);
+    this.listedFiles -= files.length;
+    this.order.delete(nodeid);
+  }
+}
