@@ -104,6 +104,9 @@ function printStats(mount: FuseMount, nokv: NoKVFs): void {
   const lines = rows.map(([name, s]) => `nokv-fs: ${name.padEnd(12)} ${String(s.count).padStart(8)} requests, mean ${(s.totalUs / s.count).toFixed(0).padStart(6)} us\n`);
   const inval = nokv.invalidator?.counts;
   if (inval) lines.push(`nokv-fs: watch events ${inval.events}, invalidations sent ${inval.sent}, dropped ${mount.notifier.dropped}\n`);
+  const local = nokv.state.local.counts;
+  const ahead = nokv.state.prefetch.counts;
+  lines.push(`nokv-fs: answered locally: ${local.negativeLookups} absent names, ${local.dirGetattrs} dir and ${local.fileGetattrs} file getattrs, ${local.xattrMisses} xattrs; files fetched ahead ${ahead.fetched}, reads served from them ${ahead.served}\n`);
   // Synchronously: the process exits right after, and a buffered write to a pipe would be lost.
   writeSync(2, lines.join(""));
 }

@@ -371,8 +371,6 @@ export const LIMITS = {
   fuseOpenFileBufferedMaxBytes: 32 * 1024 * 1024,
   /** file:// store: puts up to this size (without "full" durability) are synchronous writes, not a thread-pool round trip. */
   fileStoreSyncPutMaxBytes: 256 * 1024,
-  /** file:// store: ranged reads up to this size are synchronous preads, not a thread-pool round trip. */
-  fileStoreSyncReadMaxBytes: 64 * 1024,
   /** FUSE: bytes of its own last-published blocks one open file keeps, to rebuild them without reading them back. */
   fuseCleanBlocksCachedMaxBytes: 8 * 1024 * 1024,
   /** FUSE: blocks one open file streams out (or rebuilds for a publish) at once. */

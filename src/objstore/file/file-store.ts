@@ -3,7 +3,7 @@
 // object or the new one, never a torn write; with durability "full" the bytes and the directory
 // entries are fsynced.
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { mkdir, open, readFile, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { FsError, LIMITS, toFsError } from "../../types/index.ts";
@@ -45,23 +45,6 @@ async function fsyncNewDirs(firstMade: string, leaf: string, stopAt: string): Pr
   for (let d = dirname(leaf); ; d = dirname(d)) {
     await fsyncDir(d);
     if (d === top || d === stopAt || d === dirname(d)) return;
-  }
-}
-
-/** pread of [offset, offset + length) clipped at the end of the file, on the calling thread. */
-function readRangeSync(path: string, range: ByteRange): Uint8Array {
-  const fd = openSync(path, "r");
-  try {
-    const out = new Uint8Array(range.lengthBytes);
-    let doneBytes = 0;
-    while (doneBytes < range.lengthBytes) {
-      const readBytes = readSync(fd, out, doneBytes, range.lengthBytes - doneBytes, range.offsetBytes + doneBytes);
-      if (readBytes === 0) break;
-      doneBytes += readBytes;
-    }
-    return doneBytes === range.lengthBytes ? out : out.subarray(0, doneBytes);
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -248,10 +231,6 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async #readRange(path: string, range: ByteRange): Promise<Uint8Array> {
-    // A small range is read here: a thread-pool round trip costs more than the read itself,
-    // even from a cold disk (4 KiB: ~80 us here vs ~160 us through the pool; ~10 vs ~75 cached). Larger reads stay
-    // on the pool, where a cold disk serves several at once.
-    if (range.lengthBytes <= LIMITS.fileStoreSyncReadMaxBytes) return readRangeSync(path, range);
     // Under Bun a sliced file read is one native call: about 4x the open/stat/read/close below,
     // and ranged reads of small blocks are the hot path of training reads.
     if (typeof Bun !== "undefined") {
