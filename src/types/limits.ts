@@ -353,6 +353,8 @@ export const LIMITS = {
   fusePrefetchFileMaxBytes: 256 * 1024,
   /** FUSE: listed files whose listing order is kept for fetching ahead, all directories together. */
   fusePrefetchListedMax: 100_000,
+  /** FUSE: the mount's own recent commands remembered to recognize their watch events. */
+  fuseOwnCommitsKept: 8_192,
   /** FUSE: files whose attributes the mount answers itself (read from metad, unchanged since). */
   fuseFreshFilesMax: 1_000_000,
   /** FUSE: background listings (and directories remembered as too large for one) at a time. */

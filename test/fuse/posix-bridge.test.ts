@@ -134,6 +134,19 @@ test("extended attributes: set, get, list, remove, with the kernel's flags and e
   expect(await seen()).toBe("e");
 });
 
+test("the kernel's security.capability question before each write costs one listing, then nothing", async () => {
+  await client.writeFile("/caps", "x");
+  const f = await lookupVisible(fs, ctx, 1, "caps");
+  const before = nokv.state.local.counts.xattrMisses;
+  for (let i = 0; i < 3; i++) await expect(fs.getxattr(ctx, f.nodeid, "security.capability")).rejects.toMatchObject({ code: "ENODATA" });
+  expect(nokv.state.local.counts.xattrMisses - before).toBe(2);
+  // Set elsewhere: the event forgets the list, and the value shows.
+  await client.inode.setxattr(f.nodeid, "security.capability", bytes("cap"));
+  const seen = async () => text(await fs.getxattr(ctx, f.nodeid, "security.capability").catch(() => new Uint8Array(0)));
+  for (let i = 0; i < 200 && (await seen()) !== "cap"; i++) await Bun.sleep(10);
+  expect(await seen()).toBe("cap");
+});
+
 test("fallocate: mode 0 grows with zeros and never shrinks, KEEP_SIZE keeps the size, other modes are EOPNOTSUPP", async () => {
   await client.writeFile("/fa", "abc");
   const fa = await lookupVisible(fs, ctx, 1, "fa");

@@ -70,7 +70,10 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     sawDir: (nodeid) => invalidator?.watchDir(nodeid),
     listingDir: async (nodeid) => await invalidator?.watchDirReady(nodeid),
   };
-  state.bodies.afterPublish = (parent, attrs) => childCommitted(state, parent, attrs, 0);
+  state.bodies.afterPublish = (parent, attrs) => {
+    nodes.ownCommit(attrs);
+    childCommitted(state, parent, attrs, 0);
+  };
   state.bodies.onLost = (node) => {
     for (const handle of files.forNode(node.nodeid)) handle.readahead?.drop();
     invalidator?.dropPages(node.nodeid);

@@ -56,7 +56,11 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
         return attrOut(node);
       }
       const serverChanges = await bodyFirst(state, node, changes);
-      if (Object.keys(serverChanges).length > 0) nodes.update(node, await source.setattr(node.inode, serverChanges));
+      if (Object.keys(serverChanges).length > 0) {
+        const attrs = await source.setattr(node.inode, serverChanges);
+        nodes.ownCommit(attrs);
+        nodes.update(node, attrs);
+      }
       return attrOut(node);
     },
     async readlink(_ctx, nodeid) {

@@ -24,6 +24,16 @@ describe("watch events to invalidations", () => {
     expect(invalidationsFor(event({ kind: "create", name: "known", inode: 5 }), nodes)).toEqual([]);
   });
 
+  test("the echo of our own create or publish of a file already gone again (a journal) does nothing; another client's at the same version does", () => {
+    const nodes = table();
+    nodes.ownCommit(attrsOf(9, "file", { version: 10 }));
+    nodes.ownCommit(attrsOf(9, "file", { version: 11, generation: 2 }));
+    expect(invalidationsFor(event({ kind: "create", name: "journal", inode: 9 }), nodes)).toEqual([]);
+    expect(invalidationsFor(event({ kind: "publish", name: "journal", inode: 9, version: 11, generation: 2 }), nodes)).toEqual([]);
+    // One command may create for several clients (merged creates): the inode tells ours apart.
+    expect(invalidationsFor(event({ kind: "create", name: "theirs", inode: 12 }), nodes)).toContainEqual({ kind: "entry", parent: 1, name: "theirs" });
+  });
+
   test("a remove of a name the kernel holds drops it; one it never saw needs nothing", () => {
     const nodes = table();
     expect(invalidationsFor(event({ kind: "remove", name: "other", inode: 9 }), nodes)).toEqual([]);

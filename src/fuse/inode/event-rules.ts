@@ -12,6 +12,8 @@ export type Invalidation =
   | { kind: "inode"; nodeid: number; offsetBytes: -1 | 0 };
 
 export function invalidationsFor(event: WatchEvent, nodes: NodeTable): Invalidation[] {
+  // Our own command's echo: the kernel heard its reply already.
+  if (event.kind !== "remove" && event.kind !== "rename" && nodes.isOwnCommit(event.inode, event.version)) return [];
   const scope = nodes.nodeidOf(event.scope);
   const nodeid = nodes.nodeidOf(event.inode);
   const dirChanged = (dir: number): Invalidation => ({ kind: "inode", nodeid: dir, offsetBytes: -1 });

@@ -43,6 +43,11 @@ export class LocalAnswers {
     this.listings.set(dir, { names: set, validUntilMs: performance.now() + LIMITS.fuseLiveCacheTimeoutMs });
   }
 
+  /** The directory is watched right now: changes to it reach us. */
+  watched(dir: number): boolean {
+    return this.live(dir);
+  }
+
   /** True when `name` is known absent from `dir`: a negative entry needs no round trip. */
   knownAbsent(dir: number, name: string): boolean {
     const listing = this.listings.get(dir);

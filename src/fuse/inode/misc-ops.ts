@@ -35,6 +35,16 @@ export function miscOps(state: FsState): Pick<RawFileSystem, "statfs" | "access"
       if (state.local.xattrAbsent(nodeid, name)) throw new FsError("ENODATA", `no attribute '${name}'`);
       // system.* (POSIX ACLs) is not kept: as on a filesystem without ACLs, there is none (ls -l asks).
       if (name.startsWith("system.")) throw new FsError("ENODATA", `no attribute '${name}' (NoKV keeps no ACLs)`);
+      // Not known yet: learn the whole list once, so the kernel's next question (it asks for
+      // security.capability before every write) is answered here. Kept only while the file's
+      // directory is watched: a change from elsewhere arrives as an event and forgets it.
+      const node = state.nodes.require(nodeid);
+      const link = state.nodes.linkOf(node);
+      if (source.listxattr && link !== null && state.local.xattrNames(nodeid) === undefined && state.local.watched(link.parent)) {
+        const names = await source.listxattr(node.inode);
+        state.local.setXattrNames(nodeid, names);
+        if (!names.includes(name)) throw new FsError("ENODATA", `no attribute '${name}'`);
+      }
       return await source.getxattr(inodeOf(nodeid), name);
     },
     async listxattr(_ctx, nodeid) {

@@ -1,4 +1,4 @@
-import { FsError, type InodeAttrs } from "../../types/index.ts";
+import { FsError, LIMITS, type InodeAttrs } from "../../types/index.ts";
 import { FUSE_ROOT_ID } from "../kernel/index.ts";
 
 // The kernel's view of our inodes: which node ids it holds references to (lookup counts, dropped
@@ -39,6 +39,13 @@ export class NodeTable {
   private readonly children = new Map<string, number>();
   /** Called when a node is dropped (its last reference and handle gone). */
   onDrop: (node: Node) => void = () => {};
+  /**
+   * (inode, version) of this mount's own commands, from their replies: their watch events are an
+   * echo even when the node is gone by the time they arrive (a journal made, written and removed
+   * within milliseconds). Two generations of fuseOwnCommitsKept / 2, the older dropped whole.
+   */
+  private ownRecent = new Set<string>();
+  private ownOlder = new Set<string>();
 
   /** `rootInode` is the NoKV directory shown as the mount root (a snapshot's may not be 1). */
   constructor(readonly rootInode: number, rootAttrs: InodeAttrs) {
@@ -52,6 +59,19 @@ export class NodeTable {
 
   inodeOf(nodeid: number): number {
     return nodeid === FUSE_ROOT_ID ? this.rootInode : nodeid;
+  }
+
+  /** A reply to our own command: `attrs` are the inode as that command left it. */
+  ownCommit(attrs: InodeAttrs): void {
+    this.ownRecent.add(`${attrs.inode}:${attrs.version}`);
+    if (this.ownRecent.size < LIMITS.fuseOwnCommitsKept / 2) return;
+    this.ownOlder = this.ownRecent;
+    this.ownRecent = new Set();
+  }
+
+  isOwnCommit(inode: number, version: number): boolean {
+    const key = `${inode}:${version}`;
+    return this.ownRecent.has(key) || this.ownOlder.has(key);
   }
 
   get(nodeid: number): Node | undefined {

@@ -59,6 +59,7 @@ export function ownerOf(ctx: RequestContext, mode?: number): OwnerArgs {
  * it, its attributes follow from the child's, and a new inode has no extended attributes.
  */
 export function madeEntry(state: FsState, parent: number, name: string, attrs: InodeAttrs): EntryOut {
+  state.nodes.ownCommit(attrs);
   const entry = replyEntry(state, parent, name, attrs);
   const subdirs = attrs.type === "dir" ? 1 : 0;
   state.local.added(parent, name);
