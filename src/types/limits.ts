@@ -353,6 +353,8 @@ export const LIMITS = {
   fusePrefetchFileMaxBytes: 256 * 1024,
   /** FUSE: listed files whose listing order is kept for fetching ahead, all directories together. */
   fusePrefetchListedMax: 100_000,
+  /** FUSE: listing pages whose attribute names are fetched together on the first question about one of them. */
+  fuseXattrPagesKept: 64,
   /** FUSE: the mount's own recent commands remembered to recognize their watch events. */
   fuseOwnCommitsKept: 8_192,
   /** FUSE: files whose attributes the mount answers itself (read from metad, unchanged since). */

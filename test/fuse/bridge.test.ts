@@ -101,6 +101,20 @@ describe("inode layer over the SDK", () => {
     expect(nokv.state.nodes.get(a.nodeid)).toBeUndefined();
   });
 
+  test("a listing fetches no attribute names until one of its files is asked; then the whole page's at once", async () => {
+    await client.mkdir("/xp");
+    for (const n of ["a", "b", "c"]) await client.createFile(`/xp/${n}`);
+    await client.inode.setxattr((await client.stat("/xp/b")).ino, "user.k", new TextEncoder().encode("v"));
+    const dir = await lookupVisible(fs, ctx, 1, "xp");
+    expect(await listAll(dir.nodeid, true, 4096)).toEqual([".", "..", "a", "b", "c"]);
+    const id = (name: string) => nokv.state.nodes.childOf(dir.nodeid, name)!;
+    expect(nokv.state.local.xattrNames(id("a"))).toBeUndefined();
+    await expect(fs.getxattr(ctx, id("a"), "security.capability")).rejects.toMatchObject({ code: "ENODATA" });
+    expect(nokv.state.local.xattrNames(id("b"))).toEqual(["user.k"]);
+    expect(nokv.state.local.xattrNames(id("c"))).toEqual([]);
+    expect(new TextDecoder().decode(await fs.getxattr(ctx, id("b"), "user.k"))).toBe("v");
+  });
+
   test("a lookup of a missing name is a negative entry the kernel may cache, once its directory is watched", async () => {
     const entry = await fs.lookup(ctx, 1, "nope");
     expect(entry.nodeid).toBe(0);

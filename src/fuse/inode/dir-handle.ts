@@ -18,8 +18,10 @@ export interface DirHandle {
   nextCookie: number;
   /** Entries fetched but not yet taken by the kernel (its buffer was full), after `after`. */
   pending: { after: string | undefined; entries: DirEntryPlus[]; nextAfter: string | null } | null;
+  /** The last entry's name once a page said the listing ends there; null until then. */
+  lastName: string | null;
 }
 
 export function newDirHandle(fh: number, node: Node): DirHandle {
-  return { fh, node, cookies: new Map(), nextCookie: COOKIE_DOTDOT + 1, pending: null };
+  return { fh, node, cookies: new Map(), nextCookie: COOKIE_DOTDOT + 1, pending: null, lastName: null };
 }

@@ -1,5 +1,5 @@
 import { LIMITS, typeBits, type DirEntryPlus, type DirPage, type InodeAttrs } from "../../types/index.ts";
-import { DT_DIR, DT_LNK, DT_REG, FUSE_ROOT_ID, type DirentSink, type RawFileSystem } from "../kernel/index.ts";
+import { DT_DIR, DT_LNK, DT_REG, FOPEN, FUSE_ROOT_ID, type DirentSink, type RawFileSystem } from "../kernel/index.ts";
 import { entryOut } from "./attrs.ts";
 import { COOKIE_DOT, COOKIE_DOTDOT, newDirHandle, type DirHandle } from "./dir-handle.ts";
 import { splitLinkKey } from "./node-table.ts";
@@ -19,8 +19,14 @@ export function dirOps(state: FsState): Pick<RawFileSystem, "opendir" | "readdir
   return {
     async opendir(_ctx, nodeid) {
       const node = state.nodes.require(nodeid);
+      // The kernel may keep the listing (a second find, du after find, git status) when every
+      // change to the directory reaches it: its own, and others' as watch invalidations; so the
+      // watch is made live first (the first readdir would wait for it anyway). A snapshot never
+      // changes.
+      await state.listingDir(nodeid);
       const handle = state.dirs.add((fh) => newDirHandle(fh, node));
-      return { fh: handle.fh, openFlags: 0 };
+      const cacheable = !state.source.watch || state.local.watched(nodeid);
+      return { fh: handle.fh, openFlags: cacheable ? FOPEN.CACHE_DIR | FOPEN.KEEP_CACHE : 0 };
     },
     async readdir(_ctx, nodeid, fh, offset, sink) {
       const handle = state.dirs.get(fh);
@@ -61,23 +67,34 @@ function addDots(state: FsState, handle: DirHandle, offset: number, sink: Dirent
 
 async function addEntries(state: FsState, handle: DirHandle, after: string | undefined, sink: DirentSink): Promise<void> {
   if (after === undefined && sink.plus) state.prefetch.listingStarted(handle.node.nodeid);
-  let cursor = after;
-  for (;;) {
-    const page = await pageAfter(state, handle, cursor);
-    for (let i = 0; i < page.entries.length; i++) {
-      const e = page.entries[i]!;
-      if (!addEntry(state, handle, e, sink)) {
-        handle.pending = { after: cursor, entries: page.entries.slice(i), nextAfter: page.nextAfter };
+  // The kernel asks once more past the last entry: the listing is known to end there.
+  if (after !== undefined && after === handle.lastName) return;
+  // Nodes handed to the kernel in this reply: their attribute names are fetched together if asked.
+  const taken = sink.plus ? new Map<number, number>() : null;
+  try {
+    let cursor = after;
+    for (;;) {
+      const page = await pageAfter(state, handle, cursor);
+      for (let i = 0; i < page.entries.length; i++) {
+        const e = page.entries[i]!;
+        if (!addEntry(state, handle, e, sink, taken)) {
+          handle.pending = { after: cursor, entries: page.entries.slice(i), nextAfter: page.nextAfter };
+          return;
+        }
+        cursor = e.name;
+      }
+      handle.pending = null;
+      if (page.nextAfter === null) {
+        handle.lastName = cursor ?? null;
         return;
       }
-      cursor = e.name;
     }
-    handle.pending = null;
-    if (page.nextAfter === null) return;
+  } finally {
+    if (taken) state.xattrPages.listed(taken);
   }
 }
 
-function addEntry(state: FsState, handle: DirHandle, e: DirEntryPlus, sink: DirentSink): boolean {
+function addEntry(state: FsState, handle: DirHandle, e: DirEntryPlus, sink: DirentSink, taken: Map<number, number> | null): boolean {
   const cookie = handle.nextCookie;
   const known = state.nodes.get(state.nodes.nodeidOf(e.attrs.inode));
   const overlay = known ? state.bodies.overlay(known) : undefined;
@@ -91,9 +108,7 @@ function addEntry(state: FsState, handle: DirHandle, e: DirEntryPlus, sink: Dire
     const node = state.nodes.remember(handle.node.nodeid, e.name, e.attrs);
     if (node.type === "file") state.local.fileFresh(node.nodeid);
     state.prefetch.listed(handle.node.nodeid, node);
-    // Kept only for nodes in the table: their changes from elsewhere reach us and forget it.
-    const names = learnedXattrs.get(e);
-    if (names) state.local.setXattrNames(node.nodeid, names);
+    taken?.set(node.nodeid, node.inode);
   }
   return true;
 }
@@ -103,21 +118,5 @@ async function pageAfter(state: FsState, handle: DirHandle, cursor: string | und
   const pending = handle.pending;
   if (pending && pending.after === cursor) return { entries: pending.entries, nextAfter: pending.nextAfter };
   const limit = LIMITS.readdirPageDefaultEntries;
-  const page = await state.source.readdirPlus(handle.node.inode, cursor === undefined ? { limit } : { after: cursor, limit });
-  await learnXattrs(state, page.entries);
-  return page;
-}
-
-/** Attribute names learned per listed entry, until the kernel takes the entry (see learnXattrs). */
-const learnedXattrs = new WeakMap<DirEntryPlus, string[]>();
-
-/**
- * ls -l, cp -a and tar ask every file for an attribute or two (security.*, capabilities): one
- * request per listing page answers those for the whole page.
- */
-async function learnXattrs(state: FsState, entries: readonly DirEntryPlus[]): Promise<void> {
-  if (!state.source.xattrNames || entries.length === 0) return;
-  const inodes = entries.map((e) => e.attrs.inode);
-  const withNames = new Map(await state.source.xattrNames(inodes));
-  for (const e of entries) learnedXattrs.set(e, withNames.get(e.attrs.inode) ?? []);
+  return await state.source.readdirPlus(handle.node.inode, cursor === undefined ? { limit } : { after: cursor, limit });
 }

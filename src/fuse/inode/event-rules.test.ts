@@ -15,11 +15,11 @@ function table(): NodeTable {
 }
 
 describe("watch events to invalidations", () => {
-  test("a create elsewhere drops a (maybe negative) entry and the directory's attributes; our own echo does nothing", () => {
+  test("a create elsewhere drops a (maybe negative) entry and the directory's attributes and cached listing; our own echo does nothing", () => {
     const nodes = table();
     expect(invalidationsFor(event({ kind: "create", name: "new", inode: 9 }), nodes)).toEqual([
       { kind: "entry", parent: 1, name: "new" },
-      { kind: "inode", nodeid: 1, offsetBytes: -1 },
+      { kind: "inode", nodeid: 1, offsetBytes: 0 },
     ]);
     expect(invalidationsFor(event({ kind: "create", name: "known", inode: 5 }), nodes)).toEqual([]);
   });
@@ -81,7 +81,7 @@ describe("watch events to invalidations", () => {
     expect(invalidationsFor(event({ kind: "publish", name: "known", inode: 5, generation: 6 }), nodes)).toEqual([]);
     expect(invalidationsFor(event({ kind: "publish", name: "fresh", inode: 12, generation: 1 }), nodes)).toEqual([
       { kind: "entry", parent: 1, name: "fresh" },
-      { kind: "inode", nodeid: 1, offsetBytes: -1 },
+      { kind: "inode", nodeid: 1, offsetBytes: 0 },
     ]);
   });
 });

@@ -16,7 +16,8 @@ export function invalidationsFor(event: WatchEvent, nodes: NodeTable): Invalidat
   if (event.kind !== "remove" && event.kind !== "rename" && nodes.isOwnCommit(event.inode, event.version)) return [];
   const scope = nodes.nodeidOf(event.scope);
   const nodeid = nodes.nodeidOf(event.inode);
-  const dirChanged = (dir: number): Invalidation => ({ kind: "inode", nodeid: dir, offsetBytes: -1 });
+  // Offset 0: the directory's attributes and the listing the kernel may cache (FOPEN_CACHE_DIR).
+  const dirChanged = (dir: number): Invalidation => ({ kind: "inode", nodeid: dir, offsetBytes: 0 });
   switch (event.kind) {
     case "create": {
       if (nodes.childOf(scope, event.name) === nodeid) return [];

@@ -113,7 +113,7 @@ export class Invalidator {
       // The watch fell behind or its cursor expired: events were lost, so everything the kernel
       // holds from this directory is suspect. Drop it all; the next lookup watches again.
       for (const name of this.nodes.namesIn(nodeid)) this.send({ kind: "entry", parent: nodeid, name });
-      this.send({ kind: "inode", nodeid, offsetBytes: -1 });
+      this.send({ kind: "inode", nodeid, offsetBytes: 0 });
     } finally {
       if (this.watches.get(nodeid) === started) {
         this.watches.delete(nodeid);

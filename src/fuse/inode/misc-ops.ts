@@ -41,14 +41,15 @@ export function miscOps(state: FsState): Pick<RawFileSystem, "statfs" | "access"
       const node = state.nodes.require(nodeid);
       const link = state.nodes.linkOf(node);
       if (source.listxattr && link !== null && state.local.xattrNames(nodeid) === undefined && state.local.watched(link.parent)) {
-        const names = await source.listxattr(node.inode);
-        state.local.setXattrNames(nodeid, names);
-        if (!names.includes(name)) throw new FsError("ENODATA", `no attribute '${name}'`);
+        // A listed file: its whole page at once (ls -l asks each); otherwise this file's list.
+        if (!(await state.xattrPages.learn(nodeid))) state.local.setXattrNames(nodeid, await source.listxattr(node.inode));
+        if (state.local.xattrAbsent(nodeid, name)) throw new FsError("ENODATA", `no attribute '${name}'`);
       }
       return await source.getxattr(inodeOf(nodeid), name);
     },
     async listxattr(_ctx, nodeid) {
       if (!source.listxattr) return [];
+      if (state.local.xattrNames(nodeid) === undefined) await state.xattrPages.learn(nodeid);
       const known = state.local.xattrNames(nodeid);
       if (known) return known;
       const names = await source.listxattr(inodeOf(nodeid));

@@ -7,6 +7,7 @@ import type { Node, NodeTable } from "./node-table.ts";
 import type { FileHandle, Handles } from "./open-files.ts";
 import type { DirHandle } from "./dir-handle.ts";
 import type { SiblingPrefetch } from "./sibling-prefetch.ts";
+import type { XattrPages } from "./xattr-pages.ts";
 import type { NodeSource, OwnerArgs } from "./source.ts";
 
 // What every handler of the inode layer shares.
@@ -19,6 +20,8 @@ export interface FsState {
   bodies: Bodies;
   /** What the mount answers without a round trip (see local-answers.ts). */
   local: LocalAnswers;
+  /** Attribute names of listed files, fetched a page at a time when first asked. */
+  xattrPages: XattrPages;
   /** Small files of a listing fetched ahead of a program reading them in order. */
   prefetch: SiblingPrefetch;
   /** Nodes unlinked (or renamed over) while open: metad keeps them until their last handle closes. */
