@@ -59,8 +59,17 @@ def verify_segments(key, checksum, data):
             )
 
 
+# The file:// layout metad and the TypeScript SDK use (src/objstore/file/layout.ts): a key's first
+# DIR_COMPONENTS components are directories, the rest one file name with "\\" for "/" (no key holds
+# a backslash); a tail longer than one file name, and every key of stores written before this
+# layout, stay nested (a directory per component). Reads look in both places.
+DIR_COMPONENTS = 3
+FLAT_SEPARATOR = "\\"
+NAME_MAX_BYTES = 255
+
+
 class FileStore:
-    """file://DIR: an object is the file DIR/<key>; a put writes a temp file and renames it."""
+    """file://DIR: one file per object (see the layout above); a put writes a temp file and renames it."""
 
     inline_reads = True
 
@@ -68,31 +77,43 @@ class FileStore:
         self.root = os.path.abspath(root)
         self.url = "file://" + self.root
 
-    def _path(self, key):
+    def _parts(self, key):
         parts = key.split("/")
-        if not key or any(p in ("", ".", "..") or p.startswith(TEMP_COMPONENT_PREFIX) for p in parts):
+        if not key or any(p in ("", ".", "..") or p.startswith(TEMP_COMPONENT_PREFIX) or FLAT_SEPARATOR in p for p in parts):
             raise os_error(errno.EINVAL, "object key %r is not valid" % key, key)
-        return os.path.join(self.root, *parts)
+        return parts
+
+    def _paths(self, key):
+        """Where a put writes the key, then where older stores kept it."""
+        parts = self._parts(key)
+        nested = os.path.join(self.root, *parts)
+        tail = FLAT_SEPARATOR.join(parts[DIR_COMPONENTS:])
+        if len(parts) <= DIR_COMPONENTS + 1 or len(tail.encode("utf-8")) > NAME_MAX_BYTES:
+            return [nested]
+        return [os.path.join(self.root, *parts[:DIR_COMPONENTS], tail), nested]
+
+    def _open(self, key, opener):
+        paths = self._paths(key)
+        for path in paths:
+            try:
+                return opener(path)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+        raise os_error(errno.ENOENT, "no object %r in %s" % (key, self.url), key)
 
     def get(self, key, offset, length):
-        try:
-            fd = os.open(self._path(key), os.O_RDONLY)
-        except FileNotFoundError:
-            raise os_error(errno.ENOENT, "no object %r in %s" % (key, self.url), key)
+        fd = self._open(key, lambda path: os.open(path, os.O_RDONLY))
         try:
             return pread_fully(fd, length, offset)
         finally:
             os.close(fd)
 
     def get_whole(self, key):
-        try:
-            with open(self._path(key), "rb") as f:
-                return f.read()
-        except FileNotFoundError:
-            raise os_error(errno.ENOENT, "no object %r in %s" % (key, self.url), key)
+        with self._open(key, lambda path: open(path, "rb")) as f:
+            return f.read()
 
     def put(self, key, data):
-        path = self._path(key)
+        path = self._paths(key)[0]
         directory = os.path.dirname(path)
         os.makedirs(directory, exist_ok=True)
         temp = os.path.join(directory, TEMP_COMPONENT_PREFIX + secrets.token_hex(8))

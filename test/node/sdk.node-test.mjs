@@ -45,7 +45,8 @@ describe("nokv/sdk under Node", () => {
     await client.writeFile("/sum.bin", bytes, { blockSizeBytes: 128 * 1024 });
     assert.deepEqual(new Uint8Array(await client.readFile("/sum.bin")), bytes);
     const key = readdirSync(metad.objectsDir, { recursive: true, withFileTypes: true })
-      .filter((e) => e.isFile() && e.name === "1" && !e.parentPath.endsWith("objects"))
+      // Block 1 of chunk 0: the file "<generation>\0\1" in its inode's directory (src/objstore/file/layout.ts).
+      .filter((e) => e.isFile() && e.name.endsWith("\\0\\1"))
       .map((e) => join(e.parentPath, e.name))[0];
     const stored = readFileSync(key);
     stored[5] ^= 0xff;
