@@ -34,6 +34,8 @@ import type {
 } from "../store.ts";
 import { applyMutation, applyWatchEvents } from "./apply.ts";
 import { checkPredicates } from "./predicates.ts";
+import { needsSavepoint } from "./savepoints.ts";
+import { orphanFromRow, skipScan, stagedFromRow } from "./row-readers.ts";
 import { SqliteFullScan } from "./full-scan.ts";
 import { prepareStatements, type Statements } from "./statements.ts";
 
@@ -65,6 +67,8 @@ export class SqliteStore implements MetadataStore {
   private depth = 0;
   /** Set when a failure inside a group took the group's transaction with it. */
   private groupFailure: Error | null = null;
+  /** Whether the open group's transaction holds writes: until then a failed command rolls it all back. */
+  private groupWritten = false;
   /** Each shard's clocks as applied; a projection of the `shard` rows, rebuilt after a rollback. */
   private readonly shardStates = new Map<number, ShardState>();
   /** Shards whose state changed in the open transaction and is not yet written to its row. */
@@ -150,6 +154,7 @@ export class SqliteStore implements MetadataStore {
     this.tx.begin.run();
     this.depth++;
     this.groupFailure = null;
+    this.groupWritten = false;
     try {
       const out = fn();
       // A commit inside lost the whole transaction (SQLite rolled it back, e.g. on a full disk):
@@ -216,7 +221,10 @@ export class SqliteStore implements MetadataStore {
     checkPredicates(this.s, this.counters, command.predicates);
     const bytes = encoded ?? encodeCommand(command);
     const outer = this.depth === 0;
-    (outer ? this.tx.begin : this.tx.savepoint).run();
+    // The first writer of a group needs no savepoint: rolling back the transaction undoes only it.
+    const guarded = !outer && this.groupWritten && needsSavepoint(command, state);
+    if (outer) this.tx.begin.run();
+    else if (guarded) this.tx.savepoint.run();
     this.depth++;
     const next: ShardState = { ...state, version: command.version, nextId: Math.max(state.nextId, command.nextId) };
     try {
@@ -239,7 +247,10 @@ export class SqliteStore implements MetadataStore {
         this.flushShards();
         this.tx.commit.run();
         this.finishCheckpointIfDue();
-      } else this.tx.release.run();
+      } else {
+        if (guarded) this.tx.release.run();
+        this.groupWritten = true;
+      }
       this.counters.commits++;
       return { commitVersion: version, replayed: false, result: command.result ?? null };
     } catch (err) {
@@ -247,15 +258,28 @@ export class SqliteStore implements MetadataStore {
       if (outer) {
         this.rollbackIfOpen();
         this.loadShards();
-      } else if (this.db.inTransaction) {
+      } else if (guarded && this.db.inTransaction) {
         this.tx.rollbackTo.run();
         this.tx.release.run();
+      } else if (!this.groupWritten && this.db.inTransaction) {
+        this.restartGroupTransaction();
       } else {
+        // Writes of earlier commands share the transaction with this one's half: all of it goes.
         this.groupFailure = err instanceof Error ? err : new Error(String(err));
       }
       throw err;
     } finally {
       this.depth--;
+    }
+  }
+
+  /** A group's first writer failed: its writes are all the transaction holds, so start it afresh. */
+  private restartGroupTransaction(): void {
+    try {
+      this.tx.rollback.run();
+      this.tx.begin.run();
+    } catch (err) {
+      this.groupFailure = err instanceof Error ? err : new Error(String(err));
     }
   }
 
@@ -481,6 +505,7 @@ export class SqliteStore implements MetadataStore {
     const bound = atLimit ? (atLimit[0] as number) : beforeVersion;
     // Log trimming is upkeep of the log itself, not a command in it: replicas trim on their own.
     const run = () => {
+      this.groupWritten = true;
       const deleted = this.s.logTrim.run(shard, bound).changes;
       const state = this.shardStates.get(shard);
       if (state && bound > state.logFloor) {
@@ -550,40 +575,4 @@ function walSizeBytes(dbPath: string): number {
   } catch {
     return 0;
   }
-}
-
-/** Distinct leading keys of an index, one seek each: `next` selects the first key above its argument. */
-function skipScan(next: { values(...args: unknown[]): unknown[][] }, after: number, limit: number): number[] {
-  const out: number[] = [];
-  let cursor = after;
-  while (out.length < limit) {
-    const row = next.values(cursor)[0];
-    if (!row) break;
-    cursor = row[0] as number;
-    out.push(cursor);
-  }
-  return out;
-}
-
-function orphanFromRow(row: unknown[]): StoredOrphan {
-  return {
-    mount: Number(row[0]),
-    inode: Number(row[1]),
-    session: row[2] as string,
-    expiresAtMs: Number(row[3]),
-    createdVersion: Number(row[4]),
-  };
-}
-
-function stagedFromRow(row: unknown[]): StoredStaged {
-  return {
-    mount: row[0] as number,
-    prepareId: row[1] as string,
-    inode: row[2] as number,
-    generation: row[3] as number,
-    keyPrefix: row[4] as string,
-    expiresAtMs: row[5] as number,
-    createdVersion: row[6] as number,
-    freshInode: row[7] === 1,
-  };
 }
