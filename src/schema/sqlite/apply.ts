@@ -2,6 +2,7 @@ import type { Mutation, WatchEventDraft } from "../command.ts";
 import { SUMMARY_CHUNK_INDEX, TYPE_CODE, WATCH_KIND_CODE } from "../ddl.ts";
 import { decodeManifest, encodeManifest } from "../rows.ts";
 import type { ShardState, WriteCounters } from "../store.ts";
+import { storedDedupeKey } from "./dedupe-key.ts";
 import type { Statements } from "./statements.ts";
 
 // Applies one command's mutations and watch events at `version`: a function of the command and
@@ -127,7 +128,7 @@ export function applyMutation(
       if (m.key.beforeVersion > shard.watchFloor) shard.watchFloor = m.key.beforeVersion;
       return;
     case "dedupe":
-      counters.currentDeletes += s.dedupeDelete.run(m.key.requestKey).changes;
+      counters.currentDeletes += s.dedupeDelete.run(storedDedupeKey(m.key.requestKey)).changes;
       return;
   }
 }

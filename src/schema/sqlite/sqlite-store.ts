@@ -35,6 +35,7 @@ import type {
 import { applyMutation, applyWatchEvents } from "./apply.ts";
 import { checkPredicates } from "./predicates.ts";
 import { needsSavepoint } from "./savepoints.ts";
+import { rekeyDedupeRecords, requestKeyOf, storedDedupeKey } from "./dedupe-key.ts";
 import { orphanFromRow, skipScan, stagedFromRow } from "./row-readers.ts";
 import { SqliteFullScan } from "./full-scan.ts";
 import { prepareStatements, type Statements } from "./statements.ts";
@@ -120,7 +121,11 @@ export class SqliteStore implements MetadataStore {
       if (current > SCHEMA_VERSION) {
         throw new FsError("EINVAL", `metadata schema version ${current} is newer than this build (${SCHEMA_VERSION})`);
       }
-      for (; current < SCHEMA_VERSION; current++) this.db.run(MIGRATIONS[current - 1]!);
+      for (; current < SCHEMA_VERSION; current++) {
+        this.db.run(MIGRATIONS[current - 1]!);
+        // Version 5's dedupe keys are computed in code, not SQL.
+        if (current + 1 === 5) rekeyDedupeRecords(this.db);
+      }
       this.db.run("INSERT OR REPLACE INTO system (name, int_value) VALUES (?, ?)", [SYS_SCHEMA, SCHEMA_VERSION]);
     })();
   }
@@ -143,7 +148,7 @@ export class SqliteStore implements MetadataStore {
   }
 
   replay(requestKey: string): CommitResult | null {
-    const row = this.s.dedupeGet.values(requestKey)[0];
+    const row = this.s.dedupeGet.values(storedDedupeKey(requestKey))[0];
     if (!row) return null;
     this.counters.commandsReplayed++;
     return { commitVersion: row[0] as number, replayed: true, result: (row[1] as Uint8Array | null) ?? null };
@@ -232,11 +237,11 @@ export class SqliteStore implements MetadataStore {
       for (const m of command.mutations) applyMutation(this.s, m, version, command.keepHistory, this.counters, next);
       if (command.watchEvents.length > 0) applyWatchEvents(this.s, command.watchEvents, version, this.counters);
       if (command.requestKey !== undefined) {
-        this.s.dedupeInsert.run(command.requestKey, command.shard, version, command.timestampMs, command.result ?? null);
+        this.s.dedupeInsert.run(storedDedupeKey(command.requestKey), command.shard, version, command.timestampMs, command.result ?? null);
         this.counters.dedupeWrites++;
       }
       for (const d of command.dedupe ?? []) {
-        this.s.dedupeInsert.run(d.requestKey, command.shard, version, command.timestampMs, d.result);
+        this.s.dedupeInsert.run(storedDedupeKey(d.requestKey), command.shard, version, command.timestampMs, d.result);
         this.counters.dedupeWrites++;
       }
       this.s.logInsert.run(command.shard, version, command.kind, bytes);
@@ -491,7 +496,7 @@ export class SqliteStore implements MetadataStore {
   }
 
   scanDedupeExpired(shard: MountId, beforeMs: number, limit: number): string[] {
-    return this.s.dedupeExpired.values(shard, beforeMs, limit).map((r) => r[0] as string);
+    return this.s.dedupeExpired.values(shard, beforeMs, limit).map((r) => requestKeyOf(r[0] as string));
   }
 
   readLog(shard: MountId, fromVersion: Version, limit: number): LogEntry[] {
