@@ -32,7 +32,8 @@ import type {
   StoredOrphan,
   WriteCounters,
 } from "../store.ts";
-import { applyMutation, applyWatchEvents } from "./apply.ts";
+import { applyMutations, applyWatchEvents } from "./apply.ts";
+import { CommandInserts } from "./bulk-insert.ts";
 import { checkPredicates } from "./predicates.ts";
 import { needsSavepoint } from "./savepoints.ts";
 import { rekeyDedupeRecords, requestKeyOf, storedDedupeKey } from "./dedupe-key.ts";
@@ -64,6 +65,7 @@ export class SqliteStore implements MetadataStore {
   readonly counters: WriteCounters = newCounters();
   private readonly db: Database;
   private readonly s: Statements;
+  private readonly bulk: CommandInserts;
   private readonly tx: Record<"begin" | "commit" | "rollback" | "savepoint" | "release" | "rollbackTo", { run(): unknown }>;
   private depth = 0;
   /** Set when a failure inside a group took the group's transaction with it. */
@@ -89,6 +91,7 @@ export class SqliteStore implements MetadataStore {
       this.checkpointer = new WalCheckpointer(options.path);
     }
     this.s = prepareStatements(this.db);
+    this.bulk = new CommandInserts(this.db);
     this.tx = {
       begin: this.db.prepare("BEGIN IMMEDIATE"),
       commit: this.db.prepare("COMMIT"),
@@ -234,8 +237,8 @@ export class SqliteStore implements MetadataStore {
     const next: ShardState = { ...state, version: command.version, nextId: Math.max(state.nextId, command.nextId) };
     try {
       const version = command.version;
-      for (const m of command.mutations) applyMutation(this.s, m, version, command.keepHistory, this.counters, next);
-      if (command.watchEvents.length > 0) applyWatchEvents(this.s, command.watchEvents, version, this.counters);
+      applyMutations(this.s, this.bulk, command.mutations, version, command.keepHistory, this.counters, next);
+      if (command.watchEvents.length > 0) applyWatchEvents(this.bulk, command.watchEvents, version, this.counters);
       if (command.requestKey !== undefined) {
         this.s.dedupeInsert.run(storedDedupeKey(command.requestKey), command.shard, version, command.timestampMs, command.result ?? null);
         this.counters.dedupeWrites++;
@@ -259,6 +262,7 @@ export class SqliteStore implements MetadataStore {
       this.counters.commits++;
       return { commitVersion: version, replayed: false, result: command.result ?? null };
     } catch (err) {
+      this.bulk.discard();
       this.shardStates.set(command.shard, state);
       if (outer) {
         this.rollbackIfOpen();
