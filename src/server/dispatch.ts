@@ -32,11 +32,15 @@ export function isAsyncRequest(request: WireRequest): boolean {
   return opSpec(request.op)?.async === true;
 }
 
+/** Reads that answer one inode's attributes: their replies are kept encoded with the attributes (ServiceCore.encodedRead). */
+const ATTRS_READS: ReadonlySet<string> = new Set(["lookup", "getattr", "stat_path", "lstat_path"]);
+
 export type OpObserver = (op: string, latencyUs: number, failed: boolean) => void;
 
 /**
  * Runs one synchronous request (not an async op) and always returns a response. A top-level
- * write's result goes out as the bytes it was encoded to for dedupe (`raw`); batch members never.
+ * write's result goes out as the bytes it was encoded to for dedupe, an attributes read's as the
+ * bytes cached with them (`raw`); batch members never.
  */
 export function execute(ctx: OpContext, request: WireRequest, observe: OpObserver, raw = false): WireResponse {
   if (request.op === "batch") return runBatch(ctx, request, observe);
@@ -46,7 +50,8 @@ export function execute(ctx: OpContext, request: WireRequest, observe: OpObserve
     const spec = opSpec(request.op);
     if (!spec || spec.async) throw new FsError("ENOSYS", `unknown op '${request.op}'`);
     const value = spec.run(ctx, request.args, spec.write ? request.requestKey : undefined);
-    const encoded = raw && spec.write ? ctx.service.core.encodedOf(value) : null;
+    const core = ctx.service.core;
+    const encoded = !raw ? null : spec.write ? core.encodedOf(value) : ATTRS_READS.has(request.op) ? core.encodedRead(value as object) : null;
     response = okResponse(encoded ? new RawValue(encoded) : resultToWire(request.op, value));
   } catch (err) {
     response = errorResponse(toFsError(err));
