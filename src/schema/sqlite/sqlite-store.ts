@@ -239,14 +239,11 @@ export class SqliteStore implements MetadataStore {
       const version = command.version;
       applyMutations(this.s, this.bulk, command.mutations, version, command.keepHistory, this.counters, next);
       if (command.watchEvents.length > 0) applyWatchEvents(this.bulk, command.watchEvents, version, this.counters);
-      if (command.requestKey !== undefined) {
-        this.s.dedupeInsert.run(storedDedupeKey(command.requestKey), command.shard, version, command.timestampMs, command.result ?? null);
-        this.counters.dedupeWrites++;
-      }
-      for (const d of command.dedupe ?? []) {
-        this.s.dedupeInsert.run(storedDedupeKey(d.requestKey), command.shard, version, command.timestampMs, d.result);
-        this.counters.dedupeWrites++;
-      }
+      // A merged command answers many requests: their records go in a few statements.
+      if (command.requestKey !== undefined) this.bulk.dedupe.add([storedDedupeKey(command.requestKey), command.shard, version, command.timestampMs, command.result ?? null]);
+      for (const d of command.dedupe ?? []) this.bulk.dedupe.add([storedDedupeKey(d.requestKey), command.shard, version, command.timestampMs, d.result]);
+      this.bulk.dedupe.flush();
+      this.counters.dedupeWrites += (command.requestKey !== undefined ? 1 : 0) + (command.dedupe?.length ?? 0);
       this.s.logInsert.run(command.shard, version, command.kind, bytes);
       this.counters.logWrites++;
       this.shardStates.set(command.shard, next);
