@@ -1,7 +1,9 @@
 // What one create costs metad in CPU, measured from /proc so a shared machine's scheduling does
-// not distort it, beside the bare bun:sqlite floor's CPU for the same rows; and two parts of the
-// create path measured alone: the command log entry of a 256-name create, and the row cache at
-// its limit beside the Map-front eviction it replaced.
+// not distort it, beside the bare bun:sqlite floor's CPU for the same rows: batched (256 names
+// per request) and unbatched (one create in flight per client), and a lookup by inode with 256 in
+// flight beside the floor's dentry + inode read. Then two parts of the create path measured alone:
+// the command log entry of a 256-name create, and the row cache at its limit beside the Map-front
+// eviction it replaced.
 // `bun bench/create-cpu.bench.ts [--rounds N] [--json]` (Linux: reads /proc/PID/stat).
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,13 +11,16 @@ import { join } from "node:path";
 import { Packr } from "msgpackr";
 import { decodeCommand, encodeCommand } from "../src/schema/command-codec.ts";
 import type { MetadataCommand } from "../src/schema/index.ts";
-import { connect } from "../src/sdk/index.ts";
+import { connect, type NoKVClient } from "../src/sdk/index.ts";
 import { NestedGenerations } from "../src/service/generations.ts";
 import { ROOT_INODE } from "../src/types/index.ts";
 import { SqliteFloor } from "./floors/sqlite-floor.ts";
 
 const CLIENTS = 32;
 const BATCH = 256;
+/** Unbatched creates per client per round, each awaited before the next. */
+const UNBATCHED_PER_CLIENT = 64;
+const LOOKUPS_IN_FLIGHT = 256;
 const args = process.argv.slice(2);
 const rounds = Number(args[args.indexOf("--rounds") + 1] ?? 0) || 20;
 const json = args.includes("--json");
@@ -57,6 +62,7 @@ async function metadCpu(dir: string): Promise<void> {
       rows.push({ what: `metad CPU per batched create, ${shape}`, value: cpuUs, unit: "µs" }, { what: `batched creates, ${shape}`, value: (creates / wallMs) * 1000, unit: "/s" });
       say(`  ${shape}: ${creates} creates, metad CPU ${cpuUs.toFixed(1)} µs each, ${((creates / wallMs) * 1000).toFixed(0)} creates/s`);
     }
+    await unbatchedAndLookups(clients, () => cpuSeconds(child.pid));
   } finally {
     for (const c of clients) c.close();
     child.kill("SIGTERM");
@@ -69,11 +75,52 @@ async function metadCpu(dir: string): Promise<void> {
     for (let i = 0; i < count; i++) floor.create(BATCH);
     const used = process.cpuUsage(started);
     const floorUs = (used.user + used.system) / (count * BATCH);
-    for (const row of rows) if (row.unit === "µs") Object.assign(row, { floor: floorUs, floorName: "bun:sqlite, 256 creates per tx" });
-    say(`  floor: bun:sqlite writing the same rows, 256 per transaction: ${floorUs.toFixed(1)} µs CPU per create`);
+    const floorOf = (fn: (i: number) => unknown, n: number) => {
+      const t = process.cpuUsage();
+      for (let i = 0; i < n; i++) fn(i);
+      const u = process.cpuUsage(t);
+      return (u.user + u.system) / n;
+    };
+    const singleUs = floorOf(() => floor.create(1), rounds * CLIENTS * UNBATCHED_PER_CLIENT);
+    const statUs = floorOf((i) => floor.stat(i), rounds * CLIENTS * UNBATCHED_PER_CLIENT);
+    for (const row of rows) {
+      if (row.unit !== "µs") continue;
+      if (row.what.includes("batched create")) Object.assign(row, row.what.includes("unbatched") ? { floor: singleUs, floorName: "bun:sqlite, 1 create per tx" } : { floor: floorUs, floorName: "bun:sqlite, 256 creates per tx" });
+      else Object.assign(row, { floor: statUs, floorName: "bun:sqlite, dentry + inode read" });
+    }
+    say(`  floor: bun:sqlite writing the same rows, 256 per transaction: ${floorUs.toFixed(1)} µs CPU per create; 1 per transaction: ${singleUs.toFixed(1)} µs; a dentry + inode read: ${statUs.toFixed(1)} µs`);
   } finally {
     floor.close();
   }
+}
+
+/** Unbatched creates (every client one in flight) into one directory per round, then lookups of them. */
+async function unbatchedAndLookups(clients: NoKVClient[], cpu: () => number): Promise<void> {
+  const dirs: number[] = [];
+  let before = cpu();
+  let started = performance.now();
+  for (let r = 0; r < rounds; r++) {
+    const dir = (await clients[0]!.inode.mkdir(ROOT_INODE, `u${r}`)).inode;
+    dirs.push(dir);
+    await Promise.all(clients.map(async (c, i) => {
+      for (let k = 0; k < UNBATCHED_PER_CLIENT; k++) await c.inode.create(dir, `c${i}-f${k}`);
+    }));
+  }
+  const creates = rounds * CLIENTS * UNBATCHED_PER_CLIENT;
+  const createUs = ((cpu() - before) * 1e6) / creates;
+  const createRate = (creates / (performance.now() - started)) * 1000;
+  rows.push({ what: "metad CPU per unbatched create, one directory", value: createUs, unit: "µs" }, { what: "unbatched creates, one directory", value: createRate, unit: "/s" });
+  say(`  unbatched, ${CLIENTS} clients one in flight each: ${creates} creates, metad CPU ${createUs.toFixed(1)} µs each, ${createRate.toFixed(0)} creates/s`);
+  before = cpu();
+  started = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: LOOKUPS_IN_FLIGHT }, async () => {
+    for (let i = next++; i < creates; i = next++) await clients[0]!.inode.lookup(dirs[i % dirs.length]!, `c${(i >> 5) % CLIENTS}-f${(i >> 10) % UNBATCHED_PER_CLIENT}`);
+  }));
+  const lookupUs = ((cpu() - before) * 1e6) / creates;
+  const lookupRate = (creates / (performance.now() - started)) * 1000;
+  rows.push({ what: `metad CPU per lookup by inode, ${LOOKUPS_IN_FLIGHT} in flight`, value: lookupUs, unit: "µs" }, { what: `lookups by inode, ${LOOKUPS_IN_FLIGHT} in flight`, value: lookupRate, unit: "/s" });
+  say(`  lookup by inode, ${LOOKUPS_IN_FLIGHT} in flight: ${creates} lookups, metad CPU ${lookupUs.toFixed(1)} µs each, ${lookupRate.toFixed(0)} lookups/s`);
 }
 
 function logEntry(): void {
@@ -137,7 +184,7 @@ function rowCache(): void {
 
 const dir = mkdtempSync(join(tmpdir(), "nokv-create-cpu-"));
 try {
-  say(`create CPU bench: ${rounds} rounds of ${CLIENTS} clients x ${BATCH}-name batches`);
+  say(`create CPU bench: ${rounds} rounds of ${CLIENTS} clients x ${BATCH}-name batches, then x ${UNBATCHED_PER_CLIENT} single creates`);
   await metadCpu(dir);
   logEntry();
   rowCache();

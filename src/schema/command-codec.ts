@@ -1,6 +1,7 @@
 import { Packr } from "msgpackr";
 import { TYPE_CODE, TYPE_FROM_CODE } from "./ddl.ts";
 import type { InodeValue, MetadataCommand, Mutation, Predicate, WatchEventDraft } from "./command.ts";
+import { eventsFollowInserts, eventsOfInserts, predicatesFollowInserts, predicatesOfInserts } from "./command-derived.ts";
 
 // The log's encoding of a command: msgpack, no records or shared structures (an entry decodes
 // alone, in any language), bigints (nanosecond times) as int64 and back, results as bin.
@@ -9,8 +10,15 @@ import type { InodeValue, MetadataCommand, Mutation, Predicate, WatchEventDraft 
 // create's entry is 3x smaller and encodes about twice as fast, and an entry is written for
 // every command. Anything else (a family this table does not know, a value with extra fields)
 // travels as its map, so a new mutation kind needs no codec change to stay replayable.
+//
+// Format 2 (format 1 entries still decode): a create's predicates and events travel as a marker
+// when they are exactly what its dentry inserts imply (command-derived.ts), and an inode whose
+// three times are equal carries one. A 256-name create's entry is about 40% smaller.
 
-const FORMAT = 1;
+const FORMAT = 2;
+const FORMATS_READ: ReadonlySet<unknown> = new Set([1, FORMAT]);
+/** In place of the predicates or events list: derived from the dentry inserts. */
+const FROM_INSERTS = 1;
 
 const packr = new Packr({
   useRecords: false,
@@ -31,17 +39,21 @@ const INODE_KEYS = 14;
 
 function inodeTuple(v: InodeValue): unknown[] | null {
   if (Object.keys(v).length !== INODE_KEYS || TYPE_CODE[v.type] === undefined) return null;
+  // A new inode's times are one instant: 11 elements, the time once (an int64 is 9 bytes).
+  if (v.atimeNs === v.mtimeNs && v.mtimeNs === v.ctimeNs && typeof v.atimeNs === "bigint") {
+    return [TYPE_CODE[v.type], v.mode, v.uid, v.gid, v.sizeBytes, v.generation, v.nlink, v.parent, v.atimeNs, v.target, v.rdev];
+  }
   return [TYPE_CODE[v.type], v.mode, v.uid, v.gid, v.sizeBytes, v.generation, v.nlink, v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target, v.rdev];
 }
 
 function inodeFromTuple(inode: number, t: unknown[]): InodeValue {
-  return {
+  const base = {
     inode, type: TYPE_FROM_CODE[t[0] as number]!, mode: t[1] as number, uid: t[2] as number, gid: t[3] as number,
     sizeBytes: t[4] as number, generation: t[5] as number, nlink: t[6] as number, parent: t[7] as number,
-    atimeNs: t[8] as bigint, mtimeNs: t[9] as bigint, ctimeNs: t[10] as bigint, target: t[11] as string,
-    // Entries logged before schema version 3 carry 12 elements: they were never devices.
-    rdev: (t[12] as number | undefined) ?? 0,
   };
+  if (t.length === 11) return { ...base, atimeNs: t[8] as bigint, mtimeNs: t[8] as bigint, ctimeNs: t[8] as bigint, target: t[9] as string, rdev: t[10] as number };
+  // Entries logged before schema version 3 carry 12 elements: they were never devices.
+  return { ...base, atimeNs: t[8] as bigint, mtimeNs: t[9] as bigint, ctimeNs: t[10] as bigint, target: t[11] as string, rdev: (t[12] as number | undefined) ?? 0 };
 }
 
 function mutationTuple(m: Mutation): unknown {
@@ -157,19 +169,22 @@ function eventFromTuple(t: unknown, shard: number): WatchEventDraft {
 }
 
 export function encodeCommand(c: MetadataCommand): Uint8Array {
+  const predicates = predicatesFollowInserts(c) ? FROM_INSERTS : c.predicates.map(predicateTuple);
+  const events = eventsFollowInserts(c) ? FROM_INSERTS : c.watchEvents.map((e) => eventTuple(e, c.shard));
   return packr.pack([
     FORMAT, c.shard, c.version, c.kind, c.requestKey ?? null, c.timestampMs, c.nextId, c.keepHistory,
-    c.predicates.map(predicateTuple), c.mutations.map(mutationTuple), c.watchEvents.map((e) => eventTuple(e, c.shard)), c.result ?? null,
+    predicates, c.mutations.map(mutationTuple), events, c.result ?? null,
     c.dedupe ? c.dedupe.map((d) => [d.requestKey, d.result]) : null,
   ]);
 }
 
 export function decodeCommand(bytes: Uint8Array): MetadataCommand {
   const t = packr.unpack(bytes) as unknown[];
-  if (!Array.isArray(t) || t[0] !== FORMAT || t.length !== 13) {
+  if (!Array.isArray(t) || !FORMATS_READ.has(t[0]) || t.length !== 13) {
     throw new Error("metadata corrupt: a command log entry does not decode to a command");
   }
   const shard = t[1] as number;
+  const mutations = (t[9] as unknown[]).map(mutationFromTuple);
   const command: MetadataCommand = {
     shard,
     version: t[2] as number,
@@ -177,9 +192,9 @@ export function decodeCommand(bytes: Uint8Array): MetadataCommand {
     timestampMs: t[5] as number,
     nextId: t[6] as number,
     keepHistory: t[7] as boolean,
-    predicates: (t[8] as unknown[]).map(predicateFromTuple),
-    mutations: (t[9] as unknown[]).map(mutationFromTuple),
-    watchEvents: (t[10] as unknown[]).map((e) => eventFromTuple(e, shard)),
+    predicates: t[8] === FROM_INSERTS ? predicatesOfInserts(mutations) : (t[8] as unknown[]).map(predicateFromTuple),
+    mutations,
+    watchEvents: t[10] === FROM_INSERTS ? eventsOfInserts(mutations, shard) : (t[10] as unknown[]).map((e) => eventFromTuple(e, shard)),
   };
   if (t[4] !== null) command.requestKey = t[4] as string;
   if (t[11] !== null) command.result = t[11] as Uint8Array;

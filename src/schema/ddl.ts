@@ -12,7 +12,7 @@
 // - dentry_current stores the child's inode and type only; readdir-plus joins inode_current in
 //   the same statement, so there is no second round trip and no projection to keep fresh.
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export const SUMMARY_CHUNK_INDEX = Number.MAX_SAFE_INTEGER;
 
@@ -249,8 +249,27 @@ DELETE FROM gc_queue WHERE EXISTS (SELECT 1 FROM block_ref r WHERE r.mount = gc_
 `;
 
 /**
+ * Version 5: exactly-once records keyed with the request key's sequence number first, so one
+ * group commit's records from many clients share a page or two instead of one page per client
+ * (src/schema/sqlite/dedupe-key.ts). The new key is computed in code: the engine copies the
+ * version 4 rows into the new table under their new keys (rekeyDedupeRecords), then drops it.
+ */
+export const MIGRATION_V5 = `
+DROP INDEX command_dedupe_by_age;
+ALTER TABLE command_dedupe RENAME TO command_dedupe_v4;
+CREATE TABLE command_dedupe (
+  request_key TEXT PRIMARY KEY,
+  version INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  result BLOB,
+  shard INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX command_dedupe_by_age ON command_dedupe (shard, created_ms);
+`;
+
+/**
  * Migrations from version N to N+1, run in order inside one transaction on open. Index i upgrades
  * a store at version i+1. A new store is made at version 1 and migrated like any other, so there
  * is one path to the current schema.
  */
-export const MIGRATIONS: ReadonlyArray<string> = [MIGRATION_V2, MIGRATION_V3, MIGRATION_V4];
+export const MIGRATIONS: ReadonlyArray<string> = [MIGRATION_V2, MIGRATION_V3, MIGRATION_V4, MIGRATION_V5];

@@ -142,6 +142,20 @@ export function runStoreSuite(engine: string, makeHarness: () => StoreHarness): 
       expect(s.getInode({ mount: M, inode: 10 })).not.toBeNull();
     });
 
+    test("a group's first writer that throws mid-apply rolls back alone; the group goes on", () => {
+      const s = open();
+      s.commit(cmd(s, [putInode(1, "dir")]));
+      const before = s.shardState(M).version;
+      s.group(() => {
+        const boom = cmd(s, [putInode(7), { family: "inode", op: "insert", key: { mount: M, inode: 1 }, value: attrs(1, "dir") }], { keepHistory: false });
+        expect(() => s.commit(boom)).toThrow();
+        s.commit(cmd(s, [putInode(8)], { keepHistory: false }));
+      });
+      expect(s.shardState(M).version).toBe(before + 1);
+      expect(s.getInode({ mount: M, inode: 7 })).toBeNull();
+      expect(s.getInode({ mount: M, inode: 8 })).not.toBeNull();
+    });
+
     test("a group that throws rolls back every command in it", () => {
       const s = open();
       expect(() =>

@@ -1,5 +1,7 @@
 import { FsError, LIMITS, toFsError } from "../types/index.ts";
-import { RawValue, argArray, errorResponse, okResponse, parseRequest, resultToWire, type WireRequest, type WireResponse } from "../wire/index.ts";
+import {
+  RawValue, argArray, arrayItems, decodePayload, encodeOkArray, errorResponse, okResponse, parseRequest, resultToWire, type WireRequest, type WireResponse,
+} from "../wire/index.ts";
 import { DATA_OPS } from "./ops-data.ts";
 import { NAMESPACE_OPS, createArgs } from "./ops-namespace.ts";
 import { createEach, type NewEntryArgs } from "../service/index.ts";
@@ -32,11 +34,15 @@ export function isAsyncRequest(request: WireRequest): boolean {
   return opSpec(request.op)?.async === true;
 }
 
+/** Reads that answer one inode's attributes: their replies are kept encoded with the attributes (ServiceCore.encodedRead). */
+const ATTRS_READS: ReadonlySet<string> = new Set(["lookup", "getattr", "stat_path", "lstat_path"]);
+
 export type OpObserver = (op: string, latencyUs: number, failed: boolean) => void;
 
 /**
  * Runs one synchronous request (not an async op) and always returns a response. A top-level
- * write's result goes out as the bytes it was encoded to for dedupe (`raw`); batch members never.
+ * write's result goes out as the bytes it was encoded to for dedupe, an attributes read's as the
+ * bytes cached with them (`raw`); batch members never.
  */
 export function execute(ctx: OpContext, request: WireRequest, observe: OpObserver, raw = false): WireResponse {
   if (request.op === "batch") return runBatch(ctx, request, observe);
@@ -46,7 +52,8 @@ export function execute(ctx: OpContext, request: WireRequest, observe: OpObserve
     const spec = opSpec(request.op);
     if (!spec || spec.async) throw new FsError("ENOSYS", `unknown op '${request.op}'`);
     const value = spec.run(ctx, request.args, spec.write ? request.requestKey : undefined);
-    const encoded = raw && spec.write ? ctx.service.core.encodedOf(value) : null;
+    const core = ctx.service.core;
+    const encoded = !raw ? null : spec.write ? core.encodedOf(value) : ATTRS_READS.has(request.op) ? core.encodedRead(value as object) : null;
     response = okResponse(encoded ? new RawValue(encoded) : resultToWire(request.op, value));
   } catch (err) {
     response = errorResponse(toFsError(err));
@@ -93,7 +100,11 @@ function runBatch(ctx: OpContext, request: WireRequest, observe: OpObserver): Wi
     results[i] = execute(ctx, subs[i]!, observe);
     i++;
   }
-  return okResponse(results);
+  // Merged creates answer with views of their result's encoded bytes: when every member did, the
+  // reply is those bytes framed, with nothing encoded again.
+  const raw = results.map((r) => (r.ok && r.value instanceof RawValue ? r.value.bytes : null));
+  if (!raw.includes(null)) return okResponse(new RawValue(encodeOkArray(raw as Uint8Array[])));
+  return okResponse(results.map((r) => (r.ok && r.value instanceof RawValue ? okResponse(decodePayload(r.value.bytes)) : r)));
 }
 
 /** How many creates from `start` share mount, parent and owner, so one command can make them. */
@@ -117,9 +128,17 @@ function runMergedCreates(ctx: OpContext, subs: WireRequest[], start: number, co
   if (!names.every((n) => typeof n === "string")) return false;
   const keyed = first.requestKey !== undefined ? { requestKey: `${first.requestKey}..${count}` } : {};
   const merged: WireRequest = { op: "create_files", args: { ...first.args, names }, ...keyed };
-  const response = execute(ctx, merged, observe);
-  if (!response.ok || !Array.isArray(response.value)) return false;
-  response.value.forEach((attrs, j) => (results[start + j] = okResponse(attrs)));
+  const response = execute(ctx, merged, observe, true);
+  if (!response.ok) return false;
+  const raw = response.value instanceof RawValue ? response.value.bytes : null;
+  const items = raw ? arrayItems(raw) : null;
+  if (items?.length === count) {
+    items.forEach((bytes, j) => (results[start + j] = okResponse(new RawValue(bytes))));
+    return true;
+  }
+  const values = raw ? decodePayload(raw) : response.value;
+  if (!Array.isArray(values)) return false;
+  values.forEach((attrs, j) => (results[start + j] = okResponse(attrs)));
   return true;
 }
 

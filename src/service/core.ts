@@ -206,6 +206,17 @@ export class ServiceCore {
     return value;
   }
 
+  /**
+   * The encoded form of a value a read returns, encoded on its first read: row-cache values are
+   * never changed in place (a change caches a new object), so a hot inode is encoded once, not
+   * once per lookup.
+   */
+  encodedRead(value: object): Uint8Array {
+    let bytes = this.encoded.get(value);
+    if (!bytes) this.encoded.set(value, (bytes = this.codec.encode(value)));
+    return bytes;
+  }
+
   /** The bytes a result was encoded to, when it came from result() or a replay. */
   encodedOf(value: unknown): Uint8Array | null {
     return typeof value === "object" && value !== null ? (this.encoded.get(value) ?? null) : null;

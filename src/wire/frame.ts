@@ -75,11 +75,19 @@ export function writeFrameHeader(
   if (payloadBytes > LIMITS.frameMaxBytes) {
     throw new FrameError("EFBIG", `frame payload is ${payloadBytes} bytes, limit ${LIMITS.frameMaxBytes}`);
   }
-  const view = new DataView(target.buffer, target.byteOffset + offset, FRAME_HEADER_BYTES);
-  view.setUint32(0, Math.floor(requestId / TWO_POW_32));
-  view.setUint32(4, requestId >>> 0);
-  view.setUint32(8, flags);
-  view.setUint32(12, payloadBytes);
+  // Byte stores, not a DataView: `target.buffer` makes JSC give a small typed array its own
+  // ArrayBuffer object, which measured ~8% of a lookup's CPU in metad.
+  putU32(target, offset, Math.floor(requestId / TWO_POW_32));
+  putU32(target, offset + 4, requestId >>> 0);
+  putU32(target, offset + 8, flags);
+  putU32(target, offset + 12, payloadBytes);
+}
+
+function putU32(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value >>> 24;
+  bytes[offset + 1] = value >>> 16;
+  bytes[offset + 2] = value >>> 8;
+  bytes[offset + 3] = value;
 }
 
 export function encodeFrame(requestId: number, flags: number, payload: Uint8Array): Uint8Array {

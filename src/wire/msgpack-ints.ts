@@ -12,16 +12,16 @@ const INT64 = 0xd3;
 const TWO_POW_63 = 2 ** 63;
 const TWO_POW_64 = 2 ** 64;
 
-function u16(bytes: Uint8Array, at: number): number {
+export function u16(bytes: Uint8Array, at: number): number {
   return (bytes[at]! << 8) | bytes[at + 1]!;
 }
 
-function u32(bytes: Uint8Array, at: number): number {
+export function u32(bytes: Uint8Array, at: number): number {
   return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 
 /** Bytes taken by the token at `at`: header plus inline data (container children follow it). */
-function tokenBytes(bytes: Uint8Array, at: number, token: number): number {
+export function tokenBytes(bytes: Uint8Array, at: number, token: number): number {
   if (token <= 0x9f || token >= 0xe0) return 1; // fixint, fixmap, fixarray
   if (token <= 0xbf) return 1 + (token & 0x1f); // fixstr
   switch (token) {

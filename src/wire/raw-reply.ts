@@ -2,6 +2,7 @@ import { LIMITS } from "../types/limits.ts";
 import { decodePayload, encodePayload } from "./codec.ts";
 import { FRAME_HEADER_BYTES, FrameError, writeFrameHeader } from "./frame.ts";
 import { writeResultToWire } from "./results.ts";
+import { tokenBytes, u16, u32 } from "./msgpack-ints.ts";
 
 // A reply whose value was encoded once already (metad stores each write's result for exactly-once
 // retries): the envelope {ok: true, value} is written around those bytes instead of encoding again.
@@ -22,6 +23,69 @@ export function encodeRawOkFrame(requestId: number, flags: number, value: RawVal
   frame.set(OK_VALUE_PREFIX, FRAME_HEADER_BYTES);
   frame.set(value.bytes, FRAME_HEADER_BYTES + OK_VALUE_PREFIX.length);
   return frame;
+}
+
+/** Children that follow a container token (a map's keys and values both count). */
+function childCount(bytes: Uint8Array, at: number, token: number): number {
+  if (token >= 0x80 && token <= 0x8f) return 2 * (token & 0x0f);
+  if (token >= 0x90 && token <= 0x9f) return token & 0x0f;
+  switch (token) {
+    case 0xdc: return u16(bytes, at + 1);
+    case 0xdd: return u32(bytes, at + 1);
+    case 0xde: return 2 * u16(bytes, at + 1);
+    case 0xdf: return 2 * u32(bytes, at + 1);
+    default: return 0;
+  }
+}
+
+/** Where the value starting at `at` ends; -1 when it runs past the bytes. */
+function valueEnd(bytes: Uint8Array, at: number): number {
+  let pending = 1;
+  while (pending > 0) {
+    if (at >= bytes.length) return -1;
+    const token = bytes[at]!;
+    pending += childCount(bytes, at, token) - 1;
+    at += tokenBytes(bytes, at, token);
+  }
+  return at;
+}
+
+/**
+ * The items of an encoded msgpack array, each as a view of its bytes; null when `bytes` is not
+ * one array. Lets one encoded list (a create's results) answer each item on its own.
+ */
+export function arrayItems(bytes: Uint8Array): Uint8Array[] | null {
+  const token = bytes[0];
+  if (token === undefined || !((token >= 0x90 && token <= 0x9f) || token === 0xdc || token === 0xdd)) return null;
+  const count = childCount(bytes, 0, token);
+  const items: Uint8Array[] = new Array(count);
+  let at = tokenBytes(bytes, 0, token);
+  for (let i = 0; i < count; i++) {
+    const end = valueEnd(bytes, at);
+    if (end < 0 || end > bytes.length) return null;
+    items[i] = bytes.subarray(at, end);
+    at = end;
+  }
+  return at === bytes.length ? items : null;
+}
+
+/** msgpack of an array whose every element is {ok: true, value} with that value's bytes given. */
+export function encodeOkArray(values: readonly Uint8Array[]): Uint8Array {
+  const count = values.length;
+  const header = count < 16 ? 1 : count < 0x10000 ? 3 : 5;
+  let size = header;
+  for (const v of values) size += OK_VALUE_PREFIX.length + v.length;
+  const out = new Uint8Array(size);
+  if (header === 1) out[0] = 0x90 | count;
+  else if (header === 3) out.set([0xdc, count >>> 8, count & 0xff]);
+  else out.set([0xdd, count >>> 24, (count >>> 16) & 0xff, (count >>> 8) & 0xff, count & 0xff]);
+  let at = header;
+  for (const v of values) {
+    out.set(OK_VALUE_PREFIX, at);
+    out.set(v, at + OK_VALUE_PREFIX.length);
+    at += OK_VALUE_PREFIX.length + v.length;
+  }
+  return out;
 }
 
 /** How metad encodes a write's result once, for its dedupe record and for the wire alike. */

@@ -2,14 +2,56 @@ import type { Mutation, WatchEventDraft } from "../command.ts";
 import { SUMMARY_CHUNK_INDEX, TYPE_CODE, WATCH_KIND_CODE } from "../ddl.ts";
 import { decodeManifest, encodeManifest } from "../rows.ts";
 import type { ShardState, WriteCounters } from "../store.ts";
+import { storedDedupeKey } from "./dedupe-key.ts";
 import type { Statements } from "./statements.ts";
+import type { CommandInserts } from "./bulk-insert.ts";
 
 // Applies one command's mutations and watch events at `version`: a function of the command and
 // the rows, nothing else (no clock, no allocator, no cache). Replaced values are copied to history
 // first (one INSERT ... SELECT, no round trip through JavaScript) when `keepHistory`. `shard` is the
 // shard's next state, which a watch trim moves.
+//
+// Inserts of new inodes and names are queued (`bulk`) and written many rows per statement, before
+// the next mutation of any other kind and at the end of the command. Only their order among
+// themselves changes: an insert copies nothing to history and each names a key of its own, so the
+// rows come out the same.
 
-export function applyMutation(
+export function applyMutations(
+  s: Statements,
+  bulk: CommandInserts,
+  mutations: readonly Mutation[],
+  version: number,
+  keepHistory: boolean,
+  counters: WriteCounters,
+  shard: ShardState,
+): void {
+  for (const m of mutations) {
+    if (m.op === "insert" && (m.family === "inode" || m.family === "dentry")) {
+      queueInsert(bulk, m, version);
+      counters.currentPuts++;
+      continue;
+    }
+    bulk.flushRows();
+    applyMutation(s, m, version, keepHistory, counters, shard);
+  }
+  bulk.flushRows();
+}
+
+type RowInsert = Extract<Mutation, { family: "inode" | "dentry"; value: unknown }>;
+
+function queueInsert(bulk: CommandInserts, m: RowInsert, version: number): void {
+  if (m.family === "dentry") {
+    bulk.dentries.add([m.key.mount, m.key.parent, m.key.name, version, m.value.inode, TYPE_CODE[m.value.type]]);
+    return;
+  }
+  const v = m.value;
+  bulk.inodes.add([
+    m.key.mount, m.key.inode, version, TYPE_CODE[v.type], v.mode, v.uid, v.gid, v.sizeBytes, v.generation, v.nlink,
+    v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target === "" ? null : v.target, v.rdev ?? 0,
+  ]);
+}
+
+function applyMutation(
   s: Statements,
   m: Mutation,
   version: number,
@@ -127,7 +169,7 @@ export function applyMutation(
       if (m.key.beforeVersion > shard.watchFloor) shard.watchFloor = m.key.beforeVersion;
       return;
     case "dedupe":
-      counters.currentDeletes += s.dedupeDelete.run(m.key.requestKey).changes;
+      counters.currentDeletes += s.dedupeDelete.run(storedDedupeKey(m.key.requestKey)).changes;
       return;
   }
 }
@@ -182,13 +224,14 @@ function addBlockRef(s: Statements, mount: number, objectKey: string, delta: num
   if (before === 0) counters.currentDeletes += s.gcCancel.run(mount, objectKey).changes;
 }
 
-export function applyWatchEvents(s: Statements, events: readonly WatchEventDraft[], version: number, counters: WriteCounters): void {
+export function applyWatchEvents(bulk: CommandInserts, events: readonly WatchEventDraft[], version: number, counters: WriteCounters): void {
   for (let ordinal = 0; ordinal < events.length; ordinal++) {
     const e = events[ordinal]!;
-    s.watchInsert.run(
+    bulk.watch.add([
       e.mount, e.scope, version, ordinal, WATCH_KIND_CODE[e.kind], e.name, e.inode,
       e.toScope ?? null, e.toName ?? null, e.generation ?? null,
-    );
+    ]);
   }
+  bulk.watch.flush();
   counters.watchWrites += events.length;
 }

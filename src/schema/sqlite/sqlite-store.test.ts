@@ -3,6 +3,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { MetadataCommand } from "../command.ts";
 import { runStoreSuite } from "../store-conformance.ts";
 import { SqliteStore } from "./sqlite-store.ts";
 
@@ -29,6 +30,39 @@ runStoreSuite("sqlite (memory)", () => {
   return { store, reopen: null, cleanup: () => store.close() };
 });
 
+
+test("a command that cannot fail halfway takes no savepoint; if it fails anyway, its whole group rolls back", () => {
+  const store = new SqliteStore({ path: ":memory:" });
+  try {
+    const M = 1;
+    const inode = (n: number) => ({
+      inode: n, type: "file" as const, mode: 0o644, uid: 0, gid: 0, sizeBytes: 0, generation: 0, nlink: 1, parent: 1,
+      atimeNs: 1n, mtimeNs: 1n, ctimeNs: 1n, target: "", rdev: 0,
+    });
+    const cmd = (mutations: MetadataCommand["mutations"], nextId?: number): MetadataCommand => {
+      const state = store.shardState(M);
+      return { shard: M, version: state.version + 1, kind: "create_file", timestampMs: 1, nextId: nextId ?? state.nextId, predicates: [], mutations, watchEvents: [], keepHistory: false };
+    };
+    // A corrupt store: inode 50 exists though the allocator never handed it out.
+    store.commit(cmd([{ family: "inode", op: "put", key: { mount: M, inode: 50 }, value: inode(50) }]));
+    const before = store.shardState(M).version;
+    expect(() =>
+      store.group(() => {
+        store.commit(cmd([{ family: "inode", op: "put", key: { mount: M, inode: 60 }, value: inode(60) }]));
+        // A fresh id by the allocator's word, so no savepoint: its failure takes the group with it.
+        const fresh = cmd([{ family: "inode", op: "put", key: { mount: M, inode: 61 }, value: inode(61) }, { family: "inode", op: "insert", key: { mount: M, inode: 50 }, value: inode(50) }], 51);
+        expect(() => store.commit(fresh)).toThrow();
+        store.commit(cmd([{ family: "inode", op: "put", key: { mount: M, inode: 62 }, value: inode(62) }]));
+      }),
+    ).toThrow();
+    expect(store.shardState(M).version).toBe(before);
+    for (const n of [60, 61, 62]) expect(store.getInode({ mount: M, inode: n })).toBeNull();
+    store.commit(cmd([{ family: "inode", op: "put", key: { mount: M, inode: 63 }, value: inode(63) }]));
+    expect(store.getInode({ mount: M, inode: 63 })).not.toBeNull();
+  } finally {
+    store.close();
+  }
+});
 
 test("durability: WAL with synchronous NORMAL by default, FULL on request", () => {
   const dir = mkdtempSync(join(tmpdir(), "nokv-durability-"));

@@ -32,8 +32,12 @@ import type {
   StoredOrphan,
   WriteCounters,
 } from "../store.ts";
-import { applyMutation, applyWatchEvents } from "./apply.ts";
+import { applyMutations, applyWatchEvents } from "./apply.ts";
+import { CommandInserts } from "./bulk-insert.ts";
 import { checkPredicates } from "./predicates.ts";
+import { needsSavepoint } from "./savepoints.ts";
+import { rekeyDedupeRecords, requestKeyOf, storedDedupeKey } from "./dedupe-key.ts";
+import { orphanFromRow, skipScan, stagedFromRow } from "./row-readers.ts";
 import { SqliteFullScan } from "./full-scan.ts";
 import { prepareStatements, type Statements } from "./statements.ts";
 
@@ -61,10 +65,13 @@ export class SqliteStore implements MetadataStore {
   readonly counters: WriteCounters = newCounters();
   private readonly db: Database;
   private readonly s: Statements;
+  private readonly bulk: CommandInserts;
   private readonly tx: Record<"begin" | "commit" | "rollback" | "savepoint" | "release" | "rollbackTo", { run(): unknown }>;
   private depth = 0;
   /** Set when a failure inside a group took the group's transaction with it. */
   private groupFailure: Error | null = null;
+  /** Whether the open group's transaction holds writes: until then a failed command rolls it all back. */
+  private groupWritten = false;
   /** Each shard's clocks as applied; a projection of the `shard` rows, rebuilt after a rollback. */
   private readonly shardStates = new Map<number, ShardState>();
   /** Shards whose state changed in the open transaction and is not yet written to its row. */
@@ -84,6 +91,7 @@ export class SqliteStore implements MetadataStore {
       this.checkpointer = new WalCheckpointer(options.path);
     }
     this.s = prepareStatements(this.db);
+    this.bulk = new CommandInserts(this.db);
     this.tx = {
       begin: this.db.prepare("BEGIN IMMEDIATE"),
       commit: this.db.prepare("COMMIT"),
@@ -116,7 +124,11 @@ export class SqliteStore implements MetadataStore {
       if (current > SCHEMA_VERSION) {
         throw new FsError("EINVAL", `metadata schema version ${current} is newer than this build (${SCHEMA_VERSION})`);
       }
-      for (; current < SCHEMA_VERSION; current++) this.db.run(MIGRATIONS[current - 1]!);
+      for (; current < SCHEMA_VERSION; current++) {
+        this.db.run(MIGRATIONS[current - 1]!);
+        // Version 5's dedupe keys are computed in code, not SQL.
+        if (current + 1 === 5) rekeyDedupeRecords(this.db);
+      }
       this.db.run("INSERT OR REPLACE INTO system (name, int_value) VALUES (?, ?)", [SYS_SCHEMA, SCHEMA_VERSION]);
     })();
   }
@@ -139,7 +151,7 @@ export class SqliteStore implements MetadataStore {
   }
 
   replay(requestKey: string): CommitResult | null {
-    const row = this.s.dedupeGet.values(requestKey)[0];
+    const row = this.s.dedupeGet.values(storedDedupeKey(requestKey))[0];
     if (!row) return null;
     this.counters.commandsReplayed++;
     return { commitVersion: row[0] as number, replayed: true, result: (row[1] as Uint8Array | null) ?? null };
@@ -150,6 +162,7 @@ export class SqliteStore implements MetadataStore {
     this.tx.begin.run();
     this.depth++;
     this.groupFailure = null;
+    this.groupWritten = false;
     try {
       const out = fn();
       // A commit inside lost the whole transaction (SQLite rolled it back, e.g. on a full disk):
@@ -216,21 +229,21 @@ export class SqliteStore implements MetadataStore {
     checkPredicates(this.s, this.counters, command.predicates);
     const bytes = encoded ?? encodeCommand(command);
     const outer = this.depth === 0;
-    (outer ? this.tx.begin : this.tx.savepoint).run();
+    // The first writer of a group needs no savepoint: rolling back the transaction undoes only it.
+    const guarded = !outer && this.groupWritten && needsSavepoint(command, state);
+    if (outer) this.tx.begin.run();
+    else if (guarded) this.tx.savepoint.run();
     this.depth++;
     const next: ShardState = { ...state, version: command.version, nextId: Math.max(state.nextId, command.nextId) };
     try {
       const version = command.version;
-      for (const m of command.mutations) applyMutation(this.s, m, version, command.keepHistory, this.counters, next);
-      if (command.watchEvents.length > 0) applyWatchEvents(this.s, command.watchEvents, version, this.counters);
-      if (command.requestKey !== undefined) {
-        this.s.dedupeInsert.run(command.requestKey, command.shard, version, command.timestampMs, command.result ?? null);
-        this.counters.dedupeWrites++;
-      }
-      for (const d of command.dedupe ?? []) {
-        this.s.dedupeInsert.run(d.requestKey, command.shard, version, command.timestampMs, d.result);
-        this.counters.dedupeWrites++;
-      }
+      applyMutations(this.s, this.bulk, command.mutations, version, command.keepHistory, this.counters, next);
+      if (command.watchEvents.length > 0) applyWatchEvents(this.bulk, command.watchEvents, version, this.counters);
+      // A merged command answers many requests: their records go in a few statements.
+      if (command.requestKey !== undefined) this.bulk.dedupe.add([storedDedupeKey(command.requestKey), command.shard, version, command.timestampMs, command.result ?? null]);
+      for (const d of command.dedupe ?? []) this.bulk.dedupe.add([storedDedupeKey(d.requestKey), command.shard, version, command.timestampMs, d.result]);
+      this.bulk.dedupe.flush();
+      this.counters.dedupeWrites += (command.requestKey !== undefined ? 1 : 0) + (command.dedupe?.length ?? 0);
       this.s.logInsert.run(command.shard, version, command.kind, bytes);
       this.counters.logWrites++;
       this.shardStates.set(command.shard, next);
@@ -239,23 +252,40 @@ export class SqliteStore implements MetadataStore {
         this.flushShards();
         this.tx.commit.run();
         this.finishCheckpointIfDue();
-      } else this.tx.release.run();
+      } else {
+        if (guarded) this.tx.release.run();
+        this.groupWritten = true;
+      }
       this.counters.commits++;
       return { commitVersion: version, replayed: false, result: command.result ?? null };
     } catch (err) {
+      this.bulk.discard();
       this.shardStates.set(command.shard, state);
       if (outer) {
         this.rollbackIfOpen();
         this.loadShards();
-      } else if (this.db.inTransaction) {
+      } else if (guarded && this.db.inTransaction) {
         this.tx.rollbackTo.run();
         this.tx.release.run();
+      } else if (!this.groupWritten && this.db.inTransaction) {
+        this.restartGroupTransaction();
       } else {
+        // Writes of earlier commands share the transaction with this one's half: all of it goes.
         this.groupFailure = err instanceof Error ? err : new Error(String(err));
       }
       throw err;
     } finally {
       this.depth--;
+    }
+  }
+
+  /** A group's first writer failed: its writes are all the transaction holds, so start it afresh. */
+  private restartGroupTransaction(): void {
+    try {
+      this.tx.rollback.run();
+      this.tx.begin.run();
+    } catch (err) {
+      this.groupFailure = err instanceof Error ? err : new Error(String(err));
     }
   }
 
@@ -467,7 +497,7 @@ export class SqliteStore implements MetadataStore {
   }
 
   scanDedupeExpired(shard: MountId, beforeMs: number, limit: number): string[] {
-    return this.s.dedupeExpired.values(shard, beforeMs, limit).map((r) => r[0] as string);
+    return this.s.dedupeExpired.values(shard, beforeMs, limit).map((r) => requestKeyOf(r[0] as string));
   }
 
   readLog(shard: MountId, fromVersion: Version, limit: number): LogEntry[] {
@@ -481,6 +511,7 @@ export class SqliteStore implements MetadataStore {
     const bound = atLimit ? (atLimit[0] as number) : beforeVersion;
     // Log trimming is upkeep of the log itself, not a command in it: replicas trim on their own.
     const run = () => {
+      this.groupWritten = true;
       const deleted = this.s.logTrim.run(shard, bound).changes;
       const state = this.shardStates.get(shard);
       if (state && bound > state.logFloor) {
@@ -550,40 +581,4 @@ function walSizeBytes(dbPath: string): number {
   } catch {
     return 0;
   }
-}
-
-/** Distinct leading keys of an index, one seek each: `next` selects the first key above its argument. */
-function skipScan(next: { values(...args: unknown[]): unknown[][] }, after: number, limit: number): number[] {
-  const out: number[] = [];
-  let cursor = after;
-  while (out.length < limit) {
-    const row = next.values(cursor)[0];
-    if (!row) break;
-    cursor = row[0] as number;
-    out.push(cursor);
-  }
-  return out;
-}
-
-function orphanFromRow(row: unknown[]): StoredOrphan {
-  return {
-    mount: Number(row[0]),
-    inode: Number(row[1]),
-    session: row[2] as string,
-    expiresAtMs: Number(row[3]),
-    createdVersion: Number(row[4]),
-  };
-}
-
-function stagedFromRow(row: unknown[]): StoredStaged {
-  return {
-    mount: row[0] as number,
-    prepareId: row[1] as string,
-    inode: row[2] as number,
-    generation: row[3] as number,
-    keyPrefix: row[4] as string,
-    expiresAtMs: row[5] as number,
-    createdVersion: row[6] as number,
-    freshInode: row[7] === 1,
-  };
 }

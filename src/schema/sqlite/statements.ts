@@ -129,7 +129,6 @@ const SQL = {
   watchTrim: `DELETE FROM watch_log WHERE mount = ? AND version < ?`,
 
   dedupeGet: `SELECT version, result FROM command_dedupe WHERE request_key = ?`,
-  dedupeInsert: `INSERT INTO command_dedupe (request_key, shard, version, created_ms, result) VALUES (?, ?, ?, ?, ?)`,
   dedupeDelete: `DELETE FROM command_dedupe WHERE request_key = ?`,
   dedupeExpired: `SELECT request_key FROM command_dedupe WHERE shard = ? AND created_ms < ? ORDER BY created_ms LIMIT ?`,
 
