@@ -272,9 +272,17 @@ export class Replica {
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
     this.maintenance?.stop();
-    await this.resyncing;
-    await Promise.all([...this.shards.values()].map((s) => s.stop()));
-    await this.session.close();
+    const drained = (async () => {
+      await this.resyncing;
+      await Promise.all([...this.shards.values()].map((s) => s.stop()));
+      await this.session.close();
+    })();
+    // A call stuck on an unresponsive etcd must not hold the stop forever: the loops are aborted
+    // and end when it returns, and the session's lease expires by itself.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, LIMITS.replicaStopMaxMs)));
+    await Promise.race([drained.catch(() => undefined), late]);
+    clearTimeout(timer);
     if (this.ownsClient) this.client.close();
   }
 }

@@ -415,6 +415,8 @@ export const LIMITS = {
   leaderKeepAliveIntervalMs: 400,
   /** Replica: how often a follower re-reads leader and log besides its watch (a stalled watch is silent). */
   replicaPollIntervalMs: 500,
+  /** Replica: how long a stop waits for its loops and lease revoke before closing anyway. */
+  replicaStopMaxMs: 5_000,
   /** Replica: log positions a replica may trail its shard's log by and still report ready. */
   replicaReadyLagMaxPositions: 10_000,
   /** Replica: not ready once it has not read its log for this long (etcd unreachable: its lag is unknown). */
