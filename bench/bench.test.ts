@@ -45,3 +45,18 @@ test("the create CPU benchmark runs one round and prints every row beside its fl
   expect(rows.map((r) => r.what)).toContain("metad CPU per batched create, one directory");
   for (const row of rows.filter((r) => r.unit === "µs" || r.unit === "bytes")) expect(row.floor).toBeGreaterThan(0);
 }, 180_000);
+
+test("the write latency benchmark prints a write beside a read and the WAL pages of each commit by table", async () => {
+  const proc = Bun.spawn([process.execPath, "bench/write-latency.bench.ts", "--creates", "50", "--json"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) console.log(err.slice(-4000));
+  expect(code).toBe(0);
+  const rows = JSON.parse(out.trim().split("\n").pop()!) as Array<{ what: string; value: number }>;
+  const value = (what: string) => rows.find((r) => r.what === what)?.value ?? 0;
+  expect(value("create_prepared round trip, 1 client")).toBeGreaterThan(0);
+  expect(value("getattr round trip, 1 client (floor: a read)")).toBeGreaterThan(0);
+  // A create writes at least its inode, its name and the log entry.
+  expect(value("WAL pages per create commit")).toBeGreaterThanOrEqual(3);
+  expect(rows.some((r) => r.what.includes("inode_current"))).toBe(true);
+}, 120_000);
+

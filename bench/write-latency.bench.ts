@@ -1,0 +1,82 @@
+// What one client's write costs, one request at a time (a FUSE mount creating files, an agent's
+// tool call): the round trip of create_prepared and of a read (getattr) on the same connection,
+// and how many WAL pages each create's commit wrote, by table, read from the WAL and mapped
+// through SQLite's dbstat. Pages per commit are what a single writer's latency is made of.
+// `bun bench/write-latency.bench.ts [--creates N] [--json]`.
+import { Database } from "bun:sqlite";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "../src/sdk/index.ts";
+import { ROOT_INODE } from "../src/types/index.ts";
+
+const args = process.argv.slice(2);
+const creates = Number(args[args.indexOf("--creates") + 1] ?? 0) || 2_000;
+const json = args.includes("--json");
+const say = (line: string) => json || console.log(line);
+const WARMUP = 200;
+
+/** Pages of each committed transaction in the WAL, oldest first (frames of one commit end with a non-zero size field). */
+function walCommits(walPath: string): number[][] {
+  const wal = readFileSync(walPath);
+  const pageSize = wal.readUInt32BE(8);
+  const commits: number[][] = [];
+  let current: number[] = [];
+  for (let at = 32; at + 24 + pageSize <= wal.length; at += 24 + pageSize) {
+    current.push(wal.readUInt32BE(at));
+    if (wal.readUInt32BE(at + 4) !== 0) {
+      commits.push([...new Set(current)]);
+      current = [];
+    }
+  }
+  return commits;
+}
+
+const dir = mkdtempSync(join(tmpdir(), "nokv-bench-writelat-"));
+const main = new URL("../src/server/main.ts", import.meta.url).pathname;
+// No GC or checkpoint while measuring: the WAL then holds every commit of the run.
+const child = Bun.spawn([process.execPath, main, "--listen", "127.0.0.1:0", "--data", join(dir, "meta"), "--gc-interval-ms", "0"], { stdout: "pipe", stderr: "inherit" });
+let text = "";
+const reader = child.stdout.getReader();
+while (!/ready on [^\s]*:\d+/.test(text)) {
+  const { value, done } = await reader.read();
+  if (done) throw new Error(`metad exited: ${text}`);
+  text += new TextDecoder().decode(value);
+}
+const port = Number(/ready on [^\s]*:(\d+)/.exec(text)![1]);
+const client = await connect(`nokv://127.0.0.1:${port}`);
+const owner = { mode: 0o644, uid: 0, gid: 0 };
+const rows: Array<{ what: string; value: number; unit: string }> = [];
+try {
+  for (let i = 0; i < WARMUP; i++) await client.inode.createPrepared(ROOT_INODE, `w${i}`, owner, { expiryMs: 60_000 });
+  let started = performance.now();
+  for (let i = 0; i < creates; i++) await client.inode.getattr(ROOT_INODE);
+  const readUs = ((performance.now() - started) * 1000) / creates;
+  const walBefore = walCommits(join(dir, "meta", "meta.db-wal")).length;
+  started = performance.now();
+  for (let i = 0; i < creates; i++) await client.inode.createPrepared(ROOT_INODE, `f${i}`, owner, { expiryMs: 60_000 });
+  const writeUs = ((performance.now() - started) * 1000) / creates;
+  const commits = walCommits(join(dir, "meta", "meta.db-wal")).slice(walBefore);
+  const db = new Database(join(dir, "meta", "meta.db"), { readonly: true });
+  const tableOf = new Map<number, string>();
+  for (const r of db.query("SELECT name, pageno FROM dbstat").all() as Array<{ name: string; pageno: number }>) tableOf.set(r.pageno, r.name);
+  db.close();
+  const byTable = new Map<string, number>();
+  for (const pages of commits) for (const p of pages) byTable.set(tableOf.get(p) ?? "other", (byTable.get(tableOf.get(p) ?? "other") ?? 0) + 1);
+  const pagesPerCommit = commits.reduce((n, c) => n + c.length, 0) / Math.max(1, commits.length);
+  rows.push(
+    { what: "create_prepared round trip, 1 client", value: writeUs, unit: "µs" },
+    { what: "getattr round trip, 1 client (floor: a read)", value: readUs, unit: "µs" },
+    { what: "WAL pages per create commit", value: pagesPerCommit, unit: "pages" },
+    ...[...byTable].sort((a, b) => b[1] - a[1]).map(([table, n]) => ({ what: `  pages of ${table} per commit`, value: n / Math.max(1, commits.length), unit: "pages" })),
+  );
+  say(`one client, one request at a time, ${creates} each:`);
+  say(`  create_prepared ${writeUs.toFixed(0)} µs per round trip beside getattr ${readUs.toFixed(0)} µs (${(writeUs / readUs).toFixed(1)}x a read)`);
+  say(`  ${commits.length} commits read from the WAL (it restarts at checkpoints), ${pagesPerCommit.toFixed(1)} pages each: ${[...byTable].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${(n / commits.length).toFixed(1)}`).join(", ")}`);
+} finally {
+  client.close();
+  child.kill("SIGTERM");
+  await child.exited;
+  rmSync(dir, { recursive: true, force: true });
+}
+if (json) console.log(JSON.stringify(rows));
