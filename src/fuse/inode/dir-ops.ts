@@ -4,6 +4,7 @@ import { entryOut } from "./attrs.ts";
 import { COOKIE_DOT, COOKIE_DOTDOT, newDirHandle, type DirHandle } from "./dir-handle.ts";
 import { splitLinkKey } from "./node-table.ts";
 import type { FsState } from "./state.ts";
+import type { PageToken } from "./xattr-pages.ts";
 
 // OPENDIR, READDIR, READDIRPLUS, RELEASEDIR, FSYNCDIR.
 
@@ -69,32 +70,26 @@ async function addEntries(state: FsState, handle: DirHandle, after: string | und
   if (after === undefined && sink.plus) state.prefetch.listingStarted(handle.node.nodeid);
   // The kernel asks once more past the last entry: the listing is known to end there.
   if (after !== undefined && after === handle.lastName) return;
-  // Nodes handed to the kernel in this reply: their attribute names are fetched together if asked.
-  const taken = sink.plus ? new Map<number, number>() : null;
-  try {
-    let cursor = after;
-    for (;;) {
-      const page = await pageAfter(state, handle, cursor);
-      for (let i = 0; i < page.entries.length; i++) {
-        const e = page.entries[i]!;
-        if (!addEntry(state, handle, e, sink, taken)) {
-          handle.pending = { after: cursor, entries: page.entries.slice(i), nextAfter: page.nextAfter };
-          return;
-        }
-        cursor = e.name;
-      }
-      handle.pending = null;
-      if (page.nextAfter === null) {
-        handle.lastName = cursor ?? null;
+  let cursor = after;
+  for (;;) {
+    const page = await pageAfter(state, handle, cursor);
+    for (let i = 0; i < page.entries.length; i++) {
+      const e = page.entries[i]!;
+      if (!addEntry(state, handle, e, sink)) {
+        handle.pending = { after: cursor, entries: page.entries.slice(i), nextAfter: page.nextAfter };
         return;
       }
+      cursor = e.name;
     }
-  } finally {
-    if (taken) state.xattrPages.listed(taken);
+    handle.pending = null;
+    if (page.nextAfter === null) {
+      handle.lastName = cursor ?? null;
+      return;
+    }
   }
 }
 
-function addEntry(state: FsState, handle: DirHandle, e: DirEntryPlus, sink: DirentSink, taken: Map<number, number> | null): boolean {
+function addEntry(state: FsState, handle: DirHandle, e: DirEntryPlus, sink: DirentSink): boolean {
   const cookie = handle.nextCookie;
   const known = state.nodes.get(state.nodes.nodeidOf(e.attrs.inode));
   const overlay = known ? state.bodies.overlay(known) : undefined;
@@ -108,7 +103,8 @@ function addEntry(state: FsState, handle: DirHandle, e: DirEntryPlus, sink: Dire
     const node = state.nodes.remember(handle.node.nodeid, e.name, e.attrs);
     if (node.type === "file") state.local.fileFresh(node.nodeid);
     state.prefetch.listed(handle.node.nodeid, node);
-    taken?.set(node.nodeid, node.inode);
+    const page = pageOf.get(e);
+    if (page) state.xattrPages.taken(page, node.nodeid, node.inode);
   }
   return true;
 }
@@ -118,5 +114,11 @@ async function pageAfter(state: FsState, handle: DirHandle, cursor: string | und
   const pending = handle.pending;
   if (pending && pending.after === cursor) return { entries: pending.entries, nextAfter: pending.nextAfter };
   const limit = LIMITS.readdirPageDefaultEntries;
-  return await state.source.readdirPlus(handle.node.inode, cursor === undefined ? { limit } : { after: cursor, limit });
+  const page = await state.source.readdirPlus(handle.node.inode, cursor === undefined ? { limit } : { after: cursor, limit });
+  const token: PageToken = {};
+  for (const e of page.entries) pageOf.set(e, token);
+  return page;
 }
+
+/** The page each listed entry came in: its files' attribute names are fetched together (xattr-pages.ts). */
+const pageOf = new WeakMap<DirEntryPlus, PageToken>();

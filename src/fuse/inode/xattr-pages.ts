@@ -3,50 +3,69 @@ import type { LocalAnswers } from "./local-answers.ts";
 import type { NodeSource } from "./source.ts";
 
 // ls -l, cp -a and tar ask every listed file for an attribute or two (security.*, capabilities).
-// Rather than one request per file, the first such question about a file of a listing page asks
-// metad for the attribute names of the whole page at once (xattr_names); a listing nobody asks
-// about (find, du) costs nothing. Pages are remembered for the last fuseXattrPagesKept listings.
+// Rather than one request per file, the first such question about a listed file asks metad for
+// the attribute names of every file the kernel has taken from the same listing page (one
+// xattr_names request; ls reads its whole directory before it asks); a listing nobody asks about
+// (find, du) costs nothing. Only files the kernel holds are learned: their changes from
+// elsewhere reach us as events. Pages are remembered for the last fuseXattrPagesKept listings.
 
-interface Page {
-  /** nodeid -> inode, for the page's entries the kernel took. */
+/** Identifies one page read from metad; its entries join the same group as the kernel takes them. */
+export type PageToken = object;
+
+interface Group {
+  /** nodeid -> inode of the entries taken so far. */
   readonly members: Map<number, number>;
   learned: Promise<void> | null;
 }
 
 export class XattrPages {
-  private readonly byNode = new Map<number, Page>();
-  private readonly pages: Page[] = [];
+  private readonly open = new Map<PageToken, Group>();
+  private readonly byNode = new Map<number, Group>();
+  private readonly groups: Group[] = [];
 
   constructor(
     private readonly source: NodeSource,
     private readonly local: LocalAnswers,
   ) {}
 
-  /** A listing page whose entries the kernel took: `members` maps node ids to inodes. */
-  listed(members: Map<number, number>): void {
-    if (members.size === 0 || !this.source.xattrNames) return;
-    const page: Page = { members, learned: null };
-    this.pages.push(page);
-    for (const nodeid of members.keys()) this.byNode.set(nodeid, page);
-    if (this.pages.length > LIMITS.fuseXattrPagesKept) this.forget(this.pages.shift()!);
+  /** The kernel took entry `nodeid` (inode `inode`) of the listing page `page`. */
+  taken(page: PageToken, nodeid: number, inode: number): void {
+    if (!this.source.xattrNames) return;
+    let group = this.open.get(page);
+    if (!group) {
+      group = { members: new Map(), learned: null };
+      this.open.set(page, group);
+      this.groups.push(group);
+      if (this.groups.length > LIMITS.fuseXattrPagesKept) this.forget(this.groups.shift()!);
+    }
+    group.members.set(nodeid, inode);
+    this.byNode.set(nodeid, group);
   }
 
-  /** Learns the attribute names of `nodeid`'s page, if it came from a listing; false otherwise. */
+  /** Learns the attribute names of `nodeid`'s group, if it came from a listing; false otherwise. */
   async learn(nodeid: number): Promise<boolean> {
-    const page = this.byNode.get(nodeid);
-    if (!page || !this.source.xattrNames) return false;
-    page.learned ??= this.fetch(page);
-    await page.learned;
+    const group = this.byNode.get(nodeid);
+    if (!group || !this.source.xattrNames) return false;
+    if (!group.learned) {
+      // Entries the kernel takes from the same page later form a new group.
+      for (const [token, g] of this.open) if (g === group) this.open.delete(token);
+      group.learned = this.fetch(group);
+    }
+    await group.learned;
     return true;
   }
 
-  private async fetch(page: Page): Promise<void> {
-    const withNames = new Map(await this.source.xattrNames!([...page.members.values()]));
-    for (const [nodeid, inode] of page.members) this.local.setXattrNames(nodeid, withNames.get(inode) ?? []);
-    this.forget(page);
+  private async fetch(group: Group): Promise<void> {
+    try {
+      const withNames = new Map(await this.source.xattrNames!([...group.members.values()]));
+      for (const [nodeid, inode] of group.members) this.local.setXattrNames(nodeid, withNames.get(inode) ?? []);
+    } finally {
+      this.forget(group);
+    }
   }
 
-  private forget(page: Page): void {
-    for (const nodeid of page.members.keys()) if (this.byNode.get(nodeid) === page) this.byNode.delete(nodeid);
+  private forget(group: Group): void {
+    for (const nodeid of group.members.keys()) if (this.byNode.get(nodeid) === group) this.byNode.delete(nodeid);
+    for (const [token, g] of this.open) if (g === group) this.open.delete(token);
   }
 }
