@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "../src/sdk/index.ts";
 import { ROOT_INODE } from "../src/types/index.ts";
+import { spawnMetad } from "./lib/run.ts";
 
 const args = process.argv.slice(2);
 const creates = Number(args[args.indexOf("--creates") + 1] ?? 0) || 2_000;
@@ -33,17 +34,9 @@ function walCommits(walPath: string): number[][] {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "nokv-bench-writelat-"));
-const main = new URL("../src/server/main.ts", import.meta.url).pathname;
-// No GC or checkpoint while measuring: the WAL then holds every commit of the run.
-const child = Bun.spawn([process.execPath, main, "--listen", "127.0.0.1:0", "--data", join(dir, "meta"), "--gc-interval-ms", "0"], { stdout: "pipe", stderr: "inherit" });
-let text = "";
-const reader = child.stdout.getReader();
-while (!/ready on [^\s]*:\d+/.test(text)) {
-  const { value, done } = await reader.read();
-  if (done) throw new Error(`metad exited: ${text}`);
-  text += new TextDecoder().decode(value);
-}
-const port = Number(/ready on [^\s]*:(\d+)/.exec(text)![1]);
+// No GC while measuring; the WAL then holds the run's commits until a checkpoint restarts it.
+const metad = await spawnMetad(join(dir, "meta"), join(dir, "objects"));
+const port = metad.port;
 const client = await connect(`nokv://127.0.0.1:${port}`);
 const owner = { mode: 0o644, uid: 0, gid: 0 };
 const rows: Array<{ what: string; value: number; unit: string }> = [];
@@ -75,8 +68,7 @@ try {
   say(`  ${commits.length} commits read from the WAL (it restarts at checkpoints), ${pagesPerCommit.toFixed(1)} pages each: ${[...byTable].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${(n / commits.length).toFixed(1)}`).join(", ")}`);
 } finally {
   client.close();
-  child.kill("SIGTERM");
-  await child.exited;
+  await metad.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 if (json) console.log(JSON.stringify(rows));
