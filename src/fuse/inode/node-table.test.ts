@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { LIMITS } from "../../types/index.ts";
 import { NodeTable } from "./node-table.ts";
 import { attrsOf } from "./testing.ts";
 
@@ -67,4 +68,17 @@ describe("NodeTable", () => {
     nodes.update(node, attrsOf(2, "file", { version: 4, sizeBytes: 40 }));
     expect(node.attrs.sizeBytes).toBe(50);
   });
+});
+
+test("own commits are remembered for two generations of fuseOwnCommitsKept / 2, then forgotten", () => {
+  const nodes = new NodeTable(1, attrsOf(1, "dir"));
+  const half = LIMITS.fuseOwnCommitsKept / 2;
+  nodes.ownCommit(attrsOf(100, "file", { version: 1 }));
+  for (let i = 0; i < half - 1; i++) nodes.ownCommit(attrsOf(1000 + i, "file", { version: 2 }));
+  // The first generation is full and kept whole while the next fills.
+  expect(nodes.isOwnCommit(100, 1)).toBe(true);
+  for (let i = 0; i < half; i++) nodes.ownCommit(attrsOf(5000 + i, "file", { version: 3 }));
+  expect(nodes.isOwnCommit(100, 1)).toBe(false);
+  expect(nodes.isOwnCommit(5000 + half - 1, 3)).toBe(true);
+  expect(nodes.isOwnCommit(100, 2)).toBe(false);
 });

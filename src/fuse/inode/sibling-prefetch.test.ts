@@ -64,3 +64,25 @@ test("a failed fetch leaves the read to the ordinary path", async () => {
   prefetch.ahead(fileNode(10));
   expect(await prefetch.take(node, 0, 10)).toBeNull();
 });
+
+test("listing order is kept for at most fusePrefetchListedMax files across directories", () => {
+  const prefetch = new SiblingPrefetch(async () => new Uint8Array(0), () => undefined);
+  prefetch.listingStarted(DIR);
+  for (let i = 0; i < LIMITS.fusePrefetchListedMax + 10; i++) prefetch.listed(DIR, fileNode(10 + i));
+  const reads: number[] = [];
+  const past = new SiblingPrefetch(async (node) => (reads.push(node.nodeid), new Uint8Array(1)), (nodeid) => fileNode(nodeid));
+  past.listingStarted(DIR);
+  for (let i = 0; i < LIMITS.fusePrefetchListedMax + 10; i++) past.listed(DIR, fileNode(10 + i));
+  // A file listed past the cap has no place in the order: reading it fetches nothing ahead.
+  past.ahead(fileNode(10 + LIMITS.fusePrefetchListedMax + 1));
+  expect(reads).toEqual([]);
+  past.ahead(fileNode(10));
+  expect(reads.length).toBe(LIMITS.fusePrefetchFilesAhead);
+  // Dropping the directory frees its share of the cap.
+  past.dropped(DIR);
+  past.listingStarted(DIR);
+  past.listed(DIR, fileNode(7));
+  past.listed(DIR, fileNode(8));
+  past.ahead(fileNode(7));
+  expect(reads).toContain(8);
+});
