@@ -5,3 +5,4 @@ export * from "./command-codec.ts";
 export { SqliteStore, type SqliteStoreOptions } from "./sqlite/sqlite-store.ts";
 export { PredicateFailed } from "./sqlite/predicates.ts";
 export { SqliteFullScan } from "./sqlite/full-scan.ts";
+export * from "./staged-id.ts";

@@ -2,6 +2,7 @@ import { describe, expect, test, afterEach } from "bun:test";
 import { FsError, type InodeAttrs } from "../types/index.ts";
 import type { InodeValue, MetadataCommand, Mutation, Predicate } from "./command.ts";
 import type { MetadataStore } from "./store.ts";
+import { STAGED_EXPIRY_MAX_MS, stagedPrepareId } from "./staged-id.ts";
 
 // The definition of a metadata store engine: every engine runs this suite through one line,
 // runStoreSuite("name", factory). Engines differ in storage; they agree on everything here.
@@ -279,6 +280,34 @@ export function runStoreSuite(engine: string, makeHarness: () => StoreHarness): 
       const next = again.commit(cmd(again, [putInode(3)])).commitVersion;
       expect(next).toBeGreaterThan(version);
       expect(again.getInode({ mount: M, inode: 1 })).not.toBeNull();
+    });
+
+    test("expired prepares are found in every mount, whatever the shape of their ids, and no unexpired one", () => {
+      const s = open();
+      const staged = (mount: number, prepareId: string, expiresAtMs: number): Mutation =>
+        ({ family: "staged", op: "put", key: { mount, prepareId }, value: { inode: 9, generation: 1, keyPrefix: `blocks/${mount}/9/1`, expiresAtMs, freshInode: true } });
+      const ids: Array<[number, string, number]> = [];
+      for (const mount of [M, 2, 3]) {
+        for (const expiresAtMs of [50, 150, 99, 101, 100]) ids.push([mount, stagedPrepareId(mount, expiresAtMs, expiresAtMs, `u${expiresAtMs}`), expiresAtMs]);
+        // Shapes a version 5 store made, and any other: they sort below and above the ordered range.
+        ids.push([mount, `${mount}.7.legacy`, 60], [mount, `${mount}.7.fresh`, 500], [mount, `z-${mount}`, 70], [mount, `z-${mount}-late`, 900]);
+      }
+      for (const mount of [M, 2, 3]) {
+        const state = s.shardState(mount);
+        s.commit({ ...cmd(s, ids.filter(([m]) => m === mount).map(([m, id, at]) => staged(m, id, at))), shard: mount, version: state.version + 1, nextId: state.nextId });
+      }
+      const expired = (now: number, limit = 1_000) => s.scanStagedExpired(now, limit).map((p) => p.prepareId).sort();
+      const want = (now: number) => ids.filter(([, , at]) => at < now).map(([, id]) => id).sort();
+      for (const now of [0, 50, 51, 100, 101, 151, 501, 1_000]) expect(expired(now)).toEqual(want(now));
+      // A limit cuts the pass short; what it returns is still expired.
+      const some = s.scanStagedExpired(101, 4);
+      expect(some.length).toBe(4);
+      for (const p of some) expect(p.expiresAtMs).toBeLessThan(101);
+    });
+
+    test("a prepare id's expiry must fit the digits that order it", () => {
+      expect(() => stagedPrepareId(M, STAGED_EXPIRY_MAX_MS + 1, 1, "u")).toThrow(RangeError);
+      expect(stagedPrepareId(M, 255, 4, "u")).toBe(`${M}.e0000000000ff.4.u`);
     });
 
     test("pins, staged entries and the GC queue round-trip", () => {

@@ -15,7 +15,7 @@ import {
   type ReadPlan,
   type Version,
 } from "../types/index.ts";
-import { SUMMARY_CHUNK_INDEX, type Mutation } from "../schema/index.ts";
+import { SUMMARY_CHUNK_INDEX, stagedPrepareId, type Mutation } from "../schema/index.ts";
 import { addBodyRefMutations, blockKeysOf, dropBodyMutations, loadBody } from "./body.ts";
 import { newInode, valueOf, type ServiceCore, type WriteOptions } from "./core.ts";
 import { touchDir } from "./namespace.ts";
@@ -95,9 +95,9 @@ export class Publisher {
     const freshInode = existing?.type !== "file";
     const inode = freshInode ? this.core.allocateId(command) : existing.inode;
     const generation = this.core.allocateId(command);
-    const prepareId = `${mount}.${generation}.${crypto.randomUUID()}`;
     const keyPrefix = bodyKeyPrefix(mount, inode, generation);
     const expiresAtMs = command.timestampMs + expiryMs;
+    const prepareId = stagedPrepareId(mount, expiresAtMs, generation, crypto.randomUUID());
     command.mutations.push({ family: "staged", op: "put", key: { mount, prepareId }, value: { inode, generation, keyPrefix, expiresAtMs, freshInode } });
     const prepared: PreparedPublish = {
       prepareId, mount, inode, generation, blockSizeBytes, chunkSizeBytes: LIMITS.chunkSizeBytes, keyPrefix, expiresAtMs,
@@ -199,9 +199,9 @@ export class Publisher {
       throw new FsError("EINVAL", `expiry must be 1..${LIMITS.stagedExpiryMaxMs} ms, got ${expiryMs}`);
     }
     const generation = this.core.allocateId(command);
-    const prepareId = `${mount}.${generation}.${crypto.randomUUID()}`;
     const keyPrefix = bodyKeyPrefix(mount, inode, generation);
     const expiresAtMs = command.timestampMs + expiryMs;
+    const prepareId = stagedPrepareId(mount, expiresAtMs, generation, crypto.randomUUID());
     command.mutations.push({ family: "staged", op: "put", key: { mount, prepareId }, value: { inode, generation, keyPrefix, expiresAtMs, freshInode: false } });
     return { prepareId, mount, inode, generation, blockSizeBytes: LIMITS.blockSizeDefaultBytes, chunkSizeBytes: LIMITS.chunkSizeBytes, keyPrefix, expiresAtMs };
   }

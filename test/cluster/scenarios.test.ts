@@ -108,7 +108,12 @@ describe.skipIf(skip !== null)("replicated metad scenarios", () => {
       const { mount } = (await rpc.call("hello", { mount: "default" })) as { mount: { id: number } };
       const attrs = (await rpc.call("stat_path", { mount: mount.id, snapshot: snap.id, path: "/snap-file" })) as unknown;
       expect(attrs).toBeDefined();
-      const current = await rpc.call("stat_path", { mount: mount.id, path: "/snap-file" }).catch((e: { code?: string; message?: string }) => e);
+      // A follower learns a new leader at its next poll of etcd; until then it says none is known.
+      let current: unknown;
+      await until("the follower naming the leader", async () => {
+        current = await rpc.call("stat_path", { mount: mount.id, path: "/snap-file" }).catch((e: { code?: string; message?: string }) => e);
+        return !String((current as Error).message).includes("no leader elected yet");
+      });
       expect(current).toMatchObject({ code: "EAGAIN" });
       expect(String((current as Error).message)).toContain(`at ${leader.address}`);
     } finally {

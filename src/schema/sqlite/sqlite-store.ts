@@ -18,6 +18,7 @@ import type { CommitResult, DentryKey, HistoryKey, InodeKey, ManifestKey, Manife
 import { encodeCommand } from "../command-codec.ts";
 import { WalCheckpointer } from "./wal-checkpointer.ts";
 import { DDL_V1, MIGRATIONS, SCHEMA_VERSION, SUMMARY_CHUNK_INDEX } from "../ddl.ts";
+import { expiredRange, expiryRangeEnd } from "../staged-id.ts";
 import { decodeManifest, dentryFromHistory, dentryFromRow, inodeFromHistory, inodeFromRow, watchFromRow } from "../rows.ts";
 import type {
   Durability,
@@ -429,7 +430,18 @@ export class SqliteStore implements MetadataStore {
   }
 
   scanStagedExpired(nowMs: number, limit: number): StoredStaged[] {
-    return this.s.stagedExpired.values(nowMs, limit).map(stagedFromRow);
+    const out: StoredStaged[] = [];
+    const take = (rows: unknown[][]) => {
+      for (const row of rows) out.push(stagedFromRow(row));
+    };
+    for (const shard of this.shardStates.keys()) {
+      const { low, high } = expiredRange(shard, nowMs);
+      if (out.length < limit) take(this.s.stagedExpiredOrdered.values(shard, low, high, nowMs, limit - out.length));
+      if (out.length < limit) take(this.s.stagedExpiredBelow.values(shard, low, nowMs, limit - out.length));
+      if (out.length < limit) take(this.s.stagedExpiredAbove.values(shard, expiryRangeEnd(shard), nowMs, limit - out.length));
+      if (out.length >= limit) break;
+    }
+    return out;
   }
 
   getOrphan(mount: MountId, inode: InodeId): StoredOrphan | null {

@@ -100,8 +100,14 @@ const SQL = {
   stagedUpsert: `INSERT OR REPLACE INTO staged (mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version, fresh_inode) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   stagedDelete: `DELETE FROM staged WHERE mount = ? AND prepare_id = ?`,
   stagedGet: `SELECT mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version, fresh_inode FROM staged WHERE mount = ? AND prepare_id = ?`,
-  stagedExpired: `SELECT mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version, fresh_inode FROM staged
-    WHERE expires_ms < ? ORDER BY expires_ms LIMIT ?`,
+  // A mount's expired prepares by key range (see staged-id.ts): ids in expiry order, then any
+  // of another shape below or above that range (only a store upgraded from version 5 has them).
+  stagedExpiredOrdered: `SELECT mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version, fresh_inode FROM staged
+    WHERE mount = ?1 AND prepare_id >= ?2 AND prepare_id < ?3 AND expires_ms < ?4 ORDER BY prepare_id LIMIT ?5`,
+  stagedExpiredBelow: `SELECT mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version, fresh_inode FROM staged
+    WHERE mount = ?1 AND prepare_id < ?2 AND expires_ms < ?3 LIMIT ?4`,
+  stagedExpiredAbove: `SELECT mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version, fresh_inode FROM staged
+    WHERE mount = ?1 AND prepare_id >= ?2 AND expires_ms < ?3 LIMIT ?4`,
 
   orphanUpsert: `INSERT OR REPLACE INTO orphan (mount, inode, session, expires_ms, created_version) VALUES (?, ?, ?, ?, ?)`,
   orphanDelete: `DELETE FROM orphan WHERE mount = ? AND inode = ?`,
