@@ -268,13 +268,34 @@ CREATE INDEX command_dedupe_by_age ON command_dedupe (shard, created_ms);
 `;
 
 /**
- * Version 6: fewer pages written per create. Prepare ids sort by expiry within their mount
- * (src/schema/staged-id.ts), so GC finds expired prepares by a key range and the expiry index,
- * one more page in every create's commit, is dropped. Rows with ids of the old shape are still
- * found (by a scan outside that range) and expire within stagedExpiryMaxMs of the upgrade.
+ * command_log's key: shard * 2^43 + version, one 64-bit integer (shards below 2^20 and versions
+ * below 2^43, LIMITS.mountIdMax and shardVersionMax). A rowid table appends its entries in place;
+ * keyed (shard, version) WITHOUT ROWID it rebalanced a page or two more per commit.
+ */
+export const LOG_SHARD_STRIDE = 2 ** 43;
+
+/**
+ * Version 6: fewer pages written per commit (each page is one more WAL frame in every create).
+ * - Prepare ids sort by expiry within their mount (src/schema/staged-id.ts), so GC finds expired
+ *   prepares by a key range and the expiry index is dropped. Rows with ids of the old shape are
+ *   still found (by a scan outside that range) and expire within stagedExpiryMaxMs.
+ * - command_log becomes a rowid table keyed by position (LOG_SHARD_STRIDE); its shard and
+ *   version columns stay, so reads and dumps look the same.
  */
 export const MIGRATION_V6 = `
 DROP INDEX IF EXISTS staged_by_expiry;
+
+ALTER TABLE command_log RENAME TO command_log_v5;
+CREATE TABLE command_log (
+  position INTEGER PRIMARY KEY,
+  shard INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  command BLOB NOT NULL
+);
+INSERT INTO command_log (position, shard, version, kind, command)
+  SELECT shard * ${LOG_SHARD_STRIDE} + version, shard, version, kind, command FROM command_log_v5 ORDER BY shard, version;
+DROP TABLE command_log_v5;
 `;
 
 /**

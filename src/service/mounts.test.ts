@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { ROOT_INODE } from "../types/index.ts";
+import { LIMITS, ROOT_INODE } from "../types/index.ts";
 import { errnoOf, openTestService, type ServiceHarness } from "./testing.ts";
 
 let h: ServiceHarness;
@@ -25,4 +25,15 @@ test("a mount created in a group that rolls back leaves no name behind, and ids 
   expect(h.service.ns.getattr({ mount: real.id, inode: ROOT_INODE }).type).toBe("dir");
   h.reopen();
   expect(h.service.mounts.list().map((m) => m.name).sort()).toEqual(["default", "other", "real"]);
+});
+
+test("mount ids stop at the log's key range: the next create is ENOSPC and the last id works", () => {
+  // Move the counter near the end through a command, as a long-lived store would have.
+  const catalog = h.service.core.command("create_mount", 0);
+  catalog.mutations.push({ family: "system", op: "put", key: { name: "next_mount_id" }, value: { int: LIMITS.mountIdMax - 1 } });
+  h.service.core.commit(catalog);
+  const last = h.service.mounts.create("last");
+  expect(last.id).toBe(LIMITS.mountIdMax);
+  h.service.paths.createFile({ mount: last.id, path: "/works" });
+  expect(errnoOf(() => h.service.mounts.create("one-too-many"))).toBe("ENOSPC");
 });

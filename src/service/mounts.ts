@@ -1,4 +1,4 @@
-import { DEFAULT_MOUNT_NAME, FsError, ROOT_INODE, validateName, type MountId } from "../types/index.ts";
+import { DEFAULT_MOUNT_NAME, FsError, LIMITS, ROOT_INODE, validateName, type MountId } from "../types/index.ts";
 import { CATALOG_SHARD, type MetadataCommand } from "../schema/index.ts";
 import { newInode, type ServiceCore, type WriteOptions } from "./core.ts";
 
@@ -67,6 +67,7 @@ export class Mounts {
     if (replay) return replay.value;
     if (this.byName.has(name)) throw new FsError("EEXIST", `mount '${name}' exists`);
     const id = (this.core.store.getSystem(NEXT_MOUNT_ID)?.int ?? 0) + 1;
+    if (id > LIMITS.mountIdMax) throw new FsError("ENOSPC", `no mount ids left: a store makes at most ${LIMITS.mountIdMax} mounts`);
     return this.core.group(() => {
       const root = this.core.command("init_shard", id);
       if (root.version !== 1) throw new Error(`mount id ${id} already has a log`);

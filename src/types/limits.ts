@@ -99,6 +99,13 @@ export const LIMITS = {
   xattrInodeMaxBytes: 256 * 1024,
   /** Snapshot pins per mount. */
   snapshotsPerMountMax: 10_000,
+  /**
+   * Mount ids a store hands out over its life (never reused), and commands in one shard's log:
+   * command_log is keyed by shard * 2^43 + version in one 64-bit integer (src/schema/ddl.ts).
+   * 2^43 commands is 2.7 years of 100,000 commands per second in one mount.
+   */
+  mountIdMax: 2 ** 20 - 1,
+  shardVersionMax: 2 ** 43 - 1,
 
   /** Rows deleted by one GC pass per family, so GC never holds the writer for long. */
   gcPassMaxRows: 10_000,

@@ -220,8 +220,11 @@ export class SqliteStore implements MetadataStore {
     if (command.version !== state.version + 1) {
       throw new Error(`command ${command.kind} has version ${command.version}, shard ${command.shard} is at ${state.version}`);
     }
-    if (command.version > Number.MAX_SAFE_INTEGER - 1 || command.nextId > Number.MAX_SAFE_INTEGER) {
+    if (command.version > LIMITS.shardVersionMax || command.nextId > Number.MAX_SAFE_INTEGER) {
       throw new FsError("EOVERFLOW", `shard ${command.shard} has run out of versions or ids`);
+    }
+    if (!Number.isSafeInteger(command.shard) || command.shard < 0 || command.shard > LIMITS.mountIdMax) {
+      throw new FsError("EINVAL", `shard ${command.shard} is outside 0..${LIMITS.mountIdMax}`);
     }
     if (command.mutations.length > LIMITS.commandMaxMutations) {
       throw new FsError("EINVAL", `command has ${command.mutations.length} mutations, limit ${LIMITS.commandMaxMutations}`);

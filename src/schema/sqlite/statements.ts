@@ -1,5 +1,5 @@
 import type { Database, Statement } from "bun:sqlite";
-import { FAMILY_ID, SUMMARY_CHUNK_INDEX } from "../ddl.ts";
+import { FAMILY_ID, LOG_SHARD_STRIDE, SUMMARY_CHUNK_INDEX } from "../ddl.ts";
 import { DENTRY_HISTORY_JSON, INODE_COLUMNS, INODE_HISTORY_JSON, WATCH_COLUMNS } from "../rows.ts";
 
 // Every statement the engine runs, prepared once per database. Hot paths never build SQL.
@@ -145,10 +145,13 @@ const SQL = {
 
   shardAll: `SELECT shard, version, next_id, watch_floor, log_floor FROM shard ORDER BY shard`,
   shardUpsert: `INSERT OR REPLACE INTO shard (shard, version, next_id, watch_floor, log_floor) VALUES (?, ?, ?, ?, ?)`,
-  logInsert: `INSERT INTO command_log (shard, version, kind, command) VALUES (?, ?, ?, ?)`,
-  logRead: `SELECT version, kind, command FROM command_log WHERE shard = ? AND version >= ? ORDER BY version LIMIT ?`,
-  logVersionAt: `SELECT version FROM command_log WHERE shard = ? AND version < ? ORDER BY version LIMIT 1 OFFSET ?`,
-  logTrim: `DELETE FROM command_log WHERE shard = ? AND version < ?`,
+  // Positions are shard * LOG_SHARD_STRIDE + version, computed here in 64-bit integers.
+  logInsert: `INSERT INTO command_log (position, shard, version, kind, command) VALUES (?1 * ${LOG_SHARD_STRIDE} + ?2, ?1, ?2, ?3, ?4)`,
+  logRead: `SELECT version, kind, command FROM command_log
+    WHERE position >= ?1 * ${LOG_SHARD_STRIDE} + ?2 AND position < (?1 + 1) * ${LOG_SHARD_STRIDE} ORDER BY position LIMIT ?3`,
+  logVersionAt: `SELECT version FROM command_log
+    WHERE position >= ?1 * ${LOG_SHARD_STRIDE} AND position < ?1 * ${LOG_SHARD_STRIDE} + ?2 ORDER BY position LIMIT 1 OFFSET ?3`,
+  logTrim: `DELETE FROM command_log WHERE position >= ?1 * ${LOG_SHARD_STRIDE} AND position < ?1 * ${LOG_SHARD_STRIDE} + ?2`,
 } as const;
 
 export type StatementName = keyof typeof SQL;
