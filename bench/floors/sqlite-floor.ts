@@ -38,7 +38,13 @@ export class SqliteFloor {
     this.db.run("PRAGMA synchronous = NORMAL");
     this.insInode = this.db.prepare("INSERT INTO inode_current VALUES (?, ?, ?, 0, 420, 0, 0, 0, 0, 1, ?, ?, ?, ?, NULL, 0)");
     this.insDentry = this.db.prepare("INSERT INTO dentry_current VALUES (?, ?, ?, ?, ?, 0)");
-    this.insWatch = this.db.prepare("INSERT INTO watch_log VALUES (?, ?, ?, ?, 0, ?, ?, NULL, NULL, NULL)");
+    // metad reads watch events from its command log since schema version 6; the floor keeps
+    // writing one event row per name in the table it had, so it measures what it always did.
+    this.db.run(`CREATE TABLE IF NOT EXISTS floor_watch_log (
+      mount INTEGER NOT NULL, scope INTEGER NOT NULL, version INTEGER NOT NULL, ordinal INTEGER NOT NULL, kind INTEGER NOT NULL,
+      name TEXT NOT NULL, inode INTEGER NOT NULL, to_scope INTEGER, to_name TEXT, generation INTEGER,
+      PRIMARY KEY (mount, scope, version, ordinal)) WITHOUT ROWID`);
+    this.insWatch = this.db.prepare("INSERT INTO floor_watch_log VALUES (?, ?, ?, ?, 0, ?, ?, NULL, NULL, NULL)");
     this.putParent = this.db.prepare("INSERT OR REPLACE INTO inode_current VALUES (?, ?, ?, 1, 493, 0, 0, 0, 0, 2, 1, ?, ?, ?, NULL, 0)");
     this.getInode = this.db.prepare("SELECT * FROM inode_current WHERE mount = ? AND inode = ?");
     this.getDentry = this.db.prepare("SELECT * FROM dentry_current WHERE mount = ? AND parent = ? AND name = ?");

@@ -23,10 +23,6 @@ export const FAMILY_ID = { inode: 1, dentry: 2, manifest: 3 } as const;
 export const TYPE_CODE = { file: 0, dir: 1, symlink: 2, fifo: 3, chardev: 4, blockdev: 5, socket: 6 } as const;
 export const TYPE_FROM_CODE = ["file", "dir", "symlink", "fifo", "chardev", "blockdev", "socket"] as const;
 
-/** Watch event kinds as stored. */
-export const WATCH_KIND_CODE = { create: 0, remove: 1, rename: 2, update_attr: 3, publish: 4 } as const;
-export const WATCH_KIND_FROM_CODE = ["create", "remove", "rename", "update_attr", "publish"] as const;
-
 export const DDL_V1 = `
 CREATE TABLE IF NOT EXISTS system (
   name TEXT PRIMARY KEY,
@@ -281,9 +277,14 @@ export const LOG_SHARD_STRIDE = 2 ** 43;
  *   still found (by a scan outside that range) and expire within stagedExpiryMaxMs.
  * - command_log becomes a rowid table keyed by position (LOG_SHARD_STRIDE); its shard and
  *   version columns stay, so reads and dumps look the same.
+ * - Watch events are read from the command log (each entry holds its command's events), so
+ *   watch_log and its version index, two more pages per commit, are dropped. A cursor older
+ *   than the log's floor, like one older than the watch floor, gets ESTALE.
  */
 export const MIGRATION_V6 = `
 DROP INDEX IF EXISTS staged_by_expiry;
+DROP INDEX IF EXISTS watch_by_version;
+DROP TABLE IF EXISTS watch_log;
 
 ALTER TABLE command_log RENAME TO command_log_v5;
 CREATE TABLE command_log (

@@ -1,6 +1,6 @@
-import type { BodySummary, ChunkManifest, Dentry, InodeAttrs, WatchEvent } from "../types/index.ts";
-import { TYPE_FROM_CODE, WATCH_KIND_FROM_CODE } from "./ddl.ts";
-import type { ManifestValue } from "./command.ts";
+import type { BodySummary, ChunkManifest, Dentry, InodeAttrs, Version, WatchEvent } from "../types/index.ts";
+import { TYPE_FROM_CODE } from "./ddl.ts";
+import type { ManifestValue, WatchEventDraft } from "./command.ts";
 
 // Row <-> value codecs. Rows come back as arrays from statements in safe-integer mode, so times are
 // exact bigints and every other integer is converted once here, right after it is read.
@@ -91,21 +91,11 @@ export function decodeManifest(text: string): ManifestValue {
   throw new Error("metadata corrupt: manifest value is neither summary nor chunk");
 }
 
-export const WATCH_COLUMNS = "scope, version, ordinal, kind, name, inode, to_scope, to_name, generation";
-
-export function watchFromRow(row: Row): WatchEvent {
-  const kind = WATCH_KIND_FROM_CODE[Number(row[3])];
-  if (!kind) throw new Error(`metadata corrupt: watch kind code ${String(row[3])}`);
-  const event: WatchEvent = {
-    kind,
-    scope: Number(row[0]),
-    version: Number(row[1]),
-    ordinal: Number(row[2]),
-    name: row[4] as string,
-    inode: Number(row[5]),
-  };
-  if (row[6] !== null) event.toScope = Number(row[6]);
-  if (row[7] !== null) event.toName = row[7] as string;
-  if (row[8] !== null) event.generation = Number(row[8]);
+/** The event a command's draft becomes at its position in the log (the same in live pushes and replay). */
+export function watchEventOf(draft: WatchEventDraft, version: Version, ordinal: number): WatchEvent {
+  const event: WatchEvent = { kind: draft.kind, scope: draft.scope, version, ordinal, name: draft.name, inode: draft.inode };
+  if (draft.toScope !== undefined) event.toScope = draft.toScope;
+  if (draft.toName !== undefined) event.toName = draft.toName;
+  if (draft.generation !== undefined) event.generation = draft.generation;
   return event;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test, afterEach } from "bun:test";
-import { FsError, type InodeAttrs } from "../types/index.ts";
+import { FsError, ORDINAL_END, type InodeAttrs } from "../types/index.ts";
 import type { InodeValue, MetadataCommand, Mutation, Predicate } from "./command.ts";
 import type { MetadataStore } from "./store.ts";
 import { STAGED_EXPIRY_MAX_MS, stagedPrepareId } from "./staged-id.ts";
@@ -239,11 +239,35 @@ export function runStoreSuite(engine: string, makeHarness: () => StoreHarness): 
       ] })).commitVersion;
       s.commit(cmd(s, [], { watchEvents: [{ mount: M, kind: "rename", scope: 1, name: "a", inode: 2, toScope: 1, toName: "z" }] }));
       const all = s.scanWatch(M, 1, { version: 0, ordinal: 0 }, 10);
-      expect(all.map((e) => `${e.kind}:${e.name}`)).toEqual(["create:a", "create:b", "rename:a"]);
-      expect(all[2]!.toName).toBe("z");
-      expect(s.scanWatch(M, 1, { version: v1, ordinal: 0 }, 10).map((e) => e.name)).toEqual(["b", "a"]);
-      expect(s.scanWatch(M, 1, { version: 0, ordinal: 0 }, 1).length).toBe(1);
-      expect(s.scanWatch(M, 2, { version: 0, ordinal: 0 }, 10)).toEqual([]);
+      expect(all.events.map((e) => `${e.kind}:${e.name}`)).toEqual(["create:a", "create:b", "rename:a"]);
+      expect(all.events[2]).toEqual({ kind: "rename", scope: 1, name: "a", inode: 2, toScope: 1, toName: "z", version: v1 + 1, ordinal: 0 });
+      expect(all.more).toBe(false);
+      expect(s.scanWatch(M, 1, { version: v1, ordinal: 0 }, 10).events.map((e) => e.name)).toEqual(["b", "a"]);
+      const one = s.scanWatch(M, 1, { version: 0, ordinal: 0 }, 1);
+      expect(one).toEqual({ events: [expect.objectContaining({ name: "a" })], through: { version: v1, ordinal: 0 }, more: true });
+      expect(s.scanWatch(M, 1, one.through, 10).events.map((e) => e.name)).toEqual(["b", "a"]);
+      // Another scope's events are read past, not returned; the page ends after what it read.
+      expect(s.scanWatch(M, 2, { version: 0, ordinal: 0 }, 10)).toEqual({ events: [], through: { version: v1 + 1, ordinal: ORDINAL_END }, more: false });
+    });
+
+    test("a watch page reads at most its command budget, and its cursor resumes after what it read", () => {
+      const s = open();
+      const quiet = s.commit(cmd(s, [], { watchEvents: [{ mount: M, kind: "create", scope: 2, name: "first", inode: 5 }] })).commitVersion;
+      for (let i = 0; i < 9; i++) s.commit(cmd(s, [], { watchEvents: [{ mount: M, kind: "create", scope: 1, name: `busy${i}`, inode: 10 + i }] }));
+      const last = s.commit(cmd(s, [], { watchEvents: [{ mount: M, kind: "create", scope: 2, name: "second", inode: 6 }] })).commitVersion;
+      const names: string[] = [];
+      let cursor = { version: 0, ordinal: 0 };
+      let pages = 0;
+      for (let more = true; more; pages++) {
+        const page = s.scanWatch(M, 2, cursor, 100, 4);
+        names.push(...page.events.map((e) => e.name));
+        expect(page.through.version).toBeGreaterThan(cursor.version);
+        cursor = page.through;
+        more = page.more;
+      }
+      expect(names).toEqual(["first", "second"]);
+      // Versions quiet..last are 11 commands: pages of 4, 4 and 3 (a short page is the last).
+      expect([quiet, last, pages]).toEqual([1, 11, 3]);
     });
 
     test("history GC keeps exactly what a pinned version can read", () => {

@@ -44,6 +44,15 @@ export interface WriteCounters {
 
 export type Durability = "normal" | "full";
 
+/** One page of a scope's events. */
+export interface WatchScan {
+  events: WatchEvent[];
+  /** Every event up to here was read: resume after it (past the last event when commands had none). */
+  through: WatchCursor;
+  /** The page stopped at a limit: more may follow at once. */
+  more: boolean;
+}
+
 export interface StoredPin extends PinValue {
   mount: MountId;
   snapshotId: number;
@@ -149,10 +158,11 @@ export interface MetadataStore {
   scanGc(mount: MountId, throughVersion: Version, limit: number): GcRecord[];
   /** Mounts with GC records, in id order after `after` (a skip scan over the queue's key). */
   gcMounts(after: MountId, limit: number): MountId[];
-  /** Events of one scope strictly after the cursor, in commit order. */
-  scanWatch(mount: MountId, scope: InodeId, after: WatchCursor, limit: number): WatchEvent[];
-  /** The version below which a watch trim of at most `limit` events stays (null: nothing older than `before`). */
-  watchTrimBound(mount: MountId, before: Version, limit: number): Version | null;
+  /**
+   * Events of one scope strictly after the cursor, in commit order, read from the command log:
+   * at most `limit` events from at most `maxCommands` commands (LIMITS.watchPageMaxCommands).
+   */
+  scanWatch(mount: MountId, scope: InodeId, after: WatchCursor, limit: number, maxCommands?: number): WatchScan;
   /** Deletable history rows of one band, by index range: see HistoryBand. */
   scanHistoryBand(band: HistoryBand, limit: number): HistoryKey[];
   /** Mounts with history rows, in id order after `after` (a skip scan). */

@@ -165,6 +165,8 @@ export class Subscriptions {
         continue;
       }
       if (page.events.length > 0) this.send(sub, page.events);
+      // A page may read commands with none of this scope's events: its position moves past them.
+      sub.position = page.cursor;
       if (!page.more) {
         sub.live = true;
         this.catchingUp.delete(sub);

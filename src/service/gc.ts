@@ -87,8 +87,10 @@ export class Collector {
     if (this.orphans) report.orphansCollected += this.orphans.collectExpired(now);
     this.collectHistory(report);
     for (const shard of this.core.store.shards()) {
-      const bound = this.core.store.watchTrimBound(shard.shard, shard.version - this.retention.watchRetainVersions, LIMITS.gcPassMaxRows);
-      if (bound !== null && bound > shard.watchFloor) {
+      // Events are read from the command log: a watch trim only raises the floor cursors must
+      // stand on (one small command), and the log's trim below deletes the entries.
+      const bound = shard.version - this.retention.watchRetainVersions;
+      if (bound > shard.watchFloor) {
         this.commitRemoval("trim_watch", shard.shard, [{ family: "watch", op: "trim", key: { mount: shard.shard, beforeVersion: bound } }]);
         report.watchEventsTrimmedBefore = Math.max(report.watchEventsTrimmedBefore, bound);
       }

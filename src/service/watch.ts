@@ -6,7 +6,7 @@ import type { ServiceCore } from "./core.ts";
 
 export interface WatchPage {
   events: WatchEvent[];
-  /** Resume after this position (the last event returned, or the cursor given when none). */
+  /** Resume after this position: the last event returned, or past the commands the page read without finding one. */
   cursor: WatchCursor;
   /** More events may follow right away. */
   more: boolean;
@@ -22,7 +22,9 @@ export class Watch {
 
   /** ESTALE when events after `cursor` may already be trimmed from the log. */
   checkCursor(mount: MountId, cursor: WatchCursor): void {
-    const floor = this.core.store.shardState(mount).watchFloor;
+    // Events are read from the command log: what its own trim removed is gone too.
+    const state = this.core.store.shardState(mount);
+    const floor = Math.max(state.watchFloor, state.logFloor);
     // Trims remove whole versions below the floor: a cursor in them may have lost events, unless
     // it stands after all of the version just below the floor.
     if (cursor.version < floor && !(cursor.version === floor - 1 && cursor.ordinal === ORDINAL_END)) {
@@ -36,8 +38,7 @@ export class Watch {
     const limit = Math.min(args.limit ?? LIMITS.watchPageMaxEvents, LIMITS.watchPageMaxEvents);
     if (!Number.isInteger(limit) || limit < 1) throw new FsError("EINVAL", `watch page limit must be a positive integer`);
     this.checkCursor(mount, cursor);
-    const events = this.core.store.scanWatch(mount, scope, cursor, limit);
-    const last = events[events.length - 1];
-    return { events, cursor: last ? { version: last.version, ordinal: last.ordinal } : cursor, more: events.length === limit };
+    const page = this.core.store.scanWatch(mount, scope, cursor, limit);
+    return { events: page.events, cursor: page.through, more: page.more };
   }
 }

@@ -51,7 +51,7 @@ test("attributes go with their inode, and set/remove are watch events in the par
   const f = service.ns.create({ mount, parent: d.inode, name: "f" });
   const from = service.store.shardState(mount).version;
   service.xattrs.set({ mount, inode: f.inode, name: "user.a", value: bytes("1") });
-  const events = service.store.scanWatch(mount, d.inode, { version: from, ordinal: ORDINAL_END }, 100);
+  const { events } = service.store.scanWatch(mount, d.inode, { version: from, ordinal: ORDINAL_END }, 100);
   expect(events.map((e) => [e.kind, e.inode])).toEqual([["update_attr", f.inode]]);
   service.ns.unlink({ mount, parent: d.inode, name: "f" });
   expect(service.store.listXattrs(mount, f.inode)).toEqual([]);

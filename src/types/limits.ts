@@ -20,6 +20,11 @@ export const LIMITS = {
   createManyMaxNames: 4_096,
   /** Watch events returned by one replay page. */
   watchPageMaxEvents: 4_096,
+  /**
+   * Commands of the log one replay page reads (events are read from the command log): a scope
+   * with few events in a busy mount gets a page with fewer events, and a cursor past what was read.
+   */
+  watchPageMaxCommands: 2_048,
   /** metad: watch subscriptions one connection holds, and all connections together. */
   watchSubscriptionsPerConnectionMax: 1_024,
   watchSubscriptionsMax: 65_536,

@@ -1,12 +1,12 @@
-import type { Mutation, WatchEventDraft } from "../command.ts";
-import { SUMMARY_CHUNK_INDEX, TYPE_CODE, WATCH_KIND_CODE } from "../ddl.ts";
+import type { Mutation } from "../command.ts";
+import { SUMMARY_CHUNK_INDEX, TYPE_CODE } from "../ddl.ts";
 import { decodeManifest, encodeManifest } from "../rows.ts";
 import type { ShardState, WriteCounters } from "../store.ts";
 import { storedDedupeKey } from "./dedupe-key.ts";
 import type { Statements } from "./statements.ts";
 import type { CommandInserts } from "./bulk-insert.ts";
 
-// Applies one command's mutations and watch events at `version`: a function of the command and
+// Applies one command's mutations at `version`: a function of the command and
 // the rows, nothing else (no clock, no allocator, no cache). Replaced values are copied to history
 // first (one INSERT ... SELECT, no round trip through JavaScript) when `keepHistory`. `shard` is the
 // shard's next state, which a watch trim moves.
@@ -165,7 +165,8 @@ function applyMutation(
       return;
     }
     case "watch":
-      counters.currentDeletes += s.watchTrim.run(m.key.mount, m.key.beforeVersion).changes;
+      // Events are read from the command log (schema version 6): a trim only moves the floor
+      // below which cursors are refused; the log's own trim deletes.
       if (m.key.beforeVersion > shard.watchFloor) shard.watchFloor = m.key.beforeVersion;
       return;
     case "dedupe":
@@ -222,16 +223,4 @@ function addBlockRef(s: Statements, mount: number, objectKey: string, delta: num
   s.refUpsert.run(mount, objectKey, after);
   counters.currentPuts++;
   if (before === 0) counters.currentDeletes += s.gcCancel.run(mount, objectKey).changes;
-}
-
-export function applyWatchEvents(bulk: CommandInserts, events: readonly WatchEventDraft[], version: number, counters: WriteCounters): void {
-  for (let ordinal = 0; ordinal < events.length; ordinal++) {
-    const e = events[ordinal]!;
-    bulk.watch.add([
-      e.mount, e.scope, version, ordinal, WATCH_KIND_CODE[e.kind], e.name, e.inode,
-      e.toScope ?? null, e.toName ?? null, e.generation ?? null,
-    ]);
-  }
-  bulk.watch.flush();
-  counters.watchWrites += events.length;
 }

@@ -52,17 +52,15 @@ export class BulkInsert {
   }
 }
 
-/** The inserts a command queues: new inodes and names between its other mutations, its watch events and dedupe records. */
+/** The inserts a command queues: new inodes and names between its other mutations, and its dedupe records. */
 export class CommandInserts {
   readonly inodes: BulkInsert;
   readonly dentries: BulkInsert;
-  readonly watch: BulkInsert;
   readonly dedupe: BulkInsert;
 
   constructor(db: Database) {
     this.inodes = new BulkInsert(db, "INSERT INTO inode_current (mount, inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target, rdev)", 16);
     this.dentries = new BulkInsert(db, "INSERT INTO dentry_current (mount, parent, name, version, child, type)", 6);
-    this.watch = new BulkInsert(db, "INSERT INTO watch_log (mount, scope, version, ordinal, kind, name, inode, to_scope, to_name, generation)", 10);
     this.dedupe = new BulkInsert(db, "INSERT INTO command_dedupe (request_key, shard, version, created_ms, result)", 5);
   }
 
@@ -75,7 +73,6 @@ export class CommandInserts {
   discard(): void {
     this.inodes.discard();
     this.dentries.discard();
-    this.watch.discard();
     this.dedupe.discard();
   }
 }

@@ -105,7 +105,6 @@ export class SqliteFullScan implements FullScan {
     fold("SELECT mount AS m, max(version) AS v FROM dentry_current GROUP BY mount", "version");
     fold("SELECT mount AS m, max(version) AS v FROM chunk_manifest_current GROUP BY mount", "version");
     fold("SELECT mount AS m, max(max(version), max(replaced_version)) AS v FROM history GROUP BY mount", "version");
-    fold("SELECT mount AS m, max(version) AS v FROM watch_log GROUP BY mount", "version");
     fold("SELECT mount AS m, max(max(read_version), max(created_version)) AS v FROM snapshot_pin GROUP BY mount", "version");
     fold("SELECT mount AS m, max(created_version) AS v FROM staged GROUP BY mount", "version");
     fold("SELECT mount AS m, max(enqueue_version) AS v FROM gc_queue GROUP BY mount", "version");

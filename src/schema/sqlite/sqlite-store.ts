@@ -5,6 +5,7 @@ import {
   FIRST_ALLOCATED_INODE,
   FsError,
   LIMITS,
+  ORDINAL_END,
   type Dentry,
   type DirEntryPlus,
   type InodeAttrs,
@@ -15,11 +16,11 @@ import {
   type WatchEvent,
 } from "../../types/index.ts";
 import type { CommitResult, DentryKey, HistoryKey, InodeKey, ManifestKey, ManifestValue, MetadataCommand, Predicate } from "../command.ts";
-import { encodeCommand } from "../command-codec.ts";
+import { decodeCommand, encodeCommand } from "../command-codec.ts";
 import { WalCheckpointer } from "./wal-checkpointer.ts";
 import { DDL_V1, MIGRATIONS, SCHEMA_VERSION, SUMMARY_CHUNK_INDEX } from "../ddl.ts";
 import { expiredRange, expiryRangeEnd } from "../staged-id.ts";
-import { decodeManifest, dentryFromHistory, dentryFromRow, inodeFromHistory, inodeFromRow, watchFromRow } from "../rows.ts";
+import { decodeManifest, dentryFromHistory, dentryFromRow, inodeFromHistory, inodeFromRow, watchEventOf } from "../rows.ts";
 import type {
   Durability,
   GcRecord,
@@ -31,9 +32,10 @@ import type {
   StoredPin,
   StoredStaged,
   StoredOrphan,
+  WatchScan,
   WriteCounters,
 } from "../store.ts";
-import { applyMutations, applyWatchEvents } from "./apply.ts";
+import { applyMutations } from "./apply.ts";
 import { CommandInserts } from "./bulk-insert.ts";
 import { checkPredicates } from "./predicates.ts";
 import { needsSavepoint } from "./savepoints.ts";
@@ -242,7 +244,8 @@ export class SqliteStore implements MetadataStore {
     try {
       const version = command.version;
       applyMutations(this.s, this.bulk, command.mutations, version, command.keepHistory, this.counters, next);
-      if (command.watchEvents.length > 0) applyWatchEvents(this.bulk, command.watchEvents, version, this.counters);
+      // Watch events are not written apart: they are read back from this command's log entry.
+      this.counters.watchWrites += command.watchEvents.length;
       // A merged command answers many requests: their records go in a few statements.
       if (command.requestKey !== undefined) this.bulk.dedupe.add([storedDedupeKey(command.requestKey), command.shard, version, command.timestampMs, command.result ?? null]);
       for (const d of command.dedupe ?? []) this.bulk.dedupe.add([storedDedupeKey(d.requestKey), command.shard, version, command.timestampMs, d.result]);
@@ -486,19 +489,26 @@ export class SqliteStore implements MetadataStore {
     return skipScan(this.s.gcNextMount, after, limit);
   }
 
-  scanWatch(mount: MountId, scope: InodeId, after: WatchCursor, limit: number): WatchEvent[] {
-    return this.s.watchScan.values(mount, scope, after.version, after.ordinal, limit).map(watchFromRow);
-  }
-
-  watchTrimBound(mount: MountId, before: Version, limit: number): Version | null {
-    const first = this.s.watchVersionAt.values(mount, before, 0)[0];
-    if (!first) return null;
-    const atLimit = this.s.watchVersionAt.values(mount, before, limit)[0];
-    if (!atLimit) return before;
-    // One version's events go together (a cursor sits between versions); if the limit falls
-    // inside the oldest version, that version still goes, so every pass makes progress.
-    const bound = atLimit[0] as number;
-    return bound > (first[0] as number) ? bound : (first[0] as number) + 1;
+  scanWatch(mount: MountId, scope: InodeId, after: WatchCursor, limit: number, maxCommands = LIMITS.watchPageMaxCommands): WatchScan {
+    const events: WatchEvent[] = [];
+    let through = after;
+    let commands = 0;
+    // A cursor past a version's last event starts at the next version.
+    const from = after.ordinal >= ORDINAL_END ? after.version + 1 : after.version;
+    // Streamed a row at a time: a page holds at most `limit` events, never maxCommands commands.
+    for (const row of this.s.logRead.iterate(mount, from, maxCommands) as Iterable<{ version: number; command: Uint8Array }>) {
+      commands++;
+      const version = row.version;
+      const drafts = decodeCommand(row.command).watchEvents;
+      for (let ordinal = version === after.version ? after.ordinal + 1 : 0; ordinal < drafts.length; ordinal++) {
+        const draft = drafts[ordinal]!;
+        if (draft.scope !== scope) continue;
+        events.push(watchEventOf(draft, version, ordinal));
+        if (events.length >= limit) return { events, through: { version, ordinal }, more: true };
+      }
+      through = { version, ordinal: ORDINAL_END };
+    }
+    return { events, through, more: commands >= maxCommands };
   }
 
   scanHistoryBand(band: HistoryBand, limit: number): HistoryKey[] {

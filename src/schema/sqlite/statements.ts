@@ -1,6 +1,6 @@
 import type { Database, Statement } from "bun:sqlite";
 import { FAMILY_ID, LOG_SHARD_STRIDE, SUMMARY_CHUNK_INDEX } from "../ddl.ts";
-import { DENTRY_HISTORY_JSON, INODE_COLUMNS, INODE_HISTORY_JSON, WATCH_COLUMNS } from "../rows.ts";
+import { DENTRY_HISTORY_JSON, INODE_COLUMNS, INODE_HISTORY_JSON } from "../rows.ts";
 
 // Every statement the engine runs, prepared once per database. Hot paths never build SQL.
 
@@ -127,12 +127,6 @@ const SQL = {
   systemDelete: `DELETE FROM system WHERE name = ?`,
   systemScan: `SELECT name, int_value, text_value FROM system WHERE name >= ? AND name < ? ORDER BY name`,
 
-  watchInsert: `INSERT INTO watch_log (mount, scope, version, ordinal, kind, name, inode, to_scope, to_name, generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  watchScan: `SELECT ${WATCH_COLUMNS} FROM watch_log
-    WHERE mount = ?1 AND scope = ?2 AND (version > ?3 OR (version = ?3 AND ordinal > ?4))
-    ORDER BY version, ordinal LIMIT ?5`,
-  watchVersionAt: `SELECT version FROM watch_log WHERE mount = ? AND version < ? ORDER BY version LIMIT 1 OFFSET ?`,
-  watchTrim: `DELETE FROM watch_log WHERE mount = ? AND version < ?`,
 
   dedupeGet: `SELECT version, result FROM command_dedupe WHERE request_key = ?`,
   dedupeDelete: `DELETE FROM command_dedupe WHERE request_key = ?`,
