@@ -17,20 +17,27 @@ const json = args.includes("--json");
 const say = (line: string) => json || console.log(line);
 const WARMUP = 200;
 
-/** Pages of each committed transaction in the WAL, oldest first (frames of one commit end with a non-zero size field). */
-function walCommits(walPath: string): number[][] {
+/**
+ * Pages of each committed transaction in the WAL's current generation, oldest first (frames of
+ * one commit end with a non-zero size field). After a checkpoint the WAL restarts from its start
+ * with new salts; frames left from the generation before carry the old salts and are not counted.
+ */
+function walCommits(walPath: string): { salt: string; commits: number[][] } {
   const wal = readFileSync(walPath);
+  if (wal.length < 32) return { salt: "", commits: [] };
   const pageSize = wal.readUInt32BE(8);
+  const salt = wal.subarray(16, 24).toString("hex");
   const commits: number[][] = [];
   let current: number[] = [];
   for (let at = 32; at + 24 + pageSize <= wal.length; at += 24 + pageSize) {
+    if (wal.subarray(at + 8, at + 16).toString("hex") !== salt) break;
     current.push(wal.readUInt32BE(at));
     if (wal.readUInt32BE(at + 4) !== 0) {
       commits.push([...new Set(current)]);
       current = [];
     }
   }
-  return commits;
+  return { salt, commits };
 }
 
 const dir = mkdtempSync(join(tmpdir(), "nokv-bench-writelat-"));
@@ -45,11 +52,13 @@ try {
   let started = performance.now();
   for (let i = 0; i < creates; i++) await client.inode.getattr(ROOT_INODE);
   const readUs = ((performance.now() - started) * 1000) / creates;
-  const walBefore = walCommits(join(dir, "meta", "meta.db-wal")).length;
+  const walBefore = walCommits(join(dir, "meta", "meta.db-wal"));
   started = performance.now();
   for (let i = 0; i < creates; i++) await client.inode.createPrepared(ROOT_INODE, `f${i}`, owner, { expiryMs: 60_000 });
   const writeUs = ((performance.now() - started) * 1000) / creates;
-  const commits = walCommits(join(dir, "meta", "meta.db-wal")).slice(walBefore);
+  const walAfter = walCommits(join(dir, "meta", "meta.db-wal"));
+  // A restart during the run leaves only its later commits to read: still a sample of the same commits.
+  const commits = walAfter.salt === walBefore.salt ? walAfter.commits.slice(walBefore.commits.length) : walAfter.commits;
   const db = new Database(join(dir, "meta", "meta.db"), { readonly: true });
   const tableOf = new Map<number, string>();
   for (const r of db.query("SELECT name, pageno FROM dbstat").all() as Array<{ name: string; pageno: number }>) tableOf.set(r.pageno, r.name);

@@ -6,6 +6,7 @@ import { mkdirSync, copyFileSync, existsSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { EtcdClient, ShardLog, listCheckpoints, restoreCheckpoint, type ShardStateMachine } from "../cluster/index.ts";
 import { utf8 } from "../cluster/etcd/etcd-client.ts";
+import { storedShardPositions } from "../schema/index.ts";
 import type { MetadataService } from "../service/index.ts";
 import { recordedStore } from "../service/store-identity.ts";
 import { FsError } from "../types/index.ts";
@@ -51,7 +52,7 @@ async function behindTrimmedLog(client: EtcdClient, root: string, dbPath: string
   const db = new Database(dbPath, { readonly: true });
   let shards: { shard: number; version: number }[];
   try {
-    shards = db.query<{ shard: number; version: number }, []>("SELECT shard, version FROM shard").all();
+    shards = storedShardPositions(db);
   } catch {
     return null;
   } finally {

@@ -42,7 +42,7 @@ import { needsSavepoint } from "./savepoints.ts";
 import { rekeyDedupeRecords, requestKeyOf, storedDedupeKey } from "./dedupe-key.ts";
 import { orphanFromRow, skipScan, stagedFromRow } from "./row-readers.ts";
 import { SqliteFullScan } from "./full-scan.ts";
-import { prepareStatements, type Statements } from "./statements.ts";
+import { LOG_HEAD_SQL, prepareStatements, type Statements } from "./statements.ts";
 
 export interface SqliteStoreOptions {
   /** Database file; ":memory:" for a throwaway store. */
@@ -77,8 +77,10 @@ export class SqliteStore implements MetadataStore {
   private groupWritten = false;
   /** Each shard's clocks as applied; a projection of the `shard` rows, rebuilt after a rollback. */
   private readonly shardStates = new Map<number, ShardState>();
-  /** Shards whose state changed in the open transaction and is not yet written to its row. */
+  /** Shards whose state changed in the open transaction. */
   private readonly dirtyShards = new Set<number>();
+  /** The floors each shard's row holds: a row is written when its shard appears or a floor moves. */
+  private readonly shardRowFloors = new Map<number, string>();
   private closed = false;
   private checkpointer: WalCheckpointer | null = null;
   private commitsSinceWalCheck = 0;
@@ -139,8 +141,16 @@ export class SqliteStore implements MetadataStore {
   private loadShards(): void {
     this.shardStates.clear();
     this.dirtyShards.clear();
+    this.shardRowFloors.clear();
     for (const row of this.s.shardAll.values()) {
       const state = { shard: row[0] as number, version: row[1] as number, nextId: row[2] as number, watchFloor: row[3] as number, logFloor: row[4] as number };
+      this.shardRowFloors.set(state.shard, floorsOf(state));
+      // The clock is the newest entry's version, the allocator where that command left it.
+      const head = this.s.logHead.values(state.shard)[0];
+      if (head && (head[0] as number) > state.version) {
+        state.version = head[0] as number;
+        state.nextId = Math.max(state.nextId, decodeCommand(head[1] as Uint8Array).nextId);
+      }
       this.shardStates.set(state.shard, state);
     }
   }
@@ -296,13 +306,22 @@ export class SqliteStore implements MetadataStore {
     }
   }
 
-  /** One row write per shard per transaction, however many of its commands the group held. */
+  /**
+   * A shard's row is written when the shard appears or one of its floors moves, not at every
+   * commit: the command log entry the commit appends already holds the new version and allocator
+   * (loadShards reads them back), and the row would be one more page in every commit's WAL.
+   */
   private flushShards(): void {
     for (const shard of this.dirtyShards) {
       const st = this.shardStates.get(shard)!;
-      this.s.shardUpsert.run(st.shard, st.version, st.nextId, st.watchFloor, st.logFloor);
+      if (this.shardRowFloors.get(shard) !== floorsOf(st)) this.writeShardRow(st);
     }
     this.dirtyShards.clear();
+  }
+
+  private writeShardRow(st: ShardState): void {
+    this.s.shardUpsert.run(st.shard, st.version, st.nextId, st.watchFloor, st.logFloor);
+    this.shardRowFloors.set(st.shard, floorsOf(st));
   }
 
   getInode(key: InodeKey, at?: Version): InodeAttrs | null {
@@ -541,7 +560,7 @@ export class SqliteStore implements MetadataStore {
       const state = this.shardStates.get(shard);
       if (state && bound > state.logFloor) {
         state.logFloor = bound;
-        this.s.shardUpsert.run(state.shard, state.version, state.nextId, state.watchFloor, state.logFloor);
+        this.writeShardRow(state);
       }
       return deleted;
     };
@@ -587,6 +606,12 @@ export class SqliteStore implements MetadataStore {
     if (this.closed) return;
     this.closed = true;
     this.checkpointer?.stop();
+    // Rows current again, so a stopped store's `shard` table says where each shard is.
+    try {
+      if (this.depth === 0) this.db.transaction(() => this.shardStates.forEach((st) => this.writeShardRow(st)))();
+    } catch {
+      // A store closing after an I/O error: the next open reads the clocks from the log.
+    }
     // Everything into the database file and the WAL emptied, so a stopped store is one file (for
     // backups and copies) and the next open has no WAL to recover.
     if (this.db.filename && this.db.filename !== ":memory:") {
@@ -606,4 +631,27 @@ function walSizeBytes(dbPath: string): number {
   } catch {
     return 0;
   }
+}
+
+function floorsOf(state: ShardState): string {
+  return `${state.watchFloor}:${state.logFloor}`;
+}
+
+/**
+ * Each shard's applied position in a database file read without opening it as a store: its row,
+ * or its newest log entry when that is newer (rows are not rewritten at every commit). A store
+ * older than schema version 6 wrote its rows at every commit and has no log positions to read.
+ */
+export function storedShardPositions(db: Database): Array<{ shard: number; version: number }> {
+  const rows = db.query<{ shard: number; version: number }, []>("SELECT shard, version FROM shard").all();
+  let head: ReturnType<Database["query"]> | null = null;
+  try {
+    head = db.query(LOG_HEAD_SQL);
+  } catch {
+    return rows;
+  }
+  return rows.map(({ shard, version }) => {
+    const newest = head.values(shard)[0];
+    return { shard, version: Math.max(version, newest ? (newest[0] as number) : 0) };
+  });
 }

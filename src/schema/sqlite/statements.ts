@@ -2,6 +2,10 @@ import type { Database, Statement } from "bun:sqlite";
 import { FAMILY_ID, LOG_SHARD_STRIDE, SUMMARY_CHUNK_INDEX } from "../ddl.ts";
 import { DENTRY_HISTORY_JSON, INODE_COLUMNS, INODE_HISTORY_JSON } from "../rows.ts";
 
+/** A shard's newest log entry (its clock and allocator when its row is older: see SqliteStore.flushShards). */
+export const LOG_HEAD_SQL = `SELECT version, command FROM command_log
+  WHERE position >= ?1 * ${LOG_SHARD_STRIDE} AND position < (?1 + 1) * ${LOG_SHARD_STRIDE} ORDER BY position DESC LIMIT 1`;
+
 // Every statement the engine runs, prepared once per database. Hot paths never build SQL.
 
 const H = FAMILY_ID;
@@ -146,6 +150,7 @@ const SQL = {
   logVersionAt: `SELECT version FROM command_log
     WHERE position >= ?1 * ${LOG_SHARD_STRIDE} AND position < ?1 * ${LOG_SHARD_STRIDE} + ?2 ORDER BY position LIMIT 1 OFFSET ?3`,
   logTrim: `DELETE FROM command_log WHERE position >= ?1 * ${LOG_SHARD_STRIDE} AND position < ?1 * ${LOG_SHARD_STRIDE} + ?2`,
+  logHead: LOG_HEAD_SQL,
 } as const;
 
 export type StatementName = keyof typeof SQL;

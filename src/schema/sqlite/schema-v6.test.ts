@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LIMITS } from "../../types/index.ts";
 import type { MetadataCommand } from "../command.ts";
-import { SqliteStore } from "./sqlite-store.ts";
+import { SqliteStore, storedShardPositions } from "./sqlite-store.ts";
 
 function withStore(run: (path: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), "nokv-v6-"));
@@ -81,5 +81,41 @@ test("a shard past the log's key range is refused, and so is a version past it",
     } finally {
       store.close();
     }
+  });
+});
+
+test("a shard's row is not rewritten at every commit: its clock and allocator are read back from the log", () => {
+  withStore((path) => {
+    const live = new SqliteStore({ path });
+    try {
+      for (let i = 0; i < 6; i++) {
+        const command = next(live, 1);
+        command.nextId += 3; // the command allocated three ids
+        live.commit(command);
+      }
+      const rowVersion = () => {
+        const raw = new Database(path, { readonly: true });
+        try {
+          return { row: (raw.query("SELECT version FROM shard WHERE shard = 1").get() as { version: number }).version, positions: storedShardPositions(raw) };
+        } finally {
+          raw.close();
+        }
+      };
+      // Written when the shard appeared, not since; a reader of the file still finds the position.
+      expect(rowVersion()).toEqual({ row: 1, positions: [{ shard: 1, version: 6 }] });
+      // A store opened on the file as it is (as after a crash: nothing flushed) has the same clocks.
+      const reopened = new SqliteStore({ path });
+      expect(reopened.shardState(1)).toEqual(live.shardState(1));
+      expect(reopened.shardState(1)).toMatchObject({ version: 6, nextId: live.shardState(1).nextId });
+      reopened.close();
+      // A trim moves a floor: the row is written then.
+      live.trimLog(1, 3, 100);
+      expect(rowVersion().row).toBe(6);
+    } finally {
+      live.close();
+    }
+    const raw = new Database(path, { readonly: true });
+    expect(raw.query("SELECT version, log_floor FROM shard WHERE shard = 1").get()).toEqual({ version: 6, log_floor: 3 });
+    raw.close();
   });
 });
