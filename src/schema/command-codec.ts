@@ -80,7 +80,7 @@ function mutationTuple(m: Mutation): unknown {
     case "watch":
       return [F_WATCH, 3, m.key.mount, m.key.beforeVersion];
     case "dedupe":
-      return [F_DEDUPE, 2, m.key.requestKey];
+      return m.op === "delete" ? [F_DEDUPE, 2, m.key.requestKey] : m;
     default:
       return m;
   }

@@ -100,7 +100,9 @@ export type Mutation =
   /** GC: every watch event of the mount older than `beforeVersion`; the floor moves to it. */
   | { family: "watch"; op: "trim"; key: { mount: MountId; beforeVersion: Version } }
   /** GC: one exactly-once record whose retention ran out. */
-  | { family: "dedupe"; op: "delete"; key: { requestKey: string } };
+  | { family: "dedupe"; op: "delete"; key: { requestKey: string } }
+  /** Every dedupe record of the shard's log entries below `beforeVersion` is gone (GC walks the log from here). */
+  | { family: "dedupe"; op: "floor"; key: { mount: MountId; beforeVersion: Version } };
 
 /** A history row's full key, as GC names the rows it removes. */
 export type HistoryKey = { family: number; mount: MountId; k1: number; k2: number; k3: number; name: string; version: Version };

@@ -251,7 +251,7 @@ DELETE FROM gc_queue WHERE EXISTS (SELECT 1 FROM block_ref r WHERE r.mount = gc_
  * version 4 rows into the new table under their new keys (rekeyDedupeRecords), then drops it.
  */
 export const MIGRATION_V5 = `
-DROP INDEX command_dedupe_by_age;
+DROP INDEX IF EXISTS command_dedupe_by_age;
 ALTER TABLE command_dedupe RENAME TO command_dedupe_v4;
 CREATE TABLE command_dedupe (
   request_key TEXT PRIMARY KEY,
@@ -280,11 +280,19 @@ export const LOG_SHARD_STRIDE = 2 ** 43;
  * - Watch events are read from the command log (each entry holds its command's events), so
  *   watch_log and its version index, two more pages per commit, are dropped. A cursor older
  *   than the log's floor, like one older than the watch floor, gets ESTALE.
+ * - Expired dedupe records are found by walking the log from the shard's new dedupe floor (each
+ *   entry holds its request keys and time), so the age index is dropped; the log is not trimmed
+ *   past that floor. Records whose entries were already trimmed go at the upgrade. (The column
+ *   itself is added in code first, see SqliteStore.migrate: SQLite has no ADD COLUMN IF NOT EXISTS.)
  */
 export const MIGRATION_V6 = `
 DROP INDEX IF EXISTS staged_by_expiry;
 DROP INDEX IF EXISTS watch_by_version;
 DROP TABLE IF EXISTS watch_log;
+
+UPDATE shard SET dedupe_floor = log_floor;
+DELETE FROM command_dedupe WHERE version < coalesce((SELECT s.log_floor FROM shard s WHERE s.shard = command_dedupe.shard), 0);
+DROP INDEX IF EXISTS command_dedupe_by_age;
 
 ALTER TABLE command_log RENAME TO command_log_v5;
 CREATE TABLE command_log (

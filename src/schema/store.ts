@@ -96,6 +96,11 @@ export interface ShardState {
   watchFloor: Version;
   /** The oldest version still in the command log. */
   logFloor: Version;
+  /**
+   * Dedupe records of log entries below this version are gone: GC finds expired records by
+   * walking the log from here (so the log is never trimmed past it), not through an age index.
+   */
+  dedupeFloor: Version;
 }
 
 /** One entry of the command log as stored. */
@@ -168,7 +173,6 @@ export interface MetadataStore {
   /** Mounts with history rows, in id order after `after` (a skip scan). */
   historyMounts(after: MountId, limit: number): MountId[];
   /** Dedupe records of a shard created before `beforeMs`, oldest first (indexed). */
-  scanDedupeExpired(shard: MountId, beforeMs: number, limit: number): string[];
   /** The recorded result of an earlier command with this key, or null: the exactly-once check. */
   replay(requestKey: string): CommitResult | null;
 

@@ -94,6 +94,38 @@ describe("garbage collection", () => {
     expect(h.service.store.replay("old:1")).toBeNull();
   });
 
+  test("dedupe GC walks the log from its floor: old records go, young ones stay, and the log is kept until it passed", () => {
+    for (let i = 0; i < 30; i++) h.service.paths.createFile({ mount: m, path: `/old${i}`, requestKey: `old:${i}` });
+    const oldHead = h.service.core.version(m);
+    clockMs += 1_000;
+    for (let i = 0; i < 5; i++) h.service.paths.createFile({ mount: m, path: `/young${i}`, requestKey: `young:${i}` });
+    // The log may not be trimmed past records GC has not reached.
+    expect(h.service.store.trimLog(m, h.service.core.version(m), 1_000)).toBe(0);
+    clockMs += LIMITS.dedupeRetainMs - 500;
+    const report = h.service.gc.collectMetadata();
+    expect(report.dedupeRecordsDeleted).toBe(30);
+    for (let i = 0; i < 30; i++) expect(h.service.store.replay(`old:${i}`)).toBeNull();
+    for (let i = 0; i < 5; i++) expect(h.service.store.replay(`young:${i}`)).not.toBeNull();
+    // The walk stopped at the first young entry: the floor stands right after the old ones.
+    expect(h.service.store.shardState(m).dedupeFloor).toBe(oldHead + 1);
+    expect(h.service.store.trimLog(m, h.service.core.version(m), 1_000)).toBe(oldHead);
+    // A later pass finds the rest from the floor, although the entries below it are gone.
+    clockMs += 1_000;
+    expect(h.service.gc.collectMetadata().dedupeRecordsDeleted).toBe(5);
+    for (let i = 0; i < 5; i++) expect(h.service.store.replay(`young:${i}`)).toBeNull();
+  });
+
+  test("a quiet shard's dedupe floor moves only in steps, so GC passes do not each log a trim", () => {
+    h.service.paths.createFile({ mount: m, path: "/f", requestKey: "k:1" });
+    clockMs += LIMITS.dedupeRetainMs + 1;
+    h.service.gc.collectMetadata();
+    const after = h.service.core.version(m);
+    clockMs += LIMITS.dedupeRetainMs + 1;
+    h.service.gc.collectMetadata();
+    h.service.gc.collectMetadata();
+    expect(h.service.core.version(m)).toBe(after);
+  });
+
   test("10,000 records a snapshot still sees wait ahead of free ones without blocking them", async () => {
     const objects = new ObjectSet();
     // 10,000 blocks a snapshot holds (removed after it), then blocks of another mount and newer

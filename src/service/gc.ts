@@ -1,5 +1,5 @@
 import { LIMITS, type MountId, type Version } from "../types/index.ts";
-import type { GcRecord, HistoryBand, MetadataCommand, Mutation } from "../schema/index.ts";
+import { decodeCommand, type GcRecord, type HistoryBand, type MetadataCommand, type Mutation, type ShardState } from "../schema/index.ts";
 import type { ServiceCore } from "./core.ts";
 import type { Orphans } from "./orphans.ts";
 
@@ -94,13 +94,43 @@ export class Collector {
         this.commitRemoval("trim_watch", shard.shard, [{ family: "watch", op: "trim", key: { mount: shard.shard, beforeVersion: bound } }]);
         report.watchEventsTrimmedBefore = Math.max(report.watchEventsTrimmedBefore, bound);
       }
-      const keys = this.core.store.scanDedupeExpired(shard.shard, now - this.retention.dedupeRetainMs, LIMITS.gcPassMaxRows);
-      this.commitRemoval("trim_dedupe", shard.shard, keys.map((requestKey) => ({ family: "dedupe", op: "delete", key: { requestKey } })));
-      report.dedupeRecordsDeleted += keys.length;
+      const expired = this.expiredDedupe(shard, now - this.retention.dedupeRetainMs);
+      if (expired.keys.length > 0 || expired.floor - shard.dedupeFloor >= LIMITS.dedupeFloorMinAdvance) {
+        // The floor goes last: it rises only once every record below it is deleted.
+        this.commitRemoval("trim_dedupe", shard.shard, [
+          ...expired.keys.map((requestKey): Mutation => ({ family: "dedupe", op: "delete", key: { requestKey } })),
+          { family: "dedupe", op: "floor", key: { mount: shard.shard, beforeVersion: expired.floor } },
+        ]);
+        report.dedupeRecordsDeleted += expired.keys.length;
+      }
       const logBefore = this.core.version(shard.shard) - this.retention.logRetainVersions;
       if (logBefore > shard.logFloor) report.logEntriesTrimmed += this.core.store.trimLog(shard.shard, logBefore, LIMITS.gcPassMaxRows);
     }
     return report;
+  }
+
+  /**
+   * Dedupe records older than `beforeMs`, found by walking the shard's log from its dedupe floor:
+   * each entry carries its request keys and when it was built, so no age index is written by every
+   * commit. Stops at the first entry young enough to keep, or after gcPassMaxRows entries or keys;
+   * `floor` is the version after the last entry walked.
+   */
+  private expiredDedupe(shard: ShardState, beforeMs: number): { keys: string[]; floor: Version } {
+    const keys: string[] = [];
+    let floor = Math.max(shard.dedupeFloor, shard.logFloor);
+    for (let walked = 0; walked < LIMITS.gcPassMaxRows && keys.length < LIMITS.gcPassMaxRows; ) {
+      const page = this.core.store.readLog(shard.shard, floor, Math.min(LIMITS.gcDedupeLogPageEntries, LIMITS.gcPassMaxRows - walked));
+      if (page.length === 0) break;
+      for (const entry of page) {
+        const command = decodeCommand(entry.bytes);
+        if (command.timestampMs >= beforeMs) return { keys, floor };
+        if (command.requestKey !== undefined) keys.push(command.requestKey);
+        for (const d of command.dedupe ?? []) keys.push(d.requestKey);
+        floor = entry.version + 1;
+        walked++;
+      }
+    }
+    return { keys, floor };
   }
 
   /**

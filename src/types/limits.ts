@@ -41,6 +41,14 @@ export const LIMITS = {
   watchRetainVersions: 1_000_000,
   /** Dedupe records older than this are dropped; a retry after it may be applied twice. */
   dedupeRetainMs: 10 * 60_000,
+  /**
+   * Dedupe GC walks the command log from its floor (the log keeps at least the entries of the
+   * last dedupeRetainMs). With no expired record to delete, the floor is raised only once it
+   * would move this many entries, so quiet shards do not log a trim at every pass.
+   */
+  dedupeFloorMinAdvance: 1_024,
+  /** Dedupe GC: log entries read per page of its walk. */
+  gcDedupeLogPageEntries: 256,
 
   /** Commands committed in one SQLite transaction by group commit. */
   groupCommitMaxCommands: 1_024,

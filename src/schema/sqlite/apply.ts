@@ -170,6 +170,10 @@ function applyMutation(
       if (m.key.beforeVersion > shard.watchFloor) shard.watchFloor = m.key.beforeVersion;
       return;
     case "dedupe":
+      if (m.op === "floor") {
+        if (m.key.beforeVersion > shard.dedupeFloor) shard.dedupeFloor = m.key.beforeVersion;
+        return;
+      }
       counters.currentDeletes += s.dedupeDelete.run(storedDedupeKey(m.key.requestKey)).changes;
       return;
   }

@@ -38,6 +38,8 @@ test("migrating a version 5 store keeps its log readable and trimmable per shard
     db.run("INSERT INTO command_log SELECT shard, version, kind, command FROM log_now");
     db.run("DROP TABLE log_now");
     db.run("CREATE INDEX staged_by_expiry ON staged (expires_ms)");
+    db.run("ALTER TABLE shard DROP COLUMN dedupe_floor");
+    db.run("CREATE INDEX command_dedupe_by_age ON command_dedupe (shard, created_ms)");
     db.run("INSERT INTO staged VALUES (1, '1.7.0f1e', 9, 7, 'blocks/1/9/7', 500, 3, 1)");
     db.run("UPDATE system SET int_value = 5 WHERE name = 'schema_version'");
     db.close();
@@ -48,11 +50,14 @@ test("migrating a version 5 store keeps its log readable and trimmable per shard
       expect(migrated.readLog(1, 4, 100).map((e) => e.version)).toEqual([4, 5]);
       expect(migrated.scanStagedExpired(501, 10).map((s) => s.prepareId)).toEqual(["1.7.0f1e"]);
       expect(migrated.scanStagedExpired(500, 10)).toEqual([]);
-      // Appends go on after the migrated entries; a trim of one shard leaves the others whole.
+      // Appends go on after the migrated entries; a trim of one shard leaves the others whole. The
+      // log is trimmed only below the dedupe floor (GC raises it once it deleted what lies below).
       migrated.commit(next(migrated, 1));
       expect(migrated.readLog(1, 5, 100).map((e) => e.version)).toEqual([5, 6]);
-      expect(migrated.trimLog(1, 4, 100)).toBe(3);
-      expect(migrated.readLog(1, 0, 100).map((e) => e.version)).toEqual([4, 5, 6]);
+      expect(migrated.trimLog(1, 4, 100)).toBe(0);
+      migrated.commit(next(migrated, 1, { mutations: [{ family: "dedupe", op: "floor", key: { mount: 1, beforeVersion: 4 } }] }));
+      expect(migrated.trimLog(1, 5, 100)).toBe(3);
+      expect(migrated.readLog(1, 0, 100).map((e) => e.version)).toEqual([4, 5, 6, 7]);
       expect(migrated.readLog(0, 0, 100).length).toBe(5);
       expect(migrated.readLog(3, 0, 100).length).toBe(5);
     } finally {
@@ -108,14 +113,15 @@ test("a shard's row is not rewritten at every commit: its clock and allocator ar
       expect(reopened.shardState(1)).toEqual(live.shardState(1));
       expect(reopened.shardState(1)).toMatchObject({ version: 6, nextId: live.shardState(1).nextId });
       reopened.close();
-      // A trim moves a floor: the row is written then.
-      live.trimLog(1, 3, 100);
-      expect(rowVersion().row).toBe(6);
+      // A floor moves: the row is written then.
+      live.commit(next(live, 1, { mutations: [{ family: "dedupe", op: "floor", key: { mount: 1, beforeVersion: 3 } }] }));
+      expect(rowVersion().row).toBe(7);
+      expect(live.trimLog(1, 5, 100)).toBe(2);
     } finally {
       live.close();
     }
     const raw = new Database(path, { readonly: true });
-    expect(raw.query("SELECT version, log_floor FROM shard WHERE shard = 1").get()).toEqual({ version: 6, log_floor: 3 });
+    expect(raw.query("SELECT version, log_floor, dedupe_floor FROM shard WHERE shard = 1").get()).toEqual({ version: 7, log_floor: 3, dedupe_floor: 3 });
     raw.close();
   });
 });

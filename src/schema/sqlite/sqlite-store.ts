@@ -130,6 +130,7 @@ export class SqliteStore implements MetadataStore {
         throw new FsError("EINVAL", `metadata schema version ${current} is newer than this build (${SCHEMA_VERSION})`);
       }
       for (; current < SCHEMA_VERSION; current++) {
+        if (current + 1 === 6) addColumnIfMissing(this.db, "shard", "dedupe_floor", "INTEGER NOT NULL DEFAULT 0");
         this.db.run(MIGRATIONS[current - 1]!);
         // Version 5's dedupe keys are computed in code, not SQL.
         if (current + 1 === 5) rekeyDedupeRecords(this.db);
@@ -143,7 +144,10 @@ export class SqliteStore implements MetadataStore {
     this.dirtyShards.clear();
     this.shardRowFloors.clear();
     for (const row of this.s.shardAll.values()) {
-      const state = { shard: row[0] as number, version: row[1] as number, nextId: row[2] as number, watchFloor: row[3] as number, logFloor: row[4] as number };
+      const state = {
+        shard: row[0] as number, version: row[1] as number, nextId: row[2] as number,
+        watchFloor: row[3] as number, logFloor: row[4] as number, dedupeFloor: row[5] as number,
+      };
       this.shardRowFloors.set(state.shard, floorsOf(state));
       // The clock is the newest entry's version, the allocator where that command left it.
       const head = this.s.logHead.values(state.shard)[0];
@@ -156,7 +160,7 @@ export class SqliteStore implements MetadataStore {
   }
 
   shardState(shard: number): ShardState {
-    return this.shardStates.get(shard) ?? { shard, version: 0, nextId: FIRST_ALLOCATED_INODE, watchFloor: 0, logFloor: 0 };
+    return this.shardStates.get(shard) ?? { shard, version: 0, nextId: FIRST_ALLOCATED_INODE, watchFloor: 0, logFloor: 0, dedupeFloor: 0 };
   }
 
   shards(): ShardState[] {
@@ -320,7 +324,7 @@ export class SqliteStore implements MetadataStore {
   }
 
   private writeShardRow(st: ShardState): void {
-    this.s.shardUpsert.run(st.shard, st.version, st.nextId, st.watchFloor, st.logFloor);
+    this.s.shardUpsert.run(st.shard, st.version, st.nextId, st.watchFloor, st.logFloor, st.dedupeFloor);
     this.shardRowFloors.set(st.shard, floorsOf(st));
   }
 
@@ -540,10 +544,6 @@ export class SqliteStore implements MetadataStore {
     return skipScan(this.s.historyNextMount, after, limit);
   }
 
-  scanDedupeExpired(shard: MountId, beforeMs: number, limit: number): string[] {
-    return this.s.dedupeExpired.values(shard, beforeMs, limit).map((r) => requestKeyOf(r[0] as string));
-  }
-
   readLog(shard: MountId, fromVersion: Version, limit: number): LogEntry[] {
     return this.s.logRead.values(shard, fromVersion, limit).map((r) => ({
       shard, version: r[0] as number, kind: r[1] as string, bytes: r[2] as Uint8Array,
@@ -551,8 +551,11 @@ export class SqliteStore implements MetadataStore {
   }
 
   trimLog(shard: MountId, beforeVersion: Version, limit: number): number {
-    const atLimit = this.s.logVersionAt.values(shard, beforeVersion, limit)[0];
-    const bound = atLimit ? (atLimit[0] as number) : beforeVersion;
+    // Dedupe GC finds expired records through the entries from its floor on: none trimmed before it.
+    const before = Math.min(beforeVersion, this.shardState(shard).dedupeFloor);
+    if (before <= this.shardState(shard).logFloor) return 0;
+    const atLimit = this.s.logVersionAt.values(shard, before, limit)[0];
+    const bound = atLimit ? (atLimit[0] as number) : before;
     // Log trimming is upkeep of the log itself, not a command in it: replicas trim on their own.
     const run = () => {
       this.groupWritten = true;
@@ -633,8 +636,13 @@ function walSizeBytes(dbPath: string): number {
   }
 }
 
+function addColumnIfMissing(db: Database, table: string, column: string, type: string): void {
+  const columns = db.query(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+  if (!columns.some((c) => c.name === column)) db.run(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+}
+
 function floorsOf(state: ShardState): string {
-  return `${state.watchFloor}:${state.logFloor}`;
+  return `${state.watchFloor}:${state.logFloor}:${state.dedupeFloor}`;
 }
 
 /**

@@ -134,15 +134,14 @@ const SQL = {
 
   dedupeGet: `SELECT version, result FROM command_dedupe WHERE request_key = ?`,
   dedupeDelete: `DELETE FROM command_dedupe WHERE request_key = ?`,
-  dedupeExpired: `SELECT request_key FROM command_dedupe WHERE shard = ? AND created_ms < ? ORDER BY created_ms LIMIT ?`,
 
   historyBand: `SELECT family, mount, k1, k2, k3, name, version FROM history
     WHERE mount = ? AND replaced_version > ? AND replaced_version <= ? AND version > ? ORDER BY replaced_version LIMIT ?`,
   historyNextMount: `SELECT mount FROM history WHERE mount > ? ORDER BY mount LIMIT 1`,
   historyDelete: `DELETE FROM history WHERE family = ? AND mount = ? AND k1 = ? AND k2 = ? AND k3 = ? AND name = ? AND version = ?`,
 
-  shardAll: `SELECT shard, version, next_id, watch_floor, log_floor FROM shard ORDER BY shard`,
-  shardUpsert: `INSERT OR REPLACE INTO shard (shard, version, next_id, watch_floor, log_floor) VALUES (?, ?, ?, ?, ?)`,
+  shardAll: `SELECT shard, version, next_id, watch_floor, log_floor, dedupe_floor FROM shard ORDER BY shard`,
+  shardUpsert: `INSERT OR REPLACE INTO shard (shard, version, next_id, watch_floor, log_floor, dedupe_floor) VALUES (?, ?, ?, ?, ?, ?)`,
   // Positions are shard * LOG_SHARD_STRIDE + version, computed here in 64-bit integers.
   logInsert: `INSERT INTO command_log (position, shard, version, kind, command) VALUES (?1 * ${LOG_SHARD_STRIDE} + ?2, ?1, ?2, ?3, ?4)`,
   logRead: `SELECT version, kind, command FROM command_log
