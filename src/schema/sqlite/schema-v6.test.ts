@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LIMITS } from "../../types/index.ts";
 import type { MetadataCommand } from "../command.ts";
-import { SqliteStore, storedShardPositions } from "./sqlite-store.ts";
+import { SqliteStore } from "./sqlite-store.ts";
+import { storedShardPositions } from "./shard-rows.ts";
 
 function withStore(run: (path: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), "nokv-v6-"));

@@ -5,7 +5,6 @@ import {
   FIRST_ALLOCATED_INODE,
   FsError,
   LIMITS,
-  ORDINAL_END,
   type Dentry,
   type DirEntryPlus,
   type InodeAttrs,
@@ -13,14 +12,13 @@ import {
   type MountId,
   type Version,
   type WatchCursor,
-  type WatchEvent,
 } from "../../types/index.ts";
 import type { CommitResult, DentryKey, HistoryKey, InodeKey, ManifestKey, ManifestValue, MetadataCommand, Predicate } from "../command.ts";
-import { decodeCommand, encodeCommand } from "../command-codec.ts";
+import { encodeCommand } from "../command-codec.ts";
 import { WalCheckpointer } from "./wal-checkpointer.ts";
-import { DDL_V1, MIGRATIONS, SCHEMA_VERSION, SUMMARY_CHUNK_INDEX } from "../ddl.ts";
+import { SUMMARY_CHUNK_INDEX } from "../ddl.ts";
 import { expiredRange, expiryRangeEnd } from "../staged-id.ts";
-import { decodeManifest, dentryFromHistory, dentryFromRow, inodeFromHistory, inodeFromRow, watchEventOf } from "../rows.ts";
+import { decodeManifest, dentryFromHistory, dentryFromRow, inodeFromHistory, inodeFromRow } from "../rows.ts";
 import type {
   Durability,
   GcRecord,
@@ -39,10 +37,13 @@ import { applyMutations } from "./apply.ts";
 import { CommandInserts } from "./bulk-insert.ts";
 import { checkPredicates } from "./predicates.ts";
 import { needsSavepoint } from "./savepoints.ts";
-import { rekeyDedupeRecords, requestKeyOf, storedDedupeKey } from "./dedupe-key.ts";
+import { requestKeyOf, storedDedupeKey } from "./dedupe-key.ts";
+import { migrateSchema } from "./migrate.ts";
+import { scanWatchEvents } from "./watch-scan.ts";
+import { floorsOf, readShardStates } from "./shard-rows.ts";
 import { orphanFromRow, skipScan, stagedFromRow } from "./row-readers.ts";
 import { SqliteFullScan } from "./full-scan.ts";
-import { LOG_HEAD_SQL, prepareStatements, type Statements } from "./statements.ts";
+import { prepareStatements, type Statements } from "./statements.ts";
 
 export interface SqliteStoreOptions {
   /** Database file; ":memory:" for a throwaway store. */
@@ -55,7 +56,6 @@ export interface SqliteStoreOptions {
   backgroundCheckpoints?: boolean;
 }
 
-const SYS_SCHEMA = "schema_version";
 
 function newCounters(): WriteCounters {
   return {
@@ -89,7 +89,7 @@ export class SqliteStore implements MetadataStore {
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path, { create: true, strict: false });
     this.configure(options.durability ?? "normal");
-    this.migrate();
+    migrateSchema(this.db);
     if (options.backgroundCheckpoints && options.path !== ":memory:") {
       this.db.run("PRAGMA wal_autocheckpoint = 0");
       this.db.run(`PRAGMA journal_size_limit = ${LIMITS.walRestartFrames * 4096}`);
@@ -118,43 +118,12 @@ export class SqliteStore implements MetadataStore {
     this.db.run("PRAGMA foreign_keys = OFF");
   }
 
-  private migrate(): void {
-    this.db.transaction(() => {
-      // A new store is made at version 1 and migrated like any other. An existing one is never
-      // given version 1's tables again: later versions dropped some (the path index).
-      const exists = this.db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'system'").get() !== null;
-      if (!exists) this.db.run(DDL_V1);
-      const row = this.db.query("SELECT int_value FROM system WHERE name = ?").get(SYS_SCHEMA) as { int_value: number } | null;
-      let current = row?.int_value ?? 1;
-      if (current > SCHEMA_VERSION) {
-        throw new FsError("EINVAL", `metadata schema version ${current} is newer than this build (${SCHEMA_VERSION})`);
-      }
-      for (; current < SCHEMA_VERSION; current++) {
-        if (current + 1 === 6) addColumnIfMissing(this.db, "shard", "dedupe_floor", "INTEGER NOT NULL DEFAULT 0");
-        this.db.run(MIGRATIONS[current - 1]!);
-        // Version 5's dedupe keys are computed in code, not SQL.
-        if (current + 1 === 5) rekeyDedupeRecords(this.db);
-      }
-      this.db.run("INSERT OR REPLACE INTO system (name, int_value) VALUES (?, ?)", [SYS_SCHEMA, SCHEMA_VERSION]);
-    })();
-  }
-
   private loadShards(): void {
     this.shardStates.clear();
     this.dirtyShards.clear();
     this.shardRowFloors.clear();
-    for (const row of this.s.shardAll.values()) {
-      const state = {
-        shard: row[0] as number, version: row[1] as number, nextId: row[2] as number,
-        watchFloor: row[3] as number, logFloor: row[4] as number, dedupeFloor: row[5] as number,
-      };
-      this.shardRowFloors.set(state.shard, floorsOf(state));
-      // The clock is the newest entry's version, the allocator where that command left it.
-      const head = this.s.logHead.values(state.shard)[0];
-      if (head && (head[0] as number) > state.version) {
-        state.version = head[0] as number;
-        state.nextId = Math.max(state.nextId, decodeCommand(head[1] as Uint8Array).nextId);
-      }
+    for (const { state, rowFloors } of readShardStates(this.s)) {
+      this.shardRowFloors.set(state.shard, rowFloors);
       this.shardStates.set(state.shard, state);
     }
   }
@@ -310,11 +279,7 @@ export class SqliteStore implements MetadataStore {
     }
   }
 
-  /**
-   * A shard's row is written when the shard appears or one of its floors moves, not at every
-   * commit: the command log entry the commit appends already holds the new version and allocator
-   * (loadShards reads them back), and the row would be one more page in every commit's WAL.
-   */
+  /** Rows of shards whose floors moved or that are new (see shard-rows.ts: not one per commit). */
   private flushShards(): void {
     for (const shard of this.dirtyShards) {
       const st = this.shardStates.get(shard)!;
@@ -513,25 +478,7 @@ export class SqliteStore implements MetadataStore {
   }
 
   scanWatch(mount: MountId, scope: InodeId, after: WatchCursor, limit: number, maxCommands = LIMITS.watchPageMaxCommands): WatchScan {
-    const events: WatchEvent[] = [];
-    let through = after;
-    let commands = 0;
-    // A cursor past a version's last event starts at the next version.
-    const from = after.ordinal >= ORDINAL_END ? after.version + 1 : after.version;
-    // Streamed a row at a time: a page holds at most `limit` events, never maxCommands commands.
-    for (const row of this.s.logRead.iterate(mount, from, maxCommands) as Iterable<{ version: number; command: Uint8Array }>) {
-      commands++;
-      const version = row.version;
-      const drafts = decodeCommand(row.command).watchEvents;
-      for (let ordinal = version === after.version ? after.ordinal + 1 : 0; ordinal < drafts.length; ordinal++) {
-        const draft = drafts[ordinal]!;
-        if (draft.scope !== scope) continue;
-        events.push(watchEventOf(draft, version, ordinal));
-        if (events.length >= limit) return { events, through: { version, ordinal }, more: true };
-      }
-      through = { version, ordinal: ORDINAL_END };
-    }
-    return { events, through, more: commands >= maxCommands };
+    return scanWatchEvents(this.s, mount, scope, after, limit, maxCommands);
   }
 
   scanHistoryBand(band: HistoryBand, limit: number): HistoryKey[] {
@@ -552,8 +499,9 @@ export class SqliteStore implements MetadataStore {
 
   trimLog(shard: MountId, beforeVersion: Version, limit: number): number {
     // Dedupe GC finds expired records through the entries from its floor on: none trimmed before it.
-    const before = Math.min(beforeVersion, this.shardState(shard).dedupeFloor);
-    if (before <= this.shardState(shard).logFloor) return 0;
+    const { dedupeFloor, logFloor } = this.shardState(shard);
+    const before = Math.min(beforeVersion, dedupeFloor);
+    if (before <= logFloor) return 0;
     const atLimit = this.s.logVersionAt.values(shard, before, limit)[0];
     const bound = atLimit ? (atLimit[0] as number) : before;
     // Log trimming is upkeep of the log itself, not a command in it: replicas trim on their own.
@@ -634,32 +582,4 @@ function walSizeBytes(dbPath: string): number {
   } catch {
     return 0;
   }
-}
-
-function addColumnIfMissing(db: Database, table: string, column: string, type: string): void {
-  const columns = db.query(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
-  if (!columns.some((c) => c.name === column)) db.run(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
-}
-
-function floorsOf(state: ShardState): string {
-  return `${state.watchFloor}:${state.logFloor}:${state.dedupeFloor}`;
-}
-
-/**
- * Each shard's applied position in a database file read without opening it as a store: its row,
- * or its newest log entry when that is newer (rows are not rewritten at every commit). A store
- * older than schema version 6 wrote its rows at every commit and has no log positions to read.
- */
-export function storedShardPositions(db: Database): Array<{ shard: number; version: number }> {
-  const rows = db.query<{ shard: number; version: number }, []>("SELECT shard, version FROM shard").all();
-  let head: ReturnType<Database["query"]> | null = null;
-  try {
-    head = db.query(LOG_HEAD_SQL);
-  } catch {
-    return rows;
-  }
-  return rows.map(({ shard, version }) => {
-    const newest = head.values(shard)[0];
-    return { shard, version: Math.max(version, newest ? (newest[0] as number) : 0) };
-  });
 }
