@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { FsError, LIMITS, type ErrnoCode } from "../types/index.ts";
-import type { ObjectStore } from "./object-store.ts";
+import { getInto, type ObjectStore } from "./object-store.ts";
 
 // The definition of an object store backend: every backend runs this suite through one line,
 // runObjectStoreSuite("name", factory). It also runs under Node (node:test through a bun:test
@@ -133,6 +133,21 @@ export function runObjectStoreSuite(backend: string, makeStore: () => Promise<St
       expectBytes(await read(1000, 10), new Uint8Array(0));
       expectBytes(await read(5000, 10), new Uint8Array(0));
       expectBytes(await read(10, 0), new Uint8Array(0));
+    });
+
+    test("getInto reads a range into the caller's buffer, clipped at the end; a missing key is ENOENT", async () => {
+      const bytes = patternBytes(1000, 5);
+      await s.put("ri", bytes);
+      const into = new Uint8Array(300).fill(0xee);
+      expect(await getInto(s, "ri", { offsetBytes: 100, lengthBytes: 200 }, into.subarray(50))).toBe(200);
+      expectBytes(into.subarray(50, 250), bytes.subarray(100, 300));
+      expect(into[49]).toBe(0xee);
+      expect(into[250]).toBe(0xee);
+      expect(await getInto(s, "ri", { offsetBytes: 900, lengthBytes: 200 }, into)).toBe(100);
+      expectBytes(into.subarray(0, 100), bytes.subarray(900));
+      expect(await getInto(s, "ri", { offsetBytes: 1000, lengthBytes: 10 }, into)).toBe(0);
+      const err = await expectFsError(getInto(s, "no/such/key", { offsetBytes: 0, lengthBytes: 10 }, into), "ENOENT");
+      expect(err.path).toBe("no/such/key");
     });
 
     test("range reads of an empty object are empty", async () => {

@@ -1,4 +1,5 @@
 export type { ByteRange, Durability, ListOptions, ListPage, ObjectHead, ObjectStore, TempSweepResult } from "./object-store.ts";
+export { getInto } from "./object-store.ts";
 export { checkKey, compareKeys } from "./keys.ts";
 export { openObjectStore, redactStoreUrl, type OpenStoreOptions } from "./open-store.ts";
 export { FileObjectStore, type FileStoreOptions } from "./file/file-store.ts";

@@ -41,6 +41,13 @@ export interface ObjectStore {
   put(key: string, bytes: Uint8Array): Promise<void>;
   /** The object's bytes, or the part of `range` inside it. ENOENT when the key has no object. */
   get(key: string, range?: ByteRange): Promise<Uint8Array>;
+  /**
+   * Reads the part of `range` inside the object into `into` (at least `range.lengthBytes` long)
+   * and returns how many bytes that was; ENOENT as get. For backends that can read straight into
+   * memory the caller owns: a fresh buffer per block read costs more than the read on some
+   * machines. Callers go through getInto, which falls back to get.
+   */
+  readInto?(key: string, range: ByteRange, into: Uint8Array): Promise<number>;
   head(key: string): Promise<ObjectHead | null>;
   /** Deleting a missing key succeeds: GC may retry a delete that already happened. */
   delete(key: string): Promise<void>;
@@ -58,4 +65,12 @@ export interface TempSweepResult {
   found: Array<{ path: string; sizeBytes: number; ageMs: number }>;
   deleted: number;
   bytesDeleted: number;
+}
+
+/** `store.readInto` when the backend has it, else a get copied into `into`. */
+export async function getInto(store: ObjectStore, key: string, range: ByteRange, into: Uint8Array): Promise<number> {
+  if (store.readInto) return store.readInto(key, range, into);
+  const bytes = await store.get(key, range);
+  into.set(bytes);
+  return bytes.byteLength;
 }

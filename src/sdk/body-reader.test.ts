@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { ByteRange, ListPage, ObjectHead, ObjectStore } from "../objstore/index.ts";
-import { FsError, LIMITS, type ReadPlan, type ReadRange } from "../types/index.ts";
+import { blockChecksum, FsError, LIMITS, type ReadPlan, type ReadRange } from "../types/index.ts";
 import { BlockCache } from "./block-cache.ts";
 import { BodyReader } from "./body-reader.ts";
 import { DataPath } from "./objects.ts";
@@ -23,6 +23,21 @@ class MapStore implements ObjectStore {
     const bytes = this.objects.get(key);
     if (!bytes) throw new FsError("ENOENT", `no object ${key}`);
     return range ? bytes.subarray(range.offsetBytes, range.offsetBytes + range.lengthBytes) : bytes;
+  }
+  readIntos = 0;
+  /** Corrupts the next `n` reads of an object (a torn read), whichever way they come. */
+  tornReads = 0;
+  async readInto(key: string, range: ByteRange, into: Uint8Array): Promise<number> {
+    this.readIntos++;
+    const bytes = this.objects.get(key);
+    if (!bytes) throw new FsError("ENOENT", `no object ${key}`);
+    const part = bytes.subarray(range.offsetBytes, range.offsetBytes + range.lengthBytes);
+    into.set(part);
+    if (this.tornReads > 0 && part.byteLength > 0) {
+      this.tornReads--;
+      into[0] = into[0]! ^ 0xff;
+    }
+    return part.byteLength;
   }
   async head(_key: string): Promise<ObjectHead | null> {
     return null;
@@ -94,5 +109,55 @@ describe("BodyReader", () => {
     const huge = setup(() => ({ inode: 2, generation: 1, sizeBytes: 2 ** 40, lengthBytes: LIMITS.readPlanWindowBytes, ranges: [] }));
     expect(await huge.reader.read(2, 0, LIMITS.readResultMaxBytes + 1).catch((e: FsError) => e.code)).toBe("EFBIG");
     expect(await huge.reader.read(2, -1, 1).catch((e: FsError) => e.code)).toBe("EINVAL");
+  });
+
+  test("into: a view of the caller's buffer, old bytes in the holes zeroed, read straight from the store", async () => {
+    const { store, reader } = setup(() => ({ inode: 2, generation: 5, sizeBytes: 10, lengthBytes: 10, ranges: [range("a", 0, 3, 1), range("b", 7, 2)] }));
+    store.objects.set("a", new Uint8Array([9, 1, 2, 3]));
+    store.objects.set("b", new Uint8Array([7, 8]));
+    const into = new Uint8Array(16).fill(0xee);
+    const { bytes } = await reader.read(2, 0, 10, { into });
+    expect(bytes.buffer).toBe(into.buffer);
+    expect(Array.from(bytes)).toEqual([1, 2, 3, 0, 0, 0, 0, 7, 8, 0]);
+    expect(into[10]).toBe(0xee);
+    expect([store.readIntos, store.gets]).toEqual([2, 0]);
+    expect(await reader.read(2, 0, 10, { into: new Uint8Array(9) }).catch((e: FsError) => e.code)).toBe("EINVAL");
+  });
+
+  test("into: whole segments are verified in place; a torn read is read again, corruption is EIO naming the object", async () => {
+    const segmentBytes = 64;
+    const object = new Uint8Array(4 * segmentBytes).map((_, i) => (i * 7) % 256);
+    const checksum = { ...blockChecksum(object, segmentBytes), firstSegment: 0 };
+    const whole = { ...range("blk", 0, object.byteLength), checksum };
+    const { store, reader } = setup(() => ({ inode: 2, generation: 1, sizeBytes: object.byteLength, lengthBytes: object.byteLength, ranges: [whole] }));
+    store.objects.set("blk", object);
+    store.tornReads = 1;
+    const into = new Uint8Array(object.byteLength);
+    expect((await reader.read(2, 0, object.byteLength, { into })).bytes).toEqual(object);
+    expect(store.readIntos).toBe(2);
+    const corrupt = object.slice();
+    corrupt[100] = corrupt[100]! ^ 1;
+    store.objects.set("blk", corrupt);
+    const err = (await reader.read(2, 0, object.byteLength, { into }).catch((e: FsError) => e)) as FsError;
+    expect(err.code).toBe("EIO");
+    expect(err.message).toContain("blk");
+    expect(err.message).toContain("segment 1");
+  });
+
+  test("into: a range inside its segments is verified with them (a read of the window), then copied in", async () => {
+    const segmentBytes = 64;
+    const object = new Uint8Array(2 * segmentBytes).map((_, i) => i);
+    const checksum = { ...blockChecksum(object, segmentBytes), firstSegment: 0 };
+    const { store, reader } = setup(() => ({ inode: 2, generation: 1, sizeBytes: 10, lengthBytes: 10, ranges: [{ ...range("blk", 0, 10, 5), checksum }] }));
+    store.objects.set("blk", object);
+    const { bytes } = await reader.read(2, 0, 10, { into: new Uint8Array(10) });
+    expect(Array.from(bytes)).toEqual(Array.from(object.subarray(5, 15)));
+    expect([store.readIntos, store.gets]).toEqual([0, 1]);
+  });
+
+  test("into: an object shorter than its range is EIO", async () => {
+    const short = setup(() => ({ inode: 2, generation: 1, sizeBytes: 4, lengthBytes: 4, ranges: [range("s", 0, 4)] }));
+    short.store.objects.set("s", new Uint8Array(3));
+    expect(await short.reader.read(2, 0, 4, { into: new Uint8Array(4) }).catch((e: FsError) => e.code)).toBe("EIO");
   });
 });

@@ -1,4 +1,4 @@
-import type { ObjectStore } from "../objstore/index.ts";
+import { getInto, type ObjectStore } from "../objstore/index.ts";
 import { FsError, LIMITS, checksumError, segmentWindow, verifySegments, type InodeAttrs, type InodeId, type RangeChecksum, type ReadPlan, type ReadRange } from "../types/index.ts";
 import type { DataPath } from "./objects.ts";
 
@@ -21,6 +21,13 @@ export interface BodyReadOptions {
    * on to the new generation and starts over.
    */
   pinned?: boolean;
+  /**
+   * Read into this buffer (at least as long as the read) instead of a new one; `bytes` of the
+   * result is a view of it. Blocks are read from the store straight into it and verified there,
+   * without the block cache: what the caller keeps (FUSE, a window it hands to the kernel) is its
+   * own cache, and a fresh buffer per block cost a sequential reader more than the read itself.
+   */
+  into?: Uint8Array;
 }
 
 export interface BodyRead {
@@ -58,7 +65,7 @@ export class BodyReader {
     let missing: BlockMissing | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.readOnce(store, inode, offsetBytes, lengthBytes, generation, missing);
+        return await this.readOnce(store, inode, offsetBytes, lengthBytes, generation, missing, options.into);
       } catch (err) {
         const gone = err instanceof BlockMissing;
         if (!gone && !isStale(err)) throw err;
@@ -75,7 +82,7 @@ export class BodyReader {
     }
   }
 
-  private async readOnce(store: ObjectStore, inode: InodeId, offsetBytes: number, lengthBytes: number, generation: number | undefined, missing: BlockMissing | undefined): Promise<BodyRead> {
+  private async readOnce(store: ObjectStore, inode: InodeId, offsetBytes: number, lengthBytes: number, generation: number | undefined, missing: BlockMissing | undefined, into: Uint8Array | undefined): Promise<BodyRead> {
     const windowBytes = LIMITS.readPlanWindowBytes;
     const first = await this.plan(inode, offsetBytes, Math.min(lengthBytes, windowBytes), generation);
     if (missing && first.generation === missing.generation) {
@@ -84,6 +91,7 @@ export class BodyReader {
     const endBytes = Math.min(first.sizeBytes, offsetBytes + lengthBytes);
     const outBytes = Math.max(0, endBytes - offsetBytes);
     if (outBytes > LIMITS.readResultMaxBytes) throw new FsError("EFBIG", `a read of ${outBytes} bytes is over the ${LIMITS.readResultMaxBytes}-byte limit of one read`);
+    if (into && into.byteLength < outBytes) throw new FsError("EINVAL", `a buffer of ${into.byteLength} bytes cannot take a read of ${outBytes}`);
     const rest: Array<Promise<ReadPlan>> = [];
     for (let at = offsetBytes + windowBytes; at < endBytes; at += windowBytes) {
       rest.push(this.plan(inode, at, Math.min(windowBytes, endBytes - at), first.generation));
@@ -93,7 +101,7 @@ export class BodyReader {
       const baseBytes = (i + 1) * windowBytes;
       for (const range of plan.ranges) ranges.push({ ...range, outputOffset: range.outputOffset + baseBytes });
     }
-    const bytes = await this.fetchInto(store, first.generation, ranges, outBytes);
+    const bytes = into ? await this.readInto(store, first.generation, ranges, into.subarray(0, outBytes)) : await this.fetchInto(store, first.generation, ranges, outBytes);
     return { bytes, generation: first.generation, sizeBytes: first.sizeBytes };
   }
 
@@ -115,6 +123,37 @@ export class BodyReader {
       out.set((await this.fetch(store, generation, range)).bytes, range.outputOffset);
     });
     return out;
+  }
+
+  /** Reads every range into `out` (the caller's buffer, which may hold old bytes: holes are zeroed). */
+  private async readInto(store: ObjectStore, generation: number, ranges: ReadRange[], out: Uint8Array): Promise<Uint8Array> {
+    zeroGaps(out, ranges);
+    await forEachLimited(ranges, LIMITS.readConcurrencyMax, async (range) => {
+      if (range.outputOffset + range.lengthBytes > out.byteLength) throw new FsError("EPROTO", `read plan range ends at ${range.outputOffset + range.lengthBytes}, past ${out.byteLength}`);
+      await this.readRangeInto(store, generation, range, out.subarray(range.outputOffset, range.outputOffset + range.lengthBytes));
+    });
+    return out;
+  }
+
+  private async readRangeInto(store: ObjectStore, generation: number, range: ReadRange, dest: Uint8Array): Promise<void> {
+    const hit = this.data.cache.get(range.key, range.objectOffset, range.lengthBytes);
+    if (hit) return dest.set(hit);
+    const checksum = range.checksum && this.data.verifyChecksums ? range.checksum : undefined;
+    const window = checksum && segmentWindow(checksum);
+    // The node cache keeps whole objects, and a range inside its segments is verified with the
+    // segments around it: both read more than `dest` holds, so they go the usual way and copy.
+    if (this.data.nodeCache() || (window && (window.offsetBytes !== range.objectOffset || window.lengthBytes !== range.lengthBytes))) {
+      return dest.set((await this.fetch(store, generation, range)).bytes);
+    }
+    const read = async () => dest.subarray(0, await withReadRetry(range, generation, () => getInto(store, range.key, { offsetBytes: range.objectOffset, lengthBytes: range.lengthBytes }, dest)));
+    if (checksum) {
+      await this.readVerified(range.key, checksum, read, (b) => b);
+      return;
+    }
+    const bytes = await read();
+    if (bytes.byteLength !== range.lengthBytes) {
+      throw new FsError("EIO", `object ${range.key} holds ${bytes.byteLength} bytes at ${range.objectOffset}, its manifest says ${range.lengthBytes}`);
+    }
   }
 
   private async fetch(store: ObjectStore, generation: number, range: ReadRange): Promise<{ bytes: Uint8Array; cached: boolean }> {
@@ -202,10 +241,26 @@ const FINAL_CODES = new Set(["ENOENT", "EINVAL", "EACCES", "EPERM"]);
  * One ranged get, tried again with exponential backoff when the store fails in a way that may
  * pass (EIO, timeouts, resets); after the last attempt the reader gets EIO naming the object.
  */
-async function getWithRetry(store: ObjectStore, range: ReadRange, generation: number): Promise<Uint8Array> {
+function getWithRetry(store: ObjectStore, range: ReadRange, generation: number): Promise<Uint8Array> {
+  return withReadRetry(range, generation, () => store.get(range.key, range.lengthBytes < 0 ? undefined : { offsetBytes: range.objectOffset, lengthBytes: range.lengthBytes }));
+}
+
+/** Zeroes the bytes of `out` that no range covers (holes), so a reused buffer shows no old bytes. */
+function zeroGaps(out: Uint8Array, ranges: readonly ReadRange[]): void {
+  const sorted = [...ranges].sort((a, b) => a.outputOffset - b.outputOffset);
+  let at = 0;
+  for (const range of sorted) {
+    if (range.outputOffset > at) out.fill(0, at, Math.min(range.outputOffset, out.byteLength));
+    at = Math.max(at, range.outputOffset + range.lengthBytes);
+  }
+  if (at < out.byteLength) out.fill(0, at);
+}
+
+/** One store read of `range`, retried with backoff on errors a retry can fix; ENOENT is BlockMissing. */
+async function withReadRetry<T>(range: ReadRange, generation: number, read: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await store.get(range.key, range.lengthBytes < 0 ? undefined : { offsetBytes: range.objectOffset, lengthBytes: range.lengthBytes });
+      return await read();
     } catch (err) {
       const code = (err as FsError).code;
       if (code === "ENOENT") throw new BlockMissing(generation, range.key);

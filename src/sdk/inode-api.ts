@@ -21,6 +21,8 @@ export interface InodeReadOptions {
   lengthBytes: number;
   /** With it, ESTALE when the body moved past this generation (drop what was cached, re-read). */
   generation?: number;
+  /** Read into this buffer (as long as the read, at least) instead of a new one; the result is a view of it. */
+  into?: Uint8Array;
 }
 
 export class InodeApi {
@@ -36,7 +38,8 @@ export class InodeApi {
    */
   async read(inode: InodeId, options: InodeReadOptions): Promise<Uint8Array> {
     const { generation } = options;
-    const result = await this.bodyOps().reader.read(inode, options.offsetBytes, options.lengthBytes, generation === undefined ? {} : { generation, pinned: true });
+    const into = options.into === undefined ? {} : { into: options.into };
+    const result = await this.bodyOps().reader.read(inode, options.offsetBytes, options.lengthBytes, generation === undefined ? into : { generation, pinned: true, ...into });
     return result.bytes;
   }
 

@@ -335,6 +335,12 @@ export const LIMITS = {
   /** FUSE: the largest WRITE the kernel sends, and the read buffer (a max write plus its headers). */
   fuseMaxWriteBytes: 1024 * 1024,
   fuseReadBufferBytes: 1024 * 1024 + 4096,
+  /**
+   * FUSE: a reply body up to this size is copied behind its header and written as one buffer;
+   * a larger one (READ data) is written as it is, header and body in one writev, since copying
+   * each MiB into a fresh buffer cost a sequential read more than the read itself.
+   */
+  fuseReplyCopyMaxBytes: 16 * 1024,
   /** FUSE: async requests (readahead, background writes) the kernel keeps in flight. */
   fuseMaxBackgroundRequests: 64,
   /** FUSE: how long the kernel trusts names and attributes; live mounts also invalidate on watch events. */
@@ -405,6 +411,8 @@ export const LIMITS = {
   fuseReadaheadBytes: 4 * 1024 * 1024,
   /** FUSE: readahead windows a sequential reader keeps in flight ahead of itself. */
   fuseReadaheadWindows: 4,
+  /** FUSE: free readahead window buffers a mount keeps for reuse (windows in use are not counted). */
+  fuseReadaheadPoolBytes: 32 * 1024 * 1024,
 
   /** etcd: one request (a log append is one), etcd's default --max-request-bytes (1.5 MiB). */
   etcdRequestMaxBytes: 1_572_864,

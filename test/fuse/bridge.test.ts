@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { DirentBuffer, type RawFileSystem, type RequestContext } from "../../src/fuse/kernel/index.ts";
+import { DirentBuffer, ownBytes, type RawFileSystem, type RequestContext } from "../../src/fuse/kernel/index.ts";
 import { O_RDWR, O_TRUNC, O_WRONLY, RENAME_EXCHANGE, RENAME_NOREPLACE } from "../../src/fuse/kernel/abi.ts";
 import { createNoKVFs, type NoKVFs } from "../../src/fuse/inode/bridge.ts";
 import { LiveSource } from "../../src/fuse/inode/live-source.ts";
@@ -62,7 +62,7 @@ async function readAll(nodeid: number): Promise<string> {
   const { fh } = await fs.open(ctx, nodeid, 0, false);
   const bytes = await fs.read(ctx, nodeid, fh, 0, 1 << 20);
   await fs.release(ctx, nodeid, fh);
-  return new TextDecoder().decode(bytes);
+  return new TextDecoder().decode(ownBytes(bytes));
 }
 
 describe("inode layer over the SDK", () => {
@@ -171,11 +171,11 @@ describe("inode layer over the SDK", () => {
     await client.writeFile("/shared.txt", "first version");
     const entry = await lookupVisible(fs, ctx, 1, "shared.txt");
     const reader = await fs.open(ctx, entry.nodeid, 0, false);
-    expect(new TextDecoder().decode(await fs.read(ctx, entry.nodeid, reader.fh, 0, 5))).toBe("first");
+    expect(new TextDecoder().decode(ownBytes(await fs.read(ctx, entry.nodeid, reader.fh, 0, 5)))).toBe("first");
     const writer = await fs.open(ctx, entry.nodeid, O_WRONLY | O_TRUNC, false);
     await writeText(entry.nodeid, writer.fh, 0, "second!");
     await fs.release(ctx, entry.nodeid, writer.fh);
-    expect(new TextDecoder().decode(await fs.read(ctx, entry.nodeid, reader.fh, 0, 100))).toBe("second!");
+    expect(new TextDecoder().decode(ownBytes(await fs.read(ctx, entry.nodeid, reader.fh, 0, 100)))).toBe("second!");
     await fs.release(ctx, entry.nodeid, reader.fh);
   });
 
@@ -240,7 +240,7 @@ describe("inode layer over the SDK", () => {
     const sfs = snap.fs as Required<RawFileSystem>;
     const entry = await sfs.lookup(ctx, 1, "snap.txt");
     const { fh } = await sfs.open(ctx, entry.nodeid, 0, false);
-    expect(new TextDecoder().decode(await sfs.read(ctx, entry.nodeid, fh, 0, 100))).toBe("v1");
+    expect(new TextDecoder().decode(ownBytes(await sfs.read(ctx, entry.nodeid, fh, 0, 100)))).toBe("v1");
     expect(sfs.mkdir(ctx, 1, "x", 0o755)).rejects.toMatchObject({ code: "EROFS" });
     expect(sfs.open(ctx, entry.nodeid, O_WRONLY, false)).rejects.toMatchObject({ code: "EROFS" });
     expect(snap.invalidator).toBeNull();

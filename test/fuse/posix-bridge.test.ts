@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { RawFileSystem, RequestContext } from "../../src/fuse/kernel/index.ts";
+import { ownBytes, type LentBytes, type RawFileSystem, type RequestContext } from "../../src/fuse/kernel/index.ts";
 import { O_RDWR, O_TRUNC, O_WRONLY } from "../../src/fuse/kernel/abi.ts";
 import { createNoKVFs, type NoKVFs } from "../../src/fuse/inode/bridge.ts";
 import { LiveSource } from "../../src/fuse/inode/live-source.ts";
@@ -14,7 +14,7 @@ import { lookupVisible } from "./bridge-harness.ts";
 
 const ctx: RequestContext = { unique: 1n, nodeid: 1, uid: 0, gid: 0, pid: 1 };
 const O_CREAT_EXCL = 0o100 | 0o200;
-const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+const text = (out: Uint8Array | LentBytes) => new TextDecoder().decode(ownBytes(out));
 const bytes = (s: string) => new TextEncoder().encode(s);
 
 let metad: MetadHarness;

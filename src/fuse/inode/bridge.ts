@@ -11,6 +11,7 @@ import { miscOps } from "./misc-ops.ts";
 import { NodeTable } from "./node-table.ts";
 import { Handles, type FileHandle } from "./open-files.ts";
 import { SiblingPrefetch } from "./sibling-prefetch.ts";
+import { BufferPool } from "./buffer-pool.ts";
 import { XattrPages } from "./xattr-pages.ts";
 import type { NodeSource } from "./source.ts";
 import { staleOnChange } from "./stale-on-change.ts";
@@ -66,6 +67,7 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     bodies: new Bodies(source, nodes),
     orphans: new Set(),
     prefetch,
+    readBuffers: new BufferPool(LIMITS.fuseReadaheadBytes, LIMITS.fuseReadaheadPoolBytes),
     xattrPages: new XattrPages(source, local),
     local,
     timeoutFor: (dirNodeid) => (invalidator ? invalidator.timeoutFor(dirNodeid) : LIMITS.fuseSnapshotCacheTimeoutMs),

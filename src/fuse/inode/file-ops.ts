@@ -89,12 +89,13 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
       const early = await state.prefetch.take(node, offsetBytes, lengthBytes);
       if (early) return early;
       handle.readahead ??= new Readahead(
-        (offset, length, generation) => source.read(node.inode, { offsetBytes: offset, lengthBytes: length, generation }),
+        (offset, length, generation, into) => source.read(node.inode, { offsetBytes: offset, lengthBytes: length, generation, ...(into ? { into } : {}) }),
         node.attrs.generation,
         async () => {
           nodes.update(node, await source.getattr(node.inode));
           return node.attrs.generation;
         },
+        state.readBuffers,
       );
       // Our own publish or truncate moved the body since this handle last read: start over.
       handle.readahead.follow(node.attrs.generation);
@@ -113,6 +114,8 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
     async release(_ctx, _nodeid, fh) {
       const handle = files.take(fh);
       if (!handle) return;
+      // Its window buffers go back to the pool once the replies lent from them are written.
+      handle.readahead?.drop();
       try {
         // Writes after the last flush (through a still-mapped page, say) are published here.
         if (handle.writable) await bodies.flush(handle.node);

@@ -43,7 +43,7 @@ export class LiveSource implements NodeSource {
   readlink(inode: InodeId) {
     return this.client.inode.readlink(inode);
   }
-  read(inode: InodeId, range: { offsetBytes: number; lengthBytes: number; generation?: number }) {
+  read(inode: InodeId, range: { offsetBytes: number; lengthBytes: number; generation?: number; into?: Uint8Array }) {
     return this.client.inode.read(inode, range);
   }
   mkdir(parent: InodeId, name: string, owner: OwnerArgs) {

@@ -1,17 +1,30 @@
 import { FsError, LIMITS } from "../../types/index.ts";
+import type { LentBytes } from "../kernel/index.ts";
+import type { BufferPool } from "./buffer-pool.ts";
 
 // Reads of one open file, with readahead: a read that continues where the last one ended fetches
 // a whole window (one block) and keeps the next few in flight, so a sequential reader pays one
 // object read per window instead of one per kernel request, and those reads overlap. Random reads fetch only what they
 // ask for. Every window is of one body generation; when the body moves (ESTALE) the windows are
 // dropped and the read starts over on the new generation.
+//
+// Windows are read into buffers of a mount-wide pool and lent to the kernel reply: a buffer goes
+// back to the pool only once its window is dropped, its fetch has settled and every reply that
+// borrowed from it has been written.
 
-export type FetchRange = (offsetBytes: number, lengthBytes: number, generation: number) => Promise<Uint8Array>;
+/** Reads [offset, offset + length) of `generation`, into `into` when given (the result is then a view of it). */
+export type FetchRange = (offsetBytes: number, lengthBytes: number, generation: number, into?: Uint8Array) => Promise<Uint8Array>;
 
 interface Window {
   offsetBytes: number;
   lengthBytes: number;
   bytes: Promise<Uint8Array>;
+  /** The pooled buffer the fetch reads into; null once given back (or for a window too big for the pool). */
+  buffer: Uint8Array | null;
+  /** Replies holding a view of `buffer` that the kernel has not taken yet. */
+  borrowers: number;
+  settled: boolean;
+  dropped: boolean;
 }
 
 const WINDOW_BYTES = LIMITS.fuseReadaheadBytes;
@@ -29,9 +42,11 @@ export class Readahead {
     private generation: number,
     /** The current generation, after an ESTALE. */
     private readonly refresh: () => Promise<number>,
+    /** Buffers of WINDOW_BYTES that windows are read into. */
+    private readonly buffers: BufferPool,
   ) {}
 
-  async read(offsetBytes: number, lengthBytes: number): Promise<Uint8Array> {
+  async read(offsetBytes: number, lengthBytes: number): Promise<Uint8Array | LentBytes> {
     try {
       return await this.readOnce(offsetBytes, lengthBytes);
     } catch (err) {
@@ -45,6 +60,7 @@ export class Readahead {
 
   /** Forgets fetched windows (the body changed, as a watch event or our own publish says). */
   drop(): void {
+    for (const window of this.windows) this.retire(window);
     this.windows = [];
   }
 
@@ -55,7 +71,7 @@ export class Readahead {
     this.drop();
   }
 
-  private async readOnce(offsetBytes: number, lengthBytes: number): Promise<Uint8Array> {
+  private async readOnce(offsetBytes: number, lengthBytes: number): Promise<Uint8Array | LentBytes> {
     const sequential = offsetBytes === this.nextOffsetBytes;
     this.nextOffsetBytes = offsetBytes + lengthBytes;
     let window = this.covering(offsetBytes, lengthBytes);
@@ -63,14 +79,18 @@ export class Readahead {
       if (!sequential) return await this.fetch(offsetBytes, lengthBytes, this.generation);
       window = this.start(offsetBytes, Math.max(lengthBytes, WINDOW_BYTES));
     }
+    // Borrowed from here on, so the buffer cannot be refilled under this read's reply.
+    window.borrowers++;
     let bytes: Uint8Array;
     try {
       bytes = await window.bytes;
     } catch (err) {
+      this.giveBack(window);
       // A window spans more than was asked: a corrupt or lost block elsewhere in it (EIO) must
       // not fail a read of intact bytes, so the read asks for exactly its own range instead.
       if ((err as FsError).code !== "EIO") throw err;
       this.windows = this.windows.filter((w) => w !== window);
+      this.retire(window);
       return await this.fetch(offsetBytes, lengthBytes, this.generation);
     }
     const endOfFile = bytes.byteLength < window.lengthBytes;
@@ -83,7 +103,16 @@ export class Readahead {
       }
     }
     const from = offsetBytes - window.offsetBytes;
-    return bytes.subarray(from, Math.min(bytes.byteLength, from + lengthBytes));
+    const lent = window;
+    let released = false;
+    return {
+      bytes: bytes.subarray(from, Math.min(bytes.byteLength, from + lengthBytes)),
+      release: () => {
+        if (released) return;
+        released = true;
+        this.giveBack(lent);
+      },
+    };
   }
 
   private covering(offsetBytes: number, lengthBytes: number): Window | undefined {
@@ -91,11 +120,38 @@ export class Readahead {
   }
 
   private start(offsetBytes: number, lengthBytes: number): Window {
-    const window: Window = { offsetBytes, lengthBytes, bytes: this.fetch(offsetBytes, lengthBytes, this.generation) };
+    const buffer = lengthBytes === this.buffers.bufferBytes ? this.buffers.acquire() : null;
+    const bytes = this.fetch(offsetBytes, lengthBytes, this.generation, buffer ?? undefined);
+    const window: Window = { offsetBytes, lengthBytes, bytes, buffer, borrowers: 0, settled: false, dropped: false };
     // A failed prefetch must not become an unhandled rejection; the read that needs it sees it.
-    window.bytes.catch(() => {});
+    bytes.then(
+      () => this.settle(window),
+      () => this.settle(window),
+    );
     this.windows.push(window);
-    if (this.windows.length > WINDOWS_KEPT) this.windows.shift();
+    if (this.windows.length > WINDOWS_KEPT) this.retire(this.windows.shift()!);
     return window;
+  }
+
+  private settle(window: Window): void {
+    window.settled = true;
+    this.recycle(window);
+  }
+
+  private retire(window: Window): void {
+    window.dropped = true;
+    this.recycle(window);
+  }
+
+  private giveBack(window: Window): void {
+    window.borrowers--;
+    this.recycle(window);
+  }
+
+  /** The buffer goes back once nothing reads into it, nothing reads from it, and no one will again. */
+  private recycle(window: Window): void {
+    if (!window.buffer || !window.dropped || !window.settled || window.borrowers > 0) return;
+    this.buffers.release(window.buffer);
+    window.buffer = null;
   }
 }

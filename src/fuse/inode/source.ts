@@ -42,8 +42,11 @@ export interface NodeSource {
   getattr(inode: InodeId): Promise<InodeAttrs>;
   readdirPlus(inode: InodeId, page: { after?: string; limit: number }): Promise<DirPage<DirEntryPlus>>;
   readlink(inode: InodeId): Promise<string>;
-  /** Bytes of one generation; ESTALE when `generation` is given and the body moved past it. */
-  read(inode: InodeId, range: { offsetBytes: number; lengthBytes: number; generation?: number }): Promise<Uint8Array>;
+  /**
+   * Bytes of one generation; ESTALE when `generation` is given and the body moved past it.
+   * `into`: read into this buffer (at least as long as the read); the result is then a view of it.
+   */
+  read(inode: InodeId, range: { offsetBytes: number; lengthBytes: number; generation?: number; into?: Uint8Array }): Promise<Uint8Array>;
 
   mkdir(parent: InodeId, name: string, owner: OwnerArgs): Promise<InodeAttrs>;
   /** `forWriting`: the creator will write a body (open with O_CREAT): a live source prepares it alongside. */

@@ -2,6 +2,7 @@ import { FsError, type InodeAttrs } from "../../types/index.ts";
 import type { EntryOut, RequestContext } from "../kernel/index.ts";
 import { entryOut } from "./attrs.ts";
 import type { Bodies } from "./bodies.ts";
+import type { BufferPool } from "./buffer-pool.ts";
 import { LocalAnswers } from "./local-answers.ts";
 import type { Node, NodeTable } from "./node-table.ts";
 import type { FileHandle, Handles } from "./open-files.ts";
@@ -24,6 +25,8 @@ export interface FsState {
   xattrPages: XattrPages;
   /** Small files of a listing fetched ahead of a program reading them in order. */
   prefetch: SiblingPrefetch;
+  /** Buffers readahead windows are read into, reused across handles. */
+  readBuffers: BufferPool;
   /** Nodes unlinked (or renamed over) while open: metad keeps them until their last handle closes. */
   orphans: Set<number>;
   /** How long the kernel may trust names in directory `dirNodeid` and their attributes. */

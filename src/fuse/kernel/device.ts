@@ -4,7 +4,7 @@ import type { ReaderClosed, ReaderStart } from "./device-reader.ts";
 import type { NotifierAck, NotifierMessage } from "./device-notifier.ts";
 import {
   MNT_DETACH, MS_NODEV, MS_NOSUID, MS_RDONLY, O_CLOEXEC, O_RDWR, errnoName, sysClose, sysGetuid, sysMount, sysOpen,
-  sysUmount2, sysWrite,
+  sysUmount2, sysWrite, sysWritev,
 } from "./libc.ts";
 import { fusermountMount, fusermountUnmount } from "./fusermount.ts";
 import { Notifier } from "./notify.ts";
@@ -55,7 +55,7 @@ export class FuseMount {
     private readonly privileged: boolean,
   ) {
     this.device = deviceOf(mountpoint);
-    this.session = new FuseSession(fs, (bytes) => this.writeReply(bytes), LIMITS.fuseMaxWriteBytes);
+    this.session = new FuseSession(fs, (parts) => this.writeReply(parts), LIMITS.fuseMaxWriteBytes);
     this.notifierThread = new Worker(new URL("./device-notifier.ts", import.meta.url));
     this.notifierThread.postMessage({ kind: "start", fd } satisfies NotifierMessage);
     this.notifier = new Notifier(
@@ -117,10 +117,11 @@ export class FuseMount {
     return mount;
   }
 
-  private writeReply(bytes: Uint8Array): void {
+  private writeReply(parts: readonly Uint8Array[]): void {
     if (!this.fdOpen) return;
     // ENOENT: the request was interrupted and the kernel dropped it; nothing to do.
-    sysWrite(this.fd, bytes);
+    if (parts.length === 1) sysWrite(this.fd, parts[0]!);
+    else sysWritev(this.fd, parts);
   }
 
   /**

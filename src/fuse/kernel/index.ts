@@ -2,7 +2,7 @@ export * from "./abi.ts";
 export { FuseMount, type MountOptions } from "./device.ts";
 export { Notifier } from "./notify.ts";
 export { OPCODE_TABLE, opSpec } from "./opcode-table.ts";
-export { NO_REPLY, type OpSpec } from "./op-types.ts";
+export { NO_REPLY, ownBytes, type LentBytes, type OpSpec } from "./op-types.ts";
 export type { RawFileSystem } from "./raw-fs.ts";
 export { DirentBuffer, frame } from "./reply.ts";
 export { FuseRequest } from "./request.ts";

@@ -8,6 +8,7 @@ const lib = dlopen("libc.so.6", {
   close: { args: [FFIType.i32], returns: FFIType.i32 },
   read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
   write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  writev: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64 },
   mount: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
   umount2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   getuid: { args: [], returns: FFIType.u32 },
@@ -74,6 +75,17 @@ export function sysRead(fd: number, into: Uint8Array): SysResult {
 
 export function sysWrite(fd: number, bytes: Uint8Array): SysResult {
   return result(lib.symbols.write(fd, bytes, bytes.byteLength));
+}
+
+/** One write of `parts` in order (struct iovec: base pointer, length; 64-bit Linux). */
+export function sysWritev(fd: number, parts: readonly Uint8Array[]): SysResult {
+  const iov = new BigUint64Array(parts.length * 2);
+  for (const [i, part] of parts.entries()) {
+    // ptr() of an empty view is not a valid pointer; a zero-length iovec ignores its base.
+    iov[2 * i] = part.byteLength === 0 ? 0n : BigInt(ptr(part));
+    iov[2 * i + 1] = BigInt(part.byteLength);
+  }
+  return result(lib.symbols.writev(fd, iov, parts.length));
 }
 
 export function sysMount(args: { source: string; target: string; fsType: string; flags: number; data: string }): SysResult {

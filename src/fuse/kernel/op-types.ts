@@ -10,6 +10,29 @@ import type { ConnectionInfo } from "./types.ts";
 export const NO_REPLY = Symbol("no reply");
 export type NoReply = typeof NO_REPLY;
 
+/**
+ * Reply bytes lent by their owner (a read window it will reuse): the session writes them, then
+ * calls release(), so the owner never refills memory the kernel has not taken yet.
+ */
+export interface LentBytes {
+  bytes: Uint8Array;
+  release(): void;
+}
+
+export function isLent(out: Uint8Array | LentBytes): out is LentBytes {
+  return !(out instanceof Uint8Array);
+}
+
+/** A reply's bytes as the caller's own: copied out of a loan, which is then released (tests, tools). */
+export function ownBytes(out: Uint8Array | LentBytes): Uint8Array {
+  if (!isLent(out)) return out;
+  try {
+    return out.bytes.slice();
+  } finally {
+    out.release();
+  }
+}
+
 export interface OpCall {
   fs: RawFileSystem;
   req: FuseRequest;
@@ -25,7 +48,7 @@ export interface OpSpec {
   name: OpcodeName;
   /** The fixed in-struct size; a shorter body is a protocol error (EIO). */
   inSizeBytes: number;
-  handler(call: OpCall): Promise<Uint8Array | NoReply>;
+  handler(call: OpCall): Promise<Uint8Array | LentBytes | NoReply>;
 }
 
 export const EMPTY = new Uint8Array(0);

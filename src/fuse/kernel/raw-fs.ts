@@ -1,6 +1,7 @@
 import type {
   AttrOut, ConnectionInfo, DirentSink, EntryOut, OpenOut, RenameIn, RequestContext, SetattrIn, StatfsOut,
 } from "./types.ts";
+import type { LentBytes } from "./op-types.ts";
 
 // The whole contract between the kernel protocol layer and a filesystem, one method per opcode
 // (go-fuse's RawFileSystem). Every method may throw an FsError; its errno becomes the reply. A
@@ -32,7 +33,8 @@ export interface RawFileSystem {
   create?(ctx: RequestContext, parent: number, name: string, mode: number, flags: number, killSuidGid: boolean): Promise<{ entry: EntryOut; open: OpenOut }>;
   /** O_TMPFILE in directory `parent`: an open file with no name (linkat may give it one). */
   tmpfile?(ctx: RequestContext, parent: number, mode: number, flags: number): Promise<{ entry: EntryOut; open: OpenOut }>;
-  read?(ctx: RequestContext, nodeid: number, fh: number, offsetBytes: number, lengthBytes: number): Promise<Uint8Array>;
+  /** The bytes, or bytes lent until the reply is written (see LentBytes). */
+  read?(ctx: RequestContext, nodeid: number, fh: number, offsetBytes: number, lengthBytes: number): Promise<Uint8Array | LentBytes>;
   /** Returns the bytes accepted (all of them, or an error). */
   write?(ctx: RequestContext, nodeid: number, fh: number, offsetBytes: number, data: Uint8Array, killSuidGid: boolean): Promise<number>;
   flush?(ctx: RequestContext, nodeid: number, fh: number): Promise<void>;

@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { DT_REG, NOTIFY, OPCODE, SIZE } from "./abi.ts";
 import { Notifier } from "./notify.ts";
 import { opSpec, OPCODE_TABLE } from "./opcode-table.ts";
-import { DirentBuffer, encodeAttrOut, encodeEntry, frame } from "./reply.ts";
+import { LIMITS } from "../../types/index.ts";
+import { DirentBuffer, encodeAttrOut, encodeEntry, frame, frameParts } from "./reply.ts";
 import { parseReply } from "./testing.ts";
 
 const attr = { ino: 42, sizeBytes: 5000, blocks512: 10, atimeNs: 1_000_000_001n, mtimeNs: 2_500_000_000n, ctimeNs: 3n, mode: 0o100644, nlink: 1, uid: 7, gid: 8, blockSizeBytes: 4096 };
@@ -32,6 +33,20 @@ describe("reply encoding", () => {
     expect(reply.body.getBigUint64(0, true)).toBe(2n);
     expect(reply.body.getBigUint64(16, true)).toBe(42n);
     expect(parseReply(frame(1n, 2, null))).toMatchObject({ lengthBytes: SIZE.outHeader, errno: 2 });
+  });
+
+  test("a large body is written behind its own header, uncopied; a small one copied into one frame", () => {
+    const small = new Uint8Array(LIMITS.fuseReplyCopyMaxBytes).fill(1);
+    expect(frameParts(5n, 0, small)).toEqual([frame(5n, 0, small)]);
+    const large = new Uint8Array(LIMITS.fuseReplyCopyMaxBytes + 1).fill(2);
+    const parts = frameParts(6n, 0, large);
+    expect(parts).toHaveLength(2);
+    expect(parts[1]).toBe(large);
+    const whole = new Uint8Array(parts[0]!.byteLength + large.byteLength);
+    whole.set(parts[0]!, 0);
+    whole.set(large, parts[0]!.byteLength);
+    expect(Buffer.from(whole).equals(frame(6n, 0, large))).toBe(true);
+    expect(parseReply(parts[0]!)).toMatchObject({ lengthBytes: SIZE.outHeader + large.byteLength, errno: 0, unique: 6n });
   });
 
   test("dirents are 8-byte aligned and stop when the kernel's buffer is full", () => {

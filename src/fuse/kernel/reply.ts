@@ -1,3 +1,4 @@
+import { LIMITS } from "../../types/index.ts";
 import { SIZE, direntAlign } from "./abi.ts";
 import type { AttrOut, ConnectionInfo, DirEntryOut, DirentSink, EntryOut, FuseAttr, OpenOut, StatfsOut } from "./types.ts";
 
@@ -15,12 +16,27 @@ function view(bytes: Uint8Array): DataView {
 export function frame(unique: bigint, errno: number, body: Uint8Array | null): Uint8Array {
   const bodyBytes = body?.byteLength ?? 0;
   const out = new Uint8Array(SIZE.outHeader + bodyBytes);
-  const v = view(out);
-  v.setUint32(0, out.byteLength, true);
-  v.setInt32(4, -errno, true);
-  v.setBigUint64(8, unique, true);
+  writeHeader(out, unique, errno, bodyBytes);
   if (body) out.set(body, SIZE.outHeader);
   return out;
+}
+
+/**
+ * A reply frame as the parts one writev sends, in order: a small body copied behind its header,
+ * or a large one (READ data) left where it is behind a header of its own.
+ */
+export function frameParts(unique: bigint, errno: number, body: Uint8Array | null): Uint8Array[] {
+  if (body === null || body.byteLength <= LIMITS.fuseReplyCopyMaxBytes) return [frame(unique, errno, body)];
+  const header = new Uint8Array(SIZE.outHeader);
+  writeHeader(header, unique, errno, body.byteLength);
+  return [header, body];
+}
+
+function writeHeader(out: Uint8Array, unique: bigint, errno: number, bodyBytes: number): void {
+  const v = view(out);
+  v.setUint32(0, SIZE.outHeader + bodyBytes, true);
+  v.setInt32(4, -errno, true);
+  v.setBigUint64(8, unique, true);
 }
 
 /** A notification frame: unique 0, the notify code in the error field. */

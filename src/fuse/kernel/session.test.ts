@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ERRNO, FsError, setUnexpectedErrorLogger } from "../../types/index.ts";
+import { ERRNO, FsError, LIMITS, setUnexpectedErrorLogger } from "../../types/index.ts";
 import { FUSE_KERNEL_MINOR_VERSION, INIT_FLAG, OPCODE } from "./abi.ts";
 import type { RawFileSystem } from "./raw-fs.ts";
 import { FuseSession } from "./session.ts";
@@ -9,7 +9,7 @@ const attr = { ino: 1, sizeBytes: 0, blocks512: 0, atimeNs: 0n, mtimeNs: 0n, cti
 
 function harness(fs: RawFileSystem) {
   const replies: Uint8Array[] = [];
-  const session = new FuseSession(fs, (frame) => replies.push(frame), 1 << 20);
+  const session = new FuseSession(fs, (parts) => replies.push(Buffer.concat(parts)), 1 << 20);
   return { session, replies, last: () => parseReply(replies[replies.length - 1]!) };
 }
 
@@ -95,6 +95,40 @@ describe("FuseSession", () => {
     expect(ok.lengthBytes).toBe(16 + 128);
     expect(ok.body.getBigUint64(0, true)).toBe(2n);
     expect(calls).toBe(3);
+  });
+
+  test("lent READ bytes are written behind their own header, then released; a small reply is one frame", async () => {
+    const data = new Uint8Array(LIMITS.fuseReplyCopyMaxBytes + 100).map((_, i) => i % 253);
+    const parts: number[] = [];
+    let releasedAfterReplies = -1;
+    let release = 0;
+    const fs: RawFileSystem = {
+      read: async (_ctx, _nodeid, _fh, offsetBytes, lengthBytes) => ({
+        bytes: data.subarray(offsetBytes, offsetBytes + lengthBytes),
+        release: () => {
+          release++;
+          releasedAfterReplies = parts.length;
+        },
+      }),
+    };
+    const replies: Uint8Array[] = [];
+    const session = new FuseSession(fs, (frameParts) => {
+      parts.push(frameParts.length);
+      replies.push(Buffer.concat(frameParts));
+    }, 1 << 20);
+    await session.dispatch(initFrame(FUSE_KERNEL_MINOR_VERSION, 0));
+    const readIn = (lengthBytes: number) => body([["u64", 1], ["u64", 0], ["u32", lengthBytes], ["u32", 0], ["u64", 0], ["u32", 0], ["u32", 0]]);
+    await session.dispatch(requestFrame({ opcode: OPCODE.READ, body: readIn(data.byteLength), unique: 9n }));
+    expect(parts.at(-1)).toBe(2);
+    const big = parseReply(replies.at(-1)!);
+    expect(big).toMatchObject({ lengthBytes: 16 + data.byteLength, errno: 0, unique: 9n });
+    expect(new Uint8Array(big.body.buffer, big.body.byteOffset, big.body.byteLength)).toEqual(data);
+    expect(release).toBe(1);
+    expect(releasedAfterReplies).toBe(replies.length);
+    await session.dispatch(requestFrame({ opcode: OPCODE.READ, body: readIn(100), unique: 10n }));
+    expect(parts.at(-1)).toBe(1);
+    expect(parseReply(replies.at(-1)!).lengthBytes).toBe(16 + 100);
+    expect(release).toBe(2);
   });
 
   test("FORGET and BATCH_FORGET get no reply, even when the filesystem throws", async () => {

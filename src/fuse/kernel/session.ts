@@ -1,9 +1,9 @@
 import { ERRNO, FsError, toFsError } from "../../types/index.ts";
 import { OPCODE } from "./abi.ts";
 import { opSpec } from "./opcode-table.ts";
-import { NO_REPLY } from "./op-types.ts";
+import { isLent, NO_REPLY } from "./op-types.ts";
 import type { RawFileSystem } from "./raw-fs.ts";
-import { frame } from "./reply.ts";
+import { frame, frameParts } from "./reply.ts";
 import { FuseRequest } from "./request.ts";
 import type { ConnectionInfo } from "./types.ts";
 
@@ -13,7 +13,8 @@ import type { ConnectionInfo } from "./types.ts";
 
 const TRACE = process.env.NOKV_FUSE_TRACE === "1";
 
-export type FrameWriter = (frame: Uint8Array) => void;
+/** Writes one reply frame, given as its parts in order (one writev: the kernel takes a frame whole). */
+export type FrameWriter = (parts: readonly Uint8Array[]) => void;
 
 export class FuseSession {
   conn: ConnectionInfo | null = null;
@@ -33,18 +34,18 @@ export class FuseSession {
     if (!req) {
       this.counts.malformed++;
       const unique = FuseRequest.uniqueOf(bytes);
-      if (unique !== null) this.write(frame(unique, ERRNO.EIO, null));
+      if (unique !== null) this.write([frame(unique, ERRNO.EIO, null)]);
       return;
     }
     const spec = opSpec(req.opcode);
     if (!spec) {
       this.counts.unknown++;
-      this.write(frame(req.unique, ERRNO.ENOSYS, null));
+      this.write([frame(req.unique, ERRNO.ENOSYS, null)]);
       return;
     }
     if (req.body.byteLength < spec.inSizeBytes || (this.conn === null && req.opcode !== OPCODE.INIT)) {
       this.counts.malformed++;
-      this.write(frame(req.unique, ERRNO.EIO, null));
+      this.write([frame(req.unique, ERRNO.EIO, null)]);
       return;
     }
     const startedMs = performance.now();
@@ -58,11 +59,17 @@ export class FuseSession {
         maxReplyBytes: this.maxReplyBytes,
       });
       this.counts.ok++;
-      if (out !== NO_REPLY) this.write(frame(req.unique, 0, out));
+      if (out === NO_REPLY) return;
+      if (!isLent(out)) return this.write(frameParts(req.unique, 0, out));
+      try {
+        this.write(frameParts(req.unique, 0, out.bytes));
+      } finally {
+        out.release();
+      }
     } catch (err) {
       this.counts.errors++;
       if (req.opcode === OPCODE.FORGET || req.opcode === OPCODE.BATCH_FORGET) return;
-      this.write(frame(req.unique, errnoOf(err), null));
+      this.write([frame(req.unique, errnoOf(err), null)]);
     } finally {
       const stat = this.opStats.get(spec.name) ?? { count: 0, totalUs: 0 };
       stat.count++;

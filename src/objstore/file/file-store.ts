@@ -36,6 +36,22 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** Reads from `offsetBytes` of the file until `into` is full or the file ends; the bytes read. */
+async function readAt(path: string, into: Uint8Array, offsetBytes: number): Promise<number> {
+  const handle = await open(path, "r");
+  try {
+    let doneBytes = 0;
+    while (doneBytes < into.byteLength) {
+      const { bytesRead } = await handle.read(into, doneBytes, into.byteLength - doneBytes, offsetBytes + doneBytes);
+      if (bytesRead === 0) break;
+      doneBytes += bytesRead;
+    }
+    return doneBytes;
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * After mkdir -p made firstMade..leaf, fsyncs every directory that gained an entry: the parent of
  * firstMade down to the parent of leaf (leaf itself is fsynced once it holds something).
@@ -98,6 +114,21 @@ export class FileObjectStore implements ObjectStore {
     for (let i = 0; ; i++) {
       try {
         return range ? await this.#readRange(paths[i]!, range) : await readFile(paths[i]!);
+      } catch (err) {
+        if (i + 1 < paths.length && NO_OBJECT_CODES.has(errnoCode(err) ?? "")) continue;
+        throw this.#error(err, "get", key);
+      }
+    }
+  }
+
+  async readInto(key: string, range: ByteRange, into: Uint8Array): Promise<number> {
+    checkKey(key);
+    checkRange(key, range);
+    if (into.byteLength < range.lengthBytes) throw new FsError("EINVAL", `a buffer of ${into.byteLength} bytes cannot take ${range.lengthBytes} bytes of ${JSON.stringify(key)}`, { path: key });
+    const paths = this.#readPaths(key);
+    for (let i = 0; ; i++) {
+      try {
+        return await readAt(paths[i]!, into.subarray(0, range.lengthBytes), range.offsetBytes);
       } catch (err) {
         if (i + 1 < paths.length && NO_OBJECT_CODES.has(errnoCode(err) ?? "")) continue;
         throw this.#error(err, "get", key);
