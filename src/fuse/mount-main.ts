@@ -106,7 +106,8 @@ function printStats(mount: FuseMount, nokv: NoKVFs): void {
   if (inval) lines.push(`nokv-fs: watch events ${inval.events}, invalidations sent ${inval.sent}, dropped ${mount.notifier.dropped}\n`);
   const local = nokv.state.local.counts;
   const ahead = nokv.state.prefetch.counts;
-  lines.push(`nokv-fs: answered locally: ${local.negativeLookups} absent names, ${local.dirGetattrs} dir and ${local.fileGetattrs} file getattrs, ${local.xattrMisses} xattrs; files fetched ahead ${ahead.fetched}, reads served from them ${ahead.served}\n`);
+  const published = nokv.state.published.counts;
+  lines.push(`nokv-fs: answered locally: ${local.negativeLookups} absent names, ${local.dirGetattrs} dir and ${local.fileGetattrs} file getattrs, ${local.xattrMisses} xattrs; files fetched ahead ${ahead.fetched}, reads served from them ${ahead.served}; own small files kept after close ${published.kept}, reads served from them ${published.served}\n`);
   // Synchronously: the process exits right after, and a buffered write to a pipe would be lost.
   writeSync(2, lines.join(""));
 }

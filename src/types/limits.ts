@@ -377,6 +377,9 @@ export const LIMITS = {
   fusePrefetchFilesAhead: 8,
   /** FUSE: files up to this size are fetched ahead (one read each). */
   fusePrefetchFileMaxBytes: 256 * 1024,
+  /** FUSE: small files the mount published, kept to answer reads of them after the last close. */
+  fusePublishedKeptFileMaxBytes: 256 * 1024,
+  fusePublishedKeptMaxBytes: 16 * 1024 * 1024,
   /** FUSE: listed files whose listing order is kept for fetching ahead, all directories together. */
   fusePrefetchListedMax: 100_000,
   /** FUSE: listing pages whose attribute names are fetched together on the first question about one of them. */

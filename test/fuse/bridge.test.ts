@@ -167,6 +167,28 @@ describe("inode layer over the SDK", () => {
     expect(await readAll(entry.nodeid)).toBe("new");
   });
 
+  test("a small file this mount wrote is read back from its own bytes after the last close, until it changes", async () => {
+    const { published } = nokv.state;
+    const { entry, open } = await fs.create(ctx, 1, "kept.txt", 0o644, O_WRONLY | O_CREAT_EXCL, false);
+    await writeText(entry.nodeid, open.fh, 0, "mine");
+    await fs.flush(ctx, entry.nodeid, open.fh);
+    await fs.release(ctx, entry.nodeid, open.fh);
+    await until(async () => published.bytes > 0);
+    const served = published.counts.served;
+    expect(await readAll(entry.nodeid)).toBe("mine");
+    expect(published.counts.served).toBe(served + 1);
+
+    // Kept again, then changed elsewhere: the event moves the node on and the kept bytes go.
+    const again = await fs.open(ctx, entry.nodeid, O_WRONLY | O_TRUNC, false);
+    await writeText(entry.nodeid, again.fh, 0, "mine again");
+    await fs.release(ctx, entry.nodeid, again.fh);
+    await until(async () => published.bytes > 0);
+    await client.writeFile("/kept.txt", "theirs");
+    await until(async () => published.bytes === 0);
+    expect(await readAll(entry.nodeid)).toBe("theirs");
+    expect(published.counts.served).toBe(served + 1);
+  });
+
   test("a reader open across a write through another handle reads the new bytes, not what it fetched ahead", async () => {
     await client.writeFile("/shared.txt", "first version");
     const entry = await lookupVisible(fs, ctx, 1, "shared.txt");

@@ -34,6 +34,8 @@ export class Bodies {
   afterPublish: (parent: number, attrs: InodeAttrs) => void = () => {};
   /** Our unpublished writes to the node were dropped: the kernel's cached pages hold them. */
   onLost: (node: Node) => void = () => {};
+  /** The last writer closed a clean body whose every byte this mount built: the whole body, as published at `generation`. */
+  afterClose: (node: Node, generation: number, bytes: Uint8Array) => void = () => {};
   private writtenSinceGcBytes = 0;
 
   constructor(
@@ -60,7 +62,14 @@ export class Bodies {
     const body = this.bodies.get(node.nodeid);
     if (!body) return;
     body.writers = Math.max(0, body.writers - 1);
-    if (body.writers === 0) void this.serial(body, async () => body.writers === 0 && this.drop(node.nodeid, body));
+    if (body.writers === 0) {
+      void this.serial(body, async () => {
+        if (body.writers !== 0) return;
+        const bytes = body.patch && !this.isDirty(body) ? body.patch.publishedBytes() : null;
+        if (bytes && body.patch) this.afterClose(node, body.patch.generation, bytes);
+        this.drop(node.nodeid, body);
+      });
+    }
   }
 
   /** True while a handle may write `node`: its attributes are the mount's to answer. */

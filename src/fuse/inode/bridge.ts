@@ -12,6 +12,7 @@ import { NodeTable } from "./node-table.ts";
 import { Handles, type FileHandle } from "./open-files.ts";
 import { SiblingPrefetch } from "./sibling-prefetch.ts";
 import { BufferPool } from "./buffer-pool.ts";
+import { PublishedBodies } from "./published-bodies.ts";
 import { XattrPages } from "./xattr-pages.ts";
 import type { NodeSource } from "./source.ts";
 import { staleOnChange } from "./stale-on-change.ts";
@@ -42,6 +43,7 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     (node, sizeBytes, generation) => source.read(node.inode, { offsetBytes: 0, lengthBytes: sizeBytes, generation }),
     (nodeid) => nodes.get(nodeid),
   );
+  const published = new PublishedBodies();
   const local = new LocalAnswers((nodeid) => invalidator?.isLive(nodeid) ?? false);
   invalidator = watchable
     ? new Invalidator(
@@ -53,6 +55,8 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
         },
         (inval) => {
           local.invalidated(inval);
+          // Bytes kept from our own publish are stale once the body changed elsewhere.
+          if (inval.kind === "inode" && inval.offsetBytes === 0) published.forget(inval.nodeid);
           // A name moved or went elsewhere: the file behind it (ctime, links) changed too.
           const child = inval.kind === "entry" ? nodes.childOf(inval.parent, inval.name) : undefined;
           if (child !== undefined) local.fileStale(child);
@@ -67,6 +71,7 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     bodies: new Bodies(source, nodes),
     orphans: new Set(),
     prefetch,
+    published,
     readBuffers: new BufferPool(LIMITS.fuseReadaheadBytes, LIMITS.fuseReadaheadPoolBytes),
     xattrPages: new XattrPages(source, local),
     local,
@@ -78,7 +83,9 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     nodes.ownCommit(attrs);
     childCommitted(state, parent, attrs, 0);
   };
+  state.bodies.afterClose = (node, generation, bytes) => published.remember(node, generation, bytes);
   state.bodies.onLost = (node) => {
+    published.forget(node.nodeid);
     for (const handle of files.forNode(node.nodeid)) handle.readahead?.drop();
     invalidator?.dropPages(node.nodeid);
   };
@@ -86,6 +93,7 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     if (node.type === "dir") invalidator?.unwatch(node.nodeid);
     local.dropped(node.nodeid);
     prefetch.dropped(node.nodeid);
+    published.forget(node.nodeid);
   };
   const fs = staleOnChange(
     {

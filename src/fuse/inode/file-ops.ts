@@ -85,6 +85,8 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
       const loaded = bodies.loaded(handle.node);
       if (loaded) return await loaded.read(offsetBytes, lengthBytes);
       const node = handle.node;
+      const kept = state.published.take(node, offsetBytes, lengthBytes);
+      if (kept) return kept;
       if (offsetBytes === 0) state.prefetch.ahead(node);
       const early = await state.prefetch.take(node, offsetBytes, lengthBytes);
       if (early) return early;

@@ -184,7 +184,16 @@ export class PatchBody {
     this.prepared = next;
   }
 
-  /** Someone else published a new body meanwhile: ours will publish over `generation` (no block shared). */
+  /**
+   * The whole body, when nothing changed since this mount's own last publish and it still has
+   * the bytes of every block (small files); else null.
+   */
+  publishedBytes(): Uint8Array | null {
+    if (this.slots.size > 0 || this.sizeBytes === 0 || this.baseValidBytes < this.sizeBytes) return null;
+    return this.cleanBlocks.range(0, this.sizeBytes, this.base.blockSizeBytes);
+  }
+
+    /** Someone else published a new body meanwhile: ours will publish over `generation` (no block shared). */
   rebase(generation: number): void {
     this.base = { ...this.base, generation };
     this.forgetClean();

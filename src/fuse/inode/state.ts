@@ -7,6 +7,7 @@ import { LocalAnswers } from "./local-answers.ts";
 import type { Node, NodeTable } from "./node-table.ts";
 import type { FileHandle, Handles } from "./open-files.ts";
 import type { DirHandle } from "./dir-handle.ts";
+import type { PublishedBodies } from "./published-bodies.ts";
 import type { SiblingPrefetch } from "./sibling-prefetch.ts";
 import type { XattrPages } from "./xattr-pages.ts";
 import type { NodeSource, OwnerArgs } from "./source.ts";
@@ -25,6 +26,8 @@ export interface FsState {
   xattrPages: XattrPages;
   /** Small files of a listing fetched ahead of a program reading them in order. */
   prefetch: SiblingPrefetch;
+  /** Small files this mount published, kept for reads after the last close. */
+  published: PublishedBodies;
   /** Buffers readahead windows are read into, reused across handles. */
   readBuffers: BufferPool;
   /** Nodes unlinked (or renamed over) while open: metad keeps them until their last handle closes. */
