@@ -1,6 +1,6 @@
 import { FsError, LIMITS, toFsError } from "../types/index.ts";
 import {
-  RawValue, argArray, arrayItems, decodePayload, encodeOkArray, errorResponse, okResponse, parseRequest, resultToWire, type WireRequest, type WireResponse,
+  RawValue, argArray, arrayItems, decodePayload, encodeOkArray, encodePayload, encodeRawMap, errorResponse, okResponse, parseRequest, resultToWire, type WireRequest, type WireResponse,
 } from "../wire/index.ts";
 import { DATA_OPS } from "./ops-data.ts";
 import { NAMESPACE_OPS, createEachArgs } from "./ops-namespace.ts";
@@ -167,7 +167,10 @@ export function executeCreates(jobs: ReadonlyArray<{ ctx: OpContext; request: Wi
     results.forEach((result, j) => {
       const i = list[j]![0];
       if (result instanceof FsError) responses[i] = errorResponse(result);
-      else if ("prepared" in result) responses[i] = okResponse(resultToWire("create_prepared", result));
+      else if ("prepared" in result) {
+        const attrs = service.core.encodedOf(result.attrs);
+        responses[i] = okResponse(attrs ? new RawValue(encodeRawMap([["attrs", attrs], ["prepared", encodePayload(result.prepared)]])) : resultToWire("create_prepared", result));
+      }
       else {
         const encoded = service.core.encodedOf(result);
         responses[i] = okResponse(encoded ? new RawValue(encoded) : resultToWire("create", result));
