@@ -115,7 +115,7 @@ async function unbatchedAndLookups(clients: NoKVClient[], cpu: () => number): Pr
   rows.push({ what: "metad CPU per unbatched create, one directory", value: createUs, unit: "µs" }, { what: "unbatched creates, one directory", value: createRate, unit: "/s" });
   say(`  unbatched, ${CLIENTS} clients one in flight each: ${creates} creates, metad CPU ${createUs.toFixed(1)} µs each, ${createRate.toFixed(0)} creates/s`);
   // The same again: the first pass also pays for compiling the unbatched path (JSC's JIT threads
-  // count in metad's CPU; about half of the first pass at 20 rounds), the second shows it warm.
+  // count in metad's CPU), the second shows it warm: a third less or more at 20 rounds here.
   before = cpu();
   for (let r = 0; r < rounds; r++) {
     const dir = (await clients[0]!.inode.mkdir(ROOT_INODE, `w${r}`)).inode;
