@@ -1,7 +1,9 @@
 // What one create costs metad in CPU, measured from /proc so a shared machine's scheduling does
 // not distort it, beside the bare bun:sqlite floor's CPU for the same rows: batched (256 names
 // per request) and unbatched (one create in flight per client), and a lookup by inode with 256 in
-// flight beside the floor's dentry + inode read. Then two parts of the create path measured alone:
+// flight beside the floor's dentry + inode read; unbatched create_prepared (what a mount sends per
+// new file) likewise; the echo server's CPU per request over as many connections (the unbatched
+// rows' transport floor). Then two parts of the create path measured alone:
 // the command log entry of a 256-name create, and the row cache at its limit beside the Map-front
 // eviction it replaced.
 // `bun bench/create-cpu.bench.ts [--rounds N] [--json]` (Linux: reads /proc/PID/stat).
@@ -12,6 +14,7 @@ import { Packr } from "msgpackr";
 import { decodeCommand, encodeCommand } from "../src/schema/command-codec.ts";
 import type { MetadataCommand } from "../src/schema/index.ts";
 import { connect, type NoKVClient } from "../src/sdk/index.ts";
+import { RpcClient } from "../src/sdk/rpc-client.ts";
 import { NestedGenerations } from "../src/service/generations.ts";
 import { ROOT_INODE } from "../src/types/index.ts";
 import { SqliteFloor } from "./floors/sqlite-floor.ts";
@@ -24,7 +27,7 @@ const LOOKUPS_IN_FLIGHT = 256;
 const args = process.argv.slice(2);
 const rounds = Number(args[args.indexOf("--rounds") + 1] ?? 0) || 20;
 const json = args.includes("--json");
-const rows: Array<{ what: string; value: number; unit: string; floor?: number; floorName?: string }> = [];
+const rows: Array<{ what: string; value: number; unit: string; floor?: number; floorName?: string; echoFloor?: number }> = [];
 const say = (line: string) => json || console.log(line);
 
 /** CPU seconds (user + system) of process `pid` so far. */
@@ -111,6 +114,31 @@ async function unbatchedAndLookups(clients: NoKVClient[], cpu: () => number): Pr
   const createRate = (creates / (performance.now() - started)) * 1000;
   rows.push({ what: "metad CPU per unbatched create, one directory", value: createUs, unit: "µs" }, { what: "unbatched creates, one directory", value: createRate, unit: "/s" });
   say(`  unbatched, ${CLIENTS} clients one in flight each: ${creates} creates, metad CPU ${createUs.toFixed(1)} µs each, ${createRate.toFixed(0)} creates/s`);
+  // The same again: the first pass also pays for compiling the unbatched path (JSC's JIT threads
+  // count in metad's CPU), the second shows it warm: a third less or more at 20 rounds here.
+  before = cpu();
+  for (let r = 0; r < rounds; r++) {
+    const dir = (await clients[0]!.inode.mkdir(ROOT_INODE, `w${r}`)).inode;
+    await Promise.all(clients.map(async (c, i) => {
+      for (let k = 0; k < UNBATCHED_PER_CLIENT; k++) await c.inode.create(dir, `c${i}-f${k}`);
+    }));
+  }
+  const warmUs = ((cpu() - before) * 1e6) / creates;
+  rows.push({ what: "metad CPU per unbatched create, one directory, second pass", value: warmUs, unit: "µs" });
+  say(`  unbatched again (JIT warm): metad CPU ${warmUs.toFixed(1)} µs each`);
+  // What a mount's create sends: the new file and its first prepare in one request.
+  before = cpu();
+  started = performance.now();
+  for (let r = 0; r < rounds; r++) {
+    const dir = (await clients[0]!.inode.mkdir(ROOT_INODE, `p${r}`)).inode;
+    await Promise.all(clients.map(async (c, i) => {
+      for (let k = 0; k < UNBATCHED_PER_CLIENT; k++) await c.inode.createPrepared(dir, `c${i}-f${k}`);
+    }));
+  }
+  const preparedUs = ((cpu() - before) * 1e6) / creates;
+  const preparedRate = (creates / (performance.now() - started)) * 1000;
+  rows.push({ what: "metad CPU per unbatched create_prepared, one directory", value: preparedUs, unit: "µs" }, { what: "unbatched create_prepared, one directory", value: preparedRate, unit: "/s" });
+  say(`  unbatched create_prepared, ${CLIENTS} clients one in flight each: ${creates} requests, metad CPU ${preparedUs.toFixed(1)} µs each, ${preparedRate.toFixed(0)}/s`);
   before = cpu();
   started = performance.now();
   let next = 0;
@@ -121,6 +149,43 @@ async function unbatchedAndLookups(clients: NoKVClient[], cpu: () => number): Pr
   const lookupRate = (creates / (performance.now() - started)) * 1000;
   rows.push({ what: `metad CPU per lookup by inode, ${LOOKUPS_IN_FLIGHT} in flight`, value: lookupUs, unit: "µs" }, { what: `lookups by inode, ${LOOKUPS_IN_FLIGHT} in flight`, value: lookupRate, unit: "/s" });
   say(`  lookup by inode, ${LOOKUPS_IN_FLIGHT} in flight: ${creates} lookups, metad CPU ${lookupUs.toFixed(1)} µs each, ${lookupRate.toFixed(0)} lookups/s`);
+}
+
+/**
+ * The transport floor of the unbatched rows: the echo server's CPU per request (same framing and
+ * codec, no semantics) with ${CLIENTS} connections, one request in flight on each, as metad sees
+ * unbatched creates. (bun run bench's echo floor runs them all on one connection, where replies
+ * share writes: a few µs each.)
+ */
+async function echoCpu(): Promise<void> {
+  const server = new URL("./peers/echo-server.ts", import.meta.url).pathname;
+  const child = Bun.spawn([process.execPath, server, "0"], { stdout: "pipe", stderr: "inherit" });
+  let text = "";
+  const reader = child.stdout.getReader();
+  while (!/ready on [^\s]*:\d+/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`echo server exited: ${text}`);
+    text += new TextDecoder().decode(value);
+  }
+  const port = Number(/ready on [^\s]*:(\d+)/.exec(text)![1]);
+  const clients = Array.from({ length: CLIENTS }, () => new RpcClient({ host: "127.0.0.1", port }));
+  try {
+    const args = { mount: 1, parent: 12_345, name: "c0-f0" };
+    await Promise.all(clients.map((c) => c.call("echo", args)));
+    const calls = rounds * CLIENTS * UNBATCHED_PER_CLIENT;
+    const before = cpuSeconds(child.pid);
+    await Promise.all(clients.map(async (c) => {
+      for (let k = 0; k < calls / CLIENTS; k++) await c.call("echo", args);
+    }));
+    const echoUs = ((cpuSeconds(child.pid) - before) * 1e6) / calls;
+    for (const row of rows) if (row.what.includes("unbatched create")) Object.assign(row, { echoFloor: echoUs });
+    rows.push({ what: `echo server CPU per request, ${CLIENTS} connections one in flight each`, value: echoUs, unit: "µs/request" });
+    say(`  floor: the echo server, ${CLIENTS} connections one in flight each: ${echoUs.toFixed(1)} µs CPU per request`);
+  } finally {
+    for (const c of clients) c.close();
+    child.kill("SIGTERM");
+    await child.exited;
+  }
 }
 
 function logEntry(): void {
@@ -186,6 +251,7 @@ const dir = mkdtempSync(join(tmpdir(), "nokv-create-cpu-"));
 try {
   say(`create CPU bench: ${rounds} rounds of ${CLIENTS} clients x ${BATCH}-name batches, then x ${UNBATCHED_PER_CLIENT} single creates`);
   await metadCpu(dir);
+  await echoCpu();
   logEntry();
   rowCache();
   if (json) console.log(JSON.stringify(rows));

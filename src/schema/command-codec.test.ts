@@ -66,6 +66,18 @@ test("a create's predicates and events follow from its inserts: the entry stores
   expect(entry.byteLength).toBeLessThan(spelled.byteLength * 0.7);
 });
 
+test("merged creates with their files' staged prepares (create_prepared) round-trip, dedupe records and all", () => {
+  const c = create(["a", "b"]);
+  c.predicates = [];
+  c.mutations.push(
+    { family: "staged", op: "put", key: { mount: 3, prepareId: "3.e018bcfe56800.902.u1" }, value: { inode: 900, generation: 902, keyPrefix: "blocks/3/900/902", expiresAtMs: 1_700_000_600_000, freshInode: false } },
+    { family: "staged", op: "put", key: { mount: 3, prepareId: "3.e018bcfe56800.903.u2" }, value: { inode: 901, generation: 903, keyPrefix: "blocks/3/901/903", expiresAtMs: 1_700_000_600_000, freshInode: false } },
+  );
+  c.dedupe = [{ requestKey: "c1:5", result: new Uint8Array([0x91, 0x01]) }];
+  delete c.requestKey;
+  expect(decodeCommand(encodeCommand(c))).toEqual(c);
+});
+
 test("predicates or events that differ from what the inserts imply travel as they are", () => {
   const c = create(["a", "b", "c"]);
   const variants: MetadataCommand[] = [

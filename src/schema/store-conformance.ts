@@ -351,6 +351,22 @@ export function runStoreSuite(engine: string, makeHarness: () => StoreHarness): 
       expect(s.readLog(M, v, 10).map((e) => e.version)).toEqual([v]);
     });
 
+    test("staged puts among inserts apply in order: a later put of a prepare wins, a delete after a put removes it", () => {
+      const s = open();
+      const put = (prepareId: string, generation: number): Mutation =>
+        ({ family: "staged", op: "put", key: { mount: M, prepareId }, value: { inode: 9, generation, keyPrefix: `blocks/1/9/${generation}`, expiresAtMs: 100, freshInode: false } });
+      const insert = (inode: number): Mutation => ({ family: "inode", op: "insert", key: { mount: M, inode }, value: attrs(inode, "file") });
+      const v = s.commit(cmd(s, [
+        insert(20), put("a", 1), insert(21), put("b", 2), put("a", 3), insert(22),
+        put("c", 4), { family: "staged", op: "delete", key: { mount: M, prepareId: "c" } }, put("d", 5),
+      ])).commitVersion;
+      expect(s.getStaged(M, "a")).toMatchObject({ generation: 3, keyPrefix: "blocks/1/9/3", createdVersion: v, freshInode: false });
+      expect(s.getStaged(M, "b")).toMatchObject({ generation: 2 });
+      expect(s.getStaged(M, "c")).toBeNull();
+      expect(s.getStaged(M, "d")).toMatchObject({ generation: 5 });
+      for (const inode of [20, 21, 22]) expect(s.getInode({ mount: M, inode })).not.toBeNull();
+    });
+
     test("block references: 0 queues the key, back from 0 unqueues it, below 0 is corruption", () => {
       const s = open();
       const ref = (delta: number): Mutation => ({ family: "blockref", op: "add", key: { mount: M, objectKey: "blocks/1/9/1/0/0" }, value: { delta } });

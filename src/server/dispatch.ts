@@ -1,10 +1,10 @@
 import { FsError, LIMITS, toFsError } from "../types/index.ts";
 import {
-  RawValue, argArray, arrayItems, decodePayload, encodeOkArray, errorResponse, okResponse, parseRequest, resultToWire, type WireRequest, type WireResponse,
+  RawValue, argArray, arrayItems, decodePayload, encodeOkArray, encodePayload, encodeRawMap, errorResponse, okResponse, parseRequest, resultToWire, type WireRequest, type WireResponse,
 } from "../wire/index.ts";
 import { DATA_OPS } from "./ops-data.ts";
-import { NAMESPACE_OPS, createArgs } from "./ops-namespace.ts";
-import { createEach, type NewEntryArgs } from "../service/index.ts";
+import { NAMESPACE_OPS, createEachArgs } from "./ops-namespace.ts";
+import { createEach, type CreateEachEntry } from "../service/index.ts";
 import { WORKSPACE_OPS } from "./ops-workspace.ts";
 import type { OpContext, OpSpec } from "./op-context.ts";
 
@@ -143,16 +143,17 @@ function runMergedCreates(ctx: OpContext, subs: WireRequest[], start: number, co
 }
 
 /**
- * A run of single `create` requests from any connections, as one command per mount (createEach):
- * each request still gets its own answer, and its exactly-once key is recorded with it.
+ * A run of single `create` and `create_prepared` requests from any connections, as one command per
+ * mount (createEach): each request still gets its own answer, and its exactly-once key is
+ * recorded with it.
  */
 export function executeCreates(jobs: ReadonlyArray<{ ctx: OpContext; request: WireRequest }>, observe: OpObserver): WireResponse[] {
   const started = performance.now();
   const responses: WireResponse[] = new Array(jobs.length);
-  const byMount = new Map<number, Array<[number, NewEntryArgs]>>();
+  const byMount = new Map<number, Array<[number, CreateEachEntry]>>();
   jobs.forEach(({ ctx, request }, i) => {
     try {
-      const args = createArgs(ctx, request.args, request.requestKey);
+      const args = createEachArgs(ctx, request.op, request.args, request.requestKey);
       let list = byMount.get(args.mount);
       if (!list) byMount.set(args.mount, (list = []));
       list.push([i, args]);
@@ -166,6 +167,10 @@ export function executeCreates(jobs: ReadonlyArray<{ ctx: OpContext; request: Wi
     results.forEach((result, j) => {
       const i = list[j]![0];
       if (result instanceof FsError) responses[i] = errorResponse(result);
+      else if ("prepared" in result) {
+        const attrs = service.core.encodedOf(result.attrs);
+        responses[i] = okResponse(attrs ? new RawValue(encodeRawMap([["attrs", attrs], ["prepared", encodePayload(result.prepared)]])) : resultToWire("create_prepared", result));
+      }
       else {
         const encoded = service.core.encodedOf(result);
         responses[i] = okResponse(encoded ? new RawValue(encoded) : resultToWire("create", result));
@@ -173,11 +178,11 @@ export function executeCreates(jobs: ReadonlyArray<{ ctx: OpContext; request: Wi
     });
   }
   const latencyUs = ((performance.now() - started) * 1000) / Math.max(1, jobs.length);
-  for (const response of responses) observe("create", latencyUs, !response.ok);
+  jobs.forEach(({ request }, i) => observe(request.op, latencyUs, !responses[i]!.ok));
   return responses;
 }
 
 /** Whether a request can join a merged run of creates. */
 export function isMergeableCreate(request: WireRequest): boolean {
-  return request.op === "create";
+  return request.op === "create" || request.op === "create_prepared";
 }

@@ -1,6 +1,6 @@
 import { argArray, argBytes, argInt, argOptional, argString, type Args } from "../wire/index.ts";
 import { FsError, LIMITS, type InodeType } from "../types/index.ts";
-import type { NewEntryArgs } from "../service/index.ts";
+import { createEach, type CreateEachEntry, type NewEntryArgs } from "../service/index.ts";
 import {
   atArg, changesArg, flagArg, inodeArg, mountArg, nameArg, ownerArgs, pageArgs, pathArg, viewArg, writeKey,
   type OpContext, type OpSpec,
@@ -16,6 +16,14 @@ const entry = (ctx: OpContext, args: Args) => ({ mount: mountArg(ctx, args), par
 /** What a `create` request asks for, as the service takes it (group commit merges runs of them). */
 export function createArgs(ctx: OpContext, args: Args, requestKey: string | undefined): NewEntryArgs {
   return { ...entry(ctx, args), ...ownerArgs(args), ...writeKey(requestKey) };
+}
+
+/** A `create` or `create_prepared` request as one entry of a merged run (createEach). */
+export function createEachArgs(ctx: OpContext, op: string, args: Args, requestKey: string | undefined): CreateEachEntry {
+  const created = createArgs(ctx, args, requestKey);
+  if (op !== "create_prepared") return created;
+  const expiryMs = argOptional(args, "expiryMs", argInt, { min: 1, max: LIMITS.stagedExpiryMaxMs });
+  return { ...created, prepare: expiryMs === undefined ? {} : { expiryMs } };
 }
 const sessionArg = (a: Args) => argString(a, "session", { maxBytes: LIMITS.sessionIdMaxBytes });
 const keepOpenArg = (a: Args): { keepOpen?: string } => {
@@ -39,14 +47,14 @@ export const NAMESPACE_OPS: Record<string, OpSpec> = {
   readlink: read((ctx, a) => ctx.service.ns.readlink({ ...atArg(ctx, a), inode: inodeArg(a) })),
   mkdir: write((ctx, a, k) => ctx.service.ns.mkdir({ ...entry(ctx, a), ...ownerArgs(a), ...writeKey(k) })),
   create: write((ctx, a, k) => ctx.service.ns.create(createArgs(ctx, a, k))),
-  // A new file and where its first body goes, in one round trip: the small file an agent writes
-  // costs this and one publish. The prepare carries no request key: a retry stages another,
-  // and the unused one expires.
+  // A new file and where its first body goes, in one round trip and one command (createEach): the
+  // small file an agent writes costs this and one publish. The request key records the file; a
+  // retry gets it and stages another prepare, and the unused one expires.
   create_prepared: write((ctx, a, k) => {
-    const attrs = ctx.service.ns.create(createArgs(ctx, a, k));
-    const expiryMs = argOptional(a, "expiryMs", argInt, { min: 1, max: LIMITS.stagedExpiryMaxMs });
-    const prepared = ctx.service.publisher.prepare({ ...entry(ctx, a), ...(expiryMs === undefined ? {} : { expiryMs }) });
-    return { attrs, prepared };
+    const args = createEachArgs(ctx, "create_prepared", a, k);
+    const [result] = createEach(ctx.service.core, args.mount, [args]);
+    if (result instanceof FsError) throw result;
+    return result;
   }),
   mknod: write((ctx, a, k) =>
     ctx.service.ns.mknod({

@@ -7,7 +7,7 @@ export type { SnapshotInfo } from "./snapshots.ts";
 export type { WatchPage } from "./watch.ts";
 export type { GcObjectTarget, GcReport, GcRetention } from "./gc.ts";
 export type { MountInfo } from "./mounts.ts";
-export { createEach } from "./create-each.ts";
+export { createEach, type CreateEachEntry, type CreatedPrepared } from "./create-each.ts";
 export type { CloneArgs } from "./clone.ts";
 export type { DiffArgs, DiffSide } from "./diff.ts";
 export type { RollbackArgs } from "./rollback.ts";

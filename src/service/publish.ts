@@ -1,7 +1,6 @@
 import {
   FsError,
   LIMITS,
-  bodyKeyPrefix,
   nowNs,
   planRange,
   validateName,
@@ -15,23 +14,18 @@ import {
   type ReadPlan,
   type Version,
 } from "../types/index.ts";
-import { SUMMARY_CHUNK_INDEX, stagedPrepareId, type Mutation } from "../schema/index.ts";
+import { SUMMARY_CHUNK_INDEX, type Mutation } from "../schema/index.ts";
 import { addBodyRefMutations, blockKeysOf, dropBodyMutations, loadBody } from "./body.ts";
 import { newInode, valueOf, type ServiceCore, type WriteOptions } from "./core.ts";
 import { touchDir } from "./namespace.ts";
 import { validateManifest, validatePatchManifest } from "./manifest-check.ts";
+import { checkExpiry, stageBody, stagePrepareOf, type PrepareArgs } from "./stage.ts";
+
+export type { PrepareArgs } from "./stage.ts";
 
 // Artifact publication: prepare hands out where to upload (a fresh generation's key prefix),
 // the client uploads blocks straight to the object store, and publish commits the dentry, inode,
 // summary and every chunk manifest in one command. Until then, nothing is visible.
-
-export interface PrepareArgs extends WriteOptions {
-  mount: MountId;
-  parent: InodeId;
-  name: string;
-  blockSizeBytes?: number;
-  expiryMs?: number;
-}
 
 export interface PublishArgs extends WriteOptions {
   mount: MountId;
@@ -77,31 +71,8 @@ export class Publisher {
   prepare(args: PrepareArgs): PreparedPublish {
     const replay = this.core.replayed<PreparedPublish>(args);
     if (replay) return replay.value;
-    const { mount, parent, name } = args;
-    validateName(name);
-    this.core.getDir(mount, parent);
-    const blockSizeBytes = args.blockSizeBytes ?? LIMITS.blockSizeDefaultBytes;
-    if (!Number.isInteger(blockSizeBytes) || blockSizeBytes < LIMITS.blockSizeMinBytes || blockSizeBytes > LIMITS.blockSizeMaxBytes || LIMITS.chunkSizeBytes % blockSizeBytes !== 0) {
-      throw new FsError("EINVAL", `block size ${blockSizeBytes} must divide ${LIMITS.chunkSizeBytes} and lie in ${LIMITS.blockSizeMinBytes}..${LIMITS.blockSizeMaxBytes}`);
-    }
-    const expiryMs = args.expiryMs ?? LIMITS.stagedExpiryDefaultMs;
-    if (!Number.isInteger(expiryMs) || expiryMs <= 0 || expiryMs > LIMITS.stagedExpiryMaxMs) {
-      throw new FsError("EINVAL", `expiry must be 1..${LIMITS.stagedExpiryMaxMs} ms, got ${expiryMs}`);
-    }
-    const existing = this.core.readDentry({ mount, parent, name });
-    if (existing && existing.type === "dir") throw new FsError("EISDIR", `'${name}' is a directory`);
-    const command = this.core.command("prepare_publish", mount, args);
-    // Replacing a file keeps its inode (open readers see ESTALE and re-plan); a new name gets one.
-    const freshInode = existing?.type !== "file";
-    const inode = freshInode ? this.core.allocateId(command) : existing.inode;
-    const generation = this.core.allocateId(command);
-    const keyPrefix = bodyKeyPrefix(mount, inode, generation);
-    const expiresAtMs = command.timestampMs + expiryMs;
-    const prepareId = stagedPrepareId(mount, expiresAtMs, generation, crypto.randomUUID());
-    command.mutations.push({ family: "staged", op: "put", key: { mount, prepareId }, value: { inode, generation, keyPrefix, expiresAtMs, freshInode } });
-    const prepared: PreparedPublish = {
-      prepareId, mount, inode, generation, blockSizeBytes, chunkSizeBytes: LIMITS.chunkSizeBytes, keyPrefix, expiresAtMs,
-    };
+    const command = this.core.command("prepare_publish", args.mount, args);
+    const prepared = stagePrepareOf(this.core, command, args);
     const result = this.core.result(command, prepared);
     this.core.commit(command);
     return result;
@@ -195,15 +166,8 @@ export class Publisher {
 
   /** A prepare of `inode`'s next body, staged by the publish `command`. */
   private stageNext(command: ReturnType<ServiceCore["command"]>, mount: MountId, inode: InodeId, expiryMs: number): PreparedPublish {
-    if (!Number.isInteger(expiryMs) || expiryMs <= 0 || expiryMs > LIMITS.stagedExpiryMaxMs) {
-      throw new FsError("EINVAL", `expiry must be 1..${LIMITS.stagedExpiryMaxMs} ms, got ${expiryMs}`);
-    }
-    const generation = this.core.allocateId(command);
-    const keyPrefix = bodyKeyPrefix(mount, inode, generation);
-    const expiresAtMs = command.timestampMs + expiryMs;
-    const prepareId = stagedPrepareId(mount, expiresAtMs, generation, crypto.randomUUID());
-    command.mutations.push({ family: "staged", op: "put", key: { mount, prepareId }, value: { inode, generation, keyPrefix, expiresAtMs, freshInode: false } });
-    return { prepareId, mount, inode, generation, blockSizeBytes: LIMITS.blockSizeDefaultBytes, chunkSizeBytes: LIMITS.chunkSizeBytes, keyPrefix, expiresAtMs };
+    checkExpiry(expiryMs);
+    return stageBody(this.core, command, { mount, inode, expiryMs, freshInode: false, blockSizeBytes: LIMITS.blockSizeDefaultBytes });
   }
 
   /** When a publish puts a different inode under an existing name, the old one loses a link. */

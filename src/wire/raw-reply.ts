@@ -88,6 +88,33 @@ export function encodeOkArray(values: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Keys of encodeRawMap: fixstr, so ASCII and under 32 bytes. */
+const FIXSTR_MAX_BYTES = 31;
+
+/**
+ * msgpack of a map (under 16 entries, short ASCII keys) whose values are given already encoded:
+ * create_prepared's `{attrs, prepared}` answered with the attributes' bytes as they were encoded
+ * for the dedupe record, not encoded again.
+ */
+export function encodeRawMap(fields: ReadonlyArray<readonly [string, Uint8Array]>): Uint8Array {
+  if (fields.length > 15) throw new Error(`encodeRawMap: ${fields.length} fields, at most 15`);
+  let size = 1;
+  for (const [key, value] of fields) {
+    if (key.length > FIXSTR_MAX_BYTES || !/^[\x20-\x7e]*$/.test(key)) throw new Error(`encodeRawMap: key '${key}' is not short ASCII`);
+    size += 1 + key.length + value.length;
+  }
+  const out = new Uint8Array(size);
+  out[0] = 0x80 | fields.length;
+  let at = 1;
+  for (const [key, value] of fields) {
+    out[at++] = 0xa0 | key.length;
+    for (let i = 0; i < key.length; i++) out[at++] = key.charCodeAt(i);
+    out.set(value, at);
+    at += value.length;
+  }
+  return out;
+}
+
 /** How metad encodes a write's result once, for its dedupe record and for the wire alike. */
 export const wireResultCodec = {
   encode: (value: unknown): Uint8Array => encodePayload(writeResultToWire(value)),

@@ -62,8 +62,11 @@ type WithAttrs = { attrs: unknown } & Record<string, unknown>;
 
 export function resultToWire(op: string, value: unknown): unknown {
   switch (RESULT_SHAPES[op]) {
-    case "attrsAndMore":
-      return { ...(value as WithAttrs), attrs: attrsToWire((value as { attrs: InodeAttrs }).attrs) };
+    case "attrsAndMore": {
+      // A replayed create_prepared's attributes come back from its dedupe record already in wire form.
+      const attrs = (value as WithAttrs).attrs;
+      return { ...(value as WithAttrs), attrs: Array.isArray(attrs) ? attrs : attrsToWire(attrs as InodeAttrs) };
+    }
     case "attrs":
       return attrsToWire(value as InodeAttrs);
     case "attrsOrNull":

@@ -11,10 +11,11 @@ import type { CommandInserts } from "./bulk-insert.ts";
 // first (one INSERT ... SELECT, no round trip through JavaScript) when `keepHistory`. `shard` is the
 // shard's next state, which a watch trim moves.
 //
-// Inserts of new inodes and names are queued (`bulk`) and written many rows per statement, before
-// the next mutation of any other kind and at the end of the command. Only their order among
-// themselves changes: an insert copies nothing to history and each names a key of its own, so the
-// rows come out the same.
+// Inserts of new inodes and names, and staged prepares (merged create_prepared requests stage one
+// per file), are queued (`bulk`) and written many rows per statement, before the next mutation of
+// any other kind and at the end of the command. Only their order among themselves changes: an
+// insert copies nothing to history and each names a key of its own, staged rows keep no history
+// and a later put of the same prepare still comes later, so the rows come out the same.
 
 export function applyMutations(
   s: Statements,
@@ -28,6 +29,12 @@ export function applyMutations(
   for (const m of mutations) {
     if (m.op === "insert" && (m.family === "inode" || m.family === "dentry")) {
       queueInsert(bulk, m, version);
+      counters.currentPuts++;
+      continue;
+    }
+    if (m.family === "staged" && m.op === "put") {
+      const v = m.value;
+      bulk.staged.add([m.key.mount, m.key.prepareId, v.inode, v.generation, v.keyPrefix, v.expiresAtMs, version, v.freshInode ? 1 : 0]);
       counters.currentPuts++;
       continue;
     }

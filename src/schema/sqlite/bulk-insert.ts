@@ -52,27 +52,31 @@ export class BulkInsert {
   }
 }
 
-/** The inserts a command queues: new inodes and names between its other mutations, and its dedupe records. */
+/** The inserts a command queues: new inodes, names and staged prepares between its other mutations, and its dedupe records. */
 export class CommandInserts {
   readonly inodes: BulkInsert;
   readonly dentries: BulkInsert;
   readonly dedupe: BulkInsert;
+  readonly staged: BulkInsert;
 
   constructor(db: Database) {
     this.inodes = new BulkInsert(db, "INSERT INTO inode_current (mount, inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target, rdev)", 16);
     this.dentries = new BulkInsert(db, "INSERT INTO dentry_current (mount, parent, name, version, child, type)", 6);
     this.dedupe = new BulkInsert(db, "INSERT INTO command_dedupe (request_key, shard, version, created_ms, result)", 5);
+    this.staged = new BulkInsert(db, "INSERT OR REPLACE INTO staged (mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version, fresh_inode)", 8);
   }
 
   /** Before any other write: queued inserts land first, as they came before it. */
   flushRows(): void {
     this.inodes.flush();
     this.dentries.flush();
+    this.staged.flush();
   }
 
   discard(): void {
     this.inodes.discard();
     this.dentries.discard();
     this.dedupe.discard();
+    this.staged.discard();
   }
 }
