@@ -33,6 +33,7 @@ export async function runHarness(profile: Profile, workloads: Workload[]): Promi
   const children: ChildServer[] = [];
   const clients: NoKVClient[] = [];
   let echo: RpcClient | null = null;
+  const echoPool: RpcClient[] = [];
   const rows: Measurement[] = [];
   try {
     progress.note(`starting metad and the echo floor in ${dir}`);
@@ -55,6 +56,10 @@ export async function runHarness(profile: Profile, workloads: Workload[]): Promi
       url,
       client,
       echo,
+      echoConnections: (n) => {
+        while (echoPool.length < n) echoPool.push(new RpcClient({ host: "127.0.0.1", port: echoServer.port }));
+        return echoPool.slice(0, n);
+      },
       scratchDir,
       connect: (options) => connect(url, options),
       openPeer: async (name) => {
@@ -91,6 +96,7 @@ export async function runHarness(profile: Profile, workloads: Workload[]): Promi
   } finally {
     progress.stop();
     echo?.close();
+    for (const connection of echoPool) connection.close();
     await Promise.all(clients.map((c) => c.close()));
     await Promise.all(children.map((c) => c.stop()));
     rmSync(dir, { recursive: true, force: true });

@@ -70,7 +70,8 @@ async function floorPhases(ctx: Ctx, shape: Shape, batched: boolean): Promise<vo
       const args = batched
         ? { ops: Array.from({ length: perBatch }, (_, k) => ({ op: OPS[phase], args: { mount: 1, parent: 12_345, name: `c0-f${k}` } })) }
         : { mount: 1, parent: 12_345, name: "c0-f0" };
-      await echoFloor(ctx, label, calls, shape.clients, args, perBatch);
+      // NoKV's clients each have their own connection; so does the floor's.
+      await echoFloor(ctx, label, calls, shape.clients, args, perBatch, ctx.echoConnections(shape.clients));
     }
   } finally {
     floor.close();

@@ -37,6 +37,11 @@ export interface Ctx {
   connect(options?: { cacheBytes?: number; verifyChecksums?: boolean }): Promise<NoKVClient>;
   /** The transport floor: an RpcClient to the echo server. */
   echo: RpcClient;
+  /**
+   * `n` connections to the echo server, each its own socket (opened once per run): the floor of
+   * `n` clients one request in flight each, where `echo` alone would let replies share writes.
+   */
+  echoConnections(n: number): RpcClient[];
   /** A scratch directory on the same disk as metad's data, for floors and peers. */
   scratchDir: string;
   /** A fresh AgentFS database, or why there is none. */
