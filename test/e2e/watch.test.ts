@@ -1,5 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
 import { FsError, type NoKVClient, type WatchEvent } from "../../src/sdk/index.ts";
+import { LIMITS } from "../../src/types/index.ts";
 import { startMetad, type MetadHarness } from "../harness.ts";
 
 // Watch delivers every committed event exactly once in commit order, or fails with ESTALE when
@@ -97,6 +98,27 @@ test("live pushes that race the catch-up of a resumed watch are neither lost nor
   assertInOrder(received);
   expect(received.map((e) => e.name).filter((n) => n.startsWith("old-") || n.startsWith("new-")).length).toBe(9_050);
   expect(new Set(received.map((e) => e.name))).toEqual(new Set([...backlog, ...live]));
+}, 60_000);
+
+test("a resumed watch of a quiet directory in a busy mount crosses log pages with none of its events, and gets each of them once", async () => {
+  h = await startMetad();
+  const writer = await h.client();
+  const reader = await h.client();
+  await writer.mkdir("/w");
+  await writer.mkdir("/quiet");
+  await writer.createFile("/quiet/first");
+  // More than two pages of commands (watchPageMaxCommands each), none of them in /quiet: at least
+  // one catch-up page comes back empty with more to read, and the position must move past it.
+  const busy = await write(writer, "busy", 2 * LIMITS.watchPageMaxCommands + 100, 1);
+  await writer.createFile("/quiet/last");
+  const pagesBefore = ((await reader.serverStats()) as { watch: { catchUpPages: number } }).watch.catchUpPages;
+  const watcher = await reader.watch("/quiet", { cursor: "0.0" }).ready;
+  const received = await take(watcher, 10, 1_000);
+  await watcher.close();
+  expect(received.map((e) => e.name)).toEqual(["first", "last"]);
+  assertInOrder(received);
+  const pages = ((await reader.serverStats()) as { watch: { catchUpPages: number } }).watch.catchUpPages - pagesBefore;
+  expect(pages).toBeGreaterThanOrEqual(Math.ceil(busy.length / LIMITS.watchPageMaxCommands));
 }, 60_000);
 
 test("a cursor behind what GC trimmed gets ESTALE, never a silent gap", async () => {

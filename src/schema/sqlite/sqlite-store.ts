@@ -13,7 +13,7 @@ import {
   type Version,
   type WatchCursor,
 } from "../../types/index.ts";
-import type { CommitResult, DentryKey, HistoryKey, InodeKey, ManifestKey, ManifestValue, MetadataCommand, Predicate } from "../command.ts";
+import type { CommitResult, DentryKey, HistoryKey, InodeKey, ManifestKey, ManifestValue, MetadataCommand } from "../command.ts";
 import { encodeCommand } from "../command-codec.ts";
 import { WalCheckpointer } from "./wal-checkpointer.ts";
 import { SUMMARY_CHUNK_INDEX } from "../ddl.ts";
@@ -37,7 +37,7 @@ import { applyMutations } from "./apply.ts";
 import { CommandInserts } from "./bulk-insert.ts";
 import { checkPredicates } from "./predicates.ts";
 import { needsSavepoint } from "./savepoints.ts";
-import { requestKeyOf, storedDedupeKey } from "./dedupe-key.ts";
+import { storedDedupeKey } from "./dedupe-key.ts";
 import { migrateSchema } from "./migrate.ts";
 import { scanWatchEvents } from "./watch-scan.ts";
 import { floorsOf, readShardStates } from "./shard-rows.ts";
