@@ -193,7 +193,7 @@ export class PatchBody {
     return this.cleanBlocks.range(0, this.sizeBytes, this.base.blockSizeBytes);
   }
 
-    /** Someone else published a new body meanwhile: ours will publish over `generation` (no block shared). */
+  /** Someone else published a new body meanwhile: ours will publish over `generation` (no block shared). */
   rebase(generation: number): void {
     this.base = { ...this.base, generation };
     this.forgetClean();
