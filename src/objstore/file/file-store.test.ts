@@ -43,6 +43,18 @@ describe("file object store", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test("readInto a buffer shorter than the range is EINVAL naming the key; a bad range is EINVAL", async () => {
+    const dir = tempDir();
+    const store = await FileObjectStore.open({ dir });
+    await store.put("blocks/1/2/0/0/0", patternBytes(100, 1));
+    const short = (await store.readInto("blocks/1/2/0/0/0", { offsetBytes: 0, lengthBytes: 50 }, new Uint8Array(49)).catch((e: FsError) => e)) as FsError;
+    expect(short.code).toBe("EINVAL");
+    expect(short.message).toContain("blocks/1/2/0/0/0");
+    const bad = (await store.readInto("blocks/1/2/0/0/0", { offsetBytes: -1, lengthBytes: 5 }, new Uint8Array(5)).catch((e: FsError) => e)) as FsError;
+    expect(bad.code).toBe("EINVAL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   test("a temp file left by a crash never lists and never blocks a put", async () => {
     const dir = tempDir();
     const store = await FileObjectStore.open({ dir });
