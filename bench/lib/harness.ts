@@ -10,6 +10,7 @@ import type { Ctx, Measurement, Workload } from "../workloads/types.ts";
 import type { Profile } from "./profiles.ts";
 import { Progress } from "./progress.ts";
 import { spawnEcho, spawnMetad, type ChildServer, type RunResult } from "./run.ts";
+import { WARM_UP, warmUp, warmUpSummary } from "./warm-up.ts";
 
 export interface HarnessResult {
   rows: Measurement[];
@@ -24,7 +25,12 @@ function summary(row: Measurement): string {
   return `${Math.round(row.rate).toLocaleString("en-US")} ${row.unit}${lat}`;
 }
 
-export async function runHarness(profile: Profile, workloads: Workload[]): Promise<HarnessResult> {
+export interface HarnessOptions {
+  /** Skip the untimed warm-up (bench/lib/warm-up.ts): the first rows then measure a cold start. */
+  cold?: boolean;
+}
+
+export async function runHarness(profile: Profile, workloads: Workload[], options: HarnessOptions = {}): Promise<HarnessResult> {
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), "nokv-bench-"));
   const scratchDir = join(dir, "scratch");
@@ -86,6 +92,14 @@ export async function runHarness(profile: Profile, workloads: Workload[]): Promi
         return value;
       },
     };
+    if (!options.cold) {
+      const warmClients = await Promise.all(Array.from({ length: WARM_UP.clients }, () => connect(url)));
+      try {
+        await ctx.prepare(warmUpSummary(), (onProgress) => warmUp({ clients: warmClients, echoConnections: ctx.echoConnections(WARM_UP.clients), scratchDir }, onProgress));
+      } finally {
+        await Promise.all(warmClients.map((c) => c.close()));
+      }
+    }
     for (const workload of workloads) {
       workloadName = workload.name;
       progress.workload(workload.name);

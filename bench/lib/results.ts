@@ -41,12 +41,12 @@ function csvCell(value: unknown): string {
 }
 
 /** Writes both files; returns their paths. */
-export function writeResults(dir: string, meta: { profile: string; env: Environment; elapsedMs: number; workloads: string[]; server: unknown }, rows: Measurement[]): { json: string; csv: string } {
+export function writeResults(dir: string, meta: { profile: string; env: Environment; elapsedMs: number; workloads: string[]; warmUp: boolean; server: unknown }, rows: Measurement[]): { json: string; csv: string } {
   mkdirSync(dir, { recursive: true });
   const stamp = meta.env.startedAt.replace(/[:.]/g, "-");
   const base = join(dir, `${stamp}-${meta.profile}`);
   writeFileSync(`${base}.json`, `${JSON.stringify({ ...meta, rows }, null, 2)}\n`);
-  const header = `# profile=${meta.profile} commit=${meta.env.gitCommit}${meta.env.gitDirty ? "+dirty" : ""} bun=${meta.env.bunVersion} cpus=${meta.env.machine.cpus} memoryBytes=${meta.env.machine.memoryBytes} os=${meta.env.machine.os}`;
+  const header = `# profile=${meta.profile} commit=${meta.env.gitCommit}${meta.env.gitDirty ? "+dirty" : ""} bun=${meta.env.bunVersion} cpus=${meta.env.machine.cpus} memoryBytes=${meta.env.machine.memoryBytes} os=${meta.env.machine.os} warmUp=${meta.warmUp}`;
   const lines = rows.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(","));
   writeFileSync(`${base}.csv`, `${header}\n${CSV_COLUMNS.join(",")}\n${lines.join("\n")}\n`);
   return { json: `${base}.json`, csv: `${base}.csv` };

@@ -71,6 +71,30 @@ describe("codec round trip", () => {
     expect(codeOf(() => encodePayload({ value: 2n ** 64n }))).toBe("EINVAL");
   });
 
+  test("64-bit integer tokens: within +-2^53 a number, beyond a bigint, whatever else the payload holds", () => {
+    // Hand-built tokens, as another msgpack library may write them: uint64 and int64 even for small values.
+    const token = (code: 0xcf | 0xd3, value: bigint) => {
+      const out = new Uint8Array(9);
+      out[0] = code;
+      new DataView(out.buffer).setBigUint64(1, BigInt.asUintN(64, value));
+      return out;
+    };
+    const array = (...tokens: Uint8Array[]) => Uint8Array.from([0x90 + tokens.length, ...tokens.flatMap((t) => [...t])]);
+    const big = [2n ** 60n, 2n ** 53n + 1n, 2n ** 53n + 2n ** 32n, 1_700_000_000_123_456_789n, 2n ** 64n - 1n];
+    const small = [0n, 5n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n];
+    const bigNegative = [-(2n ** 53n) - 1n, -(2n ** 53n) - 2n ** 32n, -(2n ** 63n)];
+    const smallNegative = [-1n, -(2n ** 32n), -(2n ** 53n)];
+    const expected = (v: bigint) => (v >= -(2n ** 53n) && v <= 2n ** 53n ? Number(v) : v);
+    // All beyond 2^53 (the fast path), then each small value among them (the checked path).
+    const bigTokens = [...big.map((v) => token(0xcf, v)), ...bigNegative.map((v) => token(0xd3, v))];
+    const bigValues = [...big, ...bigNegative];
+    expect(decodePayload(array(...bigTokens))).toEqual(bigValues);
+    for (const [code, v] of [...small.map((v) => [0xcf, v] as const), ...smallNegative.map((v) => [0xd3, v] as const), [0xd3, 7n] as const]) {
+      expect(decodePayload(array(...bigTokens, token(code, v)))).toEqual([...bigValues, expected(v)]);
+      expect(decodePayload(array(token(code, v), ...bigTokens))).toEqual([expected(v), ...bigValues]);
+    }
+  });
+
   test("encodeValueFrame is encodeFrame of encodePayload, byte for byte", () => {
     const direct = encodeValueFrame(2 ** 40, FLAG_RESPONSE, sample);
     expect(Buffer.from(direct).equals(encodeFrame(2 ** 40, FLAG_RESPONSE, encodePayload(sample)))).toBe(true);

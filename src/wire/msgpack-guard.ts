@@ -27,11 +27,18 @@ function u32(bytes: Uint8Array, at: number): number {
   return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 
+/** A 64-bit integer's high word at or within this (signed) may be within +-2^53 (`auto` decodes it as a number). */
+const HIGH_WORD_OF_2_POW_53 = 0x20_0000;
+
 /**
  * Throws FrameError EPROTO unless `bytes` is exactly one msgpack value of plain wire types (nil,
  * bool, integers, floats, strings, binary, arrays, maps; no extensions) within the depth and item limits.
+ * Returns whether a 64-bit integer token (uint64, int64) may hold a value within +-2^53: when none
+ * does, every such token decodes as a bigint, and the decoder can skip the per-value range test
+ * (src/wire/codec.ts). A few values just past 2^53 count as "may": the test errs toward it.
  */
-export function checkPayload(bytes: Uint8Array, limits: PayloadLimits = DEFAULT_LIMITS): void {
+export function checkPayload(bytes: Uint8Array, limits: PayloadLimits = DEFAULT_LIMITS): boolean {
+  let small64 = false;
   const end = bytes.length;
   // owed[d]: values still to read inside the container open at depth d; depth 0 is the top level.
   const owed: number[] = [1];
@@ -67,7 +74,14 @@ export function checkPayload(bytes: Uint8Array, limits: PayloadLimits = DEFAULT_
         case 0xcc: case 0xd0: size = 2; break;
         case 0xcd: case 0xd1: size = 3; break;
         case 0xca: case 0xce: case 0xd2: size = 5; break;
-        case 0xcb: case 0xcf: case 0xd3: size = 9; break;
+        case 0xcb: size = 9; break;
+        case 0xcf: size = 9; small64 ||= u32(bytes, at + 1) <= HIGH_WORD_OF_2_POW_53; break;
+        case 0xd3: {
+          size = 9;
+          const high = u32(bytes, at + 1) | 0;
+          small64 ||= high >= -HIGH_WORD_OF_2_POW_53 && high <= HIGH_WORD_OF_2_POW_53;
+          break;
+        }
         case 0xdc: size = 3; children = u16(bytes, at + 1); break;
         case 0xdd: size = 5; children = u32(bytes, at + 1); break;
         case 0xde: size = 3; children = 2 * u16(bytes, at + 1); break;
@@ -88,4 +102,5 @@ export function checkPayload(bytes: Uint8Array, limits: PayloadLimits = DEFAULT_
     owed[++depth] = children;
   }
   if (at !== end) bad(`${end - at} bytes after the msgpack value`);
+  return small64;
 }
