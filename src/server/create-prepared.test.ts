@@ -58,3 +58,37 @@ test("create_prepared requests merge with creates into one command; each file's 
     sock.close();
   }
 }, 30_000);
+
+test("a lone create_prepared's reply carries the attribute bytes encoded for its dedupe record, not a second encoding", async () => {
+  h = await startMetad();
+  const c = await h.client();
+  await c.mkdir("/q");
+  const dir = await c.stat("/q");
+  // The codec marks what it encodes (uid 4242): a reply showing the mark is the codec's bytes.
+  const core = h.metad.service.core as unknown as { codec: { encode: (value: unknown) => Uint8Array } };
+  const codec = core.codec;
+  const encode = codec.encode.bind(codec);
+  let encodes = 0;
+  codec.encode = (value) => {
+    encodes++;
+    const isAttrs = typeof value === "object" && value !== null && "nlink" in value;
+    return encode(isAttrs ? { ...value, uid: 4242 } : value);
+  };
+  type Reply = { ok: boolean; value: { attrs: unknown[]; prepared: { inode: number } } };
+  const sock = await RawConnection.open(h.port);
+  try {
+    sock.request(1, "create_prepared", { mount: 1, parent: dir.ino, name: "lone" }, "key-lone");
+    const reply = ((await sock.next())!.value as Reply).value;
+    expect(encodes).toBe(1);
+    expect(reply.attrs[0]).toBe(reply.prepared.inode);
+    expect(reply.attrs[4]).toBe(4242);
+    // A retry with its key: the same file, answered from the dedupe record's bytes.
+    sock.request(2, "create_prepared", { mount: 1, parent: dir.ino, name: "lone" }, "key-lone");
+    const again = ((await sock.next())!.value as Reply).value;
+    expect(again.attrs).toEqual(reply.attrs);
+    expect(again.prepared.inode).toBe(reply.prepared.inode);
+  } finally {
+    codec.encode = encode;
+    sock.close();
+  }
+}, 30_000);

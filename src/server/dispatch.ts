@@ -4,7 +4,7 @@ import {
 } from "../wire/index.ts";
 import { DATA_OPS } from "./ops-data.ts";
 import { NAMESPACE_OPS, createEachArgs } from "./ops-namespace.ts";
-import { createEach, type CreateEachEntry } from "../service/index.ts";
+import { createEach, type CreateEachEntry, type ServiceCore } from "../service/index.ts";
 import { WORKSPACE_OPS } from "./ops-workspace.ts";
 import type { OpContext, OpSpec } from "./op-context.ts";
 
@@ -53,8 +53,11 @@ export function execute(ctx: OpContext, request: WireRequest, observe: OpObserve
     if (!spec || spec.async) throw new FsError("ENOSYS", `unknown op '${request.op}'`);
     const value = spec.run(ctx, request.args, spec.write ? request.requestKey : undefined);
     const core = ctx.service.core;
-    const encoded = !raw ? null : spec.write ? core.encodedOf(value) : ATTRS_READS.has(request.op) ? core.encodedRead(value as object) : null;
-    response = okResponse(encoded ? new RawValue(encoded) : resultToWire(request.op, value));
+    if (raw && request.op === "create_prepared") response = okResponse(createdValue(core, value as object));
+    else {
+      const encoded = !raw ? null : spec.write ? core.encodedOf(value) : ATTRS_READS.has(request.op) ? core.encodedRead(value as object) : null;
+      response = okResponse(encoded ? new RawValue(encoded) : resultToWire(request.op, value));
+    }
   } catch (err) {
     response = errorResponse(toFsError(err));
   }
@@ -166,20 +169,26 @@ export function executeCreates(jobs: ReadonlyArray<{ ctx: OpContext; request: Wi
     const results = createEach(service.core, mount, list.map(([, args]) => args));
     results.forEach((result, j) => {
       const i = list[j]![0];
-      if (result instanceof FsError) responses[i] = errorResponse(result);
-      else if ("prepared" in result) {
-        const attrs = service.core.encodedOf(result.attrs);
-        responses[i] = okResponse(attrs ? new RawValue(encodeRawMap([["attrs", attrs], ["prepared", encodePayload(result.prepared)]])) : resultToWire("create_prepared", result));
-      }
-      else {
-        const encoded = service.core.encodedOf(result);
-        responses[i] = okResponse(encoded ? new RawValue(encoded) : resultToWire("create", result));
-      }
+      responses[i] = result instanceof FsError ? errorResponse(result) : okResponse(createdValue(service.core, result));
     });
   }
   const latencyUs = ((performance.now() - started) * 1000) / Math.max(1, jobs.length);
   jobs.forEach(({ request }, i) => observe(request.op, latencyUs, !responses[i]!.ok));
   return responses;
+}
+
+/**
+ * A createEach result as the wire carries it, from the bytes createEach encoded it (or, for
+ * create_prepared, its attributes) to for dedupe: nothing encoded twice. A replayed result is the
+ * bytes its dedupe record holds.
+ */
+function createdValue(core: ServiceCore, result: object): unknown {
+  const whole = core.encodedOf(result);
+  if (whole) return new RawValue(whole);
+  if (!("prepared" in result)) return resultToWire("create", result);
+  const { attrs, prepared } = result as { attrs: object; prepared: unknown };
+  const encodedAttrs = core.encodedOf(attrs);
+  return encodedAttrs ? new RawValue(encodeRawMap([["attrs", encodedAttrs], ["prepared", encodePayload(prepared)]])) : resultToWire("create_prepared", result);
 }
 
 /** Whether a request can join a merged run of creates. */

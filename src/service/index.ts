@@ -1,5 +1,5 @@
 export { MetadataService, type MetadataServiceOptions } from "./metadata-service.ts";
-export type { WriteOptions, EventListener } from "./core.ts";
+export type { WriteOptions, EventListener, ServiceCore } from "./core.ts";
 export type { EntryArgs, NewEntryArgs, ReaddirArgs, RenameArgs } from "./namespace.ts";
 export type { PathArgs, PathView } from "./paths.ts";
 export type { PrepareArgs, PublishArgs, PlanArgs } from "./publish.ts";
