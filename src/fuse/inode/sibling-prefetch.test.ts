@@ -34,19 +34,10 @@ test("reading a listed file fetches the next few small files; their reads are se
   expect(bytes).toEqual(new Uint8Array(100).fill(11));
   // Read to its end: not kept any longer.
   expect(prefetch.take(nodes.get(11)!, 0, 4096)).toBeNull();
-  // Reading on keeps the window moving without fetching twice, refilled in chunks: nothing new
-  // while at least half of the window is fetched, then the rest of the window at once.
-  const ahead = LIMITS.fusePrefetchFilesAhead;
-  const readThrough = async (nodeid: number) => {
-    prefetch.ahead(nodes.get(nodeid)!);
-    expect(await prefetch.take(nodes.get(nodeid)!, 0, 4096)).toEqual(new Uint8Array(100).fill(nodeid));
-  };
+  // Reading on keeps the window moving without fetching twice.
   prefetch.ahead(nodes.get(11)!);
-  for (let nodeid = 12; nodeid < 11 + ahead / 2; nodeid++) await readThrough(nodeid);
-  expect(reads.length).toBe(ahead);
-  await readThrough(11 + ahead / 2);
-  expect(reads.slice(ahead)).toEqual(Array.from({ length: ahead / 2 + 1 }, (_, i) => 11 + ahead + i));
-  expect(new Set(reads).size).toBe(reads.length);
+  expect(reads.filter((n) => n === 12).length).toBe(1);
+  expect(reads).toContain(11 + LIMITS.fusePrefetchFilesAhead);
 });
 
 test("a new generation, a change event or a large file is never served from a fetch", async () => {

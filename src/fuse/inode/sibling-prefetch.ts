@@ -64,20 +64,12 @@ export class SiblingPrefetch {
     });
   }
 
-  /**
-   * `node` is being read from its start: fetch the next small files of its listing, once fewer
-   * than half of them are fetched already.
-   */
+  /** `node` is being read from its start: fetch the next small files of its listing. */
   ahead(node: Node): void {
     const at = this.position.get(node.nodeid);
     if (!at) return;
     const files = this.order.get(at.dir) ?? [];
-    const window = files.slice(at.index + 1, at.index + 1 + LIMITS.fusePrefetchFilesAhead);
-    // Refill in chunks, not one file per read: fetches started in one turn share a read-plan batch
-    // (one frame to metad instead of one each); measured with tar over a cold tree, READ 184-198 ->
-    // 119-152 µs mean (NOKV_FUSE_STATS, bench/fuse.bench.ts --only tar).
-    if (window.filter((nodeid) => this.fetched.has(nodeid)).length >= LIMITS.fusePrefetchFilesAhead / 2) return;
-    for (const nodeid of window) {
+    for (const nodeid of files.slice(at.index + 1, at.index + 1 + LIMITS.fusePrefetchFilesAhead)) {
       const sibling = this.nodeOf(nodeid);
       if (!sibling || this.fetched.has(nodeid) || sibling.attrs.sizeBytes === 0) continue;
       const generation = sibling.attrs.generation;
