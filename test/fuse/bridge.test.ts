@@ -134,11 +134,20 @@ describe("inode layer over the SDK", () => {
     const before = nokv.state.local.counts.fileGetattrs;
     expect((await fs.getattr(ctx, entry.nodeid, undefined)).attr.sizeBytes).toBe(3);
     expect(nokv.state.local.counts.fileGetattrs).toBe(before + 1);
-    // Our chmod changes ctime at metad: the next GETATTR asks metad.
-    await fs.setattr(ctx, entry.nodeid, { mode: 0o600 });
+    // Our write asks metad next: its attributes come with the publish, not the write.
+    const { fh } = await fs.open(ctx, entry.nodeid, O_RDWR, false);
+    await writeText(entry.nodeid, fh, 3, "d");
+    await fs.release(ctx, entry.nodeid, fh);
     const counted = nokv.state.local.counts.fileGetattrs;
-    expect((await fs.getattr(ctx, entry.nodeid, undefined)).attr.mode & 0o7777).toBe(0o600);
+    expect((await fs.getattr(ctx, entry.nodeid, undefined)).attr.sizeBytes).toBe(4);
     expect(nokv.state.local.counts.fileGetattrs).toBe(counted);
+    // Our chmod's reply is metad's state after it: the next GETATTR is answered from it.
+    await fs.setattr(ctx, entry.nodeid, { mode: 0o600 });
+    const afterChmod = await client.stat("/attrs.txt");
+    const attr = (await fs.getattr(ctx, entry.nodeid, undefined)).attr;
+    expect(nokv.state.local.counts.fileGetattrs).toBe(counted + 1);
+    expect(attr.mode & 0o7777).toBe(0o600);
+    expect(attr.ctimeNs).toBe(afterChmod.ctimeNs);
     // Another client's change arrives as an event, which ends the local answer.
     await client.writeFile("/attrs.txt", "longer now");
     await until(async () => (await fs.getattr(ctx, entry.nodeid, undefined)).attr.sizeBytes === 10);

@@ -60,6 +60,9 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
         const attrs = await source.setattr(node.inode, serverChanges);
         nodes.ownCommit(attrs);
         nodes.update(node, attrs);
+        // The reply is metad's state after our change (and after any commit before it), as a
+        // getattr's would be: git's lstat after each chmod needs no round trip.
+        if (node.type === "file") state.local.fileFresh(nodeid);
       }
       return attrOut(node);
     },
