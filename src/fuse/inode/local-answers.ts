@@ -12,10 +12,10 @@ import type { Invalidation } from "./event-rules.ts";
 // - a directory's attributes after this mount's own change inside it: create, mkdir and publish
 //   return the child's attributes, and the parent's new mtime, ctime and version are the child's
 //   (one command stamps both), so the kernel's GETATTR after every create costs nothing.
-// - a file's attributes read from metad (lookup, listing, getattr) until a request of ours or an
-//   event may have changed them: tar's fstat after each read (the kernel drops atime after a
-//   read and asks again) costs nothing. Only named files with one link: another link's
-//   directory may not be watched.
+// - a file's attributes read from metad (lookup, listing, getattr) or returned by our own
+//   setattr, until a request of ours or an event may have changed them: tar's fstat after each
+//   read (the kernel drops atime after a read and asks again) costs nothing. Only named files
+//   with one link: another link's directory may not be watched.
 // - "does this inode have extended attributes?" for inodes this mount created or listed empty:
 //   the kernel asks for security.capability before writes, and the answer is no.
 
