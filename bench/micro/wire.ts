@@ -4,7 +4,10 @@
 //     since JSON cannot carry them: the floor is what a schemaless text codec costs at best);
 //   - msgpackr with inline records (useRecords, no shared structures), the alternative we declined
 //     (the guard refuses records, so this one runs unguarded);
-//   - the msgpack guard (checkPayload) alone, to show what the depth/extension check costs.
+//   - the msgpack guard (checkPayload) alone, to show what the depth/extension check costs;
+//   - decoding alone (guard + msgpackr), and the same with msgpackr's "auto" int64 decoding for
+//     every payload, as before the guard picked a bigint decoder for payloads whose 64-bit
+//     integers all lie beyond +-2^53.
 import { bench, do_not_optimize, summary } from "mitata";
 import { Packr, Unpackr } from "msgpackr";
 import { decodePayload, encodePayload, encodeValueFrame } from "../../src/wire/codec.ts";
@@ -56,6 +59,13 @@ const decoder = new FrameDecoder();
 // Separate instances: a Packr decoding with its own structures array would share encoder state.
 const recordsPackr = new Packr({ useRecords: true, mapsAsObjects: true });
 const recordsUnpackr = new Unpackr({ mapsAsObjects: true });
+// The typings lack "auto" (see src/wire/codec.ts).
+const autoUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, moreTypes: false, int64AsType: "auto" as "bigint" });
+
+function decodeAuto(bytes: Uint8Array): unknown {
+  checkPayload(bytes);
+  return autoUnpackr.unpack(bytes);
+}
 
 function roundTripWire(value: unknown): unknown {
   decoder.push(encodeValueFrame(7, FLAG_RESPONSE, value));
@@ -109,6 +119,8 @@ export function registerWire(): void {
       bench(`${name}: msgpackr records, no guard`, () => do_not_optimize(roundTripRecords(value)));
       bench(`${name}: JSON floor`, () => do_not_optimize(roundTripJson(json)));
       bench(`${name}: guard alone (checkPayload)`, () => checkPayload(encoded));
+      bench(`${name}: decode (decodePayload)`, () => do_not_optimize(decodePayload(encoded)));
+      bench(`${name}: decode, int64 'auto' always`, () => do_not_optimize(decodeAuto(encoded)));
     });
   }
 }

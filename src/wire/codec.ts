@@ -22,8 +22,7 @@ import { FRAME_HEADER_BYTES, FrameError, writeFrameHeader } from "./frame.ts";
 import { checkPayload } from "./msgpack-guard.ts";
 import { floatsToIntegers } from "./msgpack-ints.ts";
 
-// The typings lack "auto" (int64AsType is read by the shared unpack code, which knows it).
-const packr = new Packr({
+const WIRE_OPTIONS = {
   useRecords: false,
   mapsAsObjects: true,
   // Smallest map headers (standard msgpack), and no 65,535-key limit; measured no slower.
@@ -33,13 +32,16 @@ const packr = new Packr({
   bundleStrings: false,
   // A reply with no value carries nil, never msgpackr's fixext undefined.
   encodeUndefinedAsNil: true,
-  int64AsType: "auto" as "bigint",
-});
+} as const;
+
+// The typings lack "auto" (int64AsType is read by the shared unpack code, which knows it).
+const packr = new Packr({ ...WIRE_OPTIONS, int64AsType: "auto" as "bigint" });
 
 // The same decoder with every 64-bit integer as a bigint: for payloads whose 64-bit integers are
 // all beyond +-2^53 (nanosecond times, mostly), where "auto" would give a bigint anyway but first
-// builds three more per value for its range test: a reply of 256 attributes decodes 2.3x faster.
-const unpackrBigint = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, moreTypes: false, int64AsType: "bigint" });
+// builds three more per value for its range test (bench/wire.bench.ts, "decode" beside "decode,
+// int64 'auto' always": 1.3x on the 256-create reply, 1.7x on a 1,000-entry readdir-plus page).
+const unpackrBigint = new Packr({ ...WIRE_OPTIONS, int64AsType: "bigint" });
 
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
