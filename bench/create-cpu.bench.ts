@@ -199,7 +199,7 @@ function logEntry(): void {
     const now = 1_700_000_000_000_000_000n;
     c.predicates.push({ kind: "notExists", target: { family: "dentry", key }, errno: "EEXIST", detail: `'${name}' already exists` });
     c.mutations.push(
-      { family: "inode", op: "insert", key: { mount, inode }, value: { inode, type: "file", mode: 0o644, uid: 0, gid: 0, sizeBytes: 0, generation: 0, nlink: 1, parent, atimeNs: now, mtimeNs: now, ctimeNs: now, target: "", rdev: 0 } },
+      { family: "inode", op: "insert", key: { mount, inode }, value: { inode, type: "file", mode: 0o644, uid: 0, gid: 0, sizeBytes: 0, generation: 0, nlink: 1, parent, atimeNs: now, mtimeNs: now, ctimeNs: now, target: "", rdev: 0, holeBytes: 0 } },
       { family: "dentry", op: "insert", key, value: { inode, type: "file" } },
     );
     c.watchEvents.push({ mount, kind: "create", scope: parent, name, inode });

@@ -27,22 +27,28 @@ PRODUCER = "nokv-python"
 
 
 class Stat:
-    """Inode attributes (the 14-element wire tuple; special files add rdev as a 15th) with a name
-    when they came from a listing."""
+    """Inode attributes (the 14-element wire tuple; special files add rdev as a 15th, sparse files
+    rdev and hole bytes as a 16th) with a name when they came from a listing. ``blocks`` is
+    st_blocks: 512-byte units of the bytes blocks hold (holes are not counted)."""
 
     __slots__ = ("name", "inode", "version", "type", "mode", "uid", "gid", "size", "generation", "nlink", "parent",
-                 "atime_ns", "mtime_ns", "ctime_ns", "target", "rdev")
+                 "atime_ns", "mtime_ns", "ctime_ns", "target", "rdev", "hole_bytes")
 
     def __init__(self, attrs, name=None):
-        if not isinstance(attrs, list) or len(attrs) not in (14, 15):
-            raise os_error(errno.EPROTO, "inode attributes must be a 14-element array (15 with rdev)")
+        if not isinstance(attrs, list) or len(attrs) not in (14, 15, 16):
+            raise os_error(errno.EPROTO, "inode attributes must be a 14-element array (15 with rdev, 16 with hole bytes)")
         (self.inode, self.version, type_code, self.mode, self.uid, self.gid, self.size, self.generation, self.nlink,
          self.parent, self.atime_ns, self.mtime_ns, self.ctime_ns, self.target) = attrs[:14]
-        self.rdev = attrs[14] if len(attrs) == 15 else 0
+        self.rdev = attrs[14] if len(attrs) >= 15 else 0
+        self.hole_bytes = attrs[15] if len(attrs) == 16 else 0
         if not isinstance(type_code, int) or not 0 <= type_code < len(TYPES):
             raise os_error(errno.EPROTO, "unknown inode type code %r" % (type_code,))
         self.type = TYPES[type_code]
         self.name = name
+
+    @property
+    def blocks(self):
+        return -(-max(0, self.size - self.hole_bytes) // 512)
 
     def is_dir(self):
         return self.type == "dir"

@@ -77,6 +77,17 @@ def test_bodies_round_trip_across_blocks_and_ranges(client, tmp_root):
         client.write_file(tmp_root + "/empty", b"x", replace=False)
 
 
+def test_blocks_count_what_blocks_hold_not_holes(client, tmp_root):
+    path = tmp_root + "/sparse.bin"
+    st = client.write_file(path, b"x" * 1000)
+    assert (st.size, st.hole_bytes, st.blocks) == (1000, 0, 2)
+    # Grown by a truncate: the new bytes are a hole (zeros no block holds), and the wire says so.
+    st = client.truncate(path, 1 << 20)
+    assert (st.size, st.hole_bytes, st.blocks) == (1 << 20, (1 << 20) - 1000, 2)
+    assert client.stat(path).blocks == 2
+    assert client.read(path, 999, 3) == b"x\0\0"
+
+
 def test_writer_publishes_nothing_until_close_and_nothing_on_error(client, tmp_root):
     w = client.open(tmp_root + "/pending", "wb")
     w.write(b"a" * 100)

@@ -49,6 +49,7 @@ export function statsJson(path: string, s: NoKVStats, target?: string): Record<s
     inode: s.ino,
     mode: `0${(s.mode & 0o7777).toString(8)}`,
     sizeBytes: s.size,
+    blocks: s.blocks,
     nlink: s.nlink,
     uid: s.uid,
     gid: s.gid,

@@ -49,12 +49,12 @@ function create(names: string[], now = 1_700_000_000_123_456_789n): MetadataComm
     const key = { mount: 3, parent: 7, name };
     c.predicates.push({ kind: "notExists", target: { family: "dentry", key }, errno: "EEXIST", detail: `'${name}' already exists` });
     c.mutations.push(
-      { family: "inode", op: "insert", key: { mount: 3, inode }, value: { inode, type: "file", mode: 0o644, uid: 1, gid: 2, sizeBytes: 0, generation: 0, nlink: 1, parent: 7, atimeNs: now, mtimeNs: now, ctimeNs: now, target: "", rdev: 0 } },
+      { family: "inode", op: "insert", key: { mount: 3, inode }, value: { inode, type: "file", mode: 0o644, uid: 1, gid: 2, sizeBytes: 0, generation: 0, nlink: 1, parent: 7, atimeNs: now, mtimeNs: now, ctimeNs: now, target: "", rdev: 0, holeBytes: 0 } },
       { family: "dentry", op: "insert", key, value: { inode, type: "file" } },
     );
     c.watchEvents.push({ mount: 3, kind: "create", scope: 7, name, inode });
   });
-  c.mutations.push({ family: "inode", op: "put", key: { mount: 3, inode: 7 }, value: { inode: 7, type: "dir", mode: 0o755, uid: 0, gid: 0, sizeBytes: 0, generation: 0, nlink: 2, parent: 1, atimeNs: 5n, mtimeNs: now, ctimeNs: now, target: "", rdev: 0 } });
+  c.mutations.push({ family: "inode", op: "put", key: { mount: 3, inode: 7 }, value: { inode: 7, type: "dir", mode: 0o755, uid: 0, gid: 0, sizeBytes: 0, generation: 0, nlink: 2, parent: 1, atimeNs: 5n, mtimeNs: now, ctimeNs: now, target: "", rdev: 0, holeBytes: 0 } });
   return c;
 }
 
@@ -109,6 +109,6 @@ test("format 1 entries, with inode tuples of 13 elements and events spelled out,
   const t = 1_700_000_000_123_456_789n;
   const old = packr.pack([1, 3, 41, "create_file", null, 1_700_000_000_000, 901, false, [], [[1, 0, 3, 900, [0, 0o644, 0, 0, 0, 0, 1, 7, t, t, t, "", 0]]], [["create", 7, "a", 900, null, null, null]], null, null]);
   const c = decodeCommand(old);
-  expect(c.mutations[0]).toEqual({ family: "inode", op: "insert", key: { mount: 3, inode: 900 }, value: { inode: 900, type: "file", mode: 0o644, uid: 0, gid: 0, sizeBytes: 0, generation: 0, nlink: 1, parent: 7, atimeNs: t, mtimeNs: t, ctimeNs: t, target: "", rdev: 0 } });
+  expect(c.mutations[0]).toEqual({ family: "inode", op: "insert", key: { mount: 3, inode: 900 }, value: { inode: 900, type: "file", mode: 0o644, uid: 0, gid: 0, sizeBytes: 0, generation: 0, nlink: 1, parent: 7, atimeNs: t, mtimeNs: t, ctimeNs: t, target: "", rdev: 0, holeBytes: 0 } });
   expect(c.watchEvents).toEqual([{ mount: 3, kind: "create", scope: 7, name: "a", inode: 900 }]);
 });

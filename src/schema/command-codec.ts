@@ -35,15 +35,20 @@ type Op = (typeof OP)[number];
 const opCode = (op: Op) => OP.indexOf(op);
 
 const F_INODE = 1, F_DENTRY = 2, F_GC = 3, F_PIN = 4, F_SYSTEM = 5, F_HISTORY = 6, F_WATCH = 7, F_DEDUPE = 8;
-const INODE_KEYS = 14;
+const INODE_KEYS = 15;
 
+// Inode tuples by length: 11 = one instant for all three times (a new inode), 12 = three times
+// (logged before schema version 3: no rdev), 13 = three times and rdev, 14 = that and hole bytes.
+// Hole bytes travel only when not 0 (a sparse file), so dense bodies log as they always did.
 function inodeTuple(v: InodeValue): unknown[] | null {
   if (Object.keys(v).length !== INODE_KEYS || TYPE_CODE[v.type] === undefined) return null;
   // A new inode's times are one instant: 11 elements, the time once (an int64 is 9 bytes).
-  if (v.atimeNs === v.mtimeNs && v.mtimeNs === v.ctimeNs && typeof v.atimeNs === "bigint") {
+  if (v.holeBytes === 0 && v.atimeNs === v.mtimeNs && v.mtimeNs === v.ctimeNs && typeof v.atimeNs === "bigint") {
     return [TYPE_CODE[v.type], v.mode, v.uid, v.gid, v.sizeBytes, v.generation, v.nlink, v.parent, v.atimeNs, v.target, v.rdev];
   }
-  return [TYPE_CODE[v.type], v.mode, v.uid, v.gid, v.sizeBytes, v.generation, v.nlink, v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target, v.rdev];
+  const t = [TYPE_CODE[v.type], v.mode, v.uid, v.gid, v.sizeBytes, v.generation, v.nlink, v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target, v.rdev];
+  if (v.holeBytes !== 0) t.push(v.holeBytes);
+  return t;
 }
 
 function inodeFromTuple(inode: number, t: unknown[]): InodeValue {
@@ -51,9 +56,12 @@ function inodeFromTuple(inode: number, t: unknown[]): InodeValue {
     inode, type: TYPE_FROM_CODE[t[0] as number]!, mode: t[1] as number, uid: t[2] as number, gid: t[3] as number,
     sizeBytes: t[4] as number, generation: t[5] as number, nlink: t[6] as number, parent: t[7] as number,
   };
-  if (t.length === 11) return { ...base, atimeNs: t[8] as bigint, mtimeNs: t[8] as bigint, ctimeNs: t[8] as bigint, target: t[9] as string, rdev: t[10] as number };
+  if (t.length === 11) return { ...base, atimeNs: t[8] as bigint, mtimeNs: t[8] as bigint, ctimeNs: t[8] as bigint, target: t[9] as string, rdev: t[10] as number, holeBytes: 0 };
   // Entries logged before schema version 3 carry 12 elements: they were never devices.
-  return { ...base, atimeNs: t[8] as bigint, mtimeNs: t[9] as bigint, ctimeNs: t[10] as bigint, target: t[11] as string, rdev: (t[12] as number | undefined) ?? 0 };
+  return {
+    ...base, atimeNs: t[8] as bigint, mtimeNs: t[9] as bigint, ctimeNs: t[10] as bigint, target: t[11] as string,
+    rdev: (t[12] as number | undefined) ?? 0, holeBytes: (t[13] as number | undefined) ?? 0,
+  };
 }
 
 function mutationTuple(m: Mutation): unknown {

@@ -12,7 +12,7 @@
 // - dentry_current stores the child's inode and type only; readdir-plus joins inode_current in
 //   the same statement, so there is no second round trip and no projection to keep fresh.
 
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 export const SUMMARY_CHUNK_INDEX = Number.MAX_SAFE_INTEGER;
 
@@ -308,8 +308,24 @@ DROP TABLE command_log_v5;
 `;
 
 /**
+ * Version 7: st_blocks counts the bytes blocks hold. A file's hole bytes (bytes of its size no
+ * block holds: they read as zeros) are a column of its inode row, kept by every command that
+ * changes a body; existing files get theirs from their current manifests here. History rows
+ * written before keep their 13-element JSON: a missing count there reads as 0 (dense), as
+ * every body did before. (The column itself is added in code first, as version 6's is.)
+ */
+export const MIGRATION_V7 = `
+UPDATE inode_current SET hole_bytes = max(0, size - coalesce((
+    SELECT sum(json_extract(b.value, '$.lengthBytes')) FROM chunk_manifest_current m, json_each(m.value, '$.c.blocks') b
+    WHERE m.mount = inode_current.mount AND m.inode = inode_current.inode AND m.generation = inode_current.generation
+      AND m.chunk_index != ${SUMMARY_CHUNK_INDEX}
+  ), 0))
+  WHERE type = ${TYPE_CODE.file} AND size > 0;
+`;
+
+/**
  * Migrations from version N to N+1, run in order inside one transaction on open. Index i upgrades
  * a store at version i+1. A new store is made at version 1 and migrated like any other, so there
  * is one path to the current schema.
  */
-export const MIGRATIONS: ReadonlyArray<string> = [MIGRATION_V2, MIGRATION_V3, MIGRATION_V4, MIGRATION_V5, MIGRATION_V6];
+export const MIGRATIONS: ReadonlyArray<string> = [MIGRATION_V2, MIGRATION_V3, MIGRATION_V4, MIGRATION_V5, MIGRATION_V6, MIGRATION_V7];

@@ -7,11 +7,11 @@ import type { ManifestValue, WatchEventDraft } from "./command.ts";
 
 /** Column order every inode read selects, so one decoder serves current rows and joins. */
 export const INODE_COLUMNS =
-  "inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target, rdev";
+  "inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target, rdev, hole_bytes";
 
 /** The history encoding of an inode: a JSON array built by SQLite inside the copy statement. */
 export const INODE_HISTORY_JSON =
-  "json_array(type, mode, uid, gid, size, generation, nlink, parent, CAST(atime_ns AS TEXT), CAST(mtime_ns AS TEXT), CAST(ctime_ns AS TEXT), target, rdev)";
+  "json_array(type, mode, uid, gid, size, generation, nlink, parent, CAST(atime_ns AS TEXT), CAST(mtime_ns AS TEXT), CAST(ctime_ns AS TEXT), target, rdev, hole_bytes)";
 
 type Row = readonly unknown[];
 
@@ -39,11 +39,12 @@ export function inodeFromRow(row: Row, offset = 0): InodeAttrs {
     ctimeNs: row[offset + 12] as bigint,
     target: (row[offset + 13] as string | null) ?? "",
     rdev: Number(row[offset + 14]),
+    holeBytes: Number(row[offset + 15]),
   };
 }
 
 export function inodeFromHistory(inode: number, version: number, json: string): InodeAttrs {
-  const v = JSON.parse(json) as [number, number, number, number, number, number, number, number, string, string, string, string | null, number?];
+  const v = JSON.parse(json) as [number, number, number, number, number, number, number, number, string, string, string, string | null, number?, number?];
   return {
     inode,
     version,
@@ -61,6 +62,8 @@ export function inodeFromHistory(inode: number, version: number, json: string): 
     target: v[11] ?? "",
     // Rows copied before schema version 3 have no rdev: they were never devices.
     rdev: v[12] ?? 0,
+    // Rows copied before schema version 7 have no hole count: bodies read as dense, as they did.
+    holeBytes: v[13] ?? 0,
   };
 }
 

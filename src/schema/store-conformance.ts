@@ -20,7 +20,7 @@ function attrs(inode: number, type: InodeAttrs["type"] = "file", extra: Partial<
   return {
     inode, type, mode: 0o644, uid: 0, gid: 0, sizeBytes: 0, generation: 0, nlink: 1, parent: 1,
     atimeNs: 1_732_430_000_123_456_789n, mtimeNs: 1_732_430_000_123_456_789n, ctimeNs: 1_732_430_000_123_456_789n,
-    target: "", rdev: 0, ...extra,
+    target: "", rdev: 0, holeBytes: 0, ...extra,
   };
 }
 

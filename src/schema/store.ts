@@ -207,6 +207,7 @@ export interface ScannedInode {
   version: Version;
   type: InodeAttrs["type"] | null;
   sizeBytes: number;
+  holeBytes: number;
   generation: number;
   nlink: number;
   parent: InodeId;

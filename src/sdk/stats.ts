@@ -1,4 +1,4 @@
-import { statMode, type InodeAttrs } from "../types/index.ts";
+import { blocks512, statMode, type InodeAttrs } from "../types/index.ts";
 
 // node:fs-shaped results, so code written against fs/promises reads NoKV without changes.
 
@@ -36,6 +36,8 @@ export class NoKVStats extends TypedEntry {
   readonly mtimeNs: bigint;
   readonly ctimeNs: bigint;
   readonly generation: number;
+  /** Bytes of the file's size that no block holds (read as zeros); `blocks` leaves them out. */
+  readonly holeBytes: number;
   readonly version: number;
   readonly type: InodeAttrs["type"];
 
@@ -48,7 +50,8 @@ export class NoKVStats extends TypedEntry {
     this.gid = attrs.gid;
     this.rdev = attrs.rdev;
     this.size = attrs.sizeBytes;
-    this.blocks = Math.ceil(attrs.sizeBytes / 512);
+    this.blocks = blocks512(attrs);
+    this.holeBytes = attrs.holeBytes;
     this.atimeNs = BigInt(attrs.atimeNs);
     this.mtimeNs = BigInt(attrs.mtimeNs);
     this.ctimeNs = BigInt(attrs.ctimeNs);

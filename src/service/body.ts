@@ -76,3 +76,17 @@ export function clipChunks(chunks: readonly ChunkManifest[], chunkSizeBytes: num
   }
   return out;
 }
+
+/**
+ * Bytes of a body of `sizeBytes` that no block of `chunks` holds: they read as zeros, and
+ * st_blocks leaves them out. (Blocks tile their chunks without overlap and end within the size:
+ * manifests are checked for that, and truncates clip them.)
+ */
+export function holeBytesOf(chunks: readonly ChunkManifest[], chunkSizeBytes: number, sizeBytes: number): number {
+  let heldBytes = 0;
+  for (const chunk of chunks) {
+    const limitInChunk = sizeBytes - chunk.chunkIndex * chunkSizeBytes;
+    for (const block of chunk.blocks) heldBytes += Math.max(0, Math.min(block.lengthBytes, limitInChunk - block.offsetInChunk));
+  }
+  return Math.max(0, sizeBytes - heldBytes);
+}

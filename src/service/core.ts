@@ -281,6 +281,7 @@ export function newInode(fields: {
     ctimeNs: now,
     target: fields.target ?? "",
     rdev: fields.rdev ?? 0,
+    holeBytes: 0,
   };
 }
 

@@ -85,6 +85,11 @@ function checkBody(inode: ScannedInode, rows: ScannedManifest[], facts: BodyFact
   if (!holesAllowed && covered !== summary.sizeBytes) {
     sink.add("body-bad-chunk", `file ${inode.inode}: blocks cover ${covered} bytes of ${summary.sizeBytes}`, { ...keys, covered, sizeBytes: summary.sizeBytes });
   }
+  // st_blocks comes from the inode's count: it must be what the blocks leave uncovered.
+  const holeBytes = Math.max(0, inode.sizeBytes - covered);
+  if (inode.holeBytes !== holeBytes) {
+    sink.add("body-bad-summary", `file ${inode.inode}: counts ${inode.holeBytes} hole bytes, its blocks leave ${holeBytes}`, { ...keys, holeBytes: inode.holeBytes, expected: holeBytes });
+  }
 }
 
 function summaryProblem(s: BodySummary, inode: ScannedInode): string | null {

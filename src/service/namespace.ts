@@ -389,6 +389,7 @@ export class Namespace {
       const truncated = truncateMutations(this.core.store, mount, attrs, changes.sizeBytes, () => this.core.allocateId(command));
       value.sizeBytes = changes.sizeBytes;
       value.generation = truncated.generation;
+      value.holeBytes = truncated.holeBytes;
       if (changes.mtimeNs === undefined) value.mtimeNs = now;
       command.mutations.push(...truncated.mutations);
     }

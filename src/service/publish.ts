@@ -15,7 +15,7 @@ import {
   type Version,
 } from "../types/index.ts";
 import { SUMMARY_CHUNK_INDEX, type Mutation } from "../schema/index.ts";
-import { addBodyRefMutations, blockKeysOf, dropBodyMutations, loadBody } from "./body.ts";
+import { addBodyRefMutations, blockKeysOf, dropBodyMutations, holeBytesOf, loadBody } from "./body.ts";
 import { newInode, valueOf, type ServiceCore, type WriteOptions } from "./core.ts";
 import { touchDir } from "./namespace.ts";
 import { validateManifest, validatePatchManifest } from "./manifest-check.ts";
@@ -133,9 +133,10 @@ export class Publisher {
       command.predicates.push({ kind: "notExists", target: { family: "dentry", key }, errno: "EEXIST" });
     }
     command.mutations.push(...this.displaced(mount, existing?.inode ?? null, inode, now));
+    const body = { sizeBytes: manifest.summary.sizeBytes, generation, holeBytes: holeBytesOf(manifest.chunks, manifest.summary.chunkSizeBytes, manifest.summary.sizeBytes) };
     const value = current
-      ? { ...valueOf(current), sizeBytes: manifest.summary.sizeBytes, generation, mtimeNs: now, ctimeNs: now }
-      : { ...newInode({ inode, type: "file", mode: args.mode ?? 0o644, uid: args.uid ?? 0, gid: args.gid ?? 0, parent, now }), sizeBytes: manifest.summary.sizeBytes, generation };
+      ? { ...valueOf(current), ...body, mtimeNs: now, ctimeNs: now }
+      : { ...newInode({ inode, type: "file", mode: args.mode ?? 0o644, uid: args.uid ?? 0, gid: args.gid ?? 0, parent, now }), ...body };
     if (current) {
       command.predicates.push({ kind: "versionEquals", target: { family: "inode", key: { mount, inode } }, version: current.version, errno: "ESTALE" });
     }

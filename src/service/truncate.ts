@@ -1,6 +1,6 @@
 import { FsError, LIMITS, type BodySummary, type InodeAttrs, type MountId } from "../types/index.ts";
 import { SUMMARY_CHUNK_INDEX, type MetadataStore, type Mutation } from "../schema/index.ts";
-import { blockKeysOf, clipChunks, dropBodyMutations, loadBody } from "./body.ts";
+import { blockKeysOf, clipChunks, dropBodyMutations, holeBytesOf, loadBody } from "./body.ts";
 
 /**
  * Truncate as a new body generation: the kept blocks are shared with the old generation's
@@ -14,7 +14,7 @@ export function truncateMutations(
   attrs: InodeAttrs,
   sizeBytes: number,
   allocateId: () => number,
-): { generation: number; mutations: Mutation[] } {
+): { generation: number; holeBytes: number; mutations: Mutation[] } {
   if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0) throw new FsError("EINVAL", `size must be a non-negative integer, got ${sizeBytes}`);
   if (sizeBytes > LIMITS.fileMaxBytes) throw new FsError("EFBIG", `size ${sizeBytes} is over the ${LIMITS.fileMaxBytes}-byte file limit`);
   const old = loadBody(store, mount, attrs.inode, attrs.generation);
@@ -36,5 +36,5 @@ export function truncateMutations(
     mutations.push({ family: "manifest", op: "insert", key: key(chunk.chunkIndex), value: { kind: "chunk", chunk } });
   }
   mutations.push({ family: "manifest", op: "insert", key: key(SUMMARY_CHUNK_INDEX), value: { kind: "summary", summary } });
-  return { generation, mutations };
+  return { generation, holeBytes: holeBytesOf(chunks, chunkSizeBytes, sizeBytes), mutations };
 }

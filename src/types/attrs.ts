@@ -50,6 +50,11 @@ export interface InodeAttrs {
   target: string;
   /** Device number (Linux encoding) of a chardev or blockdev; 0 for every other type. */
   rdev: number;
+  /**
+   * Bytes of a file's body that no block holds (they read as zeros: a truncate-extend or a write
+   * past the end). st_blocks counts the rest; 0 for every other type.
+   */
+  holeBytes: number;
   /** The commit version that wrote these attributes. */
   version: Version;
 }
@@ -59,6 +64,11 @@ export function typeBits(type: InodeType): number {
 }
 
 /** The st_mode a stat() caller expects: type bits plus permission bits. */
+/** st_blocks: 512-byte units of the bytes that blocks hold (a sparse file's holes are not counted). */
+export function blocks512(attrs: Pick<InodeAttrs, "sizeBytes" | "holeBytes">): number {
+  return Math.ceil(Math.max(0, attrs.sizeBytes - attrs.holeBytes) / 512);
+}
+
 export function statMode(attrs: Pick<InodeAttrs, "type" | "mode">): number {
   return typeBits(attrs.type) | (attrs.mode & 0o7777);
 }

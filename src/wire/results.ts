@@ -10,11 +10,12 @@ import { FsError, type InodeAttrs, type InodeType } from "../types/index.ts";
 // Special files (type codes 3-6) add a 15th element, rdev. Files, directories and symlinks keep the
 // 14-element tuple, so a client that predates special files reads every namespace without them
 // exactly as before, and meets an unknown type code (not a malformed tuple) when one exists.
+// A sparse file (hole bytes not 0) adds a 16th, holeBytes, after an rdev of 0.
 
 export type AttrsTuple = [
   inode: number, version: number, type: number, mode: number, uid: number, gid: number, sizeBytes: number,
   generation: number, nlink: number, parent: number, atimeNs: bigint, mtimeNs: bigint, ctimeNs: bigint, target: string,
-  rdev?: number,
+  rdev?: number, holeBytes?: number,
 ];
 
 const TYPES: readonly InodeType[] = ["file", "dir", "symlink", "fifo", "chardev", "blockdev", "socket"];
@@ -27,13 +28,14 @@ export function attrsToWire(a: InodeAttrs): AttrsTuple {
     a.inode, a.version, code, a.mode, a.uid, a.gid, a.sizeBytes, a.generation, a.nlink, a.parent,
     a.atimeNs, a.mtimeNs, a.ctimeNs, a.target,
   ];
-  if (code >= FIRST_SPECIAL_CODE) tuple.push(a.rdev);
+  if (a.holeBytes > 0) tuple.push(a.rdev, a.holeBytes);
+  else if (code >= FIRST_SPECIAL_CODE) tuple.push(a.rdev);
   return tuple;
 }
 
 export function attrsFromWire(value: unknown): InodeAttrs {
-  if (!Array.isArray(value) || (value.length !== 14 && value.length !== 15)) {
-    throw new FsError("EPROTO", "inode attributes must be a 14-element array (15 with rdev)");
+  if (!Array.isArray(value) || value.length < 14 || value.length > 16) {
+    throw new FsError("EPROTO", "inode attributes must be a 14-element array (15 with rdev, 16 with hole bytes)");
   }
   const type = TYPES[value[2] as number];
   if (!type) throw new FsError("EPROTO", `unknown inode type code ${String(value[2])}`);
@@ -41,7 +43,7 @@ export function attrsFromWire(value: unknown): InodeAttrs {
   return {
     inode: value[0], version: value[1], type, mode: value[3], uid: value[4], gid: value[5], sizeBytes: value[6],
     generation: value[7], nlink: value[8], parent: value[9], atimeNs: ns(value[10]), mtimeNs: ns(value[11]),
-    ctimeNs: ns(value[12]), target: value[13], rdev: value.length === 15 ? value[14] : 0,
+    ctimeNs: ns(value[12]), target: value[13], rdev: value[14] ?? 0, holeBytes: value[15] ?? 0,
   };
 }
 

@@ -119,7 +119,7 @@ function registerStat(program: Command, run: Runner): void {
           results.push(statsJson(path, s, target));
           out.push(
             `  Path: ${path}${target === undefined ? "" : ` -> ${target}`}`,
-            `  Type: ${s.type}  Size: ${s.size} (${humanBytes(s.size)})  Inode: ${s.ino}  Generation: ${s.generation}  Links: ${s.nlink}`,
+            `  Type: ${s.type}  Size: ${s.size} (${humanBytes(s.size)})  Blocks: ${s.blocks}  Inode: ${s.ino}  Generation: ${s.generation}  Links: ${s.nlink}`,
             `Access: (0${(s.mode & 0o7777).toString(8)}/${modeString(s.type, s.mode)})  Uid: ${s.uid}  Gid: ${s.gid}  Version: ${s.version}`,
             `Modify: ${s.mtime.toISOString()}`,
             `Change: ${s.ctime.toISOString()}`,

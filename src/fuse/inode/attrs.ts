@@ -1,4 +1,4 @@
-import { LIMITS, statMode, type InodeAttrs } from "../../types/index.ts";
+import { LIMITS, blocks512, statMode, type InodeAttrs } from "../../types/index.ts";
 import type { EntryOut, FuseAttr } from "../kernel/index.ts";
 import type { NodeTable } from "./node-table.ts";
 
@@ -10,6 +10,8 @@ const IO_BLOCK_BYTES = LIMITS.fuseMaxWriteBytes;
 /** What an open, unpublished body changes about a file's attributes until it is published. */
 export interface AttrOverlay {
   sizeBytes: number;
+  /** Of sizeBytes, what no block will hold once published (st_blocks leaves it out). */
+  holeBytes: number;
   mtimeNs: bigint;
   /** A write or truncate changes the inode: ctime moves with it (the publish stamps it again). */
   ctimeNs: bigint;
@@ -20,7 +22,7 @@ export function toFuseAttr(nodes: NodeTable, attrs: InodeAttrs, overlay?: AttrOv
   return {
     ino: nodes.nodeidOf(attrs.inode),
     sizeBytes,
-    blocks512: Math.ceil(sizeBytes / 512),
+    blocks512: blocks512({ sizeBytes, holeBytes: overlay?.holeBytes ?? attrs.holeBytes }),
     atimeNs: BigInt(attrs.atimeNs),
     mtimeNs: overlay?.mtimeNs ?? BigInt(attrs.mtimeNs),
     ctimeNs: overlay?.ctimeNs ?? BigInt(attrs.ctimeNs),

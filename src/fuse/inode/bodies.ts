@@ -81,7 +81,7 @@ export class Bodies {
   overlay(node: Node): AttrOverlay | undefined {
     const body = this.bodies.get(node.nodeid);
     if (!body?.patch || !this.isDirty(body)) return undefined;
-    return { sizeBytes: body.patch.sizeBytes, mtimeNs: body.mtimeNs, ctimeNs: body.ctimeNs };
+    return { sizeBytes: body.patch.sizeBytes, holeBytes: body.patch.holeBytes(), mtimeNs: body.mtimeNs, ctimeNs: body.ctimeNs };
   }
 
   /** The node's open body to read from, when it has one (its bytes are the newest). */

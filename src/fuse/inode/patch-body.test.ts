@@ -92,6 +92,30 @@ describe("PatchBody", () => {
     expect(Buffer.from(f.current()).equals(Buffer.from(expected))).toBe(true);
   });
 
+  test("a block ends where its bytes do: a grown size and a write far past the end leave holes, counted before the publish", async () => {
+    const f = fakes();
+    const body = PatchBody.empty(f.io, f.target, 0);
+    await body.write(0, new Uint8Array(4096).fill(3));
+    await body.truncate(10 * BLOCK);
+    await body.write(6 * BLOCK + 10, new Uint8Array([5]));
+    expect(body.holeBytes()).toBe(10 * BLOCK - 4096 - 11);
+    const built = await body.prepareManifest();
+    expect(built.manifest.chunks[0]!.blocks.map((b) => [b.offsetInChunk, b.lengthBytes])).toEqual([[0, 4096], [6 * BLOCK, 11]]);
+    await publish(body, f);
+    const expected = new Uint8Array(10 * BLOCK);
+    expected.fill(3, 0, 4096);
+    expected[6 * BLOCK + 10] = 5;
+    expect(Buffer.from(f.current()).equals(Buffer.from(expected))).toBe(true);
+    // Over the published base: rewriting inside the short block keeps its length; cutting the file drops it.
+    await body.write(100, new Uint8Array([4]));
+    expect(body.holeBytes()).toBe(10 * BLOCK - 4096 - 11);
+    await body.truncate(2 * BLOCK);
+    expect(body.holeBytes()).toBe(2 * BLOCK - 4096);
+    await publish(body, f);
+    expected[100] = 4;
+    expect(Buffer.from(f.current()).equals(Buffer.from(expected.subarray(0, 2 * BLOCK)))).toBe(true);
+  });
+
   test("a block this mount built is rebuilt from memory, not read back", async () => {
     const f = fakes();
     const body = PatchBody.empty(f.io, f.target, 0);

@@ -185,6 +185,21 @@ export class PatchBody {
   }
 
   /**
+   * Bytes of the body that no block will hold once it is published (holes read as zeros): every
+   * touched slot becomes one block, every other base block stays, cut where the file was cut.
+   */
+  holeBytes(): number {
+    const blockBytes = this.base.blockSizeBytes;
+    const keepBelow = Math.min(this.sizeBytes, this.baseValidBytes);
+    let heldBytes = 0;
+    for (const [index, slot] of this.slots) heldBytes += this.heldBytes(index, slot);
+    for (const [index, block] of this.base.blocks) {
+      if (!this.slots.has(index)) heldBytes += Math.max(0, Math.min(block.lengthBytes, keepBelow - index * blockBytes));
+    }
+    return Math.max(0, this.sizeBytes - heldBytes);
+  }
+
+  /**
    * The whole body, when nothing changed since this mount's own last publish and it still has
    * the bytes of every block (small files); else null.
    */
@@ -204,10 +219,14 @@ export class PatchBody {
     this.builtSlots.clear();
   }
 
-  /** Slot `index`'s block for the publish: the streamed one if it still holds the slot, else rebuilt and put. */
+  /**
+   * Slot `index`'s block for the publish: the streamed one if it still holds the slot, else
+   * rebuilt and put; null when the slot holds no bytes now. A block ends where the slot's bytes
+   * do: zeros past them (a write far past the end, a truncate that grew the file) are a hole.
+   */
   private async rebuilt(prepared: PreparedPublish, index: number, slot: Slot): Promise<BlockRef | null> {
-    const slotStart = index * this.base.blockSizeBytes;
-    const lengthBytes = Math.min(this.base.blockSizeBytes, this.sizeBytes - slotStart);
+    const lengthBytes = this.heldBytes(index, slot);
+    if (lengthBytes === 0) return null;
     if (slot.uploaded && slot.dirty.length === 0 && slot.underlyingEndBytes >= lengthBytes && slot.uploaded.lengthBytes === lengthBytes) return slot.uploaded;
     const bytes = mergeSlot(lengthBytes, slot.bytes ?? EMPTY, slot.dirty, coversSlot(slot.dirty, lengthBytes) ? null : await this.underlying(index, slot, lengthBytes));
     const block = freshBlock(prepared, this.base.blockSizeBytes, index, bytes);
@@ -215,6 +234,14 @@ export class PatchBody {
     this.bytesPut += bytes.byteLength;
     this.builtSlots.set(index, bytes);
     return block;
+  }
+
+  /** Bytes the published block of slot `index` will hold: up to the last written or underlying byte, within the size. */
+  private heldBytes(index: number, slot: Slot): number {
+    const writtenEnd = slot.dirty.length > 0 ? slot.dirty[slot.dirty.length - 1]![1] : 0;
+    const underlyingBlockBytes = slot.uploaded ? slot.uploaded.lengthBytes : (this.base.blocks.get(index)?.lengthBytes ?? 0);
+    const dataEnd = Math.max(writtenEnd, Math.min(slot.underlyingEndBytes, underlyingBlockBytes));
+    return Math.max(0, Math.min(this.base.blockSizeBytes, this.sizeBytes - index * this.base.blockSizeBytes, dataEnd));
   }
 
   /** The bytes under slot `index`'s dirty ranges: its streamed block, or the base's bytes. */

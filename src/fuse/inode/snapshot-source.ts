@@ -133,6 +133,7 @@ export function statsToAttrs(s: NoKVStats): InodeAttrs {
     ctimeNs: s.ctimeNs,
     target: "",
     rdev: s.rdev,
+    holeBytes: s.holeBytes,
     version: s.version,
   };
 }

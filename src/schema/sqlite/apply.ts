@@ -54,7 +54,7 @@ function queueInsert(bulk: CommandInserts, m: RowInsert, version: number): void 
   const v = m.value;
   bulk.inodes.add([
     m.key.mount, m.key.inode, version, TYPE_CODE[v.type], v.mode, v.uid, v.gid, v.sizeBytes, v.generation, v.nlink,
-    v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target === "" ? null : v.target, v.rdev ?? 0,
+    v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target === "" ? null : v.target, v.rdev ?? 0, v.holeBytes ?? 0,
   ]);
 }
 
@@ -77,7 +77,7 @@ function applyMutation(
       const v = m.value;
       (m.op === "insert" ? s.inodeInsert : s.inodeUpsert).run(
         mount, inode, version, TYPE_CODE[v.type], v.mode, v.uid, v.gid, v.sizeBytes, v.generation, v.nlink,
-        v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target === "" ? null : v.target, v.rdev ?? 0,
+        v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target === "" ? null : v.target, v.rdev ?? 0, v.holeBytes ?? 0,
       );
       counters.currentPuts++;
       return;
@@ -156,7 +156,7 @@ function applyMutation(
       const v = m.value.inode;
       s.inodeInsert.run(
         mount, v.inode, version, TYPE_CODE[v.type], v.mode, v.uid, v.gid, v.sizeBytes, v.generation, v.nlink,
-        v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target === "" ? null : v.target, v.rdev ?? 0,
+        v.parent, v.atimeNs, v.mtimeNs, v.ctimeNs, v.target === "" ? null : v.target, v.rdev ?? 0, v.holeBytes ?? 0,
       );
       s.dentryInsert.run(mount, parent, name, version, v.inode, TYPE_CODE[v.type]);
       counters.currentPuts += 2;

@@ -60,7 +60,7 @@ export class CommandInserts {
   readonly staged: BulkInsert;
 
   constructor(db: Database) {
-    this.inodes = new BulkInsert(db, "INSERT INTO inode_current (mount, inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target, rdev)", 16);
+    this.inodes = new BulkInsert(db, "INSERT INTO inode_current (mount, inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target, rdev, hole_bytes)", 17);
     this.dentries = new BulkInsert(db, "INSERT INTO dentry_current (mount, parent, name, version, child, type)", 6);
     this.dedupe = new BulkInsert(db, "INSERT INTO command_dedupe (request_key, shard, version, created_ms, result)", 5);
     this.staged = new BulkInsert(db, "INSERT OR REPLACE INTO staged (mount, prepare_id, inode, generation, key_prefix, expires_ms, created_version, fresh_inode)", 8);

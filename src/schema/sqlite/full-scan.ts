@@ -12,11 +12,11 @@ export class SqliteFullScan implements FullScan {
   constructor(private readonly db: Database) {}
 
   *inodes(): Iterable<ScannedInode> {
-    const sql = "SELECT mount, inode, version, type, size, generation, nlink, parent FROM inode_current ORDER BY mount, inode";
+    const sql = "SELECT mount, inode, version, type, size, hole_bytes, generation, nlink, parent FROM inode_current ORDER BY mount, inode";
     for (const r of this.db.query(sql).iterate() as Iterable<Record<string, unknown>>) {
       yield {
         mount: Number(r.mount), inode: Number(r.inode), version: Number(r.version),
-        type: TYPE_FROM_CODE[Number(r.type)] ?? null, sizeBytes: Number(r.size), generation: Number(r.generation),
+        type: TYPE_FROM_CODE[Number(r.type)] ?? null, sizeBytes: Number(r.size), holeBytes: Number(r.hole_bytes), generation: Number(r.generation),
         nlink: Number(r.nlink), parent: Number(r.parent),
       };
     }

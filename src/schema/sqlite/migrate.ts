@@ -20,9 +20,10 @@ export function migrateSchema(db: Database): void {
       throw new FsError("EINVAL", `metadata schema version ${current} is newer than this build (${SCHEMA_VERSION})`);
     }
     for (; current < SCHEMA_VERSION; current++) {
-      // Parts no SQL statement can say: SQLite has no ADD COLUMN IF NOT EXISTS (6), and version
+      // Parts no SQL statement can say: SQLite has no ADD COLUMN IF NOT EXISTS (6, 7), and version
       // 5's dedupe keys are computed in code.
       if (current + 1 === 6) addColumnIfMissing(db, "shard", "dedupe_floor", "INTEGER NOT NULL DEFAULT 0");
+      if (current + 1 === 7) addColumnIfMissing(db, "inode_current", "hole_bytes", "INTEGER NOT NULL DEFAULT 0");
       db.run(MIGRATIONS[current - 1]!);
       if (current + 1 === 5) rekeyDedupeRecords(db);
     }

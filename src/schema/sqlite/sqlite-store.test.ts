@@ -37,7 +37,7 @@ test("a command that cannot fail halfway takes no savepoint; if it fails anyway,
     const M = 1;
     const inode = (n: number) => ({
       inode: n, type: "file" as const, mode: 0o644, uid: 0, gid: 0, sizeBytes: 0, generation: 0, nlink: 1, parent: 1,
-      atimeNs: 1n, mtimeNs: 1n, ctimeNs: 1n, target: "", rdev: 0,
+      atimeNs: 1n, mtimeNs: 1n, ctimeNs: 1n, target: "", rdev: 0, holeBytes: 0,
     });
     const cmd = (mutations: MetadataCommand["mutations"], nextId?: number): MetadataCommand => {
       const state = store.shardState(M);

@@ -16,8 +16,8 @@ const BODY_KEYS = `SELECT DISTINCT json_extract(b.value, '$.key') AS k FROM chun
 
 const SQL = {
   inodeGet: `SELECT ${INODE_COLUMNS} FROM inode_current WHERE mount = ? AND inode = ?`,
-  inodeInsert: `INSERT INTO inode_current (mount, inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target, rdev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  inodeUpsert: `INSERT OR REPLACE INTO inode_current (mount, inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target, rdev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  inodeInsert: `INSERT INTO inode_current (mount, inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target, rdev, hole_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  inodeUpsert: `INSERT OR REPLACE INTO inode_current (mount, inode, version, type, mode, uid, gid, size, generation, nlink, parent, atime_ns, mtime_ns, ctime_ns, target, rdev, hole_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   inodeDelete: `DELETE FROM inode_current WHERE mount = ? AND inode = ?`,
   inodeCopy: `INSERT INTO history (family, mount, k1, k2, k3, name, version, replaced_version, value)
     SELECT ${H.inode}, mount, inode, 0, 0, '', version, ?3, ${INODE_HISTORY_JSON}

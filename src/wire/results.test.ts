@@ -1,0 +1,23 @@
+import { expect, test } from "bun:test";
+import type { InodeAttrs } from "../types/index.ts";
+import { attrsFromWire, attrsToWire } from "./results.ts";
+import { codeOf } from "./testing.ts";
+
+const base: InodeAttrs = {
+  inode: 7, version: 9, type: "file", mode: 0o644, uid: 1, gid: 2, sizeBytes: 1 << 20, generation: 3, nlink: 1, parent: 1,
+  atimeNs: 1n, mtimeNs: 2n, ctimeNs: 3n, target: "", rdev: 0, holeBytes: 0,
+};
+
+test("attribute tuples: 14 elements, 15 with rdev, 16 with hole bytes; each decodes to what was sent", () => {
+  const dense = attrsToWire(base);
+  expect(dense).toHaveLength(14);
+  const device = { ...base, type: "chardev" as const, sizeBytes: 0, rdev: 259 };
+  expect(attrsToWire(device)).toHaveLength(15);
+  const sparse = { ...base, holeBytes: (1 << 20) - 4096 };
+  const tuple = attrsToWire(sparse);
+  expect(tuple).toHaveLength(16);
+  expect(tuple.slice(14)).toEqual([0, (1 << 20) - 4096]);
+  for (const attrs of [base, device, sparse]) expect(attrsFromWire(attrsToWire(attrs))).toEqual(attrs);
+  expect(codeOf(() => attrsFromWire([...tuple, 0]))).toBe("EPROTO");
+  expect(codeOf(() => attrsFromWire(dense.slice(0, 13)))).toBe("EPROTO");
+});
