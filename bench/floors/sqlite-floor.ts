@@ -36,7 +36,7 @@ export class SqliteFloor {
     this.db = new Database(path);
     this.db.run("PRAGMA journal_mode = WAL");
     this.db.run("PRAGMA synchronous = NORMAL");
-    this.insInode = this.db.prepare("INSERT INTO inode_current VALUES (?, ?, ?, 0, 420, 0, 0, 0, 0, 1, ?, ?, ?, ?, NULL, 0)");
+    this.insInode = this.db.prepare("INSERT INTO inode_current VALUES (?, ?, ?, 0, 420, 0, 0, 0, 0, 1, ?, ?, ?, ?, NULL, 0, 0)");
     this.insDentry = this.db.prepare("INSERT INTO dentry_current VALUES (?, ?, ?, ?, ?, 0)");
     // metad reads watch events from its command log since schema version 6; the floor keeps
     // writing one event row per name in the table it had, so it measures what it always did.
@@ -45,7 +45,7 @@ export class SqliteFloor {
       name TEXT NOT NULL, inode INTEGER NOT NULL, to_scope INTEGER, to_name TEXT, generation INTEGER,
       PRIMARY KEY (mount, scope, version, ordinal)) WITHOUT ROWID`);
     this.insWatch = this.db.prepare("INSERT INTO floor_watch_log VALUES (?, ?, ?, ?, 0, ?, ?, NULL, NULL, NULL)");
-    this.putParent = this.db.prepare("INSERT OR REPLACE INTO inode_current VALUES (?, ?, ?, 1, 493, 0, 0, 0, 0, 2, 1, ?, ?, ?, NULL, 0)");
+    this.putParent = this.db.prepare("INSERT OR REPLACE INTO inode_current VALUES (?, ?, ?, 1, 493, 0, 0, 0, 0, 2, 1, ?, ?, ?, NULL, 0, 0)");
     this.getInode = this.db.prepare("SELECT * FROM inode_current WHERE mount = ? AND inode = ?");
     this.getDentry = this.db.prepare("SELECT * FROM dentry_current WHERE mount = ? AND parent = ? AND name = ?");
     this.delInode = this.db.prepare("DELETE FROM inode_current WHERE mount = ? AND inode = ?");
