@@ -104,6 +104,15 @@ test("an inode's times travel once when they are one instant, and each when they
   expect(encodeCommand(later).byteLength).toBe(sameTimes + 18);
 });
 
+test("a sparse file's hole bytes travel after rdev, whether its times are one instant or not", () => {
+  const c = create(["a"]);
+  const m = c.mutations[0] as Extract<Mutation, { family: "inode"; value: unknown }>;
+  const sparse = { ...c, mutations: [{ ...m, value: { ...m.value, sizeBytes: 1 << 20, holeBytes: (1 << 20) - 10 } }, ...c.mutations.slice(1)] };
+  expect(decodeCommand(encodeCommand(sparse))).toEqual(sparse);
+  // Three times, rdev and the count: 18 bytes for the two extra times, 5 for the count.
+  expect(encodeCommand(sparse).byteLength).toBe(encodeCommand({ ...c, mutations: [{ ...m, value: { ...m.value, sizeBytes: 1 << 20 } }, ...c.mutations.slice(1)] }).byteLength + 18 + 5);
+});
+
 test("format 1 entries, with inode tuples of 13 elements and events spelled out, still decode", () => {
   const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, moreTypes: false, structuredClone: false, bundleStrings: false, int64AsType: "bigint" });
   const t = 1_700_000_000_123_456_789n;
