@@ -63,12 +63,12 @@ export function typeBits(type: InodeType): number {
   return TYPE_BITS[type];
 }
 
-/** The st_mode a stat() caller expects: type bits plus permission bits. */
 /** st_blocks: 512-byte units of the bytes that blocks hold (a sparse file's holes are not counted). */
 export function blocks512(attrs: Pick<InodeAttrs, "sizeBytes" | "holeBytes">): number {
   return Math.ceil(Math.max(0, attrs.sizeBytes - attrs.holeBytes) / 512);
 }
 
+/** The st_mode a stat() caller expects: type bits plus permission bits. */
 export function statMode(attrs: Pick<InodeAttrs, "type" | "mode">): number {
   return typeBits(attrs.type) | (attrs.mode & 0o7777);
 }
