@@ -2,13 +2,16 @@
 // tool call): the round trip of create_prepared and of a read (getattr) on the same connection,
 // and how many WAL pages each create's commit wrote, by table, read from the WAL and mapped
 // through SQLite's dbstat. Pages per commit are what a single writer's latency is made of.
+// Then a small file as the mount writes one (create + write + close): create_prepared, the put of
+// its one 4 KiB block into the object store, and the publish that names it, each timed apart.
 // `bun bench/write-latency.bench.ts [--creates N] [--json]`.
 import { Database } from "bun:sqlite";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "../src/sdk/index.ts";
-import { ROOT_INODE } from "../src/types/index.ts";
+import { emptyBase, freshBlock, patchManifest } from "../src/sdk/body-patch.ts";
+import { LIMITS, ROOT_INODE } from "../src/types/index.ts";
 import { spawnMetad } from "./lib/run.ts";
 
 const args = process.argv.slice(2);
@@ -66,14 +69,19 @@ try {
   const byTable = new Map<string, number>();
   for (const pages of commits) for (const p of pages) byTable.set(tableOf.get(p) ?? "other", (byTable.get(tableOf.get(p) ?? "other") ?? 0) + 1);
   const pagesPerCommit = commits.reduce((n, c) => n + c.length, 0) / Math.max(1, commits.length);
+  const smallFile = await smallFiles(creates);
   rows.push(
     { what: "create_prepared round trip, 1 client", value: writeUs, unit: "µs" },
     { what: "getattr round trip, 1 client (floor: a read)", value: readUs, unit: "µs" },
     { what: "WAL pages per create commit", value: pagesPerCommit, unit: "pages" },
     ...[...byTable].sort((a, b) => b[1] - a[1]).map(([table, n]) => ({ what: `  pages of ${table} per commit`, value: n / Math.max(1, commits.length), unit: "pages" })),
+    { what: "small file: create_prepared round trip", value: smallFile.createUs, unit: "µs" },
+    { what: "small file: put of its 4 KiB block", value: smallFile.putUs, unit: "µs" },
+    { what: "small file: publish round trip", value: smallFile.publishUs, unit: "µs" },
   );
   say(`one client, one request at a time, ${creates} each:`);
   say(`  create_prepared ${writeUs.toFixed(0)} µs per round trip beside getattr ${readUs.toFixed(0)} µs (${(writeUs / readUs).toFixed(1)}x a read)`);
+  say(`  small file (create_prepared, put 4 KiB, publish): ${smallFile.createUs.toFixed(0)} + ${smallFile.putUs.toFixed(0)} + ${smallFile.publishUs.toFixed(0)} µs = ${(smallFile.createUs + smallFile.putUs + smallFile.publishUs).toFixed(0)} µs, ${((smallFile.createUs + smallFile.putUs + smallFile.publishUs) / readUs).toFixed(1)}x a read`);
   say(`  ${commits.length} commits read from the WAL (it restarts at checkpoints), ${pagesPerCommit.toFixed(1)} pages each: ${[...byTable].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${(n / commits.length).toFixed(1)}`).join(", ")}`);
 } finally {
   client.close();
@@ -81,3 +89,27 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 if (json) console.log(JSON.stringify(rows));
+
+/** Mean time of each step of `n` small files written one after another, as the mount writes them. */
+async function smallFiles(n: number): Promise<{ createUs: number; putUs: number; publishUs: number }> {
+  const bytes = new Uint8Array(4096).fill(7);
+  let createMs = 0;
+  let putMs = 0;
+  let publishMs = 0;
+  for (let i = 0; i < n; i++) {
+    let at = performance.now();
+    const { attrs, prepared } = await client.inode.createPrepared(ROOT_INODE, `s${i}`, owner, { expiryMs: 60_000 });
+    createMs += performance.now() - at;
+    at = performance.now();
+    const block = freshBlock(prepared, prepared.blockSizeBytes, 0, bytes);
+    await client.inode.putBlock(block.key, bytes);
+    putMs += performance.now() - at;
+    at = performance.now();
+    const manifest = patchManifest(emptyBase(attrs.generation, LIMITS.chunkSizeBytes, prepared.blockSizeBytes), {
+      sizeBytes: bytes.byteLength, baseValidBytes: 0, replaced: new Map([[0, block]]), producer: "bench",
+    });
+    await client.inode.publishManifest(ROOT_INODE, `s${i}`, prepared.prepareId, manifest, { ifGeneration: attrs.generation, patch: true, mode: 0o644 });
+    publishMs += performance.now() - at;
+  }
+  return { createUs: (createMs * 1000) / n, putUs: (putMs * 1000) / n, publishUs: (publishMs * 1000) / n };
+}
