@@ -46,7 +46,7 @@ test("the create CPU benchmark runs one round and prints every row beside its fl
   for (const row of rows.filter((r) => r.unit === "µs" || r.unit === "bytes")) expect(row.floor).toBeGreaterThan(0);
 }, 180_000);
 
-test("the write latency benchmark prints a write beside a read and the WAL pages of each commit by table", async () => {
+test("the write latency benchmark prints a write beside a read, the WAL pages of each commit by table, and a small file's steps", async () => {
   const proc = Bun.spawn([process.execPath, "bench/write-latency.bench.ts", "--creates", "50", "--json"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   if (code !== 0) console.log(err.slice(-4000));
@@ -58,5 +58,7 @@ test("the write latency benchmark prints a write beside a read and the WAL pages
   // A create writes at least its inode, its name and the log entry.
   expect(value("WAL pages per create commit")).toBeGreaterThanOrEqual(3);
   expect(rows.some((r) => r.what.includes("inode_current"))).toBe(true);
+  // The small file's steps: each timed, each more than nothing.
+  for (const step of ["create_prepared round trip", "put of its 4 KiB block", "publish round trip"]) expect(value(`small file: ${step}`)).toBeGreaterThan(0);
 }, 120_000);
 
