@@ -87,7 +87,9 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
       const node = handle.node;
       const kept = state.published.take(node, offsetBytes, lengthBytes);
       if (kept) return kept;
-      if (offsetBytes === 0) state.prefetch.ahead(node);
+      // The siblings' fetches start after this read is answered: started here, their first steps
+      // ran ahead of this reply's continuation, and the program waited on bytes already fetched.
+      if (offsetBytes === 0) setImmediate(() => state.prefetch.ahead(node));
       const early = await state.prefetch.take(node, offsetBytes, lengthBytes);
       if (early) return early;
       handle.readahead ??= new Readahead(
