@@ -47,13 +47,13 @@ export function attrsFromWire(value: unknown): InodeAttrs {
   };
 }
 
-type Shape = "attrs" | "attrsOrNull" | "attrsList" | "plusPage" | "attrsAndMore";
+type Shape = "attrs" | "attrsOrNull" | "attrsList" | "plusPage" | "attrsAndMore" | "attrsOrWithNext";
 
 /** Ops whose result carries attributes; every other op's result travels as it is. */
 export const RESULT_SHAPES: Readonly<Record<string, Shape>> = {
   lookup: "attrs", getattr: "attrs", mkdir: "attrs", create: "attrs", mknod: "attrs", symlink: "attrs", link: "attrs", setattr: "attrs",
   stat_path: "attrs", lstat_path: "attrs", create_file_path: "attrs", symlink_path: "attrs", link_path: "attrs",
-  setattr_path: "attrs", publish: "attrs", mkdir_path: "attrsOrNull", create_files: "attrsList",
+  setattr_path: "attrs", publish: "attrsOrWithNext", mkdir_path: "attrsOrNull", create_files: "attrsList",
   readdir_plus: "plusPage", readdir_path: "plusPage", create_prepared: "attrsAndMore",
 };
 
@@ -61,6 +61,22 @@ type PlusPage = { entries: Array<{ name: string; attrs: InodeAttrs } | { name: s
 
 /** A map whose `attrs` field is attributes (create_prepared: `{attrs, prepared}`). */
 type WithAttrs = { attrs: unknown } & Record<string, unknown>;
+
+/**
+ * A publish asked for the prepare of the file's next body answers `{attrs, next}`; any other
+ * publish answers the attributes alone, as it always has (so clients that never ask see no change).
+ */
+function publishToWire(value: unknown): unknown {
+  if (Array.isArray(value) || !isAttrs(value)) return value; // already wire form (a replay's dedupe record)
+  const { next, ...attrs } = value as InodeAttrs & { next?: unknown };
+  return next === undefined ? attrsToWire(attrs) : { attrs: attrsToWire(attrs), next };
+}
+
+function publishFromWire(value: unknown): unknown {
+  if (Array.isArray(value)) return attrsFromWire(value);
+  const { attrs, next } = value as WithAttrs;
+  return { ...attrsFromWire(attrs), next };
+}
 
 export function resultToWire(op: string, value: unknown): unknown {
   switch (RESULT_SHAPES[op]) {
@@ -71,6 +87,8 @@ export function resultToWire(op: string, value: unknown): unknown {
     }
     case "attrs":
       return attrsToWire(value as InodeAttrs);
+    case "attrsOrWithNext":
+      return publishToWire(value);
     case "attrsOrNull":
       return value === null ? null : attrsToWire(value as InodeAttrs);
     case "attrsList":
@@ -92,6 +110,8 @@ export function resultFromWire(op: string, value: unknown): unknown {
       return { ...(value as WithAttrs), attrs: attrsFromWire((value as WithAttrs).attrs) };
     case "attrs":
       return attrsFromWire(value);
+    case "attrsOrWithNext":
+      return publishFromWire(value);
     case "attrsOrNull":
       return value === null ? null : attrsFromWire(value);
     case "attrsList":
@@ -115,7 +135,7 @@ function isAttrs(value: unknown): value is InodeAttrs {
  * become tuples): how metad encodes a result once, before it knows which op will send it.
  */
 export function writeResultToWire(value: unknown): unknown {
-  if (isAttrs(value)) return attrsToWire(value);
+  if (isAttrs(value)) return publishToWire(value);
   if (Array.isArray(value) && value.length > 0 && isAttrs(value[0])) return value.map((v) => attrsToWire(v as InodeAttrs));
   return value;
 }

@@ -3,7 +3,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { openObjectStore, type ByteRange, type ListOptions, type ListPage, type ObjectHead, type ObjectStore } from "../../src/objstore/index.ts";
 import { SUMMARY_CHUNK_INDEX } from "../../src/schema/index.ts";
-import { FsError, LIMITS, type BodySummary } from "../../src/types/index.ts";
+import { FsError, LIMITS, type BodySummary, type PreparedPublish } from "../../src/types/index.ts";
+import { freshBlock } from "../../src/sdk/body-patch.ts";
 import type { NoKVClient } from "../../src/sdk/index.ts";
 import { codeOf, type MetadHarness } from "../harness.ts";
 
@@ -582,6 +583,28 @@ export function runBodySuite(name: string, start: () => Promise<MetadHarness>): 
       expect(replaced.inode).toBe(attrs.inode);
       expect(await codeOf(c.inode.read(attrs.inode, { offsetBytes: 0, lengthBytes: 5, generation: attrs.generation }))).toBe("ESTALE");
       expect(Buffer.from(await c.inode.read(attrs.inode, { offsetBytes: 0, lengthBytes: 5, generation: replaced.generation })).toString()).toBe("again");
+    });
+
+    test("a publish asked for the next prepare returns it over the wire, and the next publish uses it", async () => {
+      const dir = await c.inode.mkdir(1, "next-prepare");
+      const { attrs, prepared } = await c.inode.createPrepared(dir.inode, "f", {}, { expiryMs: 60_000 });
+      const publishBytes = async (prepare: PreparedPublish, bytes: Uint8Array, ifGeneration: number) => {
+        const block = freshBlock(prepare, prepare.blockSizeBytes, 0, bytes);
+        await c.inode.putBlock(block.key, bytes);
+        const summary = { sizeBytes: bytes.byteLength, chunkSizeBytes: prepare.chunkSizeBytes, blockSizeBytes: prepare.blockSizeBytes, chunkCount: 1, digest: "", producer: "test", contentType: "" };
+        const manifest = { summary, chunks: [{ chunkIndex: 0, blocks: [block] }] };
+        return await c.inode.publishManifest(dir.inode, "f", prepare.prepareId, manifest, { ifGeneration, patch: true, prepareNextExpiryMs: 60_000 });
+      };
+      const first = await publishBytes(prepared, Buffer.from("first"), attrs.generation);
+      expect(first.attrs).toMatchObject({ inode: attrs.inode, sizeBytes: 5 });
+      expect(first.next).toMatchObject({ inode: attrs.inode });
+      expect(first.next!.generation).toBeGreaterThan(first.attrs.generation);
+      const second = await publishBytes(first.next!, Buffer.from("second"), first.attrs.generation);
+      expect(second.attrs.generation).toBe(first.next!.generation);
+      expect(Buffer.from(await c.inode.read(attrs.inode, { offsetBytes: 0, lengthBytes: 10 })).toString()).toBe("second");
+      // Without the ask, the reply is the attributes alone, as older clients expect.
+      const plain = await c.inode.publish(dir.inode, "f", "third", { replace: true, ifGeneration: second.attrs.generation });
+      expect(plain).not.toHaveProperty("next");
     });
   });
 }
