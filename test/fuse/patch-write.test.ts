@@ -154,7 +154,38 @@ describe.skipIf(skip !== null)("patch writes through the mount", () => {
     await Bun.write(copy, await client.readFile("/app.db"));
     expect((await sh(`sqlite3 ${copy} 'PRAGMA integrity_check; SELECT count(*) FROM t;'`)).stdout).toBe("ok\n300\n");
   }, 180_000);
+
+  test("an SQLite transaction asks metad only for what changed: no prepare and no chown of its journal", async () => {
+    const script = join(metad.dir, "sqlite-costs.py");
+    await Bun.write(script, PY_SQLITE_COSTS);
+    const db = join(mnt, "costs.db");
+    await run(`python3 ${script} ${db} 0`, { timeoutMs: 60_000 });
+    const counts = () => new Map([...metad.metad.stats.opStats()].map(([op, s]) => [op, s.count]));
+    const before = counts();
+    const transactions = 20;
+    expect((await run(`python3 ${script} ${db} ${transactions}`, { timeoutMs: 60_000 })).trim()).toBe(`ok ${transactions + 1}`);
+    const asked = (op: string) => (counts().get(op) ?? 0) - (before.get(op) ?? 0);
+    // Each: its journal made (with the prepare of its first body), published at each of its two
+    // fsyncs and the database's one, then unlinked. Each publish brings the prepare of the next.
+    expect(asked("create_prepared")).toBe(transactions);
+    expect(asked("publish")).toBe(3 * transactions);
+    expect(asked("unlink")).toBe(transactions);
+    expect(asked("prepare")).toBeLessThanOrEqual(1);
+    expect(asked("setattr")).toBe(0);
+  }, 120_000);
 });
+
+/** argv: database, transactions (0: create the table). Prints "ok <rows>". */
+const PY_SQLITE_COSTS = `
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("create table if not exists t(k integer primary key, v blob)")
+if int(sys.argv[2]) == 0:
+    db.execute("insert into t(v) values (?)", (b"y" * 100000,))
+for i in range(int(sys.argv[2])):
+    db.execute("begin"); db.execute("insert into t(v) values (?)", (b"x" * 100,)); db.execute("commit")
+print("ok", db.execute("select count(*) from t").fetchone()[0])
+`;
 
 const PY_TRUNC_WRITER = `
 import os, sys

@@ -2,7 +2,7 @@ import { FsError, S_IFMT, isSpecialType, nowNs, typeOfModeBits, type AttrChanges
 import { RENAME_EXCHANGE, RENAME_NOREPLACE, type AttrOut, type RawFileSystem, type SetattrIn } from "../kernel/index.ts";
 import { negativeEntry, toFuseAttr } from "./attrs.ts";
 import type { Node } from "./node-table.ts";
-import { attrTimeoutFor, checkWritable, madeEntry, ownerOf, replyEntry, type FsState } from "./state.ts";
+import { S_ISUID_ISGID, attrTimeoutFor, checkWritable, madeEntry, ownerOf, replyEntry, type FsState } from "./state.ts";
 
 // Names and attributes: LOOKUP, FORGET, GETATTR, SETATTR, READLINK, SYMLINK, MKNOD, MKDIR,
 // UNLINK, RMDIR, RENAME(2), LINK. Each is one SDK inode call plus bookkeeping.
@@ -129,8 +129,10 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
 /** A chown of a named file open for writing here to the owner it has, and nothing else. */
 function sameOwner(state: FsState, node: Node, changes: SetattrIn): boolean {
   if (node.type !== "file" || !state.bodies.openForWrite(node) || state.nodes.linkOf(node) === null) return false;
-  const others = [changes.mode, changes.sizeBytes, changes.atimeNs, changes.mtimeNs, changes.killSuidGid];
-  if (others.some((v) => v !== undefined) || (changes.uid === undefined && changes.gid === undefined)) return false;
+  // The kernel asks a chown to drop setuid/setgid (HANDLE_KILLPRIV_V2): nothing to do when neither is set.
+  const killsBits = changes.killSuidGid !== undefined && (node.attrs.mode & S_ISUID_ISGID) !== 0;
+  const others = [changes.mode, changes.sizeBytes, changes.atimeNs, changes.mtimeNs];
+  if (killsBits || others.some((v) => v !== undefined) || (changes.uid === undefined && changes.gid === undefined)) return false;
   return (changes.uid ?? node.attrs.uid) === node.attrs.uid && (changes.gid ?? node.attrs.gid) === node.attrs.gid;
 }
 
@@ -155,7 +157,7 @@ async function bodyFirst(state: FsState, node: Node, changes: SetattrIn): Promis
   const out: AttrChanges = {};
   if (changes.mode !== undefined) out.mode = changes.mode & 0o7777;
   // As ext4: chown keeps a directory's setuid/setgid bits (they mean inheritance there, not privilege).
-  else if (changes.killSuidGid && node.type !== "dir" && (node.attrs.mode & 0o6000) !== 0) out.mode = node.attrs.mode & ~0o6000;
+  else if (changes.killSuidGid && node.type !== "dir" && (node.attrs.mode & S_ISUID_ISGID) !== 0) out.mode = node.attrs.mode & ~S_ISUID_ISGID;
   if (changes.uid !== undefined) out.uid = changes.uid;
   if (changes.gid !== undefined) out.gid = changes.gid;
   if (changes.atimeNs !== undefined) out.atimeNs = changes.atimeNs === "now" ? nowNs() : changes.atimeNs;

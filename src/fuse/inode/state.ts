@@ -44,7 +44,7 @@ export function checkWritable(state: FsState): void {
   if (state.source.readOnly) throw new FsError("EROFS", "the mount is read-only");
 }
 
-const S_ISUID_ISGID = 0o6000;
+export const S_ISUID_ISGID = 0o6000;
 
 /**
  * Drops setuid/setgid when the kernel says a write, truncate or chown must (HANDLE_KILLPRIV_V2
