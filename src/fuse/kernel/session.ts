@@ -73,8 +73,10 @@ export class FuseSession {
     } finally {
       const stat = this.opStats.get(spec.name) ?? { count: 0, totalUs: 0 };
       stat.count++;
-      stat.totalUs += (performance.now() - startedMs) * 1000;
+      const tookUs = (performance.now() - startedMs) * 1000;
+      stat.totalUs += tookUs;
       this.opStats.set(spec.name, stat);
+      if (TRACE) console.error(`fuse: ${spec.name} node ${req.nodeid} done in ${tookUs.toFixed(0)} us`);
     }
   }
 }
