@@ -67,9 +67,13 @@ type WithAttrs = { attrs: unknown } & Record<string, unknown>;
  * publish answers the attributes alone, as it always has (so clients that never ask see no change).
  */
 function publishToWire(value: unknown): unknown {
-  if (Array.isArray(value) || !isAttrs(value)) return value; // already wire form (a replay's dedupe record)
-  const { next, ...attrs } = value as InodeAttrs & { next?: unknown };
-  return next === undefined ? attrsToWire(attrs) : { attrs: attrsToWire(attrs), next };
+  return isAttrs(value) ? attrsMaybeNextToWire(value) : value; // else already wire form (a replay's dedupe record)
+}
+
+/** attrsToWire reads only the attributes' own fields: `next` is carried beside them, not copied out. */
+function attrsMaybeNextToWire(value: InodeAttrs): unknown {
+  const next = (value as { next?: unknown }).next;
+  return next === undefined ? attrsToWire(value) : { attrs: attrsToWire(value), next };
 }
 
 function publishFromWire(value: unknown): unknown {
@@ -135,7 +139,7 @@ function isAttrs(value: unknown): value is InodeAttrs {
  * become tuples): how metad encodes a result once, before it knows which op will send it.
  */
 export function writeResultToWire(value: unknown): unknown {
-  if (isAttrs(value)) return publishToWire(value);
+  if (isAttrs(value)) return attrsMaybeNextToWire(value);
   if (Array.isArray(value) && value.length > 0 && isAttrs(value[0])) return value.map((v) => attrsToWire(v as InodeAttrs));
   return value;
 }
