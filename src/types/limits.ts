@@ -398,6 +398,13 @@ export const LIMITS = {
    */
   fuseWriteBlockBytes: 256 * 1024,
   /**
+   * FUSE: the block size of a new (or O_TRUNC) file whose first this-many bytes are written whole
+   * before its first flush: a copy, a download, a checkpoint. Wide blocks read back at disk speed
+   * (a 256 KiB object per read caps a cold sequential read well below it); small writes to such
+   * a file later rebuild a whole wide block.
+   */
+  fuseWideBlockBytes: 4 * 1024 * 1024,
+  /**
    * FUSE: one open file's unpublished bytes held in memory. Fully written blocks stream out to
    * the object store as they fill; past this the mount publishes what it holds.
    */
@@ -408,12 +415,16 @@ export const LIMITS = {
   fuseCleanBlocksCachedMaxBytes: 8 * 1024 * 1024,
   /** FUSE: blocks one open file streams out (or rebuilds for a publish) at once. */
   fuseBlockUploadsMax: 8,
+  /** FUSE: bytes of blocks one open file streams out at once (fewer uploads at a time of wide blocks). */
+  fuseBlockUploadsMaxBytes: 16 * 1024 * 1024,
   /** FUSE: bytes written (or published) between garbage collections the mount asks for. */
   fuseGcAfterWrittenBytes: 16 * 1024 * 1024,
   /** FUSE: bytes fetched per read of a file being read sequentially (one default block). */
   fuseReadaheadBytes: 4 * 1024 * 1024,
   /** FUSE: readahead windows a sequential reader keeps in flight ahead of itself. */
   fuseReadaheadWindows: 4,
+  /** FUSE: free block buffers of each size (small, wide) a mount keeps for the next file written (see buffer-pool.ts). */
+  fuseWriteBufferPoolBytes: 16 * 1024 * 1024,
   /** FUSE: free readahead window buffers a mount keeps for reuse (windows in use are not counted). */
   fuseReadaheadPoolBytes: 32 * 1024 * 1024,
 
@@ -540,7 +551,15 @@ assertLimit(LIMITS.nodeCacheFillPollMs < LIMITS.nodeCacheFillWaitMaxMs, "node ca
 assertLimit(LIMITS.checksumReadMaxAttempts >= 2, "a checksum mismatch must be read again once before it is EIO");
 assertLimit(LIMITS.fuseReadBufferBytes >= LIMITS.fuseMaxWriteBytes + 4096, "fuse read buffer below a max write plus headers");
 assertLimit(LIMITS.fuseMaxWriteBytes % 4096 === 0 && LIMITS.fuseMaxWriteBytes / 4096 <= 0xffff, "fuse max write not whole pages within max_pages");
-assertLimit(LIMITS.fuseOpenFileBufferedMaxBytes >= 2 * LIMITS.fuseMaxWriteBytes + LIMITS.fuseBlockUploadsMax * LIMITS.fuseWriteBlockBytes, "fuse open file memory below two writes and the uploads in flight");
+assertLimit(
+  LIMITS.fuseOpenFileBufferedMaxBytes >= 2 * LIMITS.fuseMaxWriteBytes + LIMITS.fuseBlockUploadsMaxBytes + LIMITS.fuseWideBlockBytes,
+  "fuse open file memory below two writes, the uploads in flight and a wide block waiting to be cut",
+);
+assertLimit(LIMITS.fuseBlockUploadsMaxBytes >= LIMITS.fuseBlockUploadsMax * LIMITS.fuseWriteBlockBytes && LIMITS.fuseBlockUploadsMaxBytes >= LIMITS.fuseWideBlockBytes, "fuse upload bytes below the uploads of small blocks or one wide block");
+assertLimit(
+  LIMITS.fuseWideBlockBytes % LIMITS.fuseWriteBlockBytes === 0 && LIMITS.fuseWideBlockBytes <= LIMITS.blockSizeMaxBytes && LIMITS.chunkSizeBytes % LIMITS.fuseWideBlockBytes === 0,
+  "fuse wide block not whole small blocks, or not a valid block size",
+);
 assertLimit(LIMITS.fuseWriteBlockBytes >= LIMITS.blockSizeMinBytes && LIMITS.fuseWriteBlockBytes <= LIMITS.blockSizeMaxBytes && LIMITS.chunkSizeBytes % LIMITS.fuseWriteBlockBytes === 0, "fuse write block not a valid block size");
 assertLimit(LIMITS.fusePreparedExpiryMs <= LIMITS.stagedExpiryMaxMs, "fuse prepare expiry above metad's largest");
 assertLimit(LIMITS.fuseReadaheadBytes >= LIMITS.fuseMaxWriteBytes, "fuse readahead below one kernel read");

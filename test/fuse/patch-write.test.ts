@@ -47,8 +47,22 @@ describe.skipIf(skip !== null)("patch writes through the mount", () => {
 
   const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
+  test("a file copied in front to back takes wide blocks; a small write into it rebuilds one", async () => {
+    await run("head -c 9437184 /dev/urandom > wide.bin", { cwd: mnt });
+    const before = await client.readFile("/wide.bin");
+    // 9 MiB: two wide blocks and a 1 MiB tail.
+    expect(await blocksOfCurrentGeneration("/wide.bin")).toBe(3);
+    await run("printf 'abc' | dd of=wide.bin bs=1 seek=5000000 conv=notrunc,fsync status=none", { cwd: mnt });
+    expect(await blocksOfCurrentGeneration("/wide.bin")).toBe(1);
+    const expected = new Uint8Array(before);
+    expected.set(new TextEncoder().encode("abc"), 5000000);
+    expect(sha(await client.readFile("/wide.bin"))).toBe(sha(expected));
+    expect(await run("sha256sum < wide.bin", { cwd: mnt })).toBe(`${sha(expected)}  -\n`);
+  });
+
   test("a write into the middle of a large file uploads only the touched block; others read the new bytes", async () => {
-    await run("head -c 8388608 /dev/urandom > big.bin", { cwd: mnt });
+    // Committed small first (as a database's first transaction is): the file keeps small blocks.
+    await run("printf x > big.bin && head -c 8388608 /dev/urandom | dd of=big.bin bs=1M conv=notrunc status=none", { cwd: mnt });
     const before = await client.readFile("/big.bin");
     expect(before.byteLength).toBe(8 * MiB);
     expect(await blocksOfCurrentGeneration("/big.bin")).toBe(32);

@@ -1,5 +1,6 @@
 import { FsError, LIMITS, nowNs, type ErrnoCode, type InodeAttrs } from "../../types/index.ts";
 import type { AttrOverlay } from "./attrs.ts";
+import type { BufferPools } from "./buffer-pool.ts";
 import type { Node, NodeTable } from "./node-table.ts";
 import { PatchBody, type PatchTarget } from "./patch-body.ts";
 import type { NodeSource, PatchIo } from "./source.ts";
@@ -41,6 +42,8 @@ export class Bodies {
   constructor(
     private readonly source: NodeSource,
     private readonly nodes: NodeTable,
+    /** Block buffers of open bodies, reused from file to file. */
+    private readonly buffers: BufferPools,
   ) {}
 
   /** A handle that may write opened; `truncate` starts the body empty (O_TRUNC, or a new file). */
@@ -49,7 +52,7 @@ export class Bodies {
     body.writers++;
     if (truncate) {
       body.patch?.dispose();
-      body.patch = PatchBody.empty(this.io(), this.targetOf(node), node.attrs.generation);
+      body.patch = PatchBody.empty(this.io(), this.targetOf(node), node.attrs.generation, this.buffers);
       body.loading = null;
     }
   }
@@ -102,15 +105,16 @@ export class Bodies {
   }
 
   /**
-   * Every kernel WRITE arrives in its own copy (up to 1 MiB), garbage once it is in the body;
-   * the collector is told to run after each fuseGcAfterWrittenBytes, or a 1 GiB copy would hold
-   * hundreds of MiB of dead request buffers at its peak.
+   * Blocks rebuilt for a publish are garbage once put; the collector is nudged after each
+   * fuseGcAfterWrittenBytes. Not a full collection: that also hands freed memory back to the
+   * OS, and the next MiBs touched then cost a page fault per 4 KiB (a 1 GiB copy took twice as
+   * long). Write requests and streamed blocks do not add to it: their buffers are reused.
    */
   private collectAfter(bytes: number): void {
     this.writtenSinceGcBytes += bytes;
     if (this.writtenSinceGcBytes < LIMITS.fuseGcAfterWrittenBytes) return;
     this.writtenSinceGcBytes = 0;
-    Bun.gc(true);
+    Bun.gc(false);
   }
 
   /** Truncate of a node with an open body: it changes the body, and the publish carries it. */
@@ -119,7 +123,7 @@ export class Bodies {
     if (!body || body.writers === 0) return false;
     await this.serial(body, async () => {
       // Truncating to empty needs nothing of the old body: no point fetching its blocks first.
-      if (sizeBytes === 0 && !body.patch) body.patch = PatchBody.empty(this.io(), this.targetOf(node), node.attrs.generation);
+      if (sizeBytes === 0 && !body.patch) body.patch = PatchBody.empty(this.io(), this.targetOf(node), node.attrs.generation, this.buffers);
       await (await this.load(node, body)).truncate(sizeBytes);
       this.changed(body);
     });
@@ -287,8 +291,8 @@ export class Bodies {
     if (body.patch) return Promise.resolve(body.patch);
     body.loading ??= (async () => {
       const patch = node.attrs.sizeBytes === 0 && node.attrs.generation === 0
-        ? PatchBody.empty(this.io(), this.targetOf(node), 0)
-        : await PatchBody.load(this.io(), this.targetOf(node));
+        ? PatchBody.empty(this.io(), this.targetOf(node), 0, this.buffers)
+        : await PatchBody.load(this.io(), this.targetOf(node), this.buffers);
       body.patch ??= patch;
       return body.patch;
     })().finally(() => (body.loading = null));

@@ -11,7 +11,7 @@ import { miscOps } from "./misc-ops.ts";
 import { NodeTable } from "./node-table.ts";
 import { Handles, type FileHandle } from "./open-files.ts";
 import { SiblingPrefetch } from "./sibling-prefetch.ts";
-import { BufferPool } from "./buffer-pool.ts";
+import { BufferPool, BufferPools } from "./buffer-pool.ts";
 import { PublishedBodies } from "./published-bodies.ts";
 import { XattrPages } from "./xattr-pages.ts";
 import type { NodeSource } from "./source.ts";
@@ -68,7 +68,7 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     nodes,
     files,
     dirs: new Handles<DirHandle>(),
-    bodies: new Bodies(source, nodes),
+    bodies: new Bodies(source, nodes, new BufferPools([LIMITS.fuseWriteBlockBytes, LIMITS.fuseWideBlockBytes], LIMITS.fuseWriteBufferPoolBytes)),
     orphans: new Set(),
     prefetch,
     published,

@@ -30,3 +30,22 @@ export class BufferPool {
     return this.free.length;
   }
 }
+
+/** Pools of a few sizes; a buffer of any other size is made fresh and left to the collector. */
+export class BufferPools {
+  private readonly pools = new Map<number, BufferPool>();
+
+  constructor(sizesBytes: readonly number[], keptMaxBytesEach: number) {
+    for (const size of sizesBytes) this.pools.set(size, new BufferPool(size, keptMaxBytesEach));
+  }
+
+  /** A buffer of `bytes`: zeroed when fresh, else holding whatever its last user left in it. */
+  acquire(bytes: number): Uint8Array {
+    return this.pools.get(bytes)?.acquire() ?? new Uint8Array(bytes);
+  }
+
+  /** Gives a buffer back; the caller must not touch it afterwards. */
+  release(buffer: Uint8Array): void {
+    this.pools.get(buffer.byteLength)?.release(buffer);
+  }
+}

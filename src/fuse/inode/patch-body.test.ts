@@ -1,10 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { LIMITS, type BodyManifest, type PreparedPublish } from "../../types/index.ts";
+import { BufferPools } from "./buffer-pool.ts";
 import { CleanBlocks } from "./clean-blocks.ts";
 import { PatchBody, type PatchTarget } from "./patch-body.ts";
 import type { PatchIo } from "./source.ts";
 
 const BLOCK = LIMITS.fuseWriteBlockBytes;
+const pools = () => new BufferPools([BLOCK, LIMITS.fuseWideBlockBytes], 4 * LIMITS.fuseWideBlockBytes);
 
 /** An object store and metad in memory: bodies by generation as plain bytes, puts counted. */
 function fakes() {
@@ -60,7 +62,11 @@ async function publish(body: PatchBody, f: ReturnType<typeof fakes>): Promise<vo
 describe("PatchBody", () => {
   test("full blocks stream out while written; a later small write puts one block and shares the rest", async () => {
     const f = fakes();
-    const body = PatchBody.empty(f.io, f.target, 0);
+    const body = PatchBody.empty(f.io, f.target, 0, pools());
+    // Flushed before a wide block was written whole: small blocks from here on.
+    await body.write(0, new Uint8Array(10));
+    await publish(body, f);
+    f.puts.length = 0;
     const data = new Uint8Array(8 * BLOCK).map((_, i) => i % 251);
     for (let at = 0; at < data.byteLength; at += 100_000) await body.write(at, data.subarray(at, at + 100_000));
     expect(body.bufferedBytes).toBeLessThan(2 * BLOCK);
@@ -78,7 +84,7 @@ describe("PatchBody", () => {
 
   test("truncate then grow reads zeros past the cut; the publish carries both", async () => {
     const f = fakes();
-    const body = PatchBody.empty(f.io, f.target, 0);
+    const body = PatchBody.empty(f.io, f.target, 0, pools());
     await body.write(0, new Uint8Array(2 * BLOCK + 50).fill(7));
     await publish(body, f);
     await body.truncate(BLOCK + 5);
@@ -94,7 +100,7 @@ describe("PatchBody", () => {
 
   test("a block ends where its bytes do: a grown size and a write far past the end leave holes, counted before the publish", async () => {
     const f = fakes();
-    const body = PatchBody.empty(f.io, f.target, 0);
+    const body = PatchBody.empty(f.io, f.target, 0, pools());
     await body.write(0, new Uint8Array(4096).fill(3));
     await body.truncate(10 * BLOCK);
     await body.write(6 * BLOCK + 10, new Uint8Array([5]));
@@ -118,7 +124,7 @@ describe("PatchBody", () => {
 
   test("a block this mount built is rebuilt from memory, not read back", async () => {
     const f = fakes();
-    const body = PatchBody.empty(f.io, f.target, 0);
+    const body = PatchBody.empty(f.io, f.target, 0, pools());
     await body.write(0, new Uint8Array(5000).fill(1));
     await publish(body, f);
     const readsBefore = f.reads();
@@ -127,6 +133,114 @@ describe("PatchBody", () => {
     expect(f.reads()).toBe(readsBefore);
     expect(f.current()[100]).toBe(2);
     expect(f.current()[4999]).toBe(1);
+  });
+});
+
+describe("PatchBody block width", () => {
+  const WIDE = LIMITS.fuseWideBlockBytes;
+  const pattern = (n: number, seed = 0) => new Uint8Array(n).map((_, i) => (i * 7 + seed) % 253);
+  const blockSizes = (manifest: BodyManifest) => manifest.chunks.flatMap((c) => c.blocks.map((b) => b.lengthBytes));
+
+  test("a new file written front to back takes wide blocks, streamed out as they fill", async () => {
+    const f = fakes();
+    const body = PatchBody.empty(f.io, f.target, 0, pools());
+    const data = pattern(2 * WIDE + 100_000);
+    for (let at = 0; at < data.byteLength; at += 1 << 20) await body.write(at, data.subarray(at, at + (1 << 20)));
+    // The first two wide blocks left as they filled; only the tail is held.
+    expect(body.bufferedBytes).toBeLessThanOrEqual(WIDE);
+    await body.drain();
+    expect(f.puts.length).toBe(2);
+    expect(Buffer.from(await body.read(WIDE - 5, 10)).equals(Buffer.from(data.subarray(WIDE - 5, WIDE + 5)))).toBe(true);
+    const built = await body.prepareManifest();
+    expect(built.manifest.summary.blockSizeBytes).toBe(WIDE);
+    expect(blockSizes(built.manifest)).toEqual([WIDE, WIDE, 100_000]);
+    const { attrs, next } = await f.io.publishManifest(1, "f", built.prepared.prepareId, built.manifest, { ifGeneration: body.generation });
+    body.published(built.manifest, attrs.generation, next);
+    expect(Buffer.from(f.current()).equals(Buffer.from(data))).toBe(true);
+    // A small write later rebuilds one wide block and shares the others.
+    f.puts.length = 0;
+    await body.write(WIDE + 3, new Uint8Array([9, 9]));
+    await publish(body, f);
+    expect(f.puts.length).toBe(1);
+    data.set([9, 9], WIDE + 3);
+    expect(Buffer.from(f.current()).equals(Buffer.from(data))).toBe(true);
+  });
+
+  test("reads while the width is being chosen see every write, before and after the slots merge", async () => {
+    const f = fakes();
+    const body = PatchBody.empty(f.io, f.target, 0, pools());
+    const data = pattern(WIDE, 3);
+    const half = WIDE / 2;
+    await body.write(0, data.subarray(0, half));
+    expect(f.puts.length).toBe(0);
+    expect(Buffer.from(await body.read(half - 4, 8)).equals(Buffer.from([...data.subarray(half - 4, half)]))).toBe(true);
+    // Begun at half the size, answered after the write that merges the slots.
+    const reading = body.read(1000, half);
+    await body.write(half, data.subarray(half));
+    expect(Buffer.from(await reading).equals(Buffer.from(data.subarray(1000, half)))).toBe(true);
+    expect(Buffer.from(await body.read(half - 4, 8)).equals(Buffer.from(data.subarray(half - 4, half + 4)))).toBe(true);
+    await publish(body, f);
+    expect(blockSizes((await body.prepareManifest()).manifest)).toEqual([WIDE]);
+    expect(Buffer.from(f.current()).equals(Buffer.from(data))).toBe(true);
+  });
+
+  test("a flush before the first wide block is whole keeps small blocks (a database's first commit)", async () => {
+    const f = fakes();
+    const body = PatchBody.empty(f.io, f.target, 0, pools());
+    await body.write(0, pattern(8192));
+    await publish(body, f);
+    const data = pattern(WIDE + BLOCK);
+    await body.write(0, data);
+    await publish(body, f);
+    expect(f.puts.length).toBe(1 + (WIDE + BLOCK) / BLOCK);
+    expect(Buffer.from(f.current()).equals(Buffer.from(data))).toBe(true);
+  });
+
+  test("a full block past the first wide one, written first, keeps small blocks and streams them out", async () => {
+    const f = fakes();
+    const body = PatchBody.empty(f.io, f.target, 0, pools());
+    const data = pattern(WIDE + 2 * BLOCK, 5);
+    await body.write(WIDE, data.subarray(WIDE, WIDE + BLOCK));
+    await body.drain();
+    expect(f.puts.length).toBe(1);
+    await body.write(0, data.subarray(0, WIDE));
+    await body.write(WIDE + BLOCK, data.subarray(WIDE + BLOCK));
+    await publish(body, f);
+    expect(f.puts.length).toBe((WIDE + 2 * BLOCK) / BLOCK);
+    expect(Buffer.from(f.current()).equals(Buffer.from(data))).toBe(true);
+  });
+
+  test("a reused block buffer's old bytes never reach a file: only written ranges are published", async () => {
+    const f = fakes();
+    const shared = pools();
+    const first = PatchBody.empty(f.io, f.target, 0, shared);
+    await first.write(0, new Uint8Array(WIDE).fill(0xee));
+    await publish(first, f);
+    // The wide buffer went back to the pool full of 0xee; small ones too once streamed.
+    // The same file opened again with O_TRUNC: an empty body over the generation just published.
+    const second = PatchBody.empty(f.io, f.target, first.generation, shared);
+    await second.write(0, new Uint8Array(10));
+    await publish(second, f);
+    await second.write(1000, new Uint8Array(BLOCK - 1000).fill(1));
+    await second.write(BLOCK, new Uint8Array(BLOCK).fill(2));
+    await publish(second, f);
+    const expected = new Uint8Array(2 * BLOCK);
+    expected.fill(1, 1000, BLOCK).fill(2, BLOCK);
+    expect(Buffer.from(f.current()).equals(Buffer.from(expected))).toBe(true);
+  });
+
+  test("a file that had blocks keeps their size, however it is written", async () => {
+    const f = fakes();
+    const first = PatchBody.empty(f.io, f.target, 0, pools());
+    await first.write(0, pattern(100));
+    await publish(first, f);
+    const key = f.puts[0]!;
+    f.puts.length = 0;
+    const stored = { generation: 10, sizeBytes: 100, summary: { blockSizeBytes: BLOCK } as never, chunks: [{ chunkIndex: 0, blocks: [{ key, offsetInChunk: 0, lengthBytes: 100, objectOffset: 0 }] }] };
+    const body = await PatchBody.load({ ...f.io, bodyManifest: async () => stored }, f.target, pools());
+    await body.write(0, pattern(WIDE));
+    await body.drain();
+    expect(f.puts.length).toBe(WIDE / BLOCK);
   });
 });
 

@@ -1,5 +1,6 @@
 import { FsError, LIMITS, type BlockRef, type BodyManifest, type InodeId, type PreparedPublish } from "../../types/index.ts";
 import { addRange, clipRanges, coversSlot, emptyBase, freshBlock, mergeSlot, patchBase, patchManifest, type PatchBase } from "../../sdk/body-patch.ts";
+import type { BufferPools } from "./buffer-pool.ts";
 import { CleanBlocks } from "./clean-blocks.ts";
 import type { PatchIo } from "./source.ts";
 
@@ -9,6 +10,12 @@ import type { PatchIo } from "./source.ts";
 // prepare of the coming publish) and leaves memory; what the file holds in memory stays under
 // LIMITS.fuseOpenFileBufferedMaxBytes. The publish uploads only the touched slots (rebuilding a
 // partly written one over the base block's bytes) and shares every other block of the base.
+//
+// A body that starts empty has no block size yet: its slots are small (fuseWriteBlockBytes) and
+// none streams out until its first wide block (fuseWideBlockBytes) is written whole, when they
+// merge into wide slots (a copy, a download: reads of it come back at disk speed), or until
+// something says the file is not written front to back (a flush, an fsync, a full slot past the
+// first wide one: a database), when it keeps small blocks, which make small writes cheap.
 
 interface Slot {
   /** Written bytes at their in-slot offsets (grown as needed, at most one block). */
@@ -51,26 +58,31 @@ export class PatchBody {
   /** Bytes of blocks put since the open (streamed and rebuilt): garbage to collect once uploaded. */
   bytesPut = 0;
   sizeBytes: number;
+  /** The body started empty and its block size is not chosen yet (see above). */
+  private choosingWidth: boolean;
 
   private constructor(
     private readonly io: PatchIo,
     private readonly target: PatchTarget,
     base: PatchBase,
+    /** Whole-block buffers come from here and go back once streamed out: fresh memory costs a page fault per 4 KiB. */
+    private readonly buffers: BufferPools,
   ) {
     this.base = base;
     this.sizeBytes = base.sizeBytes;
     this.baseValidBytes = base.sizeBytes;
+    this.choosingWidth = base.blocks.size === 0 && base.sizeBytes === 0;
   }
 
   /** A body that starts empty (new file, O_TRUNC) over `generation`, which it replaces. */
-  static empty(io: PatchIo, target: PatchTarget, generation: number): PatchBody {
-    return new PatchBody(io, target, emptyBase(generation, LIMITS.chunkSizeBytes, LIMITS.fuseWriteBlockBytes));
+  static empty(io: PatchIo, target: PatchTarget, generation: number, buffers: BufferPools): PatchBody {
+    return new PatchBody(io, target, emptyBase(generation, LIMITS.chunkSizeBytes, LIMITS.fuseWriteBlockBytes), buffers);
   }
 
   /** A body over the file's current generation, its blocks as metad stores them. */
-  static async load(io: PatchIo, target: PatchTarget): Promise<PatchBody> {
+  static async load(io: PatchIo, target: PatchTarget, buffers: BufferPools): Promise<PatchBody> {
     const stored = await io.bodyManifest(target.inode);
-    return new PatchBody(io, target, patchBase(stored, LIMITS.chunkSizeBytes, LIMITS.fuseWriteBlockBytes));
+    return new PatchBody(io, target, patchBase(stored, LIMITS.chunkSizeBytes, LIMITS.fuseWriteBlockBytes), buffers);
   }
 
   get generation(): number {
@@ -95,9 +107,51 @@ export class PatchBody {
       slot.bytes!.set(data.subarray(from, from + n), inSlot);
       slot.dirty = addRange(slot.dirty, inSlot, inSlot + n);
       from += n;
-      if (coversSlot(slot.dirty, blockBytes)) await this.streamOut(index, slot);
+      if (!this.choosingWidth && coversSlot(slot.dirty, blockBytes)) await this.streamOut(index, slot);
     }
     this.sizeBytes = Math.max(this.sizeBytes, endBytes);
+    if (this.choosingWidth) await this.chooseWidth();
+  }
+
+  /** The block size of bodies that started empty: wide once the first wide block is written whole, small when a full slot lies past it. */
+  private async chooseWidth(): Promise<void> {
+    const slotsPerWide = LIMITS.fuseWideBlockBytes / this.base.blockSizeBytes;
+    let fullSlots = 0;
+    for (const [index, slot] of this.slots) {
+      if (!coversSlot(slot.dirty, this.base.blockSizeBytes)) continue;
+      if (index >= slotsPerWide) return await this.keepNarrow();
+      fullSlots++;
+    }
+    if (fullSlots < slotsPerWide) return;
+    this.widen();
+    for (const [index, slot] of this.slots) if (coversSlot(slot.dirty, this.base.blockSizeBytes)) await this.streamOut(index, slot);
+  }
+
+  /** Small blocks from now on: the full slots held while choosing stream out. */
+  private async keepNarrow(): Promise<void> {
+    this.choosingWidth = false;
+    for (const [index, slot] of this.slots) if (coversSlot(slot.dirty, this.base.blockSizeBytes)) await this.streamOut(index, slot);
+  }
+
+  /** Merges the small slots (none streamed out yet, nothing published) into wide ones. */
+  private widen(): void {
+    const narrowBytes = this.base.blockSizeBytes;
+    const narrow = [...this.slots];
+    this.slots.clear();
+    this.base = { ...this.base, blockSizeBytes: LIMITS.fuseWideBlockBytes };
+    this.choosingWidth = false;
+    for (const [index, slot] of narrow) {
+      const at = index * narrowBytes;
+      const wide = this.slotAt(Math.floor(at / LIMITS.fuseWideBlockBytes));
+      const inWide = at % LIMITS.fuseWideBlockBytes;
+      if (slot.bytes) {
+        this.grow(wide, inWide + slot.bytes.byteLength);
+        wide.bytes!.set(slot.bytes, inWide);
+      }
+      for (const [from, to] of slot.dirty) wide.dirty = addRange(wide.dirty, inWide + from, inWide + to);
+      // Its bytes stay with the old slot too: a read that began before the merge still uses it.
+      this.bufferedBytes -= slot.bytes?.byteLength ?? 0;
+    }
   }
 
   /** Bytes [offset, offset + length) clipped at the end; holes read as zeros. */
@@ -105,27 +159,29 @@ export class PatchBody {
     const endBytes = Math.min(this.sizeBytes, offsetBytes + lengthBytes);
     if (endBytes <= offsetBytes) return EMPTY;
     const out = new Uint8Array(endBytes - offsetBytes);
-    const baseEndBytes = Math.min(endBytes, this.baseValidBytes, this.base.sizeBytes);
-    if (baseEndBytes > offsetBytes) out.set(this.cleanBlocks.range(offsetBytes, baseEndBytes, this.base.blockSizeBytes) ?? (await this.target.readBase(offsetBytes, baseEndBytes - offsetBytes, this.base.generation)));
+    // The slots as they are now: a write meanwhile may merge them into wide ones (see widen).
     const blockBytes = this.base.blockSizeBytes;
+    const touched: Array<[number, Slot]> = [];
     for (let index = Math.floor(offsetBytes / blockBytes); index * blockBytes < endBytes; index++) {
       const slot = this.slots.get(index);
-      if (slot) await this.overlay(out, offsetBytes, index, slot);
+      if (slot) touched.push([index * blockBytes, slot]);
     }
+    const baseEndBytes = Math.min(endBytes, this.baseValidBytes, this.base.sizeBytes);
+    if (baseEndBytes > offsetBytes) out.set(this.cleanBlocks.range(offsetBytes, baseEndBytes, blockBytes) ?? (await this.target.readBase(offsetBytes, baseEndBytes - offsetBytes, this.base.generation)));
+    for (const [slotStart, slot] of touched) await this.overlay(out, offsetBytes, slotStart, blockBytes, slot);
     return out;
   }
 
-  /** Lays slot `index`'s bytes over `out` (which starts at file offset `outStart` and holds the base's). */
-  private async overlay(out: Uint8Array, outStart: number, index: number, slot: Slot): Promise<void> {
+  /** Lays the bytes of the slot at `slotStart` over `out` (which starts at file offset `outStart` and holds the base's). */
+  private async overlay(out: Uint8Array, outStart: number, slotStart: number, blockBytes: number, slot: Slot): Promise<void> {
     if (slot.uploading) await slot.uploading.catch(() => undefined);
-    const slotStart = index * this.base.blockSizeBytes;
     const place = (bytes: Uint8Array, from: number, to: number) => {
       const a = Math.max(slotStart + from, outStart);
       const b = Math.min(slotStart + to, outStart + out.byteLength);
       if (b > a) out.set(bytes.subarray(a - slotStart, b - slotStart), a - outStart);
     };
     const zeroFrom = Math.max(slotStart + slot.underlyingEndBytes, outStart) - outStart;
-    if (zeroFrom < out.byteLength) out.fill(0, zeroFrom, Math.min(out.byteLength, slotStart + this.base.blockSizeBytes - outStart));
+    if (zeroFrom < out.byteLength) out.fill(0, zeroFrom, Math.min(out.byteLength, slotStart + blockBytes - outStart));
     if (slot.uploaded) {
       const bytes = await this.io.getBlock(slot.uploaded.key, slot.uploaded.lengthBytes);
       place(bytes, 0, Math.min(slot.underlyingEndBytes, bytes.byteLength));
@@ -156,12 +212,14 @@ export class PatchBody {
    * of the new generation, with the prepare it was uploaded under.
    */
   async prepareManifest(): Promise<{ prepared: PreparedPublish; manifest: BodyManifest; sharesBase: boolean }> {
+    // Flushed before its first wide block was written whole: small blocks for good.
+    this.choosingWidth = false;
     await this.drain();
     this.builtSlots.clear();
     const prepared = await this.preparedFor();
     const replaced = new Map<number, BlockRef | null>();
     const work = [...this.slots].filter(([index]) => index * this.base.blockSizeBytes < this.sizeBytes);
-    await runLimited(work, LIMITS.fuseBlockUploadsMax, async ([index, slot]) => replaced.set(index, await this.rebuilt(prepared, index, slot)));
+    await runLimited(work, this.uploadsMax(), async ([index, slot]) => replaced.set(index, await this.rebuilt(prepared, index, slot)));
     const manifest = patchManifest(this.base, { sizeBytes: this.sizeBytes, baseValidBytes: this.baseValidBytes, replaced, producer: "nokv-fuse" });
     const fresh = prepared.keyPrefix + "/";
     const sharesBase = manifest.chunks.some((chunk) => chunk.blocks.some((block) => !block.key.startsWith(fresh)));
@@ -272,7 +330,7 @@ export class PatchBody {
   /** A whole block was written: put it now under the coming publish's prepare, and free its bytes. */
   private async streamOut(index: number, slot: Slot): Promise<void> {
     if (this.streamError !== null) return;
-    while (this.uploads.size >= LIMITS.fuseBlockUploadsMax) await Promise.race(this.uploads);
+    while (this.uploads.size >= this.uploadsMax()) await Promise.race(this.uploads);
     const prepared = await this.preparedFor().catch((err: unknown) => void (this.streamError = err));
     if (!prepared || slot.uploading || !coversSlot(slot.dirty, this.base.blockSizeBytes)) return;
     const bytes = slot.bytes!;
@@ -295,6 +353,11 @@ export class PatchBody {
     this.uploads.add(upload);
   }
 
+  /** Blocks put at once: fuseBlockUploadsMax, fewer when they are wide. */
+  private uploadsMax(): number {
+    return Math.max(1, Math.min(LIMITS.fuseBlockUploadsMax, Math.floor(LIMITS.fuseBlockUploadsMaxBytes / this.base.blockSizeBytes)));
+  }
+
   /**
    * The prepare of the coming publish (made once per publish). A file with no name (unlinked
    * while open, O_TMPFILE) streams out under a prepare by inode, so it too stays within its
@@ -311,11 +374,16 @@ export class PatchBody {
   private async slotFor(index: number): Promise<Slot> {
     let slot = this.slots.get(index);
     if (slot?.uploading) await slot.uploading.catch(() => undefined);
-    slot = this.slots.get(index);
-    if (slot) return slot;
+    return this.slots.get(index) ?? this.slotAt(index);
+  }
+
+  /** The slot at `index`, made (empty) when there is none. */
+  private slotAt(index: number): Slot {
+    const existing = this.slots.get(index);
+    if (existing) return existing;
     const slotStart = index * this.base.blockSizeBytes;
     const underlyingEndBytes = Math.max(0, Math.min(this.base.blockSizeBytes, Math.min(this.baseValidBytes, this.base.sizeBytes) - slotStart));
-    slot = { bytes: null, dirty: [], underlyingEndBytes, uploaded: null, uploading: null };
+    const slot: Slot = { bytes: null, dirty: [], underlyingEndBytes, uploaded: null, uploading: null };
     this.slots.set(index, slot);
     return slot;
   }
@@ -324,20 +392,27 @@ export class PatchBody {
   private grow(slot: Slot, neededBytes: number): void {
     const had = slot.bytes?.byteLength ?? 0;
     if (had >= neededBytes) return;
-    let capacity = Math.max(FIRST_CAPACITY_BYTES, had);
+    // A write of a small block's worth or more is a writer filling the slot: no doubling copies.
+    let capacity = neededBytes >= LIMITS.fuseWriteBlockBytes ? this.base.blockSizeBytes : Math.max(FIRST_CAPACITY_BYTES, had);
     while (capacity < neededBytes) capacity *= 2;
-    const grown = new Uint8Array(Math.min(this.base.blockSizeBytes, capacity));
+    // Only bytes under the dirty ranges are ever read, so a reused buffer's old contents do no harm.
+    const grown = this.buffers.acquire(Math.min(this.base.blockSizeBytes, capacity));
     if (slot.bytes) grown.set(slot.bytes);
     slot.bytes = grown;
     this.bufferedBytes += grown.byteLength - had;
   }
 
+  /** Frees a slot's bytes once nothing is dirty in it: no read will look at them again. */
   private free(slot: Slot): void {
-    this.bufferedBytes -= slot.bytes?.byteLength ?? 0;
+    if (!slot.bytes) return;
+    this.bufferedBytes -= slot.bytes.byteLength;
+    if (slot.dirty.length === 0) this.buffers.release(slot.bytes);
     slot.bytes = null;
   }
 
   private dropSlot(index: number, slot: Slot): void {
+    // A read that began before the drop finds nothing of it left to lay over the base.
+    slot.dirty = [];
     this.free(slot);
     this.slots.delete(index);
   }

@@ -73,14 +73,17 @@ export class FuseMount {
     const consumer = new RingConsumer(ring);
     let onReady!: () => void;
     this.ready = new Promise((resolve) => (onReady = resolve));
-    void consumer.run((request) => {
+    void consumer.run((request, done) => {
       const wasReady = this.session.conn !== null;
-      void this.session.dispatch(request).then(
-        () => {
-          if (!wasReady && this.session.conn !== null) onReady();
-        },
-        (err: unknown) => console.error("nokv fuse: dispatch failed:", err),
-      );
+      void this.session
+        .dispatch(request)
+        .then(
+          () => {
+            if (!wasReady && this.session.conn !== null) onReady();
+          },
+          (err: unknown) => console.error("nokv fuse: dispatch failed:", err),
+        )
+        .finally(done);
     });
     this.closed = new Promise((resolve) => {
       this.reader.onmessage = (event: MessageEvent<ReaderClosed>) => {

@@ -1,12 +1,23 @@
+import { OPCODE } from "./abi.ts";
+
 // A single-producer, single-consumer ring of request slots in shared memory: the reader thread
 // read(2)s a request straight into a free slot and bumps `produced`; the main thread copies it
 // out, bumps `consumed`, and dispatches. A hand-off costs a few microseconds (Atomics) instead of
 // the tens a postMessage takes, and each of a FUSE operation's several requests pays it.
+//
+// A WRITE's copy goes into a reused buffer, given back once its handler is done: a fresh MiB per
+// write cost a page fault per 4 KiB on this kind of VM, more than the rest of the write. Only
+// WRITE: its handler copies the data into the file's body before it returns, where another
+// handler may keep a view of its request (an xattr value, say).
 
 /** Control words: [produced, consumed, then one length per slot]. */
 const PRODUCED = 0;
 const CONSUMED = 1;
 const LENGTHS = 2;
+/** fuse_in_header: the opcode is the u32 after the length. */
+const OPCODE_OFFSET = 4;
+/** Reused WRITE buffers kept while no write holds them (each is one slot's size). */
+const SPARE_WRITE_BUFFERS_MAX = 8;
 
 export interface RingMemory {
   control: SharedArrayBuffer;
@@ -59,14 +70,15 @@ export class RingConsumer {
   private readonly slots: Uint8Array;
   private consumed = 0;
   private stopped = false;
+  private readonly spareWriteBuffers: Uint8Array[] = [];
 
   constructor(private readonly memory: RingMemory) {
     this.control = new Int32Array(memory.control);
     this.slots = new Uint8Array(memory.slots);
   }
 
-  /** Calls `take` with a copy of each request, in order, until stop(). */
-  async run(take: (request: Uint8Array) => void): Promise<void> {
+  /** Calls `take` with a copy of each request, in order, until stop(); `done` must be called once the request is handled. */
+  async run(take: (request: Uint8Array, done: () => void) => void): Promise<void> {
     while (!this.stopped) {
       const produced = Atomics.load(this.control, PRODUCED);
       if (produced === this.consumed) {
@@ -78,11 +90,20 @@ export class RingConsumer {
         const slot = this.consumed % this.memory.slotCount;
         const at = slot * this.memory.slotBytes;
         // A copy, so the slot is free again at once while the handler runs as long as it needs.
-        const request = this.slots.slice(at, at + Atomics.load(this.control, LENGTHS + slot));
+        const bytes = this.slots.subarray(at, at + Atomics.load(this.control, LENGTHS + slot));
+        const isWrite = bytes.byteLength > OPCODE_OFFSET + 4 && new DataView(bytes.buffer, bytes.byteOffset + OPCODE_OFFSET, 4).getUint32(0, true) === OPCODE.WRITE;
+        const buffer = isWrite ? (this.spareWriteBuffers.pop() ?? new Uint8Array(this.memory.slotBytes)) : null;
+        let request: Uint8Array;
+        if (buffer) {
+          buffer.set(bytes);
+          request = buffer.subarray(0, bytes.byteLength);
+        } else request = bytes.slice();
         this.consumed++;
         Atomics.store(this.control, CONSUMED, this.consumed);
         Atomics.notify(this.control, CONSUMED);
-        take(request);
+        take(request, () => {
+          if (buffer && this.spareWriteBuffers.length < SPARE_WRITE_BUFFERS_MAX) this.spareWriteBuffers.push(buffer);
+        });
       }
     }
   }
