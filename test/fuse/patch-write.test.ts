@@ -187,7 +187,30 @@ describe.skipIf(skip !== null)("patch writes through the mount", () => {
     expect(asked("prepare")).toBeLessThanOrEqual(1);
     expect(asked("setattr")).toBe(0);
   }, 120_000);
+
+  test("a chown to the owner a setuid file already has, while it is open for writing, still clears setuid at metad", async () => {
+    const path = join(mnt, "suid.bin");
+    await run(`printf x > ${path} && chmod 6755 ${path}`);
+    expect((await client.stat("/suid.bin")).mode & 0o7777).toBe(0o6755);
+    const before = metad.metad.stats.opStats().get("setattr")?.count ?? 0;
+    const out = await run(`/usr/bin/python3 -c '${PY_SAME_OWNER_CHOWN}' ${path}`);
+    // Root's chown drops both bits of an executable, as the kernel asks (HANDLE_KILLPRIV_V2).
+    expect(out.trim()).toBe("755");
+    expect(metad.metad.stats.opStats().get("setattr")?.count ?? 0).toBeGreaterThan(before);
+    expect((await client.stat("/suid.bin")).mode & 0o7777).toBe(0o755);
+  }, 60_000);
 });
+
+/** argv: path. Opens it for writing, chowns it to its own owner while open, prints its mode (octal). */
+const PY_SAME_OWNER_CHOWN = `
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+os.write(fd, b"y")
+st = os.fstat(fd)
+os.fchown(fd, st.st_uid, st.st_gid)
+print(oct(os.fstat(fd).st_mode & 0o7777)[2:])
+os.close(fd)
+`;
 
 /** argv: database, transactions (0: create the table). Prints "ok <rows>". */
 const PY_SQLITE_COSTS = `
