@@ -210,6 +210,18 @@ describe("PatchBody block width", () => {
     expect(Buffer.from(f.current()).equals(Buffer.from(data))).toBe(true);
   });
 
+  test("scattered small writes past the first wide block keep small blocks", async () => {
+    const f = fakes();
+    const body = PatchBody.empty(f.io, f.target, 0, pools());
+    for (let k = 0; k < 20; k++) await body.write(WIDE + k * 2 * BLOCK, pattern(100, k));
+    await body.write(0, pattern(WIDE));
+    await body.drain();
+    // Chosen small at the 18th scattered slot: the first wide block streamed out as 16 small ones.
+    expect(f.puts.length).toBe(WIDE / BLOCK);
+    await publish(body, f);
+    expect(blockSizes((await body.prepareManifest()).manifest).slice(0, 2)).toEqual([BLOCK, BLOCK]);
+  });
+
   test("a reused block buffer's old bytes never reach a file: only written ranges are published", async () => {
     const f = fakes();
     const shared = pools();

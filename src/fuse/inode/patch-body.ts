@@ -116,20 +116,19 @@ export class PatchBody {
   /** The block size of bodies that started empty: wide once the first wide block is written whole, small when a full slot lies past it. */
   private async chooseWidth(): Promise<void> {
     const slotsPerWide = LIMITS.fuseWideBlockBytes / this.base.blockSizeBytes;
+    // A front-to-back writer holds the first wide block's slots and the one its last write spilled
+    // into; more is scattered writing, and bounds this check's cost per write.
+    let narrow = this.slots.size > slotsPerWide + 1;
     let fullSlots = 0;
-    for (const [index, slot] of this.slots) {
+    for (const [index, slot] of narrow ? [] : this.slots) {
       if (!coversSlot(slot.dirty, this.base.blockSizeBytes)) continue;
-      if (index >= slotsPerWide) return await this.keepNarrow();
+      if (index >= slotsPerWide) narrow = true;
       fullSlots++;
     }
-    if (fullSlots < slotsPerWide) return;
-    this.widen();
-    for (const [index, slot] of this.slots) if (coversSlot(slot.dirty, this.base.blockSizeBytes)) await this.streamOut(index, slot);
-  }
-
-  /** Small blocks from now on: the full slots held while choosing stream out. */
-  private async keepNarrow(): Promise<void> {
-    this.choosingWidth = false;
+    if (narrow) this.choosingWidth = false;
+    else if (fullSlots === slotsPerWide) this.widen();
+    else return;
+    // Chosen: the full slots held while choosing stream out.
     for (const [index, slot] of this.slots) if (coversSlot(slot.dirty, this.base.blockSizeBytes)) await this.streamOut(index, slot);
   }
 
@@ -342,6 +341,7 @@ export class PatchBody {
         slot.uploaded = block;
         slot.underlyingEndBytes = block.lengthBytes;
         slot.dirty = [];
+        slot.uploading = null;
         this.free(slot);
       })
       .catch((err: unknown) => void (this.streamError = err))
@@ -402,11 +402,11 @@ export class PatchBody {
     this.bufferedBytes += grown.byteLength - had;
   }
 
-  /** Frees a slot's bytes once nothing is dirty in it: no read will look at them again. */
+  /** Frees a slot's bytes; they are reused once nothing is dirty in them and no put reads them. */
   private free(slot: Slot): void {
     if (!slot.bytes) return;
     this.bufferedBytes -= slot.bytes.byteLength;
-    if (slot.dirty.length === 0) this.buffers.release(slot.bytes);
+    if (slot.dirty.length === 0 && slot.uploading === null) this.buffers.release(slot.bytes);
     slot.bytes = null;
   }
 

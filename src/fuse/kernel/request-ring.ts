@@ -1,3 +1,4 @@
+import { LIMITS } from "../../types/index.ts";
 import { OPCODE } from "./abi.ts";
 
 // A single-producer, single-consumer ring of request slots in shared memory: the reader thread
@@ -16,8 +17,6 @@ const CONSUMED = 1;
 const LENGTHS = 2;
 /** fuse_in_header: the opcode is the u32 after the length. */
 const OPCODE_OFFSET = 4;
-/** Reused WRITE buffers kept while no write holds them (each is one slot's size). */
-const SPARE_WRITE_BUFFERS_MAX = 8;
 
 export interface RingMemory {
   control: SharedArrayBuffer;
@@ -68,6 +67,7 @@ export class RingProducer {
 export class RingConsumer {
   private readonly control: Int32Array;
   private readonly slots: Uint8Array;
+  private readonly slotsView: DataView;
   private consumed = 0;
   private stopped = false;
   private readonly spareWriteBuffers: Uint8Array[] = [];
@@ -75,6 +75,7 @@ export class RingConsumer {
   constructor(private readonly memory: RingMemory) {
     this.control = new Int32Array(memory.control);
     this.slots = new Uint8Array(memory.slots);
+    this.slotsView = new DataView(memory.slots);
   }
 
   /** Calls `take` with a copy of each request, in order, until stop(); `done` must be called once the request is handled. */
@@ -91,7 +92,7 @@ export class RingConsumer {
         const at = slot * this.memory.slotBytes;
         // A copy, so the slot is free again at once while the handler runs as long as it needs.
         const bytes = this.slots.subarray(at, at + Atomics.load(this.control, LENGTHS + slot));
-        const isWrite = bytes.byteLength > OPCODE_OFFSET + 4 && new DataView(bytes.buffer, bytes.byteOffset + OPCODE_OFFSET, 4).getUint32(0, true) === OPCODE.WRITE;
+        const isWrite = bytes.byteLength >= OPCODE_OFFSET + 4 && this.slotsView.getUint32(at + OPCODE_OFFSET, true) === OPCODE.WRITE;
         const buffer = isWrite ? (this.spareWriteBuffers.pop() ?? new Uint8Array(this.memory.slotBytes)) : null;
         let request: Uint8Array;
         if (buffer) {
@@ -102,7 +103,7 @@ export class RingConsumer {
         Atomics.store(this.control, CONSUMED, this.consumed);
         Atomics.notify(this.control, CONSUMED);
         take(request, () => {
-          if (buffer && this.spareWriteBuffers.length < SPARE_WRITE_BUFFERS_MAX) this.spareWriteBuffers.push(buffer);
+          if (buffer && this.spareWriteBuffers.length < LIMITS.fuseWriteRequestBuffersKept) this.spareWriteBuffers.push(buffer);
         });
       }
     }
