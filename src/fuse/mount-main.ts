@@ -88,7 +88,7 @@ export async function runMount(argv: readonly string[]): Promise<number> {
     await mount.closed;
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
-    if (process.env.NOKV_FUSE_STATS) printStats(mount, nokv);
+    if (process.env.NOKV_FUSE_STATS) printStats(mount, nokv, client);
     console.log(`nokv-fs: unmounted ${mount.mountpoint}`);
     return 0;
   } finally {
@@ -98,10 +98,17 @@ export async function runMount(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** Per-opcode counts and mean handler time, and invalidation counts, on stderr (NOKV_FUSE_STATS=1). */
-function printStats(mount: FuseMount, nokv: NoKVFs): void {
+/**
+ * Per-opcode counts and mean handler time, the metad round trips behind them per op, and
+ * invalidation counts, on stderr (NOKV_FUSE_STATS=1).
+ */
+function printStats(mount: FuseMount, nokv: NoKVFs, client: NoKVClient): void {
   const rows = [...mount.session.opStats].sort((a, b) => b[1].totalUs - a[1].totalUs);
   const lines = rows.map(([name, s]) => `nokv-fs: ${name.padEnd(12)} ${String(s.count).padStart(8)} requests, mean ${(s.totalUs / s.count).toFixed(0).padStart(6)} us\n`);
+  for (const [op, s] of [...client.rpcStats()].sort((a, b) => b[1].totalUs - a[1].totalUs)) {
+    const failed = s.failed > 0 ? `, ${s.failed} failed` : "";
+    lines.push(`nokv-fs: metad ${op.padEnd(18)} ${String(s.calls).padStart(8)} calls, mean ${(s.totalUs / s.calls).toFixed(0).padStart(6)} us, max ${s.maxUs.toFixed(0)} us${failed}\n`);
+  }
   const inval = nokv.invalidator?.counts;
   if (inval) lines.push(`nokv-fs: watch events ${inval.events}, invalidations sent ${inval.sent}, dropped ${mount.notifier.dropped}\n`);
   const local = nokv.state.local.counts;

@@ -12,7 +12,7 @@ import { nodeCacheFrom } from "./cache-options.ts";
 import { MetaCache } from "./meta-cache.ts";
 import { warmup, type WarmupOptions, type WarmupResult } from "./warmup.ts";
 import type { NodeCacheCounters } from "./node-cache/index.ts";
-import { RpcClient } from "./rpc-client.ts";
+import { RpcClient, type RpcOpStats } from "./rpc-client.ts";
 import { NoKVStats, timeToNs } from "./stats.ts";
 import { Watcher, cursorFrom, type WatchOptions } from "./watcher.ts";
 import { diffLabel, diffPages, type DiffOptions, type DiffTarget } from "./workspace.ts";
@@ -392,6 +392,11 @@ export class NoKVClient extends PathReader {
     for (const w of [...this.watchers]) await w.close();
     this.rpc.close();
     await this.data.close();
+  }
+
+  /** Round trips of this client's requests so far, per op (see RpcClient.opStats). */
+  rpcStats(): ReadonlyMap<string, Readonly<RpcOpStats>> {
+    return this.rpc.opStats;
   }
 
   /** Test hook: drops the connection without closing the client. */

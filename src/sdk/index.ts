@@ -8,6 +8,7 @@ export type { BodySource } from "./blocks.ts";
 export type { PublishOptions } from "./body-writer.ts";
 export type { PublishProgress } from "./upload.ts";
 export type { CacheStats } from "./block-cache.ts";
+export type { RpcOpStats } from "./rpc-client.ts";
 export type { IntegrityStats } from "./objects.ts";
 export type { WarmupOptions, WarmupResult } from "./warmup.ts";
 export type { NodeCacheCounters } from "./node-cache/index.ts";

@@ -12,6 +12,9 @@ import {
 // safe to repeat and every write carries a request key the server deduplicates, so none is
 // applied twice.
 
+/** The shared entry of ops past LIMITS.clientOpStatsMax (not an op name: ops are snake_case words). */
+export const OTHER_OPS = "(other ops)";
+
 export interface RpcClientOptions {
   host: string;
   port: number;
@@ -48,6 +51,14 @@ interface Pending {
 
 export type PushHandler = (push: WirePush) => void;
 
+/** One op's requests as this client saw them: round trips measured from call to settle. */
+export interface RpcOpStats {
+  calls: number;
+  failed: number;
+  totalUs: number;
+  maxUs: number;
+}
+
 export class RpcClient {
   private socket: Socket | null = null;
   private decoder = new FrameDecoder();
@@ -69,6 +80,12 @@ export class RpcClient {
   /** When the connection last delivered anything (a hung replica delivers nothing). */
   private lastReceivedMs = 0;
   private readonly endpoints: { host: string; port: number }[];
+  /**
+   * Per op, what its requests cost from this side (queueing, transport and metad together), for
+   * a mount's stats and tools: set beside metad's own per-op time, it shows where a round trip
+   * goes. At most LIMITS.clientOpStatsMax ops; any further ones share OTHER_OPS.
+   */
+  readonly opStats = new Map<string, RpcOpStats>();
 
   constructor(private readonly options: RpcClientOptions) {
     const first = { host: options.host, port: options.port };
@@ -84,9 +101,34 @@ export class RpcClient {
     if (!this.socket) await this.connect();
     return new Promise((resolve, reject) => {
       const timeoutMs = this.options.requestTimeoutMs ?? LIMITS.clientRequestTimeoutMs;
-      const entry: Pending = { op, args, requestKey, deadlineMs: Date.now() + timeoutMs, resolve, reject };
+      const startedMs = performance.now();
+      const entry: Pending = {
+        op, args, requestKey, deadlineMs: Date.now() + timeoutMs,
+        resolve: (value) => {
+          this.count(op, startedMs, false);
+          resolve(value);
+        },
+        reject: (err) => {
+          this.count(op, startedMs, true);
+          reject(err);
+        },
+      };
       this.send(entry);
     });
+  }
+
+  private count(op: string, startedMs: number, failed: boolean): void {
+    const elapsedUs = (performance.now() - startedMs) * 1000;
+    let stats = this.opStats.get(op);
+    if (!stats) {
+      const key = this.opStats.size < LIMITS.clientOpStatsMax ? op : OTHER_OPS;
+      stats = this.opStats.get(key);
+      if (!stats) this.opStats.set(key, (stats = { calls: 0, failed: 0, totalUs: 0, maxUs: 0 }));
+    }
+    stats.calls++;
+    if (failed) stats.failed++;
+    stats.totalUs += elapsedUs;
+    if (elapsedUs > stats.maxUs) stats.maxUs = elapsedUs;
   }
 
   onPush(subscription: number, handler: PushHandler | null): void {

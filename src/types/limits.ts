@@ -202,6 +202,8 @@ export const LIMITS = {
   fsckViolationsMax: 100_000,
   /** SDK: requests one client keeps in flight on its connection before callers queue. */
   clientInFlightMax: 1_024,
+  /** SDK: distinct ops a client keeps round-trip stats for (RpcClient.opStats); the rest share one entry. */
+  clientOpStatsMax: 64,
   /** SDK: reconnect attempts before a request fails with ECONNRESET, and the first backoff. */
   clientReconnectMaxAttempts: 8,
   clientReconnectBackoffMs: 50,
