@@ -43,7 +43,9 @@ export interface ObjectStore {
   get(key: string, range?: ByteRange): Promise<Uint8Array>;
   /**
    * Reads the part of `range` inside the object into `into` (at least `range.lengthBytes` long)
-   * and returns how many bytes that was; ENOENT as get. For backends that can read straight into
+   * and returns how many bytes that was; ENOENT as get. Bytes of `into` past that count but inside
+   * `range.lengthBytes` may be overwritten (an O_DIRECT read zeroes past the object's end); nothing
+   * past `range.lengthBytes` is. For backends that can read straight into
    * memory the caller owns: a fresh buffer per block read costs more than the read on some
    * machines. Callers go through getInto, which falls back to get.
    */

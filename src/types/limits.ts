@@ -321,6 +321,15 @@ export const LIMITS = {
   tempFileMinAgeMs: 60 * 60_000,
   /** A file:// put retried when a concurrent delete pruned its freshly made directory. */
   filePutDirRaceMaxAttempts: 5,
+  /**
+   * file:// reads into a caller's buffer of at least this many bytes go around the page cache
+   * (O_DIRECT): such a read is a readahead window whose bytes the reader above already caches
+   * (the mount's page cache, the SDK's block cache), so a second cached copy only cost a copy
+   * per byte and memory. Smaller reads stay buffered: repeated small reads hit the page cache.
+   */
+  fileDirectReadMinBytes: 1024 * 1024,
+  /** The alignment O_DIRECT asks of offsets, lengths and buffers (a page covers every block device's). */
+  fileDirectReadAlignBytes: 4096,
 
   /** Wire: the largest frame payload; a header announcing more is refused before its payload. */
   frameMaxBytes: 64 * 1024 * 1024,

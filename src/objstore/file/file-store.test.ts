@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FsError } from "../../types/index.ts";
+import { FsError, LIMITS } from "../../types/index.ts";
 import { patternBytes, runObjectStoreSuite } from "../conformance.ts";
 import { TEMP_COMPONENT_PREFIX } from "../keys.ts";
 import { FileObjectStore } from "./file-store.ts";
@@ -52,6 +52,43 @@ describe("file object store", () => {
     expect(short.message).toContain("blocks/1/2/0/0/0");
     const bad = (await store.readInto("blocks/1/2/0/0/0", { offsetBytes: -1, lengthBytes: 5 }, new Uint8Array(5)).catch((e: FsError) => e)) as FsError;
     expect(bad.code).toBe("EINVAL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a read of a window or more goes around the page cache and returns exactly the object's bytes", async () => {
+    const dir = tempDir();
+    const store = await FileObjectStore.open({ dir });
+    const MiB = 1024 * 1024;
+    const sizes = [MiB, MiB + 1000, 3 * MiB + 5, 4 * MiB];
+    for (const [i, size] of sizes.entries()) await store.put(`blocks/1/2/0/${i}`, patternBytes(size, i + 1));
+    const buffer = new Uint8Array(4 * MiB + 8192);
+    let directReads = 0;
+    for (const [i, size] of sizes.entries()) {
+      const want = patternBytes(size, i + 1);
+      // Exact length (a partial last page), past the end (a short read), from an aligned offset,
+      // from an unaligned one, and into a buffer off a page boundary: all the object's bytes.
+      const reads: Array<[number, number, Uint8Array]> = [
+        [0, size, buffer],
+        [0, 4 * MiB, buffer],
+        [4096, size - 4096, buffer],
+        [1000, size - 1000, buffer],
+        [0, size, buffer.subarray(1)],
+      ];
+      for (const [offsetBytes, lengthBytes, into] of reads) {
+        if (lengthBytes >= LIMITS.fileDirectReadMinBytes && offsetBytes % 4096 === 0 && into.byteOffset % 4096 === 0) directReads++;
+        into.fill(0xee);
+        const doneBytes = await store.readInto(`blocks/1/2/0/${i}`, { offsetBytes, lengthBytes }, into);
+        expect(doneBytes).toBe(Math.min(lengthBytes, size - offsetBytes));
+        expect(Buffer.from(into.subarray(0, doneBytes)).equals(want.subarray(offsetBytes, offsetBytes + doneBytes))).toBe(true);
+        // Nothing past the range is written (inside it, past the object's end, O_DIRECT may zero).
+        expect(into[lengthBytes]).toBe(0xee);
+      }
+    }
+    const { reads, unsupported } = store.directReads;
+    if (unsupported) console.log(`skipped the O_DIRECT count: ${tmpdir()}'s filesystem refuses O_DIRECT (reads were buffered, and correct)`);
+    // Every page-aligned read of a window or more, and only those, went around the page cache.
+    else expect(reads).toBe(directReads);
+    expect(directReads).toBe(10);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -3,7 +3,7 @@
 // object or the new one, never a torn write; with durability "full" the bytes and the directory
 // entries are fsynced.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { constants, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { mkdir, open, readFile, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { FsError, LIMITS, toFsError } from "../../types/index.ts";
@@ -52,6 +52,44 @@ async function readAt(path: string, into: Uint8Array, offsetBytes: number): Prom
   }
 }
 
+/** Linux's O_DIRECT; 0 where the platform has none (reads then stay buffered). */
+const O_DIRECT: number = constants.O_DIRECT ?? 0;
+const ALIGN_BYTES = LIMITS.fileDirectReadAlignBytes;
+
+/**
+ * readAt around the page cache: the whole pages of `into` read with O_DIRECT, a partial last page
+ * buffered. Null when O_DIRECT refuses this read (EINVAL: a buffer off a page boundary, or a
+ * filesystem without it), so the caller reads buffered instead; `unsupported` is then set when the
+ * filesystem itself refused.
+ */
+async function readAtDirect(path: string, into: Uint8Array, offsetBytes: number, refused: { unsupported: boolean }): Promise<number | null> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | O_DIRECT);
+  } catch (err) {
+    if (errnoCode(err) !== "EINVAL") throw err;
+    refused.unsupported = true;
+    return null;
+  }
+  const alignedBytes = into.byteLength - (into.byteLength % ALIGN_BYTES);
+  let doneBytes = 0;
+  try {
+    while (doneBytes < alignedBytes) {
+      const { bytesRead } = await handle.read(into, doneBytes, alignedBytes - doneBytes, offsetBytes + doneBytes);
+      doneBytes += bytesRead;
+      // Short of a whole page: the file ended inside it (the next offset could not be read direct).
+      if (bytesRead === 0 || bytesRead % ALIGN_BYTES !== 0) return doneBytes;
+    }
+  } catch (err) {
+    if (errnoCode(err) === "EINVAL" && doneBytes === 0) return null;
+    throw err;
+  } finally {
+    await handle.close();
+  }
+  if (doneBytes === into.byteLength) return doneBytes;
+  return doneBytes + (await readAt(path, into.subarray(doneBytes), offsetBytes + doneBytes));
+}
+
 /**
  * After mkdir -p made firstMade..leaf, fsyncs every directory that gained an entry: the parent of
  * firstMade down to the parent of leaf (leaf itself is fsynced once it holds something).
@@ -68,6 +106,8 @@ export class FileObjectStore implements ObjectStore {
   readonly url: string;
   readonly root: string;
   readonly durability: Durability;
+  /** `unsupported` once this store's filesystem refuses O_DIRECT (large reads are buffered from then on); reads made direct. */
+  readonly #direct = { unsupported: O_DIRECT === 0, reads: 0 };
 
   private constructor(root: string, durability: Durability) {
     this.root = root;
@@ -126,14 +166,23 @@ export class FileObjectStore implements ObjectStore {
     checkRange(key, range);
     if (into.byteLength < range.lengthBytes) throw new FsError("EINVAL", `a buffer of ${into.byteLength} bytes cannot take ${range.lengthBytes} bytes of ${JSON.stringify(key)}`, { path: key });
     const paths = this.#readPaths(key);
+    const dest = into.subarray(0, range.lengthBytes);
+    const direct = !this.#direct.unsupported && dest.byteLength >= LIMITS.fileDirectReadMinBytes && range.offsetBytes % ALIGN_BYTES === 0 && dest.byteOffset % ALIGN_BYTES === 0;
     for (let i = 0; ; i++) {
       try {
-        return await readAt(paths[i]!, into.subarray(0, range.lengthBytes), range.offsetBytes);
+        const doneBytes = direct ? await readAtDirect(paths[i]!, dest, range.offsetBytes, this.#direct) : null;
+        if (doneBytes !== null) this.#direct.reads++;
+        return doneBytes ?? (await readAt(paths[i]!, dest, range.offsetBytes));
       } catch (err) {
         if (i + 1 < paths.length && NO_OBJECT_CODES.has(errnoCode(err) ?? "")) continue;
         throw this.#error(err, "get", key);
       }
     }
+  }
+
+  /** Reads made around the page cache so far, and whether this store's filesystem refused O_DIRECT. */
+  get directReads(): { reads: number; unsupported: boolean } {
+    return { ...this.#direct };
   }
 
   async head(key: string): Promise<ObjectHead | null> {
