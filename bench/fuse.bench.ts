@@ -6,13 +6,14 @@
 // and the table says whether it was met.
 //   create N x 4 KiB files (one process writing them one after another)      target <= 10x
 //   find, du and tar over a cold tree of small files (kernel caches dropped)  target <= 5x
+//   tar x of that tree (each file: create, write, futimens, fchown, fchmod, close)  (reported)
 //   ls -l of N files                                                          (reported)
 //   git clone of a repository of small files                                  target <= 3x
 //   100 small SQLite transactions into a 5 MB and a 50 MB database (5 MB only with --quick)  target <= 5x
 //   sequential read of a 1 GiB file with caches dropped (100 MiB --quick)     target >= 1 GB/s
 //   peak memory of the mount process while copying that file in               target <= 256 MiB
 // Needs root and /dev/fuse. Run: ./node_modules/.bin/bun bench/fuse.bench.ts [--quick] [--json] [--only NAME]
-// where NAME is one workload: create, find, tar, ls, git, sqlite, big (the copy's memory and the read).
+// where NAME is one workload: create, find, tar, untar, ls, git, sqlite, big (the copy's memory and the read).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
@@ -27,7 +28,7 @@ const TREE_FILES_PER_DIR = 100;
 const TREE_FILE_BYTES = 4096;
 const BIG_MIB = quick ? 100 : 1024;
 const DB_SIZES_MB = quick ? [5] : [5, 50];
-const WORKLOADS = ["create", "find", "tar", "ls", "git", "sqlite", "big"] as const;
+const WORKLOADS = ["create", "find", "tar", "untar", "ls", "git", "sqlite", "big"] as const;
 const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
 if (only !== undefined && !(WORKLOADS as readonly string[]).includes(only)) throw new Error(`--only ${only}: one of ${WORKLOADS.join(", ")}`);
 const runs = (name: (typeof WORKLOADS)[number]) => only === undefined || only === name;
@@ -207,7 +208,9 @@ async function main(): Promise<void> {
   const sides = new Map<Side, string>([["local", join(dir, "local")], ["nokv", join(dir, "mnt")]]);
   for (const d of ["local", "mnt", "rclone-remote", "rclone-mnt", "rclone-cache"]) mkdirSync(join(dir, d));
   const tree = join(dir, "tree");
-  if (runs("find") || runs("tar")) makeTree(tree);
+  if (runs("find") || runs("tar") || runs("untar")) makeTree(tree);
+  const treeTar = join(dir, "tree.tar");
+  if (runs("untar")) await sh(`tar -C ${dir} -cf ${treeTar} tree`);
   const repo = join(dir, "repo");
   if (runs("git")) await sh(`mkdir ${repo} && cp -r ${join(ROOT, "src")} ${join(ROOT, "test")} ${join(ROOT, "docs")} ${repo}/ && cd ${repo} && git init -q && git -c user.email=b@example.com -c user.name=bench add . && git -c user.email=b@example.com -c user.name=bench commit -qm tree`);
   const repoFiles = runs("git") ? Number((await sh(`cd ${repo} && git ls-files | wc -l`)).trim()) : 0;
@@ -224,6 +227,7 @@ async function main(): Promise<void> {
     const copyTree = `cp -r ${tree} $T/tree`;
     if (runs("find")) await each(rows, sides, { workload: `find + du, cold ${treeFiles}-file tree`, items: treeFiles, prepare: copyTree, cold: true, script: "find $T/tree > /dev/null && du -s $T/tree > /dev/null", target: { maxRatio: 5 } });
     if (runs("tar")) await each(rows, sides, { workload: `tar, cold ${treeFiles}-file tree`, items: treeFiles, prepare: copyTree, cold: true, script: "tar -C $T -cf - tree | cat > /dev/null", target: { maxRatio: 5 } });
+    if (runs("untar")) await each(rows, sides, { workload: `tar x of a ${treeFiles}-file tree`, items: treeFiles, script: `tar -C $T -xf ${treeTar}`, target: null });
     if (runs("ls")) await each(rows, sides, { workload: `ls -l of ${FILES} files`, items: FILES, prepare: `python3 -c '${PY_CREATE}' $T ${FILES}`, cold: true, script: "ls -l $T > /dev/null", target: null });
     if (runs("git")) await each(rows, sides, { workload: `git clone (${repoFiles} files)`, items: repoFiles, script: `git clone -q --no-hardlinks ${repo} $T/clone`, target: { maxRatio: 3 } });
     for (const dbMb of runs("sqlite") ? DB_SIZES_MB : []) {

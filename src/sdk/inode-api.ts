@@ -65,14 +65,15 @@ export class InodeApi {
 
   /**
    * Commits a manifest whose blocks are uploaded (putBlock). `patch` with `ifGeneration`: the
-   * manifest may share that generation's blocks (see body-patch.ts).
+   * manifest may share that generation's blocks (see body-patch.ts). `changes`: a setattr of mode,
+   * owner and times applied in the same command, after the body.
    */
   async publishManifest(
     parent: InodeId,
     name: string,
     prepareId: string,
     manifest: BodyManifest,
-    options: { ifGeneration?: number; patch?: boolean; mode?: number; prepareNextExpiryMs?: number },
+    options: { ifGeneration?: number; patch?: boolean; mode?: number; prepareNextExpiryMs?: number; changes?: Omit<AttrChanges, "sizeBytes"> },
   ): Promise<{ attrs: InodeAttrs; next: PreparedPublish | null }> {
     const { next, ...attrs } = (await this.call("publish", { parent, name, prepareId, manifest, replace: true, ...options }, true)) as InodeAttrs & { next?: PreparedPublish };
     return { attrs, next: next ?? null };

@@ -1,12 +1,21 @@
 import { FsError, LIMITS, ROOT_INODE, formatCursor, parseCursor, type BodyManifest, type WatchCursor } from "../types/index.ts";
 import { argInt, argMap, argOptional, argString, type Args } from "../wire/index.ts";
 import { CATALOG_SHARD, decodeCommand } from "../schema/index.ts";
-import { flagArg, inodeArg, mountArg, nameArg, ownerArgs, pathArg, viewArg, writeKey, type OpContext, type OpSpec } from "./op-context.ts";
+import { changesArg, flagArg, inodeArg, mountArg, nameArg, ownerArgs, pathArg, viewArg, writeKey, type OpContext, type OpSpec } from "./op-context.ts";
 
 // Publish, read plans, snapshots, watch, mounts and housekeeping ops.
 
 const read = (run: OpSpec["run"]): OpSpec => ({ write: false, run });
 const write = (run: OpSpec["run"]): OpSpec => ({ write: true, run });
+
+/** A publish's `changes`: a setattr of mode, owner and times that lands with the body (never its size). */
+function publishChanges(args: Args): { changes?: ReturnType<typeof changesArg> } {
+  const changes = argOptional(args, "changes", argMap);
+  if (changes === undefined) return {};
+  const parsed = changesArg(changes);
+  if (parsed.sizeBytes !== undefined) throw new FsError("EINVAL", "a publish's changes cannot set sizeBytes: the manifest is the size");
+  return { changes: parsed };
+}
 
 /** The directory and name a path op publishes into. */
 function parentAndName(ctx: OpContext, args: Args): { mount: number; parent: number; name: string } {
@@ -65,6 +74,7 @@ export const DATA_OPS: Record<string, OpSpec> = {
       ...optionalInt(a, "prepareNextExpiryMs", "prepareNextExpiryMs"),
       ...optionalInt(a, "ifGeneration", "ifGeneration"),
       ...ownerArgs(a),
+      ...publishChanges(a),
       ...writeKey(k),
     }),
   ),

@@ -375,12 +375,7 @@ export class Namespace {
     const { mount, inode, changes } = args;
     const attrs = this.core.getInode(mount, inode);
     const now = nowNs();
-    const value = { ...valueOf(attrs), ctimeNs: now };
-    if (changes.mode !== undefined) value.mode = checkUint(changes.mode, "mode", 0o7777);
-    if (changes.uid !== undefined) value.uid = checkUint(changes.uid, "uid", 0xffff_ffff);
-    if (changes.gid !== undefined) value.gid = checkUint(changes.gid, "gid", 0xffff_ffff);
-    if (changes.atimeNs !== undefined) value.atimeNs = checkTime(changes.atimeNs, "atimeNs");
-    if (changes.mtimeNs !== undefined) value.mtimeNs = checkTime(changes.mtimeNs, "mtimeNs");
+    const value = applyAttrChanges({ ...valueOf(attrs), ctimeNs: now }, changes);
     const command = this.core.command("update_attrs", mount, args);
     command.predicates.push({ kind: "versionEquals", target: { family: "inode", key: { mount, inode } }, version: attrs.version, errno: "ESTALE" });
     if (changes.sizeBytes !== undefined && changes.sizeBytes !== attrs.sizeBytes) {
@@ -449,6 +444,19 @@ function page<T>(rows: T[], limit: number, nameOf: (row: T) => string): DirPage<
   if (rows.length <= limit) return { entries: rows, nextAfter: null };
   const entries = rows.slice(0, limit);
   return { entries, nextAfter: nameOf(entries[entries.length - 1]!) };
+}
+
+/**
+ * `value` with the mode, owner and times of `changes` (checked; size is the caller's): one rule
+ * for a setattr and for a publish that carries the setattrs its writer made meanwhile.
+ */
+export function applyAttrChanges(value: InodeValue, changes: Omit<AttrChanges, "sizeBytes">): InodeValue {
+  if (changes.mode !== undefined) value.mode = checkUint(changes.mode, "mode", 0o7777);
+  if (changes.uid !== undefined) value.uid = checkUint(changes.uid, "uid", 0xffff_ffff);
+  if (changes.gid !== undefined) value.gid = checkUint(changes.gid, "gid", 0xffff_ffff);
+  if (changes.atimeNs !== undefined) value.atimeNs = checkTime(changes.atimeNs, "atimeNs");
+  if (changes.mtimeNs !== undefined) value.mtimeNs = checkTime(changes.mtimeNs, "mtimeNs");
+  return value;
 }
 
 function checkUint(value: number, field: string, max: number): number {

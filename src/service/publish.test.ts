@@ -49,6 +49,23 @@ describe("prepare and publish", () => {
     expect(errnoOf(() => pub().publish({ mount: m, prepareId: prep.prepareId, parent: ROOT_INODE, name: "again", manifest: manifestFor(prep, 1) }))).toBe("ENOENT");
   });
 
+  test("a publish carries a setattr made while its bytes were unpublished, for a new file and a replaced one", () => {
+    const changes = { mode: 0o640, uid: 1234, gid: 5678, atimeNs: 1_400_000_000_000_000_000n, mtimeNs: 1_500_000_000_123_456_789n };
+    const prep = pub().prepare({ mount: m, parent: ROOT_INODE, name: "tarred" });
+    const made = pub().publish({ mount: m, prepareId: prep.prepareId, parent: ROOT_INODE, name: "tarred", manifest: manifestFor(prep, 10), mode: 0o600, changes });
+    expect(made).toMatchObject({ ...changes, sizeBytes: 10 });
+    const again = pub().prepare({ mount: m, parent: ROOT_INODE, name: "tarred" });
+    const replaced = pub().publish({ mount: m, prepareId: again.prepareId, parent: ROOT_INODE, name: "tarred", manifest: manifestFor(again, 20), replace: true, changes: { mode: 0o400 } });
+    // Only what the changes name moves; the rest is the file's, and a written body's mtime is the publish's.
+    expect(replaced).toMatchObject({ mode: 0o400, uid: 1234, gid: 5678, atimeNs: changes.atimeNs, sizeBytes: 20 });
+    expect(replaced.mtimeNs).not.toBe(changes.mtimeNs);
+    expect(h.service.ns.getattr({ mount: m, inode: replaced.inode })).toEqual(replaced);
+    // Checked as a setattr's are: a bad mode publishes nothing.
+    const bad = pub().prepare({ mount: m, parent: ROOT_INODE, name: "tarred" });
+    expect(errnoOf(() => pub().publish({ mount: m, prepareId: bad.prepareId, parent: ROOT_INODE, name: "tarred", manifest: manifestFor(bad, 30), replace: true, changes: { mode: 0o10000 } }))).toBe("EINVAL");
+    expect(h.service.ns.getattr({ mount: m, inode: replaced.inode }).sizeBytes).toBe(20);
+  });
+
   test("empty, one-block, block+1 and multi-chunk bodies plan exactly", () => {
     const block = 1024 * 1024;
     for (const [name, size] of [["empty", 0], ["one", block], ["oneplus", block + 1], ["chunks", 2 * CHUNK + 5]] as const) {

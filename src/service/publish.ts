@@ -7,6 +7,7 @@ import {
   type BodyManifest,
   type BodySummary,
   type ChunkManifest,
+  type AttrChanges,
   type InodeAttrs,
   type InodeId,
   type MountId,
@@ -17,7 +18,7 @@ import {
 import { SUMMARY_CHUNK_INDEX, type Mutation } from "../schema/index.ts";
 import { addBodyRefMutations, blockKeysOf, dropBodyMutations, holeBytesOf, loadBody } from "./body.ts";
 import { newInode, valueOf, type ServiceCore, type WriteOptions } from "./core.ts";
-import { touchDir } from "./namespace.ts";
+import { applyAttrChanges, touchDir } from "./namespace.ts";
 import { validateManifest, validatePatchManifest } from "./manifest-check.ts";
 import { checkExpiry, stageBody, stagePrepareOf, type PrepareArgs } from "./stage.ts";
 
@@ -50,6 +51,12 @@ export interface PublishArgs extends WriteOptions {
   mode?: number;
   uid?: number;
   gid?: number;
+  /**
+   * A setattr carried by the publish, applied after the body: the mode, owner and times its writer
+   * set while these bytes were unpublished (tar's futimens, fchown, fchmod before close), so they
+   * land with the bytes in one command instead of one each.
+   */
+  changes?: Omit<AttrChanges, "sizeBytes">;
 }
 
 export interface PlanArgs {
@@ -137,6 +144,7 @@ export class Publisher {
     const value = current
       ? { ...valueOf(current), ...body, mtimeNs: now, ctimeNs: now }
       : { ...newInode({ inode, type: "file", mode: args.mode ?? 0o644, uid: args.uid ?? 0, gid: args.gid ?? 0, parent, now }), ...body };
+    if (args.changes) applyAttrChanges(value, args.changes);
     if (current) {
       command.predicates.push({ kind: "versionEquals", target: { family: "inode", key: { mount, inode } }, version: current.version, errno: "ESTALE" });
     }

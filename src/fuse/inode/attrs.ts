@@ -15,6 +15,11 @@ export interface AttrOverlay {
   mtimeNs: bigint;
   /** A write or truncate changes the inode: ctime moves with it (the publish stamps it again). */
   ctimeNs: bigint;
+  /** A setattr waiting for the publish (Bodies.defer). */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  atimeNs?: bigint;
 }
 
 export function toFuseAttr(nodes: NodeTable, attrs: InodeAttrs, overlay?: AttrOverlay): FuseAttr {
@@ -23,13 +28,13 @@ export function toFuseAttr(nodes: NodeTable, attrs: InodeAttrs, overlay?: AttrOv
     ino: nodes.nodeidOf(attrs.inode),
     sizeBytes,
     blocks512: blocks512({ sizeBytes, holeBytes: overlay?.holeBytes ?? attrs.holeBytes }),
-    atimeNs: BigInt(attrs.atimeNs),
+    atimeNs: overlay?.atimeNs ?? BigInt(attrs.atimeNs),
     mtimeNs: overlay?.mtimeNs ?? BigInt(attrs.mtimeNs),
     ctimeNs: overlay?.ctimeNs ?? BigInt(attrs.ctimeNs),
-    mode: statMode(attrs),
+    mode: statMode(overlay?.mode === undefined ? attrs : { ...attrs, mode: overlay.mode }),
     nlink: attrs.nlink,
-    uid: attrs.uid,
-    gid: attrs.gid,
+    uid: overlay?.uid ?? attrs.uid,
+    gid: overlay?.gid ?? attrs.gid,
     blockSizeBytes: IO_BLOCK_BYTES,
     rdev: attrs.rdev,
   };

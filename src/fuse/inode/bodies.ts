@@ -1,4 +1,4 @@
-import { FsError, LIMITS, nowNs, type ErrnoCode, type InodeAttrs } from "../../types/index.ts";
+import { FsError, LIMITS, nowNs, type AttrChanges, type ErrnoCode, type InodeAttrs } from "../../types/index.ts";
 import type { AttrOverlay } from "./attrs.ts";
 import type { BufferPools } from "./buffer-pool.ts";
 import type { Node, NodeTable } from "./node-table.ts";
@@ -13,6 +13,9 @@ const UNREACHABLE: ReadonlySet<ErrnoCode | undefined> = new Set(["ECONNRESET", "
 // last release publish a patch of the base generation under the file's name: the file changes
 // all at once, never halfway, and a publish costs the blocks that changed.
 
+/** A setattr that rides on the next publish: never a size (a truncate changes the body itself). */
+export type PendingChanges = Omit<AttrChanges, "sizeBytes">;
+
 interface Body {
   patch: PatchBody | null;
   loading: Promise<PatchBody> | null;
@@ -24,8 +27,11 @@ interface Body {
   mtimeNs: bigint;
   /** When the body last changed: its ctime until the publish. */
   ctimeNs: bigint;
-  /** Times set while dirty: a publish stamps mtime with now, so they are applied again after it. */
-  pendingTimes: { atimeNs?: bigint; mtimeNs?: bigint } | null;
+  /**
+   * Mode, owner and times set while bytes were unpublished (see defer): the next publish carries
+   * them. Replaced, never changed in place, so a publish can tell whether more came meanwhile.
+   */
+  pendingChanges: PendingChanges | null;
   writers: number;
 }
 
@@ -80,11 +86,11 @@ export class Bodies {
     return (this.bodies.get(node.nodeid)?.writers ?? 0) > 0;
   }
 
-  /** Size and mtime to report while unpublished bytes exist, so the kernel's view stays right. */
+  /** Size, times, mode and owner to report while unpublished bytes exist, so the kernel's view stays right. */
   overlay(node: Node): AttrOverlay | undefined {
     const body = this.bodies.get(node.nodeid);
     if (!body?.patch || !this.isDirty(body)) return undefined;
-    return { sizeBytes: body.patch.sizeBytes, holeBytes: body.patch.holeBytes(), mtimeNs: body.mtimeNs, ctimeNs: body.ctimeNs };
+    return { sizeBytes: body.patch.sizeBytes, holeBytes: body.patch.holeBytes(), mtimeNs: body.mtimeNs, ctimeNs: body.ctimeNs, ...(body.pendingChanges ?? {}) };
   }
 
   /** The node's open body to read from, when it has one (its bytes are the newest). */
@@ -149,18 +155,31 @@ export class Bodies {
     await this.serial(body, async () => {
       await this.load(node, body);
       const mtimeNs = this.isDirty(body) ? body.mtimeNs : BigInt(node.attrs.mtimeNs);
+      const pending = body.pendingChanges;
       this.changed(body);
       body.mtimeNs = mtimeNs;
+      body.pendingChanges = pending;
     });
   }
 
-  /** Remembers times set on a dirty node, to restore them after the publish. */
-  setTimes(node: Node, times: { atimeNs?: bigint; mtimeNs?: bigint }): void {
+  /**
+   * A setattr of a file whose bytes are unpublished here (tar's futimens, fchown and fchmod
+   * between its writes and close): kept to ride on the publish that close or fsync makes, so the
+   * file changes at metad once, bytes and attributes together, as the bytes alone did before.
+   * Other clients see the change with the bytes, at the publish. False when the node has no such
+   * bytes (or no name to publish under): the caller sends the setattr itself.
+   */
+  defer(node: Node, changes: PendingChanges): boolean {
     const body = this.bodies.get(node.nodeid);
-    if (!body || !this.isDirty(body)) return;
-    body.pendingTimes = { ...body.pendingTimes, ...times };
-    if (times.mtimeNs !== undefined) body.mtimeNs = times.mtimeNs;
+    if (!body?.patch || body.writers === 0 || !this.isDirty(body) || this.nodes.linkOf(node) === null) return false;
+    body.pendingChanges = { ...body.pendingChanges, ...changes };
+    // Dirty again even if a publish is running now: the next flush must carry these.
+    body.changeSeq++;
+    if (changes.mtimeNs !== undefined) body.mtimeNs = changes.mtimeNs;
     body.ctimeNs = nowNs();
+    const { mode, uid, gid, atimeNs } = node.attrs;
+    this.nodes.update(node, { ...node.attrs, mode: changes.mode ?? mode, uid: changes.uid ?? uid, gid: changes.gid ?? gid, atimeNs: changes.atimeNs ?? atimeNs });
+    return true;
   }
 
   /**
@@ -178,7 +197,8 @@ export class Bodies {
     const seq = body.changeSeq;
     const patch = body.patch;
     const putBefore = patch.bytesPut;
-    const attrs = await this.publishRetrying(node, patch, again);
+    const changes = body.pendingChanges;
+    const attrs = await this.publishRetrying(node, patch, again, changes);
     // The blocks a large publish rebuilt and uploaded are garbage now, too.
     this.collectAfter(patch.bytesPut - putBefore);
     // No name (unlinked while open, O_TMPFILE): the bytes stay here, unpublished, until a link
@@ -188,9 +208,9 @@ export class Bodies {
     // later. Showing metad's would look like a change from elsewhere and drop the file's cached
     // pages (AUTO_INVAL_DATA): this mount keeps showing its own until the file is reopened.
     this.nodes.update(node, body.mtimeNs === 0n ? attrs : { ...attrs, mtimeNs: body.mtimeNs, ctimeNs: body.ctimeNs });
-    if (body.pendingTimes) this.nodes.update(node, await this.source.setattr(node.inode, body.pendingTimes));
     body.publishedSeq = seq;
-    if (body.changeSeq === seq) body.pendingTimes = null;
+    // Changes deferred while this publish ran are a new object: they wait for the next one.
+    if (body.pendingChanges === changes) body.pendingChanges = null;
   }
 
   /**
@@ -199,11 +219,11 @@ export class Bodies {
    * rather than fail, and past it they fail with EIO; they never report success for bytes that
    * were not published.
    */
-  private async publishRetrying(node: Node, patch: PatchBody, again: boolean): Promise<InodeAttrs | null> {
+  private async publishRetrying(node: Node, patch: PatchBody, again: boolean, changes: PendingChanges | null): Promise<InodeAttrs | null> {
     const deadlineMs = performance.now() + LIMITS.fusePublishRetryMaxMs;
     for (let delayMs: number = LIMITS.fusePublishRetryBackoffMs; ; delayMs = Math.min(delayMs * 2, LIMITS.fusePublishRetryBackoffMaxMs)) {
       try {
-        return await this.publishAs(node, patch, again);
+        return await this.publishAs(node, patch, again, changes);
       } catch (err) {
         const code = (err as FsError).code;
         if (!UNREACHABLE.has(code)) throw err;
@@ -225,14 +245,14 @@ export class Bodies {
    * (unlinked, replaced) the bytes belong to no name and are dropped, as writes to an unlinked
    * file are.
    */
-  private async publishAs(node: Node, patch: PatchBody, again: boolean): Promise<InodeAttrs | null> {
+  private async publishAs(node: Node, patch: PatchBody, again: boolean, changes: PendingChanges | null): Promise<InodeAttrs | null> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const link = this.nodes.linkOf(node);
       if (!link) return null;
       const built = await patch.prepareManifest();
       const parent = this.nodes.inodeOf(link.parent);
       try {
-        const options = { ifGeneration: patch.generation, mode: node.attrs.mode, prepareNext: again };
+        const options = { ifGeneration: patch.generation, mode: node.attrs.mode, prepareNext: again, ...(changes ? { changes } : {}) };
         node.publishingGeneration = built.prepared.generation;
         const { attrs, next } = await this.io().publishManifest(parent, link.name, built.prepared.prepareId, built.manifest, options);
         patch.published(built.manifest, attrs.generation, next);
@@ -261,7 +281,7 @@ export class Bodies {
     body.patch?.dispose();
     body.patch = null;
     body.publishedSeq = body.changeSeq;
-    body.pendingTimes = null;
+    body.pendingChanges = null;
   }
 
   private drop(nodeid: number, body: Body): void {
@@ -273,7 +293,7 @@ export class Bodies {
   private bodyOf(node: Node): Body {
     let body = this.bodies.get(node.nodeid);
     if (!body) {
-      body = { patch: null, loading: null, tail: Promise.resolve(), changeSeq: 0, publishedSeq: 0, mtimeNs: 0n, ctimeNs: 0n, pendingTimes: null, writers: 0 };
+      body = { patch: null, loading: null, tail: Promise.resolve(), changeSeq: 0, publishedSeq: 0, mtimeNs: 0n, ctimeNs: 0n, pendingChanges: null, writers: 0 };
       this.bodies.set(node.nodeid, body);
     }
     return body;
@@ -319,6 +339,11 @@ export class Bodies {
     body.changeSeq++;
     body.mtimeNs = nowNs();
     body.ctimeNs = body.mtimeNs;
+    // A write after a futimens moves mtime to now, as on any filesystem.
+    if (body.pendingChanges?.mtimeNs !== undefined) {
+      const { mtimeNs: _, ...rest } = body.pendingChanges;
+      body.pendingChanges = rest;
+    }
   }
 
   private isDirty(body: Body): boolean {

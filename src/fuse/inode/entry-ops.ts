@@ -56,6 +56,8 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
         return attrOut(node);
       }
       const serverChanges = await bodyFirst(state, node, changes);
+      // Between a file's writes and its close (tar, cp -p): the publish carries the change.
+      if (serverChanges.sizeBytes === undefined && Object.keys(serverChanges).length > 0 && state.bodies.defer(node, serverChanges)) return attrOut(node);
       if (Object.keys(serverChanges).length > 0) {
         const attrs = await source.setattr(node.inode, serverChanges);
         nodes.ownCommit(attrs);
@@ -167,8 +169,5 @@ async function bodyFirst(state: FsState, node: Node, changes: SetattrIn): Promis
   // with its own value is a setattr that changes nothing but ctime.
   const named = ["mode", "uid", "gid", "sizeBytes", "atimeNs", "mtimeNs", "killSuidGid"] as const;
   if (named.every((field) => changes[field] === undefined)) out.mode = node.attrs.mode;
-  if (out.atimeNs !== undefined || out.mtimeNs !== undefined) {
-    state.bodies.setTimes(node, { ...(out.atimeNs === undefined ? {} : { atimeNs: out.atimeNs }), ...(out.mtimeNs === undefined ? {} : { mtimeNs: out.mtimeNs }) });
-  }
   return out;
 }

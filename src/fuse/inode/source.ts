@@ -26,7 +26,7 @@ export interface PatchIo {
    */
   prepare(link: { parent: InodeId; name: string } | null, inode: InodeId): Promise<PreparedPublish>;
   /** `prepareNext`: the reply carries the prepare of the file's next body (the writer keeps writing). */
-  publishManifest(parent: InodeId, name: string, prepareId: string, manifest: BodyManifest, options: { ifGeneration: number; mode?: number; prepareNext?: boolean }): Promise<{ attrs: InodeAttrs; next: PreparedPublish | null }>;
+  publishManifest(parent: InodeId, name: string, prepareId: string, manifest: BodyManifest, options: { ifGeneration: number; mode?: number; prepareNext?: boolean; changes?: Omit<AttrChanges, "sizeBytes"> }): Promise<{ attrs: InodeAttrs; next: PreparedPublish | null }>;
   putBlock(key: string, bytes: Uint8Array): Promise<void>;
   /** A block put for a publish that has not happened yet. */
   getBlock(key: string, lengthBytes: number): Promise<Uint8Array>;
