@@ -135,12 +135,13 @@ export class InodeApi {
   /**
    * `options.keepOpen`: the mount session (see session()) that holds the file open; if this was
    * its last name, metad keeps it as that session's orphan until orphanRelease or the session ends.
+   * `options.returnParent`: answer with the directory's attributes after the unlink (else null).
    */
-  unlink(parent: InodeId, name: string, options: { keepOpen?: string } = {}): Promise<void> {
-    return this.call("unlink", { parent, name, ...options }, true) as Promise<void>;
+  unlink(parent: InodeId, name: string, options: { keepOpen?: string; returnParent?: boolean } = {}): Promise<InodeAttrs | null> {
+    return this.call("unlink", { parent, name, ...options }, true) as Promise<InodeAttrs | null>;
   }
-  rmdir(parent: InodeId, name: string): Promise<void> {
-    return this.call("rmdir", { parent, name }, true) as Promise<void>;
+  rmdir(parent: InodeId, name: string, options: { returnParent?: boolean } = {}): Promise<InodeAttrs | null> {
+    return this.call("rmdir", { parent, name, ...options }, true) as Promise<InodeAttrs | null>;
   }
   rename(args: { parent: InodeId; name: string; newParent: InodeId; newName: string; noReplace?: boolean; exchange?: boolean; keepOpen?: string }): Promise<void> {
     return this.call("rename", { ...args }, true) as Promise<void>;

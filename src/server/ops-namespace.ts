@@ -78,8 +78,8 @@ export const NAMESPACE_OPS: Record<string, OpSpec> = {
   link: write((ctx, a, k) =>
     ctx.service.ns.link({ mount: mountArg(ctx, a), inode: inodeArg(a), newParent: inodeArg(a, "newParent"), newName: nameArg(a, "newName"), ...writeKey(k) }),
   ),
-  unlink: write((ctx, a, k) => ctx.service.ns.unlink({ ...entry(ctx, a), ...keepOpenArg(a), ...writeKey(k) })),
-  rmdir: write((ctx, a, k) => ctx.service.ns.rmdir({ ...entry(ctx, a), ...writeKey(k) })),
+  unlink: write((ctx, a, k) => ctx.service.ns.unlink({ ...entry(ctx, a), ...keepOpenArg(a), returnParent: flagArg(a, "returnParent"), ...writeKey(k) })),
+  rmdir: write((ctx, a, k) => ctx.service.ns.rmdir({ ...entry(ctx, a), returnParent: flagArg(a, "returnParent"), ...writeKey(k) })),
   rename: write((ctx, a, k) =>
     ctx.service.ns.rename({
       ...entry(ctx, a),

@@ -100,6 +100,22 @@ describe("mkdir, rmdir, unlink", () => {
     expect(ns().getattr({ mount: m, inode: d.inode }).nlink).toBe(3);
   });
 
+  test("unlink and rmdir with returnParent answer with the directory as they left it, a retry the same", () => {
+    const d = mkdir(ROOT_INODE, "d");
+    mkdir(d.inode, "s");
+    create(d.inode, "f");
+    create(d.inode, "g");
+    expect(ns().unlink({ mount: m, parent: d.inode, name: "g" })).toBeUndefined();
+    const afterUnlink = ns().unlink({ mount: m, parent: d.inode, name: "f", returnParent: true, requestKey: "c9:1" });
+    expect(afterUnlink).toEqual(ns().getattr({ mount: m, inode: d.inode }));
+    // A retry with the same request key answers what the first attempt did, removing nothing more.
+    expect(ns().unlink({ mount: m, parent: d.inode, name: "f", returnParent: true, requestKey: "c9:1" })).toEqual(afterUnlink!);
+    const afterRmdir = ns().rmdir({ mount: m, parent: d.inode, name: "s", returnParent: true });
+    expect(afterRmdir).toEqual(ns().getattr({ mount: m, inode: d.inode }));
+    expect(afterRmdir!.nlink).toBe(afterUnlink!.nlink - 1);
+    expect(afterRmdir!.version).toBeGreaterThan(afterUnlink!.version);
+  });
+
   test("rmdir refuses non-empty dirs and files; unlink refuses dirs", () => {
     const d = mkdir(ROOT_INODE, "d");
     create(d.inode, "f");

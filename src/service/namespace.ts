@@ -231,16 +231,17 @@ export class Namespace {
    * `keepOpen` names the mount session that holds the file open: if this was its last link, the
    * inode and its body stay as an orphan of that session instead of going now.
    */
-  unlink(args: EntryArgs & WriteOptions & KeepOpen): void {
-    this.remove(args, false);
+  unlink(args: EntryArgs & WriteOptions & KeepOpen & ReturnParent): InodeAttrs | undefined {
+    return this.remove(args, false);
   }
 
-  rmdir(args: EntryArgs & WriteOptions): void {
-    this.remove(args, true);
+  rmdir(args: EntryArgs & WriteOptions & ReturnParent): InodeAttrs | undefined {
+    return this.remove(args, true);
   }
 
-  private remove(args: EntryArgs & WriteOptions & KeepOpen, wantDir: boolean): void {
-    if (this.core.replayed(args)) return;
+  private remove(args: EntryArgs & WriteOptions & KeepOpen & ReturnParent, wantDir: boolean): InodeAttrs | undefined {
+    const replay = this.core.replayed<InodeAttrs | undefined>(args);
+    if (replay) return replay.value;
     const { mount, parent, name } = args;
     validateName(name);
     const dir = this.core.getDir(mount, parent);
@@ -254,9 +255,12 @@ export class Namespace {
     command.predicates.push({ kind: "versionEquals", target: { family: "dentry", key }, version: dentry.version, errno: "ESTALE" });
     command.mutations.push({ family: "dentry", op: "delete", key });
     command.mutations.push(...this.unlinkInode(command, mount, dentry.inode, now, args.keepOpen));
-    command.mutations.push(touchDir(mount, dir, now, wantDir ? -1 : 0));
+    const touched = touchDir(mount, dir, now, wantDir ? -1 : 0);
+    command.mutations.push(touched);
     command.watchEvents.push({ mount, kind: "remove", scope: parent, name, inode: dentry.inode });
+    const result = args.returnParent ? this.core.result(command, { ...touched.value, version: command.version }) : undefined;
     this.core.commit(command);
+    return result;
   }
 
   /**
@@ -396,6 +400,14 @@ export class Namespace {
   }
 }
 
+/**
+ * `returnParent`: answer with the directory's attributes as the remove left them (its new mtime,
+ * ctime and version), so a client that caches them (a mount) needs no getattr after each unlink.
+ */
+export interface ReturnParent {
+  returnParent?: boolean;
+}
+
 /** What `keepOpen` carries: the mount session holding the file that may lose its last link. */
 export interface KeepOpen {
   keepOpen?: string;
@@ -425,7 +437,7 @@ export function deleteInodeMutations(core: ServiceCore, mount: MountId, attrs: I
 }
 
 /** The parent directory's new attributes when a child comes or goes. */
-export function touchDir(mount: MountId, dir: InodeAttrs, now: bigint, nlinkDelta: number): Mutation {
+export function touchDir(mount: MountId, dir: InodeAttrs, now: bigint, nlinkDelta: number): Mutation & { family: "inode"; op: "put"; value: InodeValue } {
   return {
     family: "inode",
     op: "put",

@@ -55,6 +55,8 @@ export const RESULT_SHAPES: Readonly<Record<string, Shape>> = {
   stat_path: "attrs", lstat_path: "attrs", create_file_path: "attrs", symlink_path: "attrs", link_path: "attrs",
   setattr_path: "attrs", publish: "attrsOrWithNext", mkdir_path: "attrsOrNull", create_files: "attrsList",
   readdir_plus: "plusPage", readdir_path: "plusPage", create_prepared: "attrsAndMore",
+  // With `returnParent` the directory's attributes after the remove; nil without it.
+  unlink: "attrsOrNull", rmdir: "attrsOrNull",
 };
 
 type PlusPage = { entries: Array<{ name: string; attrs: InodeAttrs } | { name: string; type: string }>; nextAfter: string | null };
@@ -94,7 +96,7 @@ export function resultToWire(op: string, value: unknown): unknown {
     case "attrsOrWithNext":
       return publishToWire(value);
     case "attrsOrNull":
-      return value === null ? null : attrsToWire(value as InodeAttrs);
+      return value === null || value === undefined ? null : attrsToWire(value as InodeAttrs);
     case "attrsList":
       return (value as InodeAttrs[]).map(attrsToWire);
     case "plusPage": {
@@ -117,7 +119,7 @@ export function resultFromWire(op: string, value: unknown): unknown {
     case "attrsOrWithNext":
       return publishFromWire(value);
     case "attrsOrNull":
-      return value === null ? null : attrsFromWire(value);
+      return value === null || value === undefined ? null : attrsFromWire(value);
     case "attrsList":
       return (value as unknown[]).map(attrsFromWire);
     case "plusPage": {

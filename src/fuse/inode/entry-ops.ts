@@ -1,4 +1,4 @@
-import { FsError, S_IFMT, isSpecialType, nowNs, typeOfModeBits, type AttrChanges } from "../../types/index.ts";
+import { FsError, S_IFMT, isSpecialType, nowNs, typeOfModeBits, type AttrChanges, type InodeAttrs } from "../../types/index.ts";
 import { RENAME_EXCHANGE, RENAME_NOREPLACE, type AttrOut, type RawFileSystem, type SetattrIn } from "../kernel/index.ts";
 import { negativeEntry, toFuseAttr } from "./attrs.ts";
 import type { Node } from "./node-table.ts";
@@ -91,16 +91,16 @@ export function entryOps(state: FsState): Pick<RawFileSystem, EntryOps> {
     async unlink(_ctx, parent, name) {
       checkWritable(state);
       const open = openFileAt(state, parent, name);
-      await source.unlink(inodeOf(parent), name, open ? { keepOpen: true } : {});
+      const dir = await source.unlink(inodeOf(parent), name, open ? { keepOpen: true } : {});
       if (open) state.orphans.add(open.nodeid);
       nodes.removed(parent, name);
-      removedEntry(state, parent, name);
+      removedEntry(state, parent, name, dir);
     },
     async rmdir(_ctx, parent, name) {
       checkWritable(state);
-      await source.rmdir(inodeOf(parent), name);
+      const dir = await source.rmdir(inodeOf(parent), name);
       nodes.removed(parent, name);
-      removedEntry(state, parent, name);
+      removedEntry(state, parent, name, dir);
     },
     async rename(_ctx, { parent, name, newParent, newName, flags }) {
       checkWritable(state);
@@ -138,10 +138,20 @@ function sameOwner(state: FsState, node: Node, changes: SetattrIn): boolean {
   return (changes.uid ?? node.attrs.uid) === node.attrs.uid && (changes.gid ?? node.attrs.gid) === node.attrs.gid;
 }
 
-/** `name` left `parent` by our command, whose reply did not carry the parent's new attributes. */
-function removedEntry(state: FsState, parent: number, name: string): void {
+/**
+ * `name` left `parent` by our command. `dir`: the parent as that command left it (unlink and
+ * rmdir answer with it), so its attributes stay the mount's to answer; without it they are stale.
+ */
+function removedEntry(state: FsState, parent: number, name: string, dir: InodeAttrs | null = null): void {
   state.local.removed(parent, name);
-  state.local.dirStale(parent);
+  const node = dir === null ? undefined : state.nodes.get(parent);
+  if (!node || dir === null || dir.inode !== node.inode) {
+    state.local.dirStale(parent);
+    return;
+  }
+  state.nodes.ownCommit(dir);
+  state.nodes.update(node, dir);
+  state.local.dirFresh(parent);
 }
 
 /** The file at `name` in `parent` when this mount has it open (it may lose its last name). */

@@ -69,11 +69,12 @@ export class LiveSource implements NodeSource {
     return this.client.inode.link(inode, newParent, newName);
   }
   async unlink(parent: InodeId, name: string, options: { keepOpen?: boolean } = {}) {
-    await this.client.inode.unlink(parent, name, options.keepOpen ? { keepOpen: this.session } : {});
+    const dir = await this.client.inode.unlink(parent, name, { returnParent: true, ...(options.keepOpen ? { keepOpen: this.session } : {}) });
     if (options.keepOpen) this.held(+1);
+    return dir;
   }
   rmdir(parent: InodeId, name: string) {
-    return this.client.inode.rmdir(parent, name);
+    return this.client.inode.rmdir(parent, name, { returnParent: true });
   }
   async rename(args: { parent: InodeId; name: string; newParent: InodeId; newName: string; noReplace?: boolean; exchange?: boolean; keepOpen?: boolean }) {
     const { keepOpen, ...rest } = args;

@@ -56,8 +56,9 @@ export interface NodeSource {
   mknod(parent: InodeId, name: string, node: { type: InodeType; rdev: number }, owner: OwnerArgs): Promise<InodeAttrs>;
   link(inode: InodeId, newParent: InodeId, newName: string): Promise<InodeAttrs>;
   /** `keepOpen`: this mount holds the file open; if it loses its last name it stays until releaseOrphan. */
-  unlink(parent: InodeId, name: string, options?: { keepOpen?: boolean }): Promise<void>;
-  rmdir(parent: InodeId, name: string): Promise<void>;
+  /** Both answer with the directory's attributes after the remove (null when the source cannot say). */
+  unlink(parent: InodeId, name: string, options?: { keepOpen?: boolean }): Promise<InodeAttrs | null>;
+  rmdir(parent: InodeId, name: string): Promise<InodeAttrs | null>;
   /** `keepOpen`: this mount holds the file being replaced open (kept like an unlinked open file). */
   rename(args: { parent: InodeId; name: string; newParent: InodeId; newName: string; noReplace?: boolean; exchange?: boolean; keepOpen?: boolean }): Promise<void>;
   setattr(inode: InodeId, changes: AttrChanges): Promise<InodeAttrs>;
