@@ -1,6 +1,6 @@
 import type { ObjectStore } from "../objstore/index.ts";
 import type { StoredBodyManifest } from "./body-patch.ts";
-import { FsError, type BodyManifest, type AttrChanges, type Dentry, type DirEntryPlus, type DirPage, type InodeAttrs, type InodeId, type InodeType, type PreparedPublish, type ReadPlan } from "../types/index.ts";
+import { FsError, type BodyManifest, type AttrChanges, type Dentry, type MetaChanges, type DirEntryPlus, type DirPage, type InodeAttrs, type InodeId, type InodeType, type PreparedPublish, type ReadPlan } from "../types/index.ts";
 import type { BodySource } from "./blocks.ts";
 import type { BodyReader } from "./body-reader.ts";
 import type { PublishOptions } from "./body-writer.ts";
@@ -73,7 +73,7 @@ export class InodeApi {
     name: string,
     prepareId: string,
     manifest: BodyManifest,
-    options: { ifGeneration?: number; patch?: boolean; mode?: number; prepareNextExpiryMs?: number; changes?: Omit<AttrChanges, "sizeBytes"> },
+    options: { ifGeneration?: number; patch?: boolean; mode?: number; prepareNextExpiryMs?: number; changes?: MetaChanges },
   ): Promise<{ attrs: InodeAttrs; next: PreparedPublish | null }> {
     const { next, ...attrs } = (await this.call("publish", { parent, name, prepareId, manifest, replace: true, ...options }, true)) as InodeAttrs & { next?: PreparedPublish };
     return { attrs, next: next ?? null };

@@ -7,6 +7,7 @@ import {
   utf8Length,
   validateName,
   type AttrChanges,
+  type MetaChanges,
   type Dentry,
   type DirEntryPlus,
   type DirPage,
@@ -462,7 +463,7 @@ function page<T>(rows: T[], limit: number, nameOf: (row: T) => string): DirPage<
  * `value` with the mode, owner and times of `changes` (checked; size is the caller's): one rule
  * for a setattr and for a publish that carries the setattrs its writer made meanwhile.
  */
-export function applyAttrChanges(value: InodeValue, changes: Omit<AttrChanges, "sizeBytes">): InodeValue {
+export function applyAttrChanges(value: InodeValue, changes: MetaChanges): InodeValue {
   if (changes.mode !== undefined) value.mode = checkUint(changes.mode, "mode", 0o7777);
   if (changes.uid !== undefined) value.uid = checkUint(changes.uid, "uid", 0xffff_ffff);
   if (changes.gid !== undefined) value.gid = checkUint(changes.gid, "gid", 0xffff_ffff);

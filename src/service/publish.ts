@@ -7,7 +7,7 @@ import {
   type BodyManifest,
   type BodySummary,
   type ChunkManifest,
-  type AttrChanges,
+  type MetaChanges,
   type InodeAttrs,
   type InodeId,
   type MountId,
@@ -56,7 +56,7 @@ export interface PublishArgs extends WriteOptions {
    * set while these bytes were unpublished (tar's futimens, fchown, fchmod before close), so they
    * land with the bytes in one command instead of one each.
    */
-  changes?: Omit<AttrChanges, "sizeBytes">;
+  changes?: MetaChanges;
 }
 
 export interface PlanArgs {

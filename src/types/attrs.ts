@@ -87,3 +87,6 @@ export interface AttrChanges {
   atimeNs?: bigint;
   mtimeNs?: bigint;
 }
+
+/** The changes a publish can carry with its body (mode, owner, times): its manifest is the size. */
+export type MetaChanges = Omit<AttrChanges, "sizeBytes">;

@@ -1,4 +1,4 @@
-import { FsError, LIMITS, nowNs, type AttrChanges, type ErrnoCode, type InodeAttrs } from "../../types/index.ts";
+import { FsError, LIMITS, nowNs, type ErrnoCode, type MetaChanges, type InodeAttrs } from "../../types/index.ts";
 import type { AttrOverlay } from "./attrs.ts";
 import type { BufferPools } from "./buffer-pool.ts";
 import type { Node, NodeTable } from "./node-table.ts";
@@ -12,9 +12,6 @@ const UNREACHABLE: ReadonlySet<ErrnoCode | undefined> = new Set(["ECONNRESET", "
 // reader sees what a writer wrote). Writes land in the node's PatchBody; flush, fsync and the
 // last release publish a patch of the base generation under the file's name: the file changes
 // all at once, never halfway, and a publish costs the blocks that changed.
-
-/** A setattr that rides on the next publish: never a size (a truncate changes the body itself). */
-export type PendingChanges = Omit<AttrChanges, "sizeBytes">;
 
 interface Body {
   patch: PatchBody | null;
@@ -31,7 +28,7 @@ interface Body {
    * Mode, owner and times set while bytes were unpublished (see defer): the next publish carries
    * them. Replaced, never changed in place, so a publish can tell whether more came meanwhile.
    */
-  pendingChanges: PendingChanges | null;
+  pendingChanges: MetaChanges | null;
   writers: number;
 }
 
@@ -169,7 +166,7 @@ export class Bodies {
    * Other clients see the change with the bytes, at the publish. False when the node has no such
    * bytes (or no name to publish under): the caller sends the setattr itself.
    */
-  defer(node: Node, changes: PendingChanges): boolean {
+  defer(node: Node, changes: MetaChanges): boolean {
     const body = this.bodies.get(node.nodeid);
     if (!body?.patch || body.writers === 0 || !this.isDirty(body) || this.nodes.linkOf(node) === null) return false;
     body.pendingChanges = { ...body.pendingChanges, ...changes };
@@ -219,7 +216,7 @@ export class Bodies {
    * rather than fail, and past it they fail with EIO; they never report success for bytes that
    * were not published.
    */
-  private async publishRetrying(node: Node, patch: PatchBody, again: boolean, changes: PendingChanges | null): Promise<InodeAttrs | null> {
+  private async publishRetrying(node: Node, patch: PatchBody, again: boolean, changes: MetaChanges | null): Promise<InodeAttrs | null> {
     const deadlineMs = performance.now() + LIMITS.fusePublishRetryMaxMs;
     for (let delayMs: number = LIMITS.fusePublishRetryBackoffMs; ; delayMs = Math.min(delayMs * 2, LIMITS.fusePublishRetryBackoffMaxMs)) {
       try {
@@ -245,7 +242,7 @@ export class Bodies {
    * (unlinked, replaced) the bytes belong to no name and are dropped, as writes to an unlinked
    * file are.
    */
-  private async publishAs(node: Node, patch: PatchBody, again: boolean, changes: PendingChanges | null): Promise<InodeAttrs | null> {
+  private async publishAs(node: Node, patch: PatchBody, again: boolean, changes: MetaChanges | null): Promise<InodeAttrs | null> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const link = this.nodes.linkOf(node);
       if (!link) return null;

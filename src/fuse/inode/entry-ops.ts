@@ -144,8 +144,8 @@ function sameOwner(state: FsState, node: Node, changes: SetattrIn): boolean {
  */
 function removedEntry(state: FsState, parent: number, name: string, dir: InodeAttrs | null = null): void {
   state.local.removed(parent, name);
-  const node = dir === null ? undefined : state.nodes.get(parent);
-  if (!node || dir === null || dir.inode !== node.inode) {
+  const node = dir && state.nodes.get(parent);
+  if (!dir || !node || dir.inode !== node.inode) {
     state.local.dirStale(parent);
     return;
   }

@@ -1,4 +1,4 @@
-import type { AttrChanges, BodyManifest, DirEntryPlus, DirPage, InodeAttrs, InodeId, InodeType, PreparedPublish, WatchEvent } from "../../types/index.ts";
+import type { AttrChanges, BodyManifest, MetaChanges, DirEntryPlus, DirPage, InodeAttrs, InodeId, InodeType, PreparedPublish, WatchEvent } from "../../types/index.ts";
 import type { StoredBodyManifest } from "../../sdk/body-patch.ts";
 
 // What the inode layer needs from NoKV, by inode: the SDK's inode API for a live mount, or a
@@ -26,7 +26,7 @@ export interface PatchIo {
    */
   prepare(link: { parent: InodeId; name: string } | null, inode: InodeId): Promise<PreparedPublish>;
   /** `prepareNext`: the reply carries the prepare of the file's next body (the writer keeps writing). */
-  publishManifest(parent: InodeId, name: string, prepareId: string, manifest: BodyManifest, options: { ifGeneration: number; mode?: number; prepareNext?: boolean; changes?: Omit<AttrChanges, "sizeBytes"> }): Promise<{ attrs: InodeAttrs; next: PreparedPublish | null }>;
+  publishManifest(parent: InodeId, name: string, prepareId: string, manifest: BodyManifest, options: { ifGeneration: number; mode?: number; prepareNext?: boolean; changes?: MetaChanges }): Promise<{ attrs: InodeAttrs; next: PreparedPublish | null }>;
   putBlock(key: string, bytes: Uint8Array): Promise<void>;
   /** A block put for a publish that has not happened yet. */
   getBlock(key: string, lengthBytes: number): Promise<Uint8Array>;
