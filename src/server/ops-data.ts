@@ -38,9 +38,12 @@ function cursorArg(ctx: OpContext, args: Args, mount: number): WatchCursor {
   return cursor;
 }
 
-/** The directory a watch or snapshot names: `inode`, or `path`, or the mount root. */
+/**
+ * The directory a watch or snapshot names: `inode`, or `path`, or the mount root. By inode too it
+ * must be a directory now: a watch of one already removed would wait for events that never come.
+ */
 function dirArg(ctx: OpContext, args: Args, mount: number): number {
-  if (args.inode !== undefined && args.inode !== null) return inodeArg(args);
+  if (args.inode !== undefined && args.inode !== null) return ctx.service.core.getDir(mount, inodeArg(args)).inode;
   if (args.path !== undefined && args.path !== null) return ctx.service.paths.stat({ mount, path: pathArg(args) }).inode;
   return ROOT_INODE;
 }

@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
 import { FsError, type NoKVClient, type WatchEvent } from "../../src/sdk/index.ts";
-import { LIMITS } from "../../src/types/index.ts";
+import { LIMITS, ROOT_INODE } from "../../src/types/index.ts";
 import { startMetad, type MetadHarness } from "../harness.ts";
 
 // Watch delivers every committed event exactly once in commit order, or fails with ESTALE when
@@ -170,3 +170,23 @@ test("a watcher whose cursor GC passes while it catches up ends with ESTALE afte
     expect(created.slice(0, got.length)).toEqual(got.map((e) => e.name));
   }
 }, 60_000);
+
+test("a watch by inode of a directory already removed fails with ENOENT instead of waiting for events that never come", async () => {
+  h = await startMetad();
+  const c = await h.client();
+  const gone = await c.inode.mkdir(ROOT_INODE, "gone");
+  await c.writeFile("/file", "x");
+  const file = { inode: (await c.stat("/file")).ino };
+  // Subscribed from the mkdir on: a change before the subscription is replayed to it.
+  const made = await c.inode.mkdir(ROOT_INODE, "made");
+  await c.createFile("/made/early");
+  const fromMkdir = await c.watch({ inode: made.inode }, { cursor: `${made.version}.4294967295` }).ready;
+  expect((await take(fromMkdir, 1, 2_000)).map((e) => e.name)).toEqual(["early"]);
+  await fromMkdir.close();
+  await c.rmdir("/gone");
+  for (const [target, code] of [[gone.inode, "ENOENT"], [file.inode, "ENOTDIR"]] as const) {
+    const failure = await c.watch({ inode: target }, { cursor: "0.0" }).ready.catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(FsError);
+    expect((failure as FsError).code).toBe(code);
+  }
+}, 30_000);

@@ -277,4 +277,43 @@ describe("inode layer over the SDK", () => {
     expect(snap.invalidator).toBeNull();
     await snap.close();
   });
+
+  test("a directory this mount makes is live at once: a change made there before metad holds its watch still arrives", async () => {
+    // A new directory's subscription reaches metad late on purpose, after another client's changes.
+    const gate = Promise.withResolvers<void>();
+    class LateWatches extends LiveSource {
+      override async watch(inode: number, path: string, afterVersion?: number) {
+        if (afterVersion !== undefined) await gate.promise;
+        return await super.watch(inode, path, afterVersion);
+      }
+    }
+    const late = await createNoKVFs(new LateWatches(await metad.client(), false));
+    const lfs = late.fs as Required<RawFileSystem>;
+    try {
+      lfs.init({ major: 7, minor: 38, maxWriteBytes: 1 << 20, maxReadaheadBytes: 1 << 17, flags: 0 });
+      while (late.invalidator!.timeoutFor(1) === 0) await Bun.sleep(1);
+      const made = await lfs.mkdir(ctx, 1, "made-here", 0o755);
+      const gone = await lfs.mkdir(ctx, 1, "made-then-removed", 0o755);
+      // Absent names and the directory's attributes are the mount's to answer, with no round trip.
+      const negative = late.state.local.counts.negativeLookups;
+      const absent = await lfs.lookup(ctx, made.nodeid, "theirs");
+      expect(absent.nodeid).toBe(0);
+      expect(absent.entryValidMs).toBe(LIMITS.fuseLiveCacheTimeoutMs);
+      expect(late.state.local.counts.negativeLookups).toBe(negative + 1);
+      const dirGetattrs = late.state.local.counts.dirGetattrs;
+      expect((await lfs.getattr(ctx, made.nodeid, undefined)).attr.nlink).toBe(2);
+      expect(late.state.local.counts.dirGetattrs).toBe(dirGetattrs + 1);
+      // Another client's changes commit before the subscription exists: it starts after the mkdir, so they are replayed.
+      await client.writeFile("/made-here/theirs", "x");
+      await client.rmdir("/made-then-removed");
+      gate.resolve();
+      expect((await lookupVisible(lfs, ctx, made.nodeid, "theirs")).attr.sizeBytes).toBe(1);
+      // A directory gone before its watch started is not live: nothing under it is answered locally.
+      await until(async () => late.invalidator!.timeoutFor(gone.nodeid) !== LIMITS.fuseLiveCacheTimeoutMs);
+      expect(late.state.local.knownAbsent(gone.nodeid, "anything")).toBe(false);
+    } finally {
+      gate.resolve();
+      await late.close();
+    }
+  });
 });

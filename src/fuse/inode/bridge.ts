@@ -78,6 +78,7 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     timeoutFor: (dirNodeid) => (invalidator ? invalidator.timeoutFor(dirNodeid) : LIMITS.fuseSnapshotCacheTimeoutMs),
     sawDir: (nodeid) => invalidator?.watchDir(nodeid),
     listingDir: async (nodeid) => await invalidator?.watchDirReady(nodeid),
+    madeDir: (nodeid, version) => invalidator?.watchNewDir(nodeid, version),
   };
   state.bodies.afterPublish = (parent, attrs) => {
     nodes.ownCommit(attrs);

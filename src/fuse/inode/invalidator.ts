@@ -1,4 +1,4 @@
-import { LIMITS, type WatchEvent } from "../../types/index.ts";
+import { LIMITS, type Version, type WatchEvent } from "../../types/index.ts";
 import type { Notifier } from "../kernel/index.ts";
 import { invalidationsFor, type Invalidation } from "./event-rules.ts";
 import type { NodeTable } from "./node-table.ts";
@@ -70,13 +70,29 @@ export class Invalidator {
   }
 
   watchDir(nodeid: number): void {
-    if (this.closed || this.watches.has(nodeid) || this.watches.size >= LIMITS.fuseWatchedDirsMax) return;
+    this.startWatch(nodeid);
+  }
+
+  /**
+   * A directory this mount just made, at `version` (its mkdir's commit): live at once. Its watch
+   * starts after that version, so a change made there by anyone before metad holds the
+   * subscription is replayed to us like any later one: what is answered from the empty listing
+   * meanwhile is no staler than a watched directory's answers. Git and tar look into each
+   * directory they make at once; they would otherwise ask metad until the subscribe returned.
+   */
+  watchNewDir(nodeid: number, version: Version): void {
+    if (this.startWatch(nodeid, version)) this.active.add(nodeid);
+  }
+
+  /** Starts the directory's subscription unless it has one; false when none was started. */
+  private startWatch(nodeid: number, afterVersion?: Version): boolean {
+    if (this.closed || this.watches.has(nodeid) || this.watches.size >= LIMITS.fuseWatchedDirsMax) return false;
     const failedAtMs = this.failedAtMs.get(nodeid);
-    if (failedAtMs !== undefined && performance.now() - failedAtMs < RETRY_AFTER_MS) return;
+    if (failedAtMs !== undefined && performance.now() - failedAtMs < RETRY_AFTER_MS) return false;
     const path = this.nodes.pathOf(nodeid);
     const node = this.nodes.get(nodeid);
-    if (path === null || !node) return;
-    const started = this.source.watch(node.inode, path).then(
+    if (path === null || !node) return false;
+    const started = this.source.watch(node.inode, path, afterVersion).then(
       (watch) => {
         if (this.watches.get(nodeid) !== started) {
           void watch.close();
@@ -88,13 +104,18 @@ export class Invalidator {
         return watch;
       },
       () => {
-        // The directory went away or metad is unreachable; a later lookup tries again.
-        if (this.watches.get(nodeid) === started) this.watches.delete(nodeid);
+        // The directory went away or metad is unreachable; a later lookup tries again. If it was
+        // live from its mkdir, what was answered meanwhile may have missed a change: drop it.
+        if (this.watches.get(nodeid) === started) {
+          this.watches.delete(nodeid);
+          if (this.active.delete(nodeid)) this.dropAllOf(nodeid);
+        }
         this.failedAtMs.set(nodeid, performance.now());
         return null;
       },
     );
     this.watches.set(nodeid, started);
+    return true;
   }
 
   unwatch(nodeid: number): void {
@@ -110,16 +131,20 @@ export class Invalidator {
     try {
       for await (const event of watch) this.enqueue(event);
     } catch {
-      // The watch fell behind or its cursor expired: events were lost, so everything the kernel
-      // holds from this directory is suspect. Drop it all; the next lookup watches again.
-      for (const name of this.nodes.namesIn(nodeid)) this.send({ kind: "entry", parent: nodeid, name });
-      this.send({ kind: "inode", nodeid, offsetBytes: 0 });
+      // The watch fell behind or its cursor expired: events were lost. The next lookup watches again.
+      this.dropAllOf(nodeid);
     } finally {
       if (this.watches.get(nodeid) === started) {
         this.watches.delete(nodeid);
         this.active.delete(nodeid);
       }
     }
+  }
+
+  /** Everything the kernel (and the mount) holds from this directory is suspect: drop it all. */
+  private dropAllOf(nodeid: number): void {
+    for (const name of this.nodes.namesIn(nodeid)) this.send({ kind: "entry", parent: nodeid, name });
+    this.send({ kind: "inode", nodeid, offsetBytes: 0 });
   }
 
   private enqueue(event: WatchEvent): void {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { FsError, LIMITS, ROOT_INODE, type AttrChanges, type InodeId, type InodeType, type PreparedPublish } from "../../types/index.ts";
+import { FsError, LIMITS, ORDINAL_END, ROOT_INODE, formatCursor, type AttrChanges, type InodeId, type InodeType, type PreparedPublish, type Version } from "../../types/index.ts";
 import type { NoKVClient } from "../../sdk/index.ts";
 import type { DirWatch, NodeSource, OwnerArgs, PatchIo, PublishSource } from "./source.ts";
 
@@ -155,7 +155,8 @@ export class LiveSource implements NodeSource {
     return await this.client.inode.prepare(link.parent, link.name, { blockSizeBytes: LIMITS.fuseWriteBlockBytes, expiryMs: LIMITS.fusePreparedExpiryMs });
   }
   /** By inode, so a resubscribe after a reconnect lands on the same directory even after renames. */
-  watch(inode: InodeId, _path: string): Promise<DirWatch> {
-    return this.client.watch({ inode }).ready;
+  watch(inode: InodeId, _path: string, afterVersion?: Version): Promise<DirWatch> {
+    const cursor = afterVersion === undefined ? {} : { cursor: formatCursor({ version: afterVersion, ordinal: ORDINAL_END }) };
+    return this.client.watch({ inode }, cursor).ready;
   }
 }

@@ -1,4 +1,4 @@
-import type { AttrChanges, BodyManifest, MetaChanges, DirEntryPlus, DirPage, InodeAttrs, InodeId, InodeType, PreparedPublish, WatchEvent } from "../../types/index.ts";
+import type { AttrChanges, BodyManifest, MetaChanges, DirEntryPlus, DirPage, InodeAttrs, InodeId, InodeType, PreparedPublish, Version, WatchEvent } from "../../types/index.ts";
 import type { StoredBodyManifest } from "../../sdk/body-patch.ts";
 
 // What the inode layer needs from NoKV, by inode: the SDK's inode API for a live mount, or a
@@ -80,6 +80,9 @@ export interface NodeSource {
 
   /** Path-based sources (snapshot views): how to name an inode the kernel has looked up. */
   usePaths?(pathOf: (inode: InodeId) => string | null): void;
-  /** Live mounts: events in directory `inode` (at `path` now) from this moment on. */
-  watch?(inode: InodeId, path: string): Promise<DirWatch>;
+  /**
+   * Live mounts: events in directory `inode` (at `path` now) from this moment on, or, with
+   * `afterVersion`, every event committed after that version (replayed first if need be).
+   */
+  watch?(inode: InodeId, path: string, afterVersion?: Version): Promise<DirWatch>;
 }

@@ -38,6 +38,8 @@ export interface FsState {
   sawDir(nodeid: number): void;
   /** Like sawDir, once the watch is live: what is answered next may be cached for long. */
   listingDir(nodeid: number): Promise<void>;
+  /** This mount made the directory, committed at `version`: a live mount watches it from there. */
+  madeDir(nodeid: number, version: number): void;
 }
 
 export function checkWritable(state: FsState): void {
@@ -74,7 +76,12 @@ export function madeEntry(state: FsState, parent: number, name: string, attrs: I
   state.local.added(parent, name);
   childCommitted(state, parent, attrs, subdirs);
   if (attrs.nlink <= 1 || attrs.type === "dir") state.local.setXattrNames(entry.nodeid, []);
-  if (attrs.type === "dir") state.local.listed(entry.nodeid, []);
+  if (attrs.type === "dir") {
+    // Empty, and its attributes are the reply's: both ours to answer once it is watched.
+    state.local.listed(entry.nodeid, []);
+    state.local.dirFresh(entry.nodeid);
+    state.madeDir(entry.nodeid, attrs.version);
+  }
   return entry;
 }
 
