@@ -382,6 +382,8 @@ export const LIMITS = {
   fuseKnownXattrListsMax: 1_000_000,
   /** FUSE: names of fully known directories kept to answer absent-name lookups locally, all together. */
   fuseListedNamesMax: 1_000_000,
+  /** FUSE: names this mount removed from watched directories it has not listed, kept as known absent, all together. */
+  fuseRemovedNamesMax: 10_000,
   /** FUSE: a directory whose lookups miss is listed in the background when it holds at most this many names. */
   fuseListingNamesMax: 10_000,
   /** FUSE: small files of a listing fetched ahead of a program reading them in order. */

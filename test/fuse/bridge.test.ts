@@ -127,6 +127,17 @@ describe("inode layer over the SDK", () => {
     expect((await fs.lookup(ctx, dir.nodeid, "nope")).entryValidMs).toBe(LIMITS.fuseLiveCacheTimeoutMs);
   });
 
+  test("a name this mount removed is absent without asking metad, until another client makes it again", async () => {
+    const { entry, open } = await fs.create(ctx, 1, "journal", 0o644, O_WRONLY | O_CREAT_EXCL, false);
+    await fs.release(ctx, entry.nodeid, open.fh);
+    await fs.unlink(ctx, 1, "journal");
+    const negative = nokv.state.local.counts.negativeLookups;
+    expect((await fs.lookup(ctx, 1, "journal")).nodeid).toBe(0);
+    expect(nokv.state.local.counts.negativeLookups).toBe(negative + 1);
+    await client.writeFile("/journal", "theirs");
+    expect((await lookupVisible(fs, ctx, 1, "journal")).attr.sizeBytes).toBe(6);
+  });
+
   test("GETATTR of a file read from metad answers locally until our change or an event from elsewhere", async () => {
     await client.writeFile("/attrs.txt", "abc");
     const entry = await lookupVisible(fs, ctx, 1, "attrs.txt");

@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { LIMITS } from "../../types/index.ts";
 import { LocalAnswers } from "./local-answers.ts";
 
 const DIR = 7;
@@ -44,4 +45,51 @@ test("absent names answer locally only in a known listing of a watched directory
   live = true;
   local.invalidated({ kind: "entry", parent: DIR, name: "theirs" });
   expect(local.knownAbsent(DIR, "y")).toBe(false);
+});
+
+test("a name this mount removed from a watched directory it never listed is absent until an event, a new entry or the watch ends it", () => {
+  let live = true;
+  const local = new LocalAnswers(() => live);
+  local.removed(DIR, "db-journal");
+  expect(local.knownAbsent(DIR, "db-journal")).toBe(true);
+  expect(local.knownAbsent(DIR, "other")).toBe(false); // never seen: metad answers
+  // Our own create of it again.
+  local.added(DIR, "db-journal");
+  expect(local.knownAbsent(DIR, "db-journal")).toBe(false);
+  // Another client made it: its create event.
+  local.removed(DIR, "db-journal");
+  local.invalidated({ kind: "entry", parent: DIR, name: "db-journal" });
+  expect(local.knownAbsent(DIR, "db-journal")).toBe(false);
+  // Any change from elsewhere in the directory (or a lost watch) forgets every such name.
+  local.removed(DIR, "a");
+  local.removed(DIR, "b");
+  local.invalidated({ kind: "inode", nodeid: DIR, offsetBytes: 0 });
+  expect(local.knownAbsent(DIR, "a") || local.knownAbsent(DIR, "b")).toBe(false);
+  // Watch gone: nothing is answered, and nothing is recorded while unwatched.
+  local.removed(DIR, "c");
+  live = false;
+  expect(local.knownAbsent(DIR, "c")).toBe(false);
+  local.removed(DIR, "d");
+  live = true;
+  expect(local.knownAbsent(DIR, "d")).toBe(false);
+  local.removed(DIR, "e");
+  local.dropped(DIR);
+  expect(local.knownAbsent(DIR, "e")).toBe(false);
+});
+
+test("names removed are kept up to their limit and their expiry", () => {
+  const local = new LocalAnswers(() => true);
+  for (let i = 0; i < LIMITS.fuseRemovedNamesMax; i++) local.removed(DIR, `f${i}`);
+  expect(local.knownAbsent(DIR, "f0")).toBe(true);
+  local.removed(DIR, "one-more"); // past the budget: the old ones go
+  expect(local.knownAbsent(DIR, "one-more")).toBe(true);
+  expect(local.knownAbsent(DIR, "f1")).toBe(false);
+  const realNow = performance.now.bind(performance);
+  const later = realNow() + LIMITS.fuseLiveCacheTimeoutMs + 1;
+  performance.now = () => later;
+  try {
+    expect(local.knownAbsent(DIR, "one-more")).toBe(false);
+  } finally {
+    performance.now = realNow;
+  }
 });

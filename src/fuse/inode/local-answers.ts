@@ -8,7 +8,10 @@ import type { Invalidation } from "./event-rules.ts";
 //   and D is watched: an absent name is a negative entry with no round trip. A listing is trusted
 //   for fuseLiveCacheTimeoutMs, the same bound the kernel's entries have. Directories that existed
 //   before are not listed ahead: a name another client just made there must show at once, not
-//   once its watch event arrives.
+//   once its watch event arrives. What this mount itself removed from a watched directory is
+//   known absent there too, on the same terms: SQLite deletes its journal at the end of each
+//   transaction and checks for it at the start of the next (the kernel forgets the name at the
+//   unlink, so each check came to metad).
 // - a directory's attributes after this mount's own change inside it: create, mkdir and publish
 //   return the child's attributes, and the parent's new mtime, ctime and version are the child's
 //   (one command stamps both), so the kernel's GETATTR after every create costs nothing.
@@ -22,6 +25,9 @@ import type { Invalidation } from "./event-rules.ts";
 export class LocalAnswers {
   private readonly listings = new Map<number, { names: Set<string>; validUntilMs: number }>();
   private listedNames = 0;
+  /** Names this mount removed from watched directories it holds no listing of, each with its expiry. */
+  private readonly removedNames = new Map<number, Map<string, number>>();
+  private removedCount = 0;
   private readonly freshDirs = new Set<number>();
   private readonly freshFiles = new Set<number>();
   /** Attribute names of inodes whose whole list is known (empty: none). */
@@ -51,7 +57,7 @@ export class LocalAnswers {
   /** True when `name` is known absent from `dir`: a negative entry needs no round trip. */
   knownAbsent(dir: number, name: string): boolean {
     const listing = this.listings.get(dir);
-    if (!listing) return false;
+    if (!listing) return this.removedHere(dir, name);
     if (performance.now() > listing.validUntilMs) {
       this.forgetListing(dir);
       return false;
@@ -65,6 +71,7 @@ export class LocalAnswers {
 
   /** This mount added or removed `name` in `dir` (its reply said so). */
   added(dir: number, name: string): void {
+    this.forgetRemoved(dir, name);
     const listing = this.listings.get(dir);
     if (!listing || listing.names.has(name)) return;
     if (this.listedNames >= LIMITS.fuseListedNamesMax) return this.forgetListing(dir);
@@ -74,7 +81,45 @@ export class LocalAnswers {
 
   removed(dir: number, name: string): void {
     const listing = this.listings.get(dir);
-    if (listing?.names.delete(name)) this.listedNames--;
+    if (listing) {
+      if (listing.names.delete(name)) this.listedNames--;
+      return;
+    }
+    // Unwatched, a change from elsewhere could slip by: only a watched directory's names are kept.
+    if (!this.live(dir)) return;
+    if (this.removedCount >= LIMITS.fuseRemovedNamesMax) {
+      // Full (most of them expired, likely): start over rather than sweep on every removal.
+      this.removedNames.clear();
+      this.removedCount = 0;
+    }
+    let names = this.removedNames.get(dir);
+    if (!names) this.removedNames.set(dir, (names = new Map()));
+    if (!names.has(name)) this.removedCount++;
+    names.set(name, performance.now() + LIMITS.fuseLiveCacheTimeoutMs);
+  }
+
+  /** `name` is one this mount removed from `dir`, within its expiry, and `dir` is still watched. */
+  private removedHere(dir: number, name: string): boolean {
+    const untilMs = this.removedNames.get(dir)?.get(name);
+    if (untilMs === undefined) return false;
+    if (performance.now() > untilMs || !this.live(dir)) {
+      this.forgetRemoved(dir, name);
+      return false;
+    }
+    this.counts.negativeLookups++;
+    return true;
+  }
+
+  private forgetRemoved(dir: number, name?: string): void {
+    const names = this.removedNames.get(dir);
+    if (!names) return;
+    if (name === undefined) {
+      this.removedCount -= names.size;
+      this.removedNames.delete(dir);
+      return;
+    }
+    if (names.delete(name)) this.removedCount--;
+    if (names.size === 0) this.removedNames.delete(dir);
   }
 
   private forgetListing(dir: number): void {
@@ -171,11 +216,13 @@ export class LocalAnswers {
   invalidated(inval: Invalidation): void {
     if (inval.kind === "entry") {
       this.forgetListing(inval.parent);
+      this.forgetRemoved(inval.parent, inval.name);
       this.freshDirs.delete(inval.parent);
       return;
     }
     // A directory's inode invalidation also stands for a lost watch (events we never saw).
     this.forgetListing(inval.nodeid);
+    this.forgetRemoved(inval.nodeid);
     this.freshDirs.delete(inval.nodeid);
     this.freshFiles.delete(inval.nodeid);
     this.xattrs.delete(inval.nodeid);
@@ -183,6 +230,7 @@ export class LocalAnswers {
 
   dropped(nodeid: number): void {
     this.forgetListing(nodeid);
+    this.forgetRemoved(nodeid);
     this.freshDirs.delete(nodeid);
     this.freshFiles.delete(nodeid);
     this.xattrs.delete(nodeid);
