@@ -130,6 +130,8 @@ export type CommandKind =
   | "update_attrs"
   | "rename"
   | "remove_file"
+  /** Many names (no directory among them) gone from one directory at once: remove_files, a batch's unlinks. */
+  | "remove_files"
   | "remove_dir"
   | "prepare_publish"
   | "publish_artifact"

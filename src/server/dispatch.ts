@@ -9,7 +9,8 @@ import { WORKSPACE_OPS } from "./ops-workspace.ts";
 import type { OpContext, OpSpec } from "./op-context.ts";
 
 // The op table and the one way a request becomes a response. `batch` runs its sub-requests in
-// order, each with its own result; consecutive creates in one directory become one command.
+// order, each with its own result; consecutive creates, or unlinks, in one directory become one
+// command.
 
 export const OPS: Readonly<Record<string, OpSpec>> = { ...NAMESPACE_OPS, ...DATA_OPS, ...WORKSPACE_OPS };
 
@@ -96,7 +97,8 @@ function runBatch(ctx: OpContext, request: WireRequest, observe: OpObserver): Wi
   const results: WireResponse[] = new Array(subs.length);
   for (let i = 0; i < subs.length; ) {
     const run = mergeableRun(subs, i);
-    if (run > 1 && runMergedCreates(ctx, subs, i, run, results, observe)) {
+    const merged = run > 1 && (subs[i]!.op === "create" ? runMergedCreates(ctx, subs, i, run, results, observe) : runMergedRemoves(ctx, subs, i, run, results, observe));
+    if (merged) {
       i += run;
       continue;
     }
@@ -110,15 +112,41 @@ function runBatch(ctx: OpContext, request: WireRequest, observe: OpObserver): Wi
   return okResponse(results.map((r) => (r.ok && r.value instanceof RawValue ? okResponse(decodePayload(r.value.bytes)) : r)));
 }
 
-/** How many creates from `start` share mount, parent and owner, so one command can make them. */
+/**
+ * How many requests from `start` one command can carry: creates sharing mount, parent and owner,
+ * or plain unlinks (no keepOpen, no returnParent) sharing mount and parent.
+ */
 function mergeableRun(subs: WireRequest[], start: number): number {
   const first = subs[start]!;
-  if (first.op !== "create") return 1;
-  const same = (a: Record<string, unknown>, b: Record<string, unknown>) =>
-    a.mount === b.mount && a.parent === b.parent && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
+  const plainUnlink = (a: Record<string, unknown>) => a.keepOpen === undefined && (a.returnParent === undefined || a.returnParent === false);
+  let max: number;
+  let same: (a: Record<string, unknown>, b: Record<string, unknown>) => boolean;
+  if (first.op === "create") {
+    max = LIMITS.createManyMaxNames;
+    same = (a, b) => a.mount === b.mount && a.parent === b.parent && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
+  } else if (first.op === "unlink" && plainUnlink(first.args)) {
+    max = LIMITS.removeManyMaxNames;
+    same = (a, b) => a.mount === b.mount && a.parent === b.parent && plainUnlink(b);
+  } else return 1;
   let end = start + 1;
-  while (end < subs.length && end - start < LIMITS.createManyMaxNames && subs[end]!.op === "create" && same(subs[end]!.args, first.args)) end++;
+  while (end < subs.length && end - start < max && subs[end]!.op === first.op && same(first.args, subs[end]!.args)) end++;
   return end - start;
+}
+
+/**
+ * One remove_files command for a run of unlinks. If it fails (a name missing, a directory), the
+ * run falls back to one command per unlink so each gets its own answer; returns false then.
+ */
+function runMergedRemoves(ctx: OpContext, subs: WireRequest[], start: number, count: number, results: WireResponse[], observe: OpObserver): boolean {
+  const first = subs[start]!;
+  const names = subs.slice(start, start + count).map((s) => s.args.name);
+  if (!names.every((n) => typeof n === "string")) return false;
+  const keyed = first.requestKey !== undefined ? { requestKey: `${first.requestKey}..${count}` } : {};
+  const merged: WireRequest = { op: "remove_files", args: { mount: first.args.mount, parent: first.args.parent, names }, ...keyed };
+  if (!execute(ctx, merged, observe).ok) return false;
+  // What a plain unlink answers.
+  for (let j = 0; j < count; j++) results[start + j] = okResponse(resultToWire("unlink", undefined));
+  return true;
 }
 
 /**

@@ -74,6 +74,14 @@ export const NAMESPACE_OPS: Record<string, OpSpec> = {
       ...writeKey(k),
     }),
   ),
+  remove_files: write((ctx, a, k) =>
+    ctx.service.ns.removeFiles({
+      mount: mountArg(ctx, a),
+      parent: inodeArg(a, "parent"),
+      names: argArray(a, "names", { maxLength: LIMITS.removeManyMaxNames }) as string[],
+      ...writeKey(k),
+    }),
+  ),
   symlink: write((ctx, a, k) => ctx.service.ns.symlink({ ...entry(ctx, a), target: argString(a, "target", { allowEmpty: true }), ...ownerArgs(a), ...writeKey(k) })),
   link: write((ctx, a, k) =>
     ctx.service.ns.link({ mount: mountArg(ctx, a), inode: inodeArg(a), newParent: inodeArg(a, "newParent"), newName: nameArg(a, "newName"), ...writeKey(k) }),

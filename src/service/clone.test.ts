@@ -141,6 +141,33 @@ describe("clone", () => {
     }
   });
 
+  test("rollback over a directory made again under the same name drops its entries once, and copies nothing into it", () => {
+    const p = h.service.paths;
+    p.mkdir({ mount: m, path: "/r/d", recursive: true });
+    p.mkdir({ mount: m, path: "/keep" });
+    const f = p.createFile({ mount: m, path: "/keep/f" });
+    p.link({ mount: m, path: "/keep/f", newPath: "/r/d/then" });
+    const snap = h.service.snapshots.create({ mount: m, inode: dirOf("/r") });
+    // /r/d is another directory now (another inode), holding another link to the same file.
+    p.remove({ mount: m, path: "/r/d/then" });
+    p.rename({ mount: m, path: "/r/d", newPath: "/old-d" });
+    p.mkdir({ mount: m, path: "/r/d" });
+    p.link({ mount: m, path: "/keep/f", newPath: "/r/d/now" });
+    expect(p.stat({ mount: m, path: "/keep/f" }).nlink).toBe(2);
+    h.service.rollbacks.rollback({ mount: m, path: "/r", snapshotId: snap.snapshotId });
+    // The new /r/d went whole (one link of f with it) and the snapshot's came back as a copy.
+    expect(p.stat({ mount: m, path: "/keep/f" })).toMatchObject({ inode: f.inode, nlink: 1 });
+    expect(p.readdir({ mount: m, path: "/r/d" }).entries.map((e) => e.name)).toEqual(["then"]);
+    // Nothing points at a removed inode: every name below the root resolves.
+    const walk = (dir: InodeId) => {
+      for (const e of h.service.store.scanDentries(m, dir, { limit: 1_000 })) {
+        const attrs = h.service.core.getInode(m, e.inode);
+        if (attrs.type === "dir") walk(attrs.inode);
+      }
+    };
+    walk(ROOT_INODE);
+  });
+
   test("a clone of a snapshot brings back blocks the live tree dropped, and GC keeps them", async () => {
     const objects = new ObjectSet();
     h.service.paths.mkdir({ mount: m, path: "/w" });

@@ -76,6 +76,39 @@ describe("create, lookup, getattr", () => {
     expect(names(d.inode)).toEqual(["a", "b", "c"]);
   });
 
+  test("remove-many takes all names in one command or none; two links of one file in it cost two links", () => {
+    const d = mkdir(ROOT_INODE, "r");
+    ns().createFiles({ mount: m, parent: d.inode, names: ["a", "b", "c", "kept", "dir-is-not"] });
+    const sub = mkdir(d.inode, "sub");
+    const a = ns().lookup({ mount: m, parent: d.inode, name: "a" });
+    const kept = ns().lookup({ mount: m, parent: d.inode, name: "kept" });
+    ns().link({ mount: m, inode: a.inode, newParent: d.inode, newName: "a2" });
+    ns().link({ mount: m, inode: kept.inode, newParent: ROOT_INODE, newName: "kept-elsewhere" });
+    // Refused whole: a missing name, a directory, a name twice, nothing, past the limit.
+    for (const [bad, code] of [[["b", "missing"], "ENOENT"], [["b", "sub"], "EISDIR"], [["b", "b"], "EINVAL"], [[], "EINVAL"]] as const) {
+      expect(errnoOf(() => ns().removeFiles({ mount: m, parent: d.inode, names: [...bad] }))).toBe(code);
+    }
+    expect(errnoOf(() => ns().removeFiles({ mount: m, parent: d.inode, names: Array.from({ length: 4097 }, (_, i) => `n${i}`) }))).toBe("EINVAL");
+    expect(names(d.inode)).toEqual(["a", "a2", "b", "c", "dir-is-not", "kept", "sub"]);
+    const commits = h.service.store.counters.commits;
+    const dirBefore = ns().getattr({ mount: m, inode: d.inode });
+    ns().removeFiles({ mount: m, parent: d.inode, names: ["a", "a2", "b", "kept"], requestKey: "r:1" });
+    expect(h.service.store.counters.commits).toBe(commits + 1);
+    expect(names(d.inode)).toEqual(["c", "dir-is-not", "sub"]);
+    // Both of a's names went: the file is gone. kept has its other name left, with one link.
+    expect(errnoOf(() => ns().getattr({ mount: m, inode: a.inode }))).toBe("ENOENT");
+    expect(ns().getattr({ mount: m, inode: kept.inode }).nlink).toBe(1);
+    const dirAfter = ns().getattr({ mount: m, inode: d.inode });
+    expect(dirAfter.nlink).toBe(dirBefore.nlink);
+    expect(dirAfter.mtimeNs).toBeGreaterThanOrEqual(dirBefore.mtimeNs);
+    // A retry with the same key changes nothing, though the names are gone now.
+    ns().removeFiles({ mount: m, parent: d.inode, names: ["a", "a2", "b", "kept"], requestKey: "r:1" });
+    expect(h.service.store.counters.commits).toBe(commits + 1);
+    // One event per name, in the order named.
+    const events = h.service.watch.replay({ mount: m, scope: d.inode, cursor: { version: dirBefore.version, ordinal: 0xffff_ffff } }).events;
+    expect(events.map((e) => [e.kind, e.name])).toEqual([["remove", "a"], ["remove", "a2"], ["remove", "b"], ["remove", "kept"]]);
+  });
+
   test("a repeated request key replays the first result and creates nothing more", () => {
     const first = ns().create({ mount: m, parent: ROOT_INODE, name: "once", requestKey: "c1:1" });
     const again = ns().create({ mount: m, parent: ROOT_INODE, name: "once", requestKey: "c1:1" });

@@ -240,6 +240,44 @@ export class Namespace {
     return this.remove(args, true);
   }
 
+  /**
+   * Removes many names from one directory as one command, all of them or none (ENOENT, EISDIR:
+   * none is a directory). Two names of one file here cost it two links, as two unlinks would.
+   */
+  removeFiles(args: { mount: MountId; parent: InodeId; names: string[] } & WriteOptions): void {
+    if (this.core.replayed(args)) return;
+    const { mount, parent, names } = args;
+    if (!Array.isArray(names) || names.length === 0) throw new FsError("EINVAL", "names must be a non-empty array");
+    if (names.length > LIMITS.removeManyMaxNames) throw new FsError("EINVAL", `${names.length} names in one remove, limit ${LIMITS.removeManyMaxNames}`);
+    const dir = this.core.getDir(mount, parent);
+    const command = this.core.command("remove_files", mount, args);
+    const now = nowNs();
+    const seen = new Set<string>();
+    /** Links each inode loses here, in the order first named. */
+    const linksLost = new Map<InodeId, number>();
+    for (const name of names) {
+      validateName(name);
+      if (seen.has(name)) throw new FsError("EINVAL", `name '${name}' appears twice in one remove`);
+      seen.add(name);
+      const key = { mount, parent, name };
+      const dentry = this.core.readDentry(key);
+      if (!dentry) throw new FsError("ENOENT", `'${name}' not found`);
+      if (dentry.type === "dir") throw new FsError("EISDIR", `'${name}' is a directory`);
+      command.predicates.push({ kind: "versionEquals", target: { family: "dentry", key }, version: dentry.version, errno: "ESTALE" });
+      command.mutations.push({ family: "dentry", op: "delete", key });
+      command.watchEvents.push({ mount, kind: "remove", scope: parent, name, inode: dentry.inode });
+      linksLost.set(dentry.inode, (linksLost.get(dentry.inode) ?? 0) + 1);
+    }
+    for (const [inode, lost] of linksLost) {
+      const attrs = this.core.getInode(mount, inode);
+      if (attrs.nlink > lost) {
+        command.mutations.push({ family: "inode", op: "put", key: { mount, inode }, value: { ...valueOf(attrs), nlink: attrs.nlink - lost, ctimeNs: now } });
+      } else command.mutations.push(...deleteInodeMutations(this.core, mount, attrs));
+    }
+    command.mutations.push(touchDir(mount, dir, now, 0));
+    this.core.commit(command);
+  }
+
   private remove(args: EntryArgs & WriteOptions & KeepOpen & ReturnParent, wantDir: boolean): InodeAttrs | undefined {
     const replay = this.core.replayed<InodeAttrs | undefined>(args);
     if (replay) return replay.value;

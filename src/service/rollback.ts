@@ -96,7 +96,11 @@ class RollbackBuilder {
   walk(old: InodeAttrs, live: InodeAttrs): void {
     this.liveRoot = live.inode;
     if (attrsDiffer(old, live)) this.puts.set(live.inode, { ...valueOf(old), parent: live.parent });
-    for (const visit of mergeWalk(this.core, { a: this.snapshotView, b: this.liveView }, old.inode, live.inode, [], [])) this.visit(visit);
+    // A directory that is another inode than the snapshot's is removed whole and copied back
+    // (visit): walking into it as well would drop its entries twice and copy into a directory
+    // that is going away.
+    const sameInode = (a: InodeAttrs, b: InodeAttrs) => a.inode === b.inode;
+    for (const visit of mergeWalk(this.core, { a: this.snapshotView, b: this.liveView }, old.inode, live.inode, [], [], sameInode)) this.visit(visit);
   }
 
   private visit({ names, dirB, a, b }: Visit): void {

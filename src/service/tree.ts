@@ -129,7 +129,8 @@ export interface Visit {
 /**
  * Both trees in one pre-order walk by name: each name once, then, when both sides hold a
  * directory there, the names below it. A directory only one side holds is visited but not
- * entered. `resume` (a visited path) restarts the walk just after that name.
+ * entered, nor is a pair `enter` refuses. `resume` (a visited path) restarts the walk just after
+ * that name.
  */
 export function* mergeWalk(
   core: ServiceCore,
@@ -138,13 +139,14 @@ export function* mergeWalk(
   dirB: InodeId,
   prefix: string[],
   resume: readonly string[],
+  enter: (a: InodeAttrs, b: InodeAttrs) => boolean = () => true,
 ): Generator<Visit> {
   let after = "";
   if (resume.length > 0) {
     const first = resume[0]!;
     const a = childAt(core, views.a, dirA, first);
     const b = childAt(core, views.b, dirB, first);
-    if (a?.type === "dir" && b?.type === "dir") yield* mergeWalk(core, views, a.inode, b.inode, [...prefix, first], resume.slice(1));
+    if (a?.type === "dir" && b?.type === "dir" && enter(a, b)) yield* mergeWalk(core, views, a.inode, b.inode, [...prefix, first], resume.slice(1), enter);
     after = first;
   }
   const left = children(core, views.a, dirA, after);
@@ -160,6 +162,6 @@ export function* mergeWalk(
     if (order >= 0) y = right.next();
     const names = [...prefix, name];
     yield { names, dirA, dirB, a, b };
-    if (a?.type === "dir" && b?.type === "dir") yield* mergeWalk(core, views, a.inode, b.inode, names, []);
+    if (a?.type === "dir" && b?.type === "dir" && enter(a, b)) yield* mergeWalk(core, views, a.inode, b.inode, names, [], enter);
   }
 }

@@ -18,6 +18,8 @@ export const LIMITS = {
   readdirPageDefaultEntries: 1_024,
   /** Names in one create-many command. */
   createManyMaxNames: 4_096,
+  /** Names in one remove-many command (remove_files, and a batch's run of unlinks in one directory). */
+  removeManyMaxNames: 4_096,
   /** Watch events returned by one replay page. */
   watchPageMaxEvents: 4_096,
   /**

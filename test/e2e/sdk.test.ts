@@ -113,6 +113,13 @@ describe("SDK path API over TCP", () => {
     // 300 consecutive creates in one directory commit as one command.
     expect((await commits()) - before).toBe(1);
     expect((await c.readdir("/t4")).length).toBe(304);
+    // So do consecutive unlinks; a bad one among them sends the run back to one command each.
+    const removeBefore = await commits();
+    expect((await c.batch(merged.slice(0, 200).map((op) => ({ op: "unlink", args: op.args })))).every((r) => r.ok)).toBe(true);
+    expect((await commits()) - removeBefore).toBe(1);
+    const mixed = await c.batch(["m200", "missing", "m201", "d"].map((name) => ({ op: "unlink", args: { parent: root.ino, name } })));
+    expect(mixed.map((r) => (r.ok ? r.value : r.error.code))).toEqual([null, "ENOENT", null, "EISDIR"]);
+    expect((await c.readdir("/t4")).length).toBe(102);
     expect(await codeOf(c.batch(Array.from({ length: 5000 }, () => ({ op: "getattr", args: { inode: 1 } }))))).toBe("EINVAL");
     const groupsBefore = ((await c.serverStats()) as { groupCommit: { commits: number } }).groupCommit.commits;
     const reads = await c.batch([{ op: "getattr", args: { inode: 1 } }, { op: "stat_path", args: { path: "/t4" } }]);
