@@ -8,6 +8,7 @@ import { FsError, LIMITS, ROOT_INODE, blockChecksum, blockKey, seededRandom, seg
 import { MetadataService } from "./metadata-service.ts";
 import type { GcObjectTarget } from "./gc.ts";
 import { createEach } from "./create-each.ts";
+import { fsck } from "./fsck.ts";
 
 // The contract replicated shards rely on: the command log alone rebuilds the database. A long
 // random workload over every command kind runs live (failures, retries with the same request
@@ -105,7 +106,8 @@ test("the command log replays into an empty store with identical rows in every t
   dirs.push(dir);
   const livePath = join(dir, "live.db");
   let clockMs = 1_700_000_000_000;
-  const service = new MetadataService(new SqliteStore({ path: livePath }), {
+  const store = new SqliteStore({ path: livePath });
+  const service = new MetadataService(store, {
     nowMs: () => clockMs,
     retention: { watchRetainVersions: 400, dedupeRetainMs: 60_000, logRetainVersions: 10_000_000 },
   });
@@ -257,6 +259,8 @@ test("the command log replays into an empty store with identical rows in every t
     if (i % 250 === 249) await service.gc.collect(objects);
   }
   await service.gc.collect(objects);
+  // Every command kept the namespace whole: no entry names a missing inode, link counts match.
+  expect((await fsck(store, store.fullScan())).violations).toEqual([]);
 
   for (const kind of ["create", "create_each", "create_each_prepared", "mkdir", "mknod", "remove_files", "unlink_open", "rename_over_open", "orphan_release_any", "session_renew", "setxattr", "removexattr", "unlink", "rename", "rename_exchange", "link", "truncate", "publish", "snapshot", "retire", "clone", "clone_snapshot", "rollback"]) {
     expect({ kind, ok: (kinds.get(kind) ?? 0) > 5 }).toEqual({ kind, ok: true });
