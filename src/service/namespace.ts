@@ -268,12 +268,7 @@ export class Namespace {
       command.watchEvents.push({ mount, kind: "remove", scope: parent, name, inode: dentry.inode });
       linksLost.set(dentry.inode, (linksLost.get(dentry.inode) ?? 0) + 1);
     }
-    for (const [inode, lost] of linksLost) {
-      const attrs = this.core.getInode(mount, inode);
-      if (attrs.nlink > lost) {
-        command.mutations.push({ family: "inode", op: "put", key: { mount, inode }, value: { ...valueOf(attrs), nlink: attrs.nlink - lost, ctimeNs: now } });
-      } else command.mutations.push(...deleteInodeMutations(this.core, mount, attrs));
-    }
+    for (const [inode, lost] of linksLost) command.mutations.push(...this.unlinkInode(command, mount, inode, now, undefined, lost));
     command.mutations.push(touchDir(mount, dir, now, 0));
     this.core.commit(command);
   }
@@ -303,11 +298,11 @@ export class Namespace {
   }
 
   /**
-   * Drops one link to `inode`: the inode and its body go with the last link, unless a session
+   * Drops `links` links to `inode`: the inode and its body go with the last link, unless a session
    * holds the file open (`keepOpen`): then it stays, nameless with nlink 0, as that session's
    * orphan until released (see orphans.ts).
    */
-  private unlinkInode(command: MetadataCommand, mount: MountId, inode: InodeId, now: bigint, keepOpen?: string): Mutation[] {
+  private unlinkInode(command: MetadataCommand, mount: MountId, inode: InodeId, now: bigint, keepOpen?: string, links = 1): Mutation[] {
     const attrs = this.core.getInode(mount, inode);
     const key = { mount, inode };
     if (attrs.type === "dir") {
@@ -317,8 +312,8 @@ export class Namespace {
       command.predicates.push({ kind: "prefixEmpty", target: { family: "dir", key }, errno: "ENOTEMPTY", detail: "directory is not empty" });
       return [{ family: "inode", op: "delete", key }, { family: "xattr", op: "deleteAll", key }];
     }
-    if (attrs.nlink > 1) {
-      return [{ family: "inode", op: "put", key, value: { ...valueOf(attrs), nlink: attrs.nlink - 1, ctimeNs: now } }];
+    if (attrs.nlink > links) {
+      return [{ family: "inode", op: "put", key, value: { ...valueOf(attrs), nlink: attrs.nlink - links, ctimeNs: now } }];
     }
     if (keepOpen !== undefined && attrs.type === "file" && canOrphan(this.core, mount, keepOpen)) {
       return [
