@@ -40,10 +40,23 @@ test("absent names answer locally only in a known listing of a watched directory
   expect(local.knownAbsent(DIR, "a")).toBe(false);
   local.added(DIR, "x");
   expect(local.knownAbsent(DIR, "x")).toBe(false);
+  // A listing does not expire: it is as current as the watch, however long a run of creates takes.
+  const realNow = performance.now.bind(performance);
+  const later = realNow() + 10 * LIMITS.fuseLiveCacheTimeoutMs;
+  performance.now = () => later;
+  try {
+    expect(local.knownAbsent(DIR, "y")).toBe(true);
+  } finally {
+    performance.now = realNow;
+  }
+  // Any change from elsewhere forgets it.
+  local.invalidated({ kind: "entry", parent: DIR, name: "theirs" });
+  expect(local.knownAbsent(DIR, "y")).toBe(false);
+  // So does a moment unwatched, even once the watch is back.
+  local.listed(DIR, []);
   live = false;
   expect(local.knownAbsent(DIR, "y")).toBe(false);
   live = true;
-  local.invalidated({ kind: "entry", parent: DIR, name: "theirs" });
   expect(local.knownAbsent(DIR, "y")).toBe(false);
 });
 

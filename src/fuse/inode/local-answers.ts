@@ -5,8 +5,11 @@ import type { Invalidation } from "./event-rules.ts";
 // by its own replies and by watch events (anything changed elsewhere arrives as an invalidation,
 // which forgets the answer):
 // - "is `name` in directory D?" when D's whole listing is known (a directory this mount made)
-//   and D is watched: an absent name is a negative entry with no round trip. A listing is trusted
-//   for fuseLiveCacheTimeoutMs, the same bound the kernel's entries have. Directories that existed
+//   and D is watched: an absent name is a negative entry with no round trip. A listing is kept for
+//   as long as D stays watched, with no expiry: any change from elsewhere in D forgets it, and so
+//   does a lost watch (the invalidator sends D's inode invalidation), so it is exactly as current
+//   as the watch. (An expiry only sent a long run of creates back to asking metad about each new
+//   name once the listing was 10 s old.) Directories that existed
 //   before are not listed ahead: a name another client just made there must show at once, not
 //   once its watch event arrives. What this mount itself removed from a watched directory is
 //   known absent there too, on the same terms: SQLite deletes its journal at the end of each
@@ -23,7 +26,7 @@ import type { Invalidation } from "./event-rules.ts";
 //   the kernel asks for security.capability before writes, and the answer is no.
 
 export class LocalAnswers {
-  private readonly listings = new Map<number, { names: Set<string>; validUntilMs: number }>();
+  private readonly listings = new Map<number, Set<string>>();
   private listedNames = 0;
   /** Names this mount removed from watched directories it holds no listing of, each with its expiry. */
   private readonly removedNames = new Map<number, Map<string, number>>();
@@ -46,7 +49,7 @@ export class LocalAnswers {
     const set = new Set(names);
     if (this.listedNames + set.size > LIMITS.fuseListedNamesMax) return;
     this.listedNames += set.size;
-    this.listings.set(dir, { names: set, validUntilMs: performance.now() + LIMITS.fuseLiveCacheTimeoutMs });
+    this.listings.set(dir, set);
   }
 
   /** The directory is watched right now: changes to it reach us. */
@@ -58,13 +61,13 @@ export class LocalAnswers {
   knownAbsent(dir: number, name: string): boolean {
     const listing = this.listings.get(dir);
     if (!listing) return this.removedHere(dir, name);
-    if (performance.now() > listing.validUntilMs) {
+    // Not watched (its subscription never started, or ended): a change may have slipped by, so
+    // the listing goes and metad answers.
+    if (!this.live(dir)) {
       this.forgetListing(dir);
       return false;
     }
-    // Not watched yet (its subscription is starting): metad answers until it is.
-    if (!this.live(dir)) return false;
-    if (listing.names.has(name)) return false;
+    if (listing.has(name)) return false;
     this.counts.negativeLookups++;
     return true;
   }
@@ -73,16 +76,16 @@ export class LocalAnswers {
   added(dir: number, name: string): void {
     this.forgetRemoved(dir, name);
     const listing = this.listings.get(dir);
-    if (!listing || listing.names.has(name)) return;
+    if (!listing || listing.has(name)) return;
     if (this.listedNames >= LIMITS.fuseListedNamesMax) return this.forgetListing(dir);
-    listing.names.add(name);
+    listing.add(name);
     this.listedNames++;
   }
 
   removed(dir: number, name: string): void {
     const listing = this.listings.get(dir);
     if (listing) {
-      if (listing.names.delete(name)) this.listedNames--;
+      if (listing.delete(name)) this.listedNames--;
       return;
     }
     // Unwatched, a change from elsewhere could slip by: only a watched directory's names are kept.
@@ -125,7 +128,7 @@ export class LocalAnswers {
   private forgetListing(dir: number): void {
     const listing = this.listings.get(dir);
     if (!listing) return;
-    this.listedNames -= listing.names.size;
+    this.listedNames -= listing.size;
     this.listings.delete(dir);
   }
 
