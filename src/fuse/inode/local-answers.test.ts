@@ -38,6 +38,9 @@ test("absent names answer locally only in a known listing of a watched directory
   local.listed(DIR, ["a"]);
   expect(local.knownAbsent(DIR, "x")).toBe(true);
   expect(local.knownAbsent(DIR, "a")).toBe(false);
+  // A name past NAME_MAX is not absent but invalid: metad answers (ENAMETOOLONG; pjdfstest chmod/02.t).
+  expect(local.knownAbsent(DIR, "n".repeat(LIMITS.nameMaxBytes))).toBe(true);
+  expect(local.knownAbsent(DIR, "n".repeat(LIMITS.nameMaxBytes + 1))).toBe(false);
   local.added(DIR, "x");
   expect(local.knownAbsent(DIR, "x")).toBe(false);
   // A listing does not expire: it is as current as the watch, however long a run of creates takes.
