@@ -111,6 +111,8 @@ function printStats(mount: FuseMount, nokv: NoKVFs, client: NoKVClient): void {
   }
   const inval = nokv.invalidator?.counts;
   if (inval) lines.push(`nokv-fs: watch events ${inval.events}, invalidations sent ${inval.sent}, dropped ${mount.notifier.dropped}\n`);
+  const reads = mount.deviceReads;
+  lines.push(`nokv-fs: requests read ${reads.requests}, found by the backstop poll rather than a signal ${reads.polled}\n`);
   const local = nokv.state.local.counts;
   const ahead = nokv.state.prefetch.counts;
   const published = nokv.state.published.counts;

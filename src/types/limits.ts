@@ -438,8 +438,12 @@ export const LIMITS = {
   fuseReadaheadBytes: 4 * 1024 * 1024,
   /** FUSE: readahead windows a sequential reader keeps in flight ahead of itself. */
   fuseReadaheadWindows: 4,
-  /** FUSE: free WRITE request buffers (one ring slot each) kept for the next writes. */
+  /** FUSE: free WRITE request buffers (one read buffer each) kept for the next writes. */
   fuseWriteRequestBuffersKept: 8,
+  /** FUSE: requests read from the device in one turn of the event loop before other events get theirs. */
+  fuseRequestsPerTurnMax: 64,
+  /** FUSE: how often the device is read without a SIGIO (a backstop: a lost signal delays a request at most this long). */
+  fuseDevicePollMs: 50,
   /** FUSE: free block buffers of each size (small, wide) a mount keeps for the next file written (see buffer-pool.ts). */
   fuseWriteBufferPoolBytes: 16 * 1024 * 1024,
   /** FUSE: free readahead window buffers a mount keeps for reuse (windows in use are not counted). */

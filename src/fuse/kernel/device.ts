@@ -1,6 +1,5 @@
 import { readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { FsError, LIMITS } from "../../types/index.ts";
-import type { ReaderClosed, ReaderStart } from "./device-reader.ts";
 import type { NotifierAck, NotifierMessage } from "./device-notifier.ts";
 import {
   MNT_DETACH, MS_NODEV, MS_NOSUID, MS_RDONLY, O_CLOEXEC, O_RDWR, errnoName, sysClose, sysGetuid, sysMount, sysOpen,
@@ -9,13 +8,14 @@ import {
 import { fusermountMount, fusermountUnmount } from "./fusermount.ts";
 import { Notifier } from "./notify.ts";
 import type { RawFileSystem } from "./raw-fs.ts";
-import { RingConsumer, newRingMemory } from "./request-ring.ts";
 import { FuseSession } from "./session.ts";
+import { SignalReader, type SignalReaderCounts } from "./signal-reader.ts";
 
 // The device loop: open /dev/fuse and mount it (mount(2) as root, fusermount3 otherwise), then
-// run two threads beside the main one: a reader blocked in read(2) that hands each request over
-// a shared ring, and a notifier that writes invalidations. Replies are written from the main
-// thread, which never blocks: a reply write never waits on a lock, an invalidation may.
+// read requests on the main thread as the kernel signals them (signal-reader.ts) and run one
+// thread beside it, a notifier that writes invalidations. Replies are written from the main
+// thread, which never blocks: a read never waits (the fd is non-blocking), a reply write never
+// waits on a lock, an invalidation may.
 
 export interface MountOptions {
   mountpoint: string;
@@ -27,9 +27,6 @@ export interface MountOptions {
   source?: string;
 }
 
-/** Requests the reader may hold for the main thread before it waits for a free slot. */
-const RING_SLOTS = 8;
-
 /** How long unmount waits for the kernel to end the session before aborting the connection. */
 const UNMOUNT_GRACE_MS = 2_000;
 const FUSECTL_DIR = "/sys/fs/fuse/connections";
@@ -39,7 +36,11 @@ export class FuseMount {
   readonly notifier: Notifier;
   /** Resolves when the session ends (unmounted, aborted); never rejects. */
   readonly closed: Promise<{ errno: number }>;
-  private readonly reader: Worker;
+  private readonly reader: SignalReader;
+  /** Requests read from the device, and how many of them the backstop poll found instead of a signal. */
+  get deviceReads(): SignalReaderCounts {
+    return { ...this.reader.counts };
+  }
   private readonly notifierThread: Worker;
   private readonly ready: Promise<void>;
   private fdOpen = true;
@@ -68,36 +69,27 @@ export class FuseMount {
     this.notifierThread.onmessage = (event: MessageEvent<NotifierAck>) => {
       if (event.data.kind === "written") this.notifier.written();
     };
-    this.reader = new Worker(new URL("./device-reader.ts", import.meta.url));
-    const ring = newRingMemory(RING_SLOTS, LIMITS.fuseReadBufferBytes);
-    const consumer = new RingConsumer(ring);
     let onReady!: () => void;
     this.ready = new Promise((resolve) => (onReady = resolve));
-    void consumer.run((request, done) => {
-      const wasReady = this.session.conn !== null;
-      void this.session
-        .dispatch(request)
-        .then(
-          () => {
-            if (!wasReady && this.session.conn !== null) onReady();
-          },
-          (err: unknown) => console.error("nokv fuse: dispatch failed:", err),
-        )
-        .finally(done);
-    });
-    this.closed = new Promise((resolve) => {
-      this.reader.onmessage = (event: MessageEvent<ReaderClosed>) => {
-        consumer.stop();
-        resolve({ errno: event.data.errno });
-      };
-      // A reader that dies (it never should) ends the session rather than leaving callers hanging.
-      this.reader.onerror = (event) => {
-        console.error("nokv fuse: reader thread failed:", event.message);
-        consumer.stop();
-        resolve({ errno: -1 });
-      };
-    });
-    this.reader.postMessage({ fd, ring } satisfies ReaderStart);
+    let onClosed!: (outcome: { errno: number }) => void;
+    this.closed = new Promise((resolve) => (onClosed = resolve));
+    this.reader = new SignalReader(
+      fd,
+      (request, done) => {
+        const wasReady = this.session.conn !== null;
+        void this.session
+          .dispatch(request)
+          .then(
+            () => {
+              if (!wasReady && this.session.conn !== null) onReady();
+            },
+            (err: unknown) => console.error("nokv fuse: dispatch failed:", err),
+          )
+          .finally(done);
+      },
+      (errno) => onClosed({ errno }),
+    );
+    this.reader.start();
   }
 
   /**
@@ -143,7 +135,7 @@ export class FuseMount {
     if (!ended) abortConnection(this.device);
     await Promise.race([this.closed, Bun.sleep(UNMOUNT_GRACE_MS)]);
     this.fdOpen = false;
-    this.reader.terminate();
+    this.reader.stop();
     this.notifierThread.terminate();
     sysClose(this.fd);
   }

@@ -12,6 +12,9 @@ const lib = dlopen("libc.so.6", {
   mount: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
   umount2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   getuid: { args: [], returns: FFIType.u32 },
+  gettid: { args: [], returns: FFIType.i32 },
+  // Variadic in C; every use here passes one integer (a pointer travels as its address).
+  fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i64], returns: FFIType.i32 },
   socketpair: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   recvmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64 },
   __errno_location: { args: [], returns: FFIType.ptr },
@@ -28,6 +31,7 @@ export const ENOENT = 2;
 export const EAGAIN = 11;
 export const ENODEV = 19;
 export const EINVAL = 22;
+export const EBADF = 9;
 export const ECONNABORTED = 103;
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
@@ -68,7 +72,7 @@ export function sysClose(fd: number): SysResult {
   return result(lib.symbols.close(fd));
 }
 
-/** Blocks until the kernel hands over one request (or fails). */
+/** One request from the kernel (blocking unless the fd is non-blocking: then EAGAIN when none waits). */
 export function sysRead(fd: number, into: Uint8Array): SysResult {
   return result(lib.symbols.read(fd, into, into.byteLength));
 }
@@ -122,6 +126,30 @@ export function sysRecvFd(socket: number): number | null {
   const cmsgLen = Number(cmsg.getBigUint64(0, true));
   if (cmsgLen < 20 || cmsg.getInt32(8, true) !== SOL_SOCKET || cmsg.getInt32(12, true) !== SCM_RIGHTS) return null;
   return cmsg.getInt32(16, true);
+}
+
+const F_GETFL = 3;
+const F_SETFL = 4;
+const F_SETOWN_EX = 15;
+const F_OWNER_TID = 0;
+const O_NONBLOCK = 0o4000;
+const O_ASYNC = 0o20000;
+
+/**
+ * Makes `fd` non-blocking and, when `signalThisThread`, has the kernel send SIGIO to the calling
+ * thread each time it becomes readable (O_ASYNC, F_SETOWN_EX to this thread's id); otherwise
+ * turns that off again (the fd stays non-blocking).
+ */
+export function sysSetAsync(fd: number, signalThisThread: boolean): SysResult {
+  if (signalThisThread) {
+    const owner = new Int32Array([F_OWNER_TID, lib.symbols.gettid()]);
+    const owned = result(lib.symbols.fcntl(fd, F_SETOWN_EX, BigInt(ptr(owner))));
+    if (owned.value < 0) return owned;
+  }
+  const flags = result(lib.symbols.fcntl(fd, F_GETFL, 0n));
+  if (flags.value < 0) return flags;
+  const next = signalThisThread ? flags.value | O_NONBLOCK | O_ASYNC : (flags.value | O_NONBLOCK) & ~O_ASYNC;
+  return result(lib.symbols.fcntl(fd, F_SETFL, BigInt(next)));
 }
 
 export function sysGetuid(): number {
