@@ -31,7 +31,6 @@ export const ENOENT = 2;
 export const EAGAIN = 11;
 export const ENODEV = 19;
 export const EINVAL = 22;
-export const EBADF = 9;
 export const ECONNABORTED = 103;
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
