@@ -60,7 +60,7 @@ export class LocalAnswers {
   /** True when `name` is known absent from `dir`: a negative entry needs no round trip. */
   knownAbsent(dir: number, name: string): boolean {
     // Too long to be a name at all: metad's answer is ENAMETOOLONG, not "absent".
-    if (name.length > LIMITS.nameMaxBytes / 4 && utf8Length(name) > LIMITS.nameMaxBytes) return false;
+    if (utf8Length(name) > LIMITS.nameMaxBytes) return false;
     const listing = this.listings.get(dir);
     if (!listing) return this.removedHere(dir, name);
     // Not watched (its subscription never started, or ended): a change may have slipped by, so

@@ -34,6 +34,7 @@ export const EINVAL = 22;
 export const ECONNABORTED = 103;
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
+const SOCK_SEQPACKET = 5;
 const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
@@ -99,10 +100,11 @@ export function sysUmount2(target: string, flags: number): SysResult {
   return result(lib.symbols.umount2(cString(target), flags));
 }
 
-/** A connected pair of unix stream sockets, both close-on-exec. */
-export function sysSocketpair(): { fds: [number, number]; errno: number } {
+/** A connected pair of unix sockets, both close-on-exec; `seqpacket` keeps each write one message, as /dev/fuse does. */
+export function sysSocketpair(kind: "stream" | "seqpacket" = "stream"): { fds: [number, number]; errno: number } {
   const fds = new Int32Array(2);
-  const { value, errno } = result(lib.symbols.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds));
+  const type = kind === "stream" ? SOCK_STREAM : SOCK_SEQPACKET;
+  const { value, errno } = result(lib.symbols.socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds));
   return { fds: [fds[0]!, fds[1]!], errno: value < 0 ? errno : 0 };
 }
 

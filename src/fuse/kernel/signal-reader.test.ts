@@ -1,11 +1,12 @@
 import { expect, test } from "bun:test";
+import { LIMITS } from "../../types/index.ts";
 import { OPCODE } from "./abi.ts";
 import { sysClose, sysSetAsync, sysSocketpair, sysWrite } from "./libc.ts";
 import { SignalReader } from "./signal-reader.ts";
 
-// The reader on a unix socket pair, which takes O_ASYNC as /dev/fuse does: what is written to
-// one end is read on the main thread when SIGIO says so. A stream socket keeps no message
-// boundaries, so each test writes one message at a time, or checks bytes in order.
+// The reader on a unix seqpacket socket pair, which takes O_ASYNC and keeps each write one
+// message, as /dev/fuse keeps each request: what is written to one end is read on the main
+// thread when SIGIO says so.
 
 function message(opcode: number, tag: number, lengthBytes = 64): Uint8Array {
   const bytes = new Uint8Array(lengthBytes);
@@ -25,11 +26,20 @@ async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
 }
 
 test("each request is read as the kernel signals it, in order, and a signal drains all that wait", async () => {
-  const { fds } = sysSocketpair();
+  const { fds } = sysSocketpair("seqpacket");
   const [ours, theirs] = fds;
   const tags: number[] = [];
+  // Requests taken in one synchronous run: a microtask ends each run.
+  const runs: number[] = [];
+  let inRun = false;
   const reader = new SignalReader(ours, (request, done) => {
     tags.push(new DataView(request.buffer, request.byteOffset).getUint32(8, true));
+    if (!inRun) {
+      inRun = true;
+      runs.push(0);
+      queueMicrotask(() => (inRun = false));
+    }
+    runs[runs.length - 1]!++;
     done();
   }, () => undefined);
   reader.start();
@@ -41,12 +51,14 @@ test("each request is read as the kernel signals it, in order, and a signal drai
     expect(tags).toEqual([...Array(50).keys()]);
     // Signals brought them, not the backstop poll (which would have found nearly all of them).
     expect(reader.counts.polled).toBeLessThan(10);
-    // The signals for these coalesce; the drain reads until EAGAIN (here as one stream read).
-    const burst = new Uint8Array(10 * 64);
-    for (let i = 0; i < 10; i++) burst.set(message(OPCODE.GETATTR, 100 + i), i * 64);
-    sysWrite(theirs, burst);
-    await until(() => reader.counts.requests > 50);
-    expect(reader.counts.requests).toBeGreaterThan(50);
+    // Written in one turn, their signals coalesce: the drain reads until EAGAIN, at most
+    // fuseRequestsPerTurnMax in one go, the rest on later turns (nothing queued past microtasks).
+    const before = tags.length;
+    for (let i = 0; i < 100; i++) sysWrite(theirs, message(OPCODE.GETATTR, 100 + i));
+    await until(() => tags.length === before + 100);
+    expect(tags.slice(before)).toEqual([...Array(100).keys()].map((i) => 100 + i));
+    expect(Math.max(...runs)).toBeLessThanOrEqual(LIMITS.fuseRequestsPerTurnMax);
+    expect(runs.length).toBeGreaterThan(1);
   } finally {
     reader.stop();
     sysClose(ours);
@@ -55,7 +67,7 @@ test("each request is read as the kernel signals it, in order, and a signal drai
 });
 
 test("a WRITE keeps the buffer it was read into until it is handled; the buffer is used again after", async () => {
-  const { fds } = sysSocketpair();
+  const { fds } = sysSocketpair("seqpacket");
   const [ours, theirs] = fds;
   const taken: Array<{ request: Uint8Array; done: () => void }> = [];
   const reader = new SignalReader(ours, (request, done) => taken.push({ request, done }), () => undefined);
@@ -93,7 +105,7 @@ test("a WRITE keeps the buffer it was read into until it is handled; the buffer 
 });
 
 test("the end of the fd ends the reader; a stopped reader reads nothing more and leaves SIGIO off", async () => {
-  const { fds } = sysSocketpair();
+  const { fds } = sysSocketpair("seqpacket");
   const [ours, theirs] = fds;
   let closedWith: number | null = null;
   let requests = 0;
@@ -110,7 +122,7 @@ test("the end of the fd ends the reader; a stopped reader reads nothing more and
   expect(sysSetAsync(ours, false).value).toBeGreaterThanOrEqual(0);
   sysClose(ours);
 
-  const pair = sysSocketpair().fds;
+  const pair = sysSocketpair("seqpacket").fds;
   let taken = 0;
   const stopped = new SignalReader(pair[0], (_request, done) => {
     taken++;
