@@ -4,7 +4,7 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync, copyFileSync, existsSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { EtcdClient, ShardLog, listCheckpoints, restoreCheckpoint, type ShardStateMachine } from "../cluster/index.ts";
+import { EtcdClient, ShardLog, listCheckpoints, listShards, restoreCheckpoint, type ShardStateMachine } from "../cluster/index.ts";
 import { utf8 } from "../cluster/etcd/etcd-client.ts";
 import { storedShardPositions } from "../schema/index.ts";
 import type { MetadataService } from "../service/index.ts";
@@ -58,7 +58,11 @@ async function behindTrimmedLog(client: EtcdClient, root: string, dbPath: string
   } finally {
     db.close();
   }
-  for (const { shard, version } of shards) {
+  // A shard the cluster registered that this database never saw counts as at position 0: joining
+  // would have to replay it from the start, which trimming may have removed.
+  const positions = new Map(shards.map(({ shard, version }) => [shard, version]));
+  for (const shard of await listShards(client, root)) if (!positions.has(shard)) positions.set(shard, 0);
+  for (const [shard, version] of positions) {
     const { trimmedThrough } = await new ShardLog(client, root, shard).tail();
     if (trimmedThrough > version) return `shard ${shard} is at position ${version}, the log is trimmed through ${trimmedThrough}`;
   }

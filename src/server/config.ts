@@ -49,6 +49,8 @@ export interface ClusterConfig {
   preferLead?: number[];
   /** How often this replica checkpoints to the object store; 0 never (--checkpoint-interval-ms). */
   checkpointIntervalMs?: number;
+  /** Tests only: runs after the trimmed-log check at start and before joining (to trim the log in between). */
+  beforeJoin?: () => Promise<void>;
 }
 
 export interface ConnectionLimits {

@@ -33,6 +33,13 @@ import { FsError, toFsError } from "../types/index.ts";
 
 export class StartupError extends Error {
   override name = "StartupError";
+  constructor(
+    message: string,
+    /** Joining found this replica's database behind the trimmed log: a fresh start restores a checkpoint. */
+    readonly behindTrimmedLog = false,
+  ) {
+    super(message);
+  }
 }
 
 export class Metad {
@@ -107,6 +114,19 @@ export class Metad {
   }
 
   static async start(config: MetadConfig): Promise<Metad> {
+    // Another replica can trim the log between the check at start (restoreAtStart) and the join;
+    // the database is then behind and, held open, cannot be replaced: start again, which restores.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Metad.startOnce(config);
+      } catch (err) {
+        if (!(err instanceof StartupError && err.behindTrimmedLog) || attempt >= LIMITS.clusterJoinAttemptsMax) throw err;
+        console.error(`metad: ${err.message}; starting again to restore the newest checkpoint (attempt ${attempt + 1} of ${LIMITS.clusterJoinAttemptsMax})`);
+      }
+    }
+  }
+
+  private static async startOnce(config: MetadConfig): Promise<Metad> {
     checkExposure(config);
     const tls = readTls(config);
     const dataDir = resolve(config.dataDir);
@@ -192,6 +212,7 @@ export class Metad {
     if (config.cluster) {
       const { host, port } = metad.address;
       try {
+        await config.cluster.beforeJoin?.();
         metad.cluster = await ClusterNode.start({
           config: config.cluster,
           address: config.cluster.advertise ?? `${host.includes(":") ? `[${host}]` : host}:${port}`,
@@ -203,7 +224,8 @@ export class Metad {
         });
       } catch (err) {
         await metad.stop();
-        throw new StartupError(`cannot join the cluster at ${config.cluster.etcd.join(",")}: ${(err as Error).message}`);
+        const behind = err instanceof FsError && err.code === "ESTALE";
+        throw new StartupError(`cannot join the cluster at ${config.cluster.etcd.join(",")}: ${(err as Error).message}`, behind);
       }
     }
     metad.sweepTimer = setInterval(() => metad.admission.sweep(), metad.admission.sweepIntervalMs());

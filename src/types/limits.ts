@@ -488,6 +488,8 @@ export const LIMITS = {
   replicaReportIntervalMs: 1_000,
   /** Replica: how long a replica not preferred for a shard (--prefer-lead) lets it stay leaderless before campaigning. */
   replicaCampaignDeferMs: 600,
+  /** metad cluster: starts tried when joining finds the database behind the trimmed log (each restores a checkpoint). */
+  clusterJoinAttemptsMax: 3,
   /** metad cluster: how long a write that creates a mount waits to lead the new mount's shard. */
   clusterNewShardLeadTimeoutMs: 5_000,
   /** Checkpoints: default period, how many are kept (the log is trimmed behind the oldest), part size. */
