@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import type { ByteRange, ListPage, ObjectHead, ObjectStore } from "../objstore/index.ts";
-import { blockChecksum, FsError, LIMITS, type ReadPlan, type ReadRange } from "../types/index.ts";
+import { blockChecksum, FsError, LIMITS, planRange, type BlockRef, type ReadPlan, type ReadRange } from "../types/index.ts";
 import { BlockCache } from "./block-cache.ts";
 import { BodyReader } from "./body-reader.ts";
 import { DataPath } from "./objects.ts";
+import { ReadPlans } from "./read-plans.ts";
 
 /** Objects in a map; counts gets and how many ran at once. */
 class MapStore implements ObjectStore {
@@ -62,6 +63,73 @@ function setup(plan: (args: Record<string, unknown>) => ReadPlan) {
 }
 
 const range = (key: string, outputOffset: number, lengthBytes: number, objectOffset = 0): ReadRange => ({ key, objectOffset, lengthBytes, outputOffset });
+
+/** A body of `count` blocks of `blockBytes` (segments of 8 bytes, checksummed), and metad's plans of it. */
+function blockBody(count: number, blockBytes: number, generation = 1) {
+  const bytes = new Uint8Array(count * blockBytes).map((_, i) => (i * 31 + 7) % 251);
+  const blocks: BlockRef[] = Array.from({ length: count }, (_, b) => {
+    const part = bytes.subarray(b * blockBytes, (b + 1) * blockBytes);
+    return { key: `g${generation}/b${b}`, offsetInChunk: b * blockBytes, lengthBytes: blockBytes, objectOffset: 0, checksum: blockChecksum(part, 8) };
+  });
+  const plan = (args: Record<string, unknown>): ReadPlan => {
+    const start = Math.min(args.offsetBytes as number, bytes.byteLength);
+    const end = Math.min(bytes.byteLength, start + (args.lengthBytes as number));
+    const ranges: ReadRange[] = [];
+    for (const block of blocks) {
+      const from = Math.max(start, block.offsetInChunk);
+      const to = Math.min(end, block.offsetInChunk + block.lengthBytes);
+      if (to > from) ranges.push(planRange(block, from - block.offsetInChunk, to - from, from - start));
+    }
+    return { inode: 2, generation, sizeBytes: bytes.byteLength, lengthBytes: end - start, ranges };
+  };
+  return { bytes, blocks, plan };
+}
+
+describe("BodyReader with a sequential reader's plans", () => {
+  test("reads inside the stretch planned before ask metad nothing; the bytes and their checksums are cut to each read", async () => {
+    const body = blockBody(8, 32);
+    const { store, plans, reader } = setup(body.plan);
+    for (const [b, block] of body.blocks.entries()) store.objects.set(block.key, body.bytes.slice(b * 32, (b + 1) * 32));
+    const ahead = new ReadPlans(100);
+    const got = new Uint8Array(body.bytes.byteLength);
+    // Windows of 20 bytes (not block-aligned), half of them into a buffer: the first plan reaches
+    // 120 bytes, the next starts where a window leaves it.
+    for (let at = 0, i = 0; at < body.bytes.byteLength; at += 20, i++) {
+      const into = i % 2 === 0 ? new Uint8Array(20) : undefined;
+      const { bytes } = await reader.read(2, at, 20, { generation: 1, pinned: true, plans: ahead, ...(into ? { into } : {}) });
+      got.set(bytes, at);
+    }
+    expect(got).toEqual(body.bytes);
+    expect(plans.map((p) => [p.offsetBytes, p.lengthBytes])).toEqual([[0, 120], [120, 120], [240, 120]]);
+    // A corrupt byte inside a cut range fails its segment's check, as it would without the plan.
+    const corrupted = store.objects.get("g1/b1")!;
+    corrupted[3] = corrupted[3]! ^ 1;
+    const err = (await reader.read(2, 32, 8, { generation: 1, pinned: true, plans: ahead }).catch((e: FsError) => e)) as FsError;
+    expect(err.code).toBe("EIO");
+    expect(err.message).toContain("g1/b1");
+  });
+
+  test("another generation is planned by metad; a block collected under the plan drops it and metad says the body moved", async () => {
+    const body = blockBody(4, 16);
+    let current = 1;
+    const { store, plans, reader } = setup((args) => {
+      if (args.generation !== undefined && args.generation !== current) throw new FsError("ESTALE", `moved to ${current}`);
+      return { ...body.plan(args), generation: current };
+    });
+    for (const [b, block] of body.blocks.entries()) store.objects.set(block.key, body.bytes.slice(b * 16, (b + 1) * 16));
+    const ahead = new ReadPlans(64);
+    await reader.read(2, 0, 16, { generation: 1, pinned: true, plans: ahead });
+    expect(ahead.cut(2, 2, 16, 16)).toBeNull();
+    expect(ahead.cut(3, 1, 16, 16)).toBeNull();
+    // The body moved on and its old blocks were collected: the plan still names them.
+    current = 2;
+    store.objects.delete("g1/b2");
+    const err = (await reader.read(2, 32, 16, { generation: 1, pinned: true, plans: ahead }).catch((e: FsError) => e)) as FsError;
+    expect(err.code).toBe("ESTALE");
+    expect(plans.length).toBe(2);
+    expect(ahead.cut(2, 1, 0, 16)).toBeNull();
+  });
+});
 
 describe("BodyReader", () => {
   test("assembles ranges in place and leaves the gaps between them zero", async () => {

@@ -1,6 +1,7 @@
 import { getInto, type ObjectStore } from "../objstore/index.ts";
-import { FsError, LIMITS, checksumError, segmentWindow, verifySegments, type InodeAttrs, type InodeId, type RangeChecksum, type ReadPlan, type ReadRange } from "../types/index.ts";
+import { FsError, LIMITS, checksumError, cutRange, segmentWindow, verifySegments, type InodeAttrs, type InodeId, type RangeChecksum, type ReadPlan, type ReadRange } from "../types/index.ts";
 import type { DataPath } from "./objects.ts";
+import type { ReadPlans } from "./read-plans.ts";
 
 // The read half of the data path: metad plans which object ranges hold the bytes, the client
 // reads them straight from the store, several at once. Every byte of one read comes from one
@@ -28,6 +29,11 @@ export interface BodyReadOptions {
    * own cache, and a fresh buffer per block cost a sequential reader more than the read itself.
    */
   into?: Uint8Array;
+  /**
+   * A sequential reader's plans (with `generation`): a read inside the stretch planned before
+   * needs no plan from metad, and one outside asks for `plans.aheadBytes` more and keeps it.
+   */
+  plans?: ReadPlans;
 }
 
 export interface BodyRead {
@@ -65,11 +71,12 @@ export class BodyReader {
     let missing: BlockMissing | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.readOnce(store, inode, offsetBytes, lengthBytes, generation, missing, options.into);
+        return await this.readOnce(store, inode, offsetBytes, lengthBytes, generation, missing, options.into, options.plans);
       } catch (err) {
         const gone = err instanceof BlockMissing;
         if (!gone && !isStale(err)) throw err;
         this.onStale();
+        options.plans?.drop();
         if (!gone && options.pinned) throw err;
         if (attempt >= LIMITS.readReplanMaxAttempts) {
           throw new FsError("ESTALE", `inode ${inode}: the body moved during each of ${attempt} read attempts`);
@@ -82,27 +89,39 @@ export class BodyReader {
     }
   }
 
-  private async readOnce(store: ObjectStore, inode: InodeId, offsetBytes: number, lengthBytes: number, generation: number | undefined, missing: BlockMissing | undefined, into: Uint8Array | undefined): Promise<BodyRead> {
+  private async readOnce(store: ObjectStore, inode: InodeId, offsetBytes: number, lengthBytes: number, generation: number | undefined, missing: BlockMissing | undefined, into: Uint8Array | undefined, plans: ReadPlans | undefined): Promise<BodyRead> {
+    // A missing block asks metad again: whether the body moved is what the retry is for.
+    const planned = plans && generation !== undefined && !missing ? plans.cut(inode, generation, offsetBytes, lengthBytes) : null;
+    if (planned) {
+      const outBytes = checkedOutBytes(planned.sizeBytes, offsetBytes, lengthBytes, into);
+      return { bytes: await this.fetchRanges(store, generation!, planned.ranges, outBytes, into), generation: generation!, sizeBytes: planned.sizeBytes };
+    }
     const windowBytes = LIMITS.readPlanWindowBytes;
-    const first = await this.plan(inode, offsetBytes, Math.min(lengthBytes, windowBytes), generation);
+    const askBytes = Math.min(windowBytes, plans ? lengthBytes + plans.aheadBytes : lengthBytes);
+    const first = await this.plan(inode, offsetBytes, askBytes, generation);
+    if (plans) plans.keep(inode, offsetBytes, first);
     if (missing && first.generation === missing.generation) {
       throw new FsError("EIO", `object ${JSON.stringify(missing.key)} is missing from the object store (inode ${inode} generation ${missing.generation} lists it)`, { path: missing.key });
     }
     const endBytes = Math.min(first.sizeBytes, offsetBytes + lengthBytes);
-    const outBytes = Math.max(0, endBytes - offsetBytes);
-    if (outBytes > LIMITS.readResultMaxBytes) throw new FsError("EFBIG", `a read of ${outBytes} bytes is over the ${LIMITS.readResultMaxBytes}-byte limit of one read`);
-    if (into && into.byteLength < outBytes) throw new FsError("EINVAL", `a buffer of ${into.byteLength} bytes cannot take a read of ${outBytes}`);
+    const outBytes = checkedOutBytes(first.sizeBytes, offsetBytes, lengthBytes, into);
     const rest: Array<Promise<ReadPlan>> = [];
     for (let at = offsetBytes + windowBytes; at < endBytes; at += windowBytes) {
       rest.push(this.plan(inode, at, Math.min(windowBytes, endBytes - at), first.generation));
     }
-    const ranges = first.ranges.slice();
+    // A plan asked past the read (plans ahead) is cut back to it.
+    const firstBytes = Math.min(outBytes, windowBytes);
+    const ranges = askBytes > lengthBytes ? first.ranges.flatMap((range) => cutRange(range, 0, firstBytes) ?? []) : first.ranges.slice();
     for (const [i, plan] of (await Promise.all(rest)).entries()) {
       const baseBytes = (i + 1) * windowBytes;
       for (const range of plan.ranges) ranges.push({ ...range, outputOffset: range.outputOffset + baseBytes });
     }
-    const bytes = into ? await this.readInto(store, first.generation, ranges, into.subarray(0, outBytes)) : await this.fetchInto(store, first.generation, ranges, outBytes);
+    const bytes = await this.fetchRanges(store, first.generation, ranges, outBytes, into);
     return { bytes, generation: first.generation, sizeBytes: first.sizeBytes };
+  }
+
+  private fetchRanges(store: ObjectStore, generation: number, ranges: ReadRange[], outBytes: number, into: Uint8Array | undefined): Promise<Uint8Array> {
+    return into ? this.readInto(store, generation, ranges, into.subarray(0, outBytes)) : this.fetchInto(store, generation, ranges, outBytes);
   }
 
   private plan(inode: InodeId, offsetBytes: number, lengthBytes: number, generation: number | undefined): Promise<ReadPlan> {
@@ -232,6 +251,14 @@ export class BodyReader {
     const windowOf = (whole: Uint8Array) => (whole.byteLength === checksum.objectSizeBytes ? whole.subarray(window.offsetBytes, window.offsetBytes + window.lengthBytes) : whole.subarray(0, 0));
     return this.readVerified(range.key, checksum, read, windowOf);
   }
+}
+
+/** The bytes a read returns (clipped at the body's end), within one read's limit and the caller's buffer. */
+function checkedOutBytes(sizeBytes: number, offsetBytes: number, lengthBytes: number, into: Uint8Array | undefined): number {
+  const outBytes = Math.max(0, Math.min(sizeBytes, offsetBytes + lengthBytes) - offsetBytes);
+  if (outBytes > LIMITS.readResultMaxBytes) throw new FsError("EFBIG", `a read of ${outBytes} bytes is over the ${LIMITS.readResultMaxBytes}-byte limit of one read`);
+  if (into && into.byteLength < outBytes) throw new FsError("EINVAL", `a buffer of ${into.byteLength} bytes cannot take a read of ${outBytes}`);
+  return outBytes;
 }
 
 /** Errors a retry cannot fix: a missing block means re-plan, a bad request stays bad. */

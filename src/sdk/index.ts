@@ -21,6 +21,7 @@ export type { NoKVWriteStream } from "./write-stream.ts";
 export { NoKVStats, NoKVDirent } from "./stats.ts";
 export { Watcher, WatchAbortError, type CursorWatchEvent, type WatchOptions } from "./watcher.ts";
 export { InodeApi } from "./inode-api.ts";
+export { ReadPlans } from "./read-plans.ts";
 export { FsError } from "../types/index.ts";
 export type { InodeAttrs, WatchEvent, DirEntryPlus, Dentry, ReadPlan, CloneResult, DiffEntry, DiffChange, DiffKind, RollbackResult } from "../types/index.ts";
 export type { DiffOptions, DiffTarget } from "./workspace.ts";

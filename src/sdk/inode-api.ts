@@ -3,6 +3,7 @@ import type { StoredBodyManifest } from "./body-patch.ts";
 import { FsError, type BodyManifest, type AttrChanges, type Dentry, type MetaChanges, type DirEntryPlus, type DirPage, type InodeAttrs, type InodeId, type InodeType, type PreparedPublish, type ReadPlan } from "../types/index.ts";
 import type { BodySource } from "./blocks.ts";
 import type { BodyReader } from "./body-reader.ts";
+import type { ReadPlans } from "./read-plans.ts";
 import type { PublishOptions } from "./body-writer.ts";
 
 // The inode-first API FUSE uses: every call names inodes, nothing resolves paths.
@@ -23,6 +24,8 @@ export interface InodeReadOptions {
   generation?: number;
   /** Read into this buffer (as long as the read, at least) instead of a new one; the result is a view of it. */
   into?: Uint8Array;
+  /** A sequential reader's plans (with `generation`), see BodyReadOptions.plans. */
+  plans?: ReadPlans;
 }
 
 export class InodeApi {
@@ -39,7 +42,8 @@ export class InodeApi {
   async read(inode: InodeId, options: InodeReadOptions): Promise<Uint8Array> {
     const { generation } = options;
     const into = options.into === undefined ? {} : { into: options.into };
-    const result = await this.bodyOps().reader.read(inode, options.offsetBytes, options.lengthBytes, generation === undefined ? into : { generation, pinned: true, ...into });
+    const plans = options.plans === undefined ? {} : { plans: options.plans };
+    const result = await this.bodyOps().reader.read(inode, options.offsetBytes, options.lengthBytes, generation === undefined ? into : { generation, pinned: true, ...into, ...plans });
     return result.bytes;
   }
 

@@ -1,4 +1,4 @@
-import { rangeChecksum, type BlockChecksum, type RangeChecksum } from "./checksum.ts";
+import { narrowChecksum, rangeChecksum, type BlockChecksum, type RangeChecksum } from "./checksum.ts";
 import type { InodeId, MountId } from "./ids.ts";
 
 /**
@@ -56,6 +56,21 @@ export function planRange(block: BlockRef, objectOffset: number, lengthBytes: nu
   const range: ReadRange = { key: block.key, objectOffset, lengthBytes, outputOffset };
   if (block.checksum) range.checksum = rangeChecksum(block.checksum, objectOffset, lengthBytes);
   return range;
+}
+
+/**
+ * The part of `range` (output offsets of one read) inside output bytes [fromBytes, toBytes), with
+ * its output offset counted from `fromBytes` and only the checksums of the segments it touches;
+ * null when they do not meet.
+ */
+export function cutRange(range: ReadRange, fromBytes: number, toBytes: number): ReadRange | null {
+  const start = Math.max(range.outputOffset, fromBytes);
+  const end = Math.min(range.outputOffset + range.lengthBytes, toBytes);
+  if (end <= start) return null;
+  const objectOffset = range.objectOffset + (start - range.outputOffset);
+  const out: ReadRange = { key: range.key, objectOffset, lengthBytes: end - start, outputOffset: start - fromBytes };
+  if (range.checksum) out.checksum = narrowChecksum(range.checksum, objectOffset, end - start);
+  return out;
 }
 
 export interface ReadPlan {

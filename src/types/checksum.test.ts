@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import * as zlib from "node:zlib";
-import { blockChecksum, checksumProblem, crc32, rangeChecksum, segmentSizeFor, segmentWindow, tableCrc32, verifySegments } from "./checksum.ts";
+import { blockChecksum, checksumProblem, crc32, narrowChecksum, rangeChecksum, segmentSizeFor, segmentWindow, tableCrc32, verifySegments } from "./checksum.ts";
 import { LIMITS } from "./limits.ts";
 
 // The checksum is the standard CRC-32 (what Python's zlib.crc32 computes), cut per segment, and
@@ -42,6 +42,16 @@ describe("block checksums", () => {
     flipped[100 * KiB]! ^= 1;
     expect(verifySegments(across, flipped)).toMatchObject({ segment: 2, offsetBytes: 128 * KiB, lengthBytes: 64 * KiB });
     expect(verifySegments(across, data.subarray(64 * KiB, 150 * KiB))).toMatchObject({ segment: 2, actual: "short:22528/65536" });
+  });
+
+  test("a part of a range keeps the checksums of its own segments, the same the block's would give", () => {
+    const data = new Uint8Array(200 * KiB).map((_, i) => (i * 7) % 256);
+    const c = blockChecksum(data, 64 * KiB);
+    const across = rangeChecksum(c, 10 * KiB, 180 * KiB);
+    for (const [offset, length] of [[70 * KiB, 16 * KiB], [10 * KiB, 60 * KiB], [128 * KiB, 62 * KiB]] as const) {
+      expect(narrowChecksum(across, offset, length)).toEqual(rangeChecksum(c, offset, length));
+    }
+    expect(() => narrowChecksum(rangeChecksum(c, 70 * KiB, 16 * KiB), 10 * KiB, 8 * KiB)).toThrow("reach past the checksummed segments");
   });
 
   test("malformed checksums from outside are named", () => {

@@ -90,6 +90,17 @@ export function rangeChecksum(c: BlockChecksum, objectOffset: number, lengthByte
   return { ...c, firstSegment, crc32: c.crc32.slice(firstSegment * CRC_HEX_CHARS, endSegment * CRC_HEX_CHARS) };
 }
 
+/** The checksums of a part [objectOffset, objectOffset + lengthBytes) of the range `c` covers. */
+export function narrowChecksum(c: RangeChecksum, objectOffset: number, lengthBytes: number): RangeChecksum {
+  const firstSegment = Math.floor(objectOffset / c.segmentSizeBytes);
+  const endSegment = Math.ceil((objectOffset + lengthBytes) / c.segmentSizeBytes);
+  const segments = c.crc32.length / CRC_HEX_CHARS;
+  if (firstSegment < c.firstSegment || endSegment > c.firstSegment + segments) {
+    throw new FsError("EINVAL", `bytes ${objectOffset}..${objectOffset + lengthBytes} reach past the checksummed segments ${c.firstSegment}..${c.firstSegment + segments}`);
+  }
+  return { ...c, firstSegment, crc32: c.crc32.slice((firstSegment - c.firstSegment) * CRC_HEX_CHARS, (endSegment - c.firstSegment) * CRC_HEX_CHARS) };
+}
+
 /** The whole segments a verified read of the range fetches: [offsetBytes, offsetBytes + lengthBytes) of the object. */
 export function segmentWindow(c: RangeChecksum): { offsetBytes: number; lengthBytes: number } {
   const offsetBytes = c.firstSegment * c.segmentSizeBytes;

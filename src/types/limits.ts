@@ -436,6 +436,11 @@ export const LIMITS = {
   fuseGcAfterWrittenBytes: 16 * 1024 * 1024,
   /** FUSE: bytes fetched per read of a file being read sequentially (one default block). */
   fuseReadaheadBytes: 4 * 1024 * 1024,
+  /**
+   * FUSE: how far past its window a sequential reader's plan reaches (up to readPlanWindowBytes in
+   * all): the windows inside it are read with no plan from metad.
+   */
+  fusePlanAheadBytes: 60 * 1024 * 1024,
   /** FUSE: readahead windows a sequential reader keeps in flight ahead of itself. */
   fuseReadaheadWindows: 4,
   /** FUSE: free WRITE request buffers (one read buffer each) kept for the next writes. */

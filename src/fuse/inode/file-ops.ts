@@ -93,7 +93,7 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
       const early = await state.prefetch.take(node, offsetBytes, lengthBytes);
       if (early) return early;
       handle.readahead ??= new Readahead(
-        (offset, length, generation, into) => source.read(node.inode, { offsetBytes: offset, lengthBytes: length, generation, ...(into ? { into } : {}) }),
+        (offset, length, generation, into, plans) => source.read(node.inode, { offsetBytes: offset, lengthBytes: length, generation, ...(into ? { into } : {}), ...(plans ? { plans } : {}) }),
         node.attrs.generation,
         async () => {
           nodes.update(node, await source.getattr(node.inode));

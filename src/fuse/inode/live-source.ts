@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { FsError, LIMITS, ORDINAL_END, ROOT_INODE, formatCursor, type AttrChanges, type InodeId, type InodeType, type PreparedPublish, type Version } from "../../types/index.ts";
-import type { NoKVClient } from "../../sdk/index.ts";
+import type { NoKVClient, ReadPlans } from "../../sdk/index.ts";
 import type { DirWatch, NodeSource, OwnerArgs, PatchIo, PublishSource } from "./source.ts";
 
 // A live mount: every call is one SDK inode call, file bytes go straight to the object store.
@@ -43,7 +43,7 @@ export class LiveSource implements NodeSource {
   readlink(inode: InodeId) {
     return this.client.inode.readlink(inode);
   }
-  read(inode: InodeId, range: { offsetBytes: number; lengthBytes: number; generation?: number; into?: Uint8Array }) {
+  read(inode: InodeId, range: { offsetBytes: number; lengthBytes: number; generation?: number; into?: Uint8Array; plans?: ReadPlans }) {
     return this.client.inode.read(inode, range);
   }
   mkdir(parent: InodeId, name: string, owner: OwnerArgs) {

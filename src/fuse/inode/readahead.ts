@@ -1,5 +1,6 @@
 import { FsError, LIMITS } from "../../types/index.ts";
 import type { LentBytes } from "../kernel/index.ts";
+import { ReadPlans } from "../../sdk/read-plans.ts";
 import type { BufferPool } from "./buffer-pool.ts";
 
 // Reads of one open file, with readahead: a read that continues where the last one ended fetches
@@ -12,8 +13,11 @@ import type { BufferPool } from "./buffer-pool.ts";
 // back to the pool only once its window is dropped, its fetch has settled and every reply that
 // borrowed from it has been written.
 
-/** Reads [offset, offset + length) of `generation`, into `into` when given (the result is then a view of it). */
-export type FetchRange = (offsetBytes: number, lengthBytes: number, generation: number, into?: Uint8Array) => Promise<Uint8Array>;
+/**
+ * Reads [offset, offset + length) of `generation`, into `into` when given (the result is then a
+ * view of it); a sequential reader's windows pass its `plans`, so most need no plan from metad.
+ */
+export type FetchRange = (offsetBytes: number, lengthBytes: number, generation: number, into?: Uint8Array, plans?: ReadPlans) => Promise<Uint8Array>;
 
 interface Window {
   offsetBytes: number;
@@ -36,6 +40,8 @@ const WINDOWS_KEPT = WINDOWS_AHEAD + 1;
 export class Readahead {
   private windows: Window[] = [];
   private nextOffsetBytes = 0;
+  /** The stretch metad planned for the windows ahead (one plan per fusePlanAheadBytes, not per window). */
+  private readonly plans = new ReadPlans(LIMITS.fusePlanAheadBytes);
 
   constructor(
     private readonly fetch: FetchRange,
@@ -62,6 +68,7 @@ export class Readahead {
   drop(): void {
     for (const window of this.windows) this.retire(window);
     this.windows = [];
+    this.plans.drop();
   }
 
   /** Moves to `generation` (a reply told us the body changed), dropping windows of the old one. */
@@ -121,7 +128,7 @@ export class Readahead {
 
   private start(offsetBytes: number, lengthBytes: number): Window {
     const buffer = lengthBytes === this.buffers.bufferBytes ? this.buffers.acquire() : null;
-    const bytes = this.fetch(offsetBytes, lengthBytes, this.generation, buffer ?? undefined);
+    const bytes = this.fetch(offsetBytes, lengthBytes, this.generation, buffer ?? undefined, this.plans);
     const window: Window = { offsetBytes, lengthBytes, bytes, buffer, borrowers: 0, settled: false, dropped: false };
     // A failed prefetch must not become an unhandled rejection; the read that needs it sees it.
     bytes.then(

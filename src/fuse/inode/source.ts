@@ -1,5 +1,6 @@
 import type { AttrChanges, BodyManifest, MetaChanges, DirEntryPlus, DirPage, InodeAttrs, InodeId, InodeType, PreparedPublish, Version, WatchEvent } from "../../types/index.ts";
 import type { StoredBodyManifest } from "../../sdk/body-patch.ts";
+import type { ReadPlans } from "../../sdk/read-plans.ts";
 
 // What the inode layer needs from NoKV, by inode: the SDK's inode API for a live mount, or a
 // snapshot's read-only view. The bridge never sees which one it has, except through readOnly.
@@ -46,7 +47,7 @@ export interface NodeSource {
    * Bytes of one generation; ESTALE when `generation` is given and the body moved past it.
    * `into`: read into this buffer (at least as long as the read); the result is then a view of it.
    */
-  read(inode: InodeId, range: { offsetBytes: number; lengthBytes: number; generation?: number; into?: Uint8Array }): Promise<Uint8Array>;
+  read(inode: InodeId, range: { offsetBytes: number; lengthBytes: number; generation?: number; into?: Uint8Array; plans?: ReadPlans }): Promise<Uint8Array>;
 
   mkdir(parent: InodeId, name: string, owner: OwnerArgs): Promise<InodeAttrs>;
   /** `forWriting`: the creator will write a body (open with O_CREAT): a live source prepares it alongside. */

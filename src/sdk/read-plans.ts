@@ -1,0 +1,55 @@
+import { cutRange, type InodeId, type ReadPlan, type ReadRange } from "../types/index.ts";
+
+// A sequential reader's plan of one body generation, kept by the reader itself (the mount keeps
+// one per open file): metad plans a long stretch ahead once, and the reads that follow inside it
+// cut their ranges from it instead of asking again, one round trip per stretch instead of one
+// per window. A generation's body never changes, so its plan stays right for as long as its
+// blocks exist; a block collected after the body moved on makes the read fail as missing, and
+// the reader drops the plan and asks metad, which says whether the body moved (ESTALE).
+// Scoped to one reader on purpose: a new open asks metad first and so sees the current body.
+
+interface KeptPlan {
+  inode: InodeId;
+  generation: number;
+  sizeBytes: number;
+  /** File offsets the plan covers. */
+  fromBytes: number;
+  toBytes: number;
+  /** Output offsets counted from offset 0 of the file. */
+  ranges: ReadRange[];
+}
+
+export class ReadPlans {
+  private kept: KeptPlan | null = null;
+
+  /** `aheadBytes`: how far past a read the plan asked for it reaches (the read plan window caps it). */
+  constructor(readonly aheadBytes: number) {}
+
+  /** The ranges of [offsetBytes, offsetBytes + lengthBytes) of `generation`, counted from offsetBytes, if the plan covers it. */
+  cut(inode: InodeId, generation: number, offsetBytes: number, lengthBytes: number): { sizeBytes: number; ranges: ReadRange[] } | null {
+    const plan = this.kept;
+    if (!plan || plan.inode !== inode || plan.generation !== generation) return null;
+    const endBytes = Math.min(offsetBytes + lengthBytes, plan.sizeBytes);
+    if (offsetBytes < plan.fromBytes || endBytes > plan.toBytes) return null;
+    const ranges: ReadRange[] = [];
+    for (const range of plan.ranges) {
+      if (range.outputOffset >= endBytes) break;
+      const part = cutRange(range, offsetBytes, endBytes);
+      if (part) ranges.push(part);
+    }
+    return { sizeBytes: plan.sizeBytes, ranges };
+  }
+
+  /** Keeps `plan`, asked for at `offsetBytes`, in place of the one before. */
+  keep(inode: InodeId, offsetBytes: number, plan: ReadPlan): void {
+    // metad counts the plan's output from the offset clipped to the body's end.
+    const fromBytes = Math.min(offsetBytes, plan.sizeBytes);
+    const toBytes = plan.nextOffsetBytes ?? fromBytes + plan.lengthBytes;
+    const ranges = plan.ranges.map((range) => ({ ...range, outputOffset: range.outputOffset + fromBytes }));
+    this.kept = { inode, generation: plan.generation, sizeBytes: plan.sizeBytes, fromBytes, toBytes, ranges };
+  }
+
+  drop(): void {
+    this.kept = null;
+  }
+}
