@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { FsError, LIMITS, type InodeAttrs } from "../types/index.ts";
 import { isStale, type BodyRead, type BodyReader } from "./body-reader.ts";
+import { ReadPlans } from "./read-plans.ts";
 
 // createReadStream: a node:stream Readable (Bun and Node alike) that reads a file window by window,
 // one window ahead of its consumer. Every window is read against the generation the stream
@@ -44,8 +45,10 @@ async function* windows(stat: () => Promise<InodeAttrs>, reader: BodyReader, sta
     const attrs = await stat();
     if (attrs.type !== "file") throw new FsError(attrs.type === "dir" ? "EISDIR" : "EINVAL", "not a regular file");
     const stop = Math.min(stopBytes, attrs.sizeBytes);
+    // One plan from metad per stretch of the file, not one per window.
+    const plans = new ReadPlans(LIMITS.readStreamPlanAheadBytes);
     const windowAt = (at: number): Promise<BodyRead> => {
-      const read = reader.read(attrs.inode, at, Math.min(LIMITS.readStreamWindowBytes, stop - at), { generation: attrs.generation, pinned: true });
+      const read = reader.read(attrs.inode, at, Math.min(LIMITS.readStreamWindowBytes, stop - at), { generation: attrs.generation, pinned: true, plans });
       // A consumer that stops early leaves the read-ahead unawaited; its failure is nobody's.
       read.catch(() => undefined);
       return read;

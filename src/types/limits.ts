@@ -235,6 +235,8 @@ export const LIMITS = {
   readPlanWindowBytes: 64 * 1024 * 1024,
   /** SDK: bytes a read stream fetches per step; it holds the step in use and one read ahead. */
   readStreamWindowBytes: 8 * 1024 * 1024,
+  /** SDK: how far past its window a read stream's plan reaches (windows inside it ask metad nothing). */
+  readStreamPlanAheadBytes: 56 * 1024 * 1024,
   /** SDK: the most bytes one read returns (readFile, handle and inode reads): node's 2 GiB - 1 buffer limit. */
   readResultMaxBytes: 2 ** 31 - 1,
   /**

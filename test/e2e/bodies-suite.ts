@@ -271,6 +271,11 @@ export function runBodySuite(name: string, start: () => Promise<MetadHarness>): 
       sameBytes(buffer, data.subarray(at, at + 10));
       const tail = await readAll(c.createReadStream("/big", { start: 2 * LIMITS.chunkSizeBytes - 1 }));
       sameBytes(tail, data.subarray(2 * LIMITS.chunkSizeBytes - 1));
+      // A stream asks metad for one plan per stretch (its window and the plan ahead), not one per window.
+      const plansAsked = () => c.rpcStats().get("read_plan")?.calls ?? 0;
+      const before = plansAsked();
+      sameBytes(await readAll(c.createReadStream("/big")), data);
+      expect(plansAsked() - before).toBe(Math.ceil(sizeBytes / (LIMITS.readStreamWindowBytes + LIMITS.readStreamPlanAheadBytes)));
       await c.unlink("/big");
     }, 120_000);
 
