@@ -32,7 +32,8 @@ export class ReadPlans {
     const endBytes = Math.min(offsetBytes + lengthBytes, plan.sizeBytes);
     if (offsetBytes < plan.fromBytes || endBytes > plan.toBytes) return null;
     const ranges: ReadRange[] = [];
-    for (const range of plan.ranges) {
+    for (let i = firstEndingAfter(plan.ranges, offsetBytes); i < plan.ranges.length; i++) {
+      const range = plan.ranges[i]!;
       if (range.outputOffset >= endBytes) break;
       const part = cutRange(range, offsetBytes, endBytes);
       if (part) ranges.push(part);
@@ -52,4 +53,17 @@ export class ReadPlans {
   drop(): void {
     this.kept = null;
   }
+}
+
+/** The index of the first of `ranges` (in output order, not overlapping) that ends past `offsetBytes`. */
+function firstEndingAfter(ranges: readonly ReadRange[], offsetBytes: number): number {
+  let low = 0;
+  let high = ranges.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    const range = ranges[mid]!;
+    if (range.outputOffset + range.lengthBytes <= offsetBytes) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
