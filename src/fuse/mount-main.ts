@@ -113,6 +113,7 @@ function printStats(mount: FuseMount, nokv: NoKVFs, client: NoKVClient): void {
   if (inval) lines.push(`nokv-fs: watch events ${inval.events}, invalidations sent ${inval.sent}, dropped ${mount.notifier.dropped}\n`);
   const reads = mount.deviceReads;
   lines.push(`nokv-fs: requests read ${reads.requests}, found by the backstop poll rather than a signal ${reads.polled}\n`);
+  lines.push(`nokv-fs: full garbage collections when idle after a burst ${mount.idleCollector.collections}\n`);
   const local = nokv.state.local.counts;
   const ahead = nokv.state.prefetch.counts;
   const published = nokv.state.published.counts;

@@ -443,6 +443,8 @@ export const LIMITS = {
    * all): the windows inside it are read with no plan from metad.
    */
   fusePlanAheadBytes: 60 * 1024 * 1024,
+  /** FUSE: a mount that answered no request for this long after answering some runs one full garbage collection. */
+  fuseIdleCollectIntervalMs: 1_000,
   /** FUSE: readahead windows a sequential reader keeps in flight ahead of itself. */
   fuseReadaheadWindows: 4,
   /** FUSE: free WRITE request buffers (one read buffer each) kept for the next writes. */

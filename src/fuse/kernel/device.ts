@@ -8,6 +8,7 @@ import {
 import { fusermountMount, fusermountUnmount } from "./fusermount.ts";
 import { Notifier } from "./notify.ts";
 import type { RawFileSystem } from "./raw-fs.ts";
+import { IdleCollector } from "./idle-collector.ts";
 import { FuseSession } from "./session.ts";
 import { SignalReader, type SignalReaderCounts } from "./signal-reader.ts";
 
@@ -37,6 +38,8 @@ export class FuseMount {
   /** Resolves when the session ends (unmounted, aborted); never rejects. */
   readonly closed: Promise<{ errno: number }>;
   private readonly reader: SignalReader;
+  /** One full collection after each burst of requests, once the mount is idle. */
+  readonly idleCollector: IdleCollector;
   /** Requests read from the device, and how many of them the backstop poll found instead of a signal. */
   get deviceReads(): SignalReaderCounts {
     return { ...this.reader.counts };
@@ -90,6 +93,8 @@ export class FuseMount {
       (errno) => onClosed({ errno }),
     );
     this.reader.start();
+    const { counts } = this.session;
+    this.idleCollector = new IdleCollector(() => counts.ok + counts.errors + counts.unknown + counts.malformed);
   }
 
   /**
@@ -136,6 +141,7 @@ export class FuseMount {
     await Promise.race([this.closed, Bun.sleep(UNMOUNT_GRACE_MS)]);
     this.fdOpen = false;
     this.reader.stop();
+    this.idleCollector.stop();
     this.notifierThread.terminate();
     sysClose(this.fd);
   }
