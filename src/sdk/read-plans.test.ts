@@ -16,7 +16,9 @@ describe("ReadPlans", () => {
     expect(plans.cut(7, 3, 140, 20)).toBeNull();
     expect(plans.cut(7, 4, 70, 10)).toBeNull();
     expect(plans.cut(8, 3, 70, 10)).toBeNull();
+    expect([plans.covers(3, 70, 40), plans.covers(3, 140, 20), plans.covers(4, 70, 10)]).toEqual([true, false, false]);
     plans.drop();
+    expect(plans.covers(3, 70, 10)).toBe(false);
     expect(plans.cut(7, 3, 70, 10)).toBeNull();
   });
 

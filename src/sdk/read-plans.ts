@@ -41,6 +41,12 @@ export class ReadPlans {
     return { sizeBytes: plan.sizeBytes, ranges };
   }
 
+  /** Whether the plan kept covers [offsetBytes, offsetBytes + lengthBytes) of `generation` (of the one file its reader reads). */
+  covers(generation: number, offsetBytes: number, lengthBytes: number): boolean {
+    const plan = this.kept;
+    return plan !== null && plan.generation === generation && offsetBytes >= plan.fromBytes && Math.min(offsetBytes + lengthBytes, plan.sizeBytes) <= plan.toBytes;
+  }
+
   /** Keeps `plan`, asked for at `offsetBytes`, in place of the one before. */
   keep(inode: InodeId, offsetBytes: number, plan: ReadPlan): void {
     // metad counts the plan's output from the offset clipped to the body's end.

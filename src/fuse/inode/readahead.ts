@@ -83,7 +83,9 @@ export class Readahead {
     this.nextOffsetBytes = offsetBytes + lengthBytes;
     let window = this.covering(offsetBytes, lengthBytes);
     if (!window) {
-      if (!sequential) return await this.fetch(offsetBytes, lengthBytes, this.generation);
+      // Out of order (the kernel's readahead requests can arrive so): inside the stretch already
+      // planned it is cut from the plan too; elsewhere it asks for just itself.
+      if (!sequential) return await this.fetch(offsetBytes, lengthBytes, this.generation, undefined, this.plans.covers(this.generation, offsetBytes, lengthBytes) ? this.plans : undefined);
       window = this.start(offsetBytes, Math.max(lengthBytes, WINDOW_BYTES));
     }
     // Borrowed from here on, so the buffer cannot be refilled under this read's reply.
