@@ -91,10 +91,12 @@ export class BodyReader {
 
   private async readOnce(store: ObjectStore, inode: InodeId, offsetBytes: number, lengthBytes: number, generation: number | undefined, missing: BlockMissing | undefined, into: Uint8Array | undefined, plans: ReadPlans | undefined): Promise<BodyRead> {
     // A missing block asks metad again: whether the body moved is what the retry is for.
-    const planned = plans && generation !== undefined && !missing ? plans.cut(inode, generation, offsetBytes, lengthBytes) : null;
-    if (planned) {
-      const outBytes = checkedOutBytes(planned.sizeBytes, offsetBytes, lengthBytes, into);
-      return { bytes: await this.fetchRanges(store, generation!, planned.ranges, outBytes, into), generation: generation!, sizeBytes: planned.sizeBytes };
+    if (plans && generation !== undefined && !missing) {
+      const planned = plans.cut(inode, generation, offsetBytes, lengthBytes);
+      if (planned) {
+        const outBytes = checkedOutBytes(planned.sizeBytes, offsetBytes, lengthBytes, into);
+        return { bytes: await this.fetchRanges(store, generation, planned.ranges, outBytes, into), generation, sizeBytes: planned.sizeBytes };
+      }
     }
     const windowBytes = LIMITS.readPlanWindowBytes;
     const askBytes = Math.min(windowBytes, plans ? lengthBytes + plans.aheadBytes : lengthBytes);

@@ -27,10 +27,9 @@ export class ReadPlans {
 
   /** The ranges of [offsetBytes, offsetBytes + lengthBytes) of `generation`, counted from offsetBytes, if the plan covers it. */
   cut(inode: InodeId, generation: number, offsetBytes: number, lengthBytes: number): { sizeBytes: number; ranges: ReadRange[] } | null {
-    const plan = this.kept;
-    if (!plan || plan.inode !== inode || plan.generation !== generation) return null;
+    const plan = this.covering(generation, offsetBytes, lengthBytes);
+    if (!plan || plan.inode !== inode) return null;
     const endBytes = Math.min(offsetBytes + lengthBytes, plan.sizeBytes);
-    if (offsetBytes < plan.fromBytes || endBytes > plan.toBytes) return null;
     const ranges: ReadRange[] = [];
     for (let i = firstEndingAfter(plan.ranges, offsetBytes); i < plan.ranges.length; i++) {
       const range = plan.ranges[i]!;
@@ -43,8 +42,13 @@ export class ReadPlans {
 
   /** Whether the plan kept covers [offsetBytes, offsetBytes + lengthBytes) of `generation` (of the one file its reader reads). */
   covers(generation: number, offsetBytes: number, lengthBytes: number): boolean {
+    return this.covering(generation, offsetBytes, lengthBytes) !== null;
+  }
+
+  private covering(generation: number, offsetBytes: number, lengthBytes: number): KeptPlan | null {
     const plan = this.kept;
-    return plan !== null && plan.generation === generation && offsetBytes >= plan.fromBytes && Math.min(offsetBytes + lengthBytes, plan.sizeBytes) <= plan.toBytes;
+    if (!plan || plan.generation !== generation) return null;
+    return offsetBytes >= plan.fromBytes && Math.min(offsetBytes + lengthBytes, plan.sizeBytes) <= plan.toBytes ? plan : null;
   }
 
   /** Keeps `plan`, asked for at `offsetBytes`, in place of the one before. */

@@ -1,7 +1,10 @@
 // Every limit in NoKV, in one place. Each is enforced where input crosses a boundary and has a
-// test that crosses it. The assertions at the bottom keep the limits consistent with each other.
+// test that crosses it. Grouped by where they apply (the `//` headers: namespace, metad's store,
+// bodies, maintenance, connections, SDK, object stores, wire, FUSE, cluster, CSI); the assertions
+// at the bottom keep the limits consistent with each other.
 
 export const LIMITS = {
+  // Namespace: names, paths, links, pages of listings and watch events.
   /** POSIX NAME_MAX: one path component, in UTF-8 bytes. */
   nameMaxBytes: 255,
   /** POSIX PATH_MAX: a whole path, in UTF-8 bytes. */
@@ -30,6 +33,7 @@ export const LIMITS = {
   /** metad: watch subscriptions one connection holds, and all connections together. */
   watchSubscriptionsPerConnectionMax: 1_024,
   watchSubscriptionsMax: 65_536,
+  // metad's store: row caches, dedupe and history retention, group commit, the WAL, commands.
   /** metad: current inode and dentry rows kept in memory (a projection of applied commands). */
   inodeCacheMaxEntries: 200_000,
   dentryCacheMaxEntries: 200_000,
@@ -83,6 +87,7 @@ export const LIMITS = {
   /** Entries one diff page returns, and entries it may visit before it returns a shorter page. */
   diffPageMaxEntries: 1_024,
   diffPageMaxVisited: 50_000,
+  // File bodies: blocks, chunks, staged publishes, orphans, xattrs, snapshots, mounts and shards.
   /** Blocks in one file body: with 4 MiB blocks a 256 GiB file; larger files need larger blocks. */
   bodyMaxBlocks: 65_536,
 
@@ -122,6 +127,7 @@ export const LIMITS = {
   mountIdMax: 2 ** 20 - 1,
   shardVersionMax: 2 ** 43 - 1,
 
+  // metad maintenance and HTTP: GC passes, the command log, health and slow-op logging.
   /** Rows deleted by one GC pass per family, so GC never holds the writer for long. */
   gcPassMaxRows: 10_000,
   /** Mounts one GC pass visits per family; the next pass goes on round-robin. */
@@ -144,6 +150,7 @@ export const LIMITS = {
   gcDeleteConcurrency: 16,
   /** SDK: watch events buffered for a consumer that is not reading; past it the watch fails (EOVERFLOW). */
   watchBufferMaxEvents: 100_000,
+  // metad connections: admission, in-flight requests, outbound budgets, authentication, tokens.
   /** metad: open RPC and HTTP connections; one more is closed at once. */
   connectionsMax: 1_024,
   /** metad: requests read from one connection and not yet answered; more get EAGAIN. */
@@ -202,6 +209,7 @@ export const LIMITS = {
   authTokenMaxBytes: 1_024,
   /** fsck: violations listed in one report; past it they are only counted. */
   fsckViolationsMax: 100_000,
+  // SDK clients: requests, uploads, reads and read plans, checksums, block and node caches.
   /** SDK: requests one client keeps in flight on its connection before callers queue. */
   clientInFlightMax: 1_024,
   /** SDK: distinct ops a client keeps round-trip stats for (RpcClient.opStats); the rest share one entry. */
@@ -304,6 +312,7 @@ export const LIMITS = {
   /** warmup: blocks fetched into the node cache at once. */
   warmupConcurrency: 16,
 
+  // Object stores: keys, S3 requests, the file:// store.
   /** Object keys, in UTF-8 bytes: S3 allows 1,024 for the whole key, the store prefix included. */
   objectKeyMaxBytes: 896,
   objectStorePrefixMaxBytes: 127,
@@ -335,6 +344,7 @@ export const LIMITS = {
   /** The alignment O_DIRECT asks of offsets, lengths and buffers (a page covers every block device's). */
   fileDirectReadAlignBytes: 4096,
 
+  // Wire: frames and msgpack payloads.
   /** Wire: the largest frame payload; a header announcing more is refused before its payload. */
   frameMaxBytes: 64 * 1024 * 1024,
   /** Wire: unconsumed bytes one FrameDecoder holds: a max frame plus a large socket read. */
@@ -347,6 +357,7 @@ export const LIMITS = {
   opNameMaxBytes: 64,
   requestKeyMaxBytes: 128,
 
+  // FUSE mount (src/fuse).
   /** FUSE: the largest WRITE the kernel sends, and the read buffer (a max write plus its headers). */
   fuseMaxWriteBytes: 1024 * 1024,
   fuseReadBufferBytes: 1024 * 1024 + 4096,
@@ -458,6 +469,7 @@ export const LIMITS = {
   /** FUSE: free readahead window buffers a mount keeps for reuse (windows in use are not counted). */
   fuseReadaheadPoolBytes: 32 * 1024 * 1024,
 
+  // Replicated metad (src/cluster): etcd, shard logs, leases, replicas, checkpoints.
   /** etcd: one request (a log append is one), etcd's default --max-request-bytes (1.5 MiB). */
   etcdRequestMaxBytes: 1_572_864,
   /** etcd: operations in one transaction (--max-txn-ops default). */
