@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { EtcdClient, ShardLog } from "../../src/cluster/index.ts";
 import { EtcdCluster, etcdSkipReason } from "../../src/cluster/testing/etcd-cluster.ts";
 import { DEFAULT_CONFIG, type MetadConfig } from "../../src/server/config.ts";
-import { Metad } from "../../src/server/metad.ts";
+import { LIMITS } from "../../src/types/index.ts";
+import { Metad, StartupError } from "../../src/server/metad.ts";
 import { connect, type NoKVClient } from "../../src/sdk/index.ts";
 import { MetadProcess } from "./metad-cluster.ts";
 
@@ -119,4 +120,46 @@ describe.skipIf(skip !== null)("a replica whose start races a log trim", () => {
     }
     expect(existsSync(join(dataDir, "meta.db"))).toBe(true);
   }, 60_000);
+
+  test(`a start that loses the race every time gives up after clusterJoinAttemptsMax (${LIMITS.clusterJoinAttemptsMax}) starts, naming why`, async () => {
+    const log = new ShardLog(etcdClient, ROOT, MOUNT);
+    const dataDir = join(dir, "r2");
+    let windows = 0;
+    const errors = spyOn(console, "error").mockImplementation(() => {});
+    let outcome: unknown;
+    let said = "";
+    try {
+      outcome = await Metad.start({
+        ...DEFAULT_CONFIG,
+        port: 0,
+        dataDir,
+        objectsUrl: `file://${join(dir, "objects")}`,
+        gcIntervalMs: 0,
+        cluster: {
+          etcd: etcd.endpoints,
+          replicaId: "r2",
+          root: ROOT,
+          checkpointIntervalMs: 0,
+          // Each start's database holds at most what the log holds now; the trim passes that.
+          beforeJoin: async () => {
+            windows++;
+            const last = (await log.tail()).last;
+            for (let i = 0; i < 3; i++) await client.writeFile(`/lost-${windows}-${i}`, String(i));
+            await until("the log trimmed past this start", async () => (await log.tail()).trimmedThrough > last);
+          },
+        },
+      }).catch((err: unknown) => err);
+    } finally {
+      said = errors.mock.calls.map((c) => c.join(" ")).join("\n");
+      errors.mockRestore();
+    }
+    if (outcome instanceof Metad) await outcome.stop();
+    expect(outcome).toBeInstanceOf(StartupError);
+    expect((outcome as StartupError).message).toMatch(/cannot join the cluster.*ESTALE|cannot join the cluster.*trimmed/);
+    expect(windows).toBe(LIMITS.clusterJoinAttemptsMax);
+    expect(said).toContain(`attempt ${LIMITS.clusterJoinAttemptsMax} of ${LIMITS.clusterJoinAttemptsMax}`);
+    // Nothing is left holding the data directory: a start without the race serves.
+    const metad = await Metad.start({ ...DEFAULT_CONFIG, port: 0, dataDir, objectsUrl: `file://${join(dir, "objects")}`, gcIntervalMs: 0, cluster: { etcd: etcd.endpoints, replicaId: "r2", root: ROOT, checkpointIntervalMs: 0 } });
+    await metad.stop();
+  }, 90_000);
 });
