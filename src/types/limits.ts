@@ -393,8 +393,6 @@ export const LIMITS = {
   fusePublishRetryMaxMs: 60_000,
   fusePublishRetryBackoffMs: 100,
   fusePublishRetryBackoffMaxMs: 2_000,
-  /** FUSE: inodes whose extended attribute names the mount remembers (to answer getxattr misses). */
-  fuseKnownXattrListsMax: 1_000_000,
   /** FUSE: names of fully known directories kept to answer absent-name lookups locally, all together. */
   fuseListedNamesMax: 1_000_000,
   /** FUSE: names this mount removed from watched directories it has not listed, kept as known absent, all together. */
@@ -414,8 +412,6 @@ export const LIMITS = {
   fuseXattrPagesKept: 64,
   /** FUSE: the mount's own recent commands remembered to recognize their watch events. */
   fuseOwnCommitsKept: 8_192,
-  /** FUSE: files whose attributes the mount answers itself (read from metad, unchanged since). */
-  fuseFreshFilesMax: 1_000_000,
   /** FUSE: background listings (and directories remembered as too large for one) at a time. */
   fuseListingReadsMax: 64,
   /** FUSE: invalidations waiting for the kernel; past it they are dropped and timeouts take over. */
@@ -441,6 +437,12 @@ export const LIMITS = {
   fileStoreSyncPutMaxBytes: 256 * 1024,
   /** FUSE: bytes of its own last-published blocks one open file keeps, to rebuild them without reading them back. */
   fuseCleanBlocksCachedMaxBytes: 8 * 1024 * 1024,
+  /**
+   * FUSE: the mount's SDK block cache. The kernel's page cache holds what files read (they open
+   * with FOPEN_KEEP_CACHE), so this only keeps the verified checksum segments around small
+   * scattered reads (SQLite's pages) rather than a second copy of everything read.
+   */
+  fuseBlockCacheBytes: 8 * 1024 * 1024,
   /** FUSE: blocks one open file streams out (or rebuilds for a publish) at once. */
   fuseBlockUploadsMax: 8,
   /** FUSE: bytes of blocks one open file streams out at once (fewer uploads at a time of wide blocks). */

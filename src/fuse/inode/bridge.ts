@@ -44,7 +44,7 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     (nodeid) => nodes.get(nodeid),
   );
   const published = new PublishedBodies();
-  const local = new LocalAnswers((nodeid) => invalidator?.isLive(nodeid) ?? false);
+  const local = new LocalAnswers((nodeid) => invalidator?.isLive(nodeid) ?? false, nodes);
   invalidator = watchable
     ? new Invalidator(
         watchable,

@@ -1,13 +1,23 @@
 import { expect, test } from "bun:test";
 import { LIMITS } from "../../types/index.ts";
 import { LocalAnswers } from "./local-answers.ts";
+import { NodeTable } from "./node-table.ts";
+import { attrsOf } from "./testing.ts";
 
 const DIR = 7;
 const FILE = 9;
 
+/** A node table that holds FILE (named "f" in DIR): what is known of an inode lives on its node. */
+function tableWithFile(): NodeTable {
+  const nodes = new NodeTable(1, attrsOf(1, "dir"));
+  nodes.remember(1, "d", attrsOf(DIR, "dir"));
+  nodes.remember(DIR, "f", attrsOf(FILE));
+  return nodes;
+}
+
 test("a file's attributes answer locally while fresh and its directory is watched", () => {
   let live = true;
-  const local = new LocalAnswers(() => live);
+  const local = new LocalAnswers(() => live, tableWithFile());
   expect(local.fileAttrsCurrent(FILE, DIR)).toBe(false);
   local.fileFresh(FILE);
   expect(local.fileAttrsCurrent(FILE, DIR)).toBe(true);
@@ -19,21 +29,33 @@ test("a file's attributes answer locally while fresh and its directory is watche
 });
 
 test("our own change, an event and a dropped node each end a file's local answer", () => {
-  const local = new LocalAnswers(() => true);
+  const local = new LocalAnswers(() => true, tableWithFile());
   local.fileFresh(FILE);
   local.fileStale(FILE);
   expect(local.fileAttrsCurrent(FILE, DIR)).toBe(false);
   local.fileFresh(FILE);
   local.invalidated({ kind: "inode", nodeid: FILE, offsetBytes: 0 });
   expect(local.fileAttrsCurrent(FILE, DIR)).toBe(false);
+});
+
+test("what is known of an inode goes with its node: looked up again, nothing is known", () => {
+  const nodes = tableWithFile();
+  const local = new LocalAnswers(() => true, nodes);
   local.fileFresh(FILE);
-  local.dropped(FILE);
+  local.setXattrNames(FILE, []);
+  expect(local.xattrAbsent(FILE, "security.capability")).toBe(true);
+  nodes.forget(FILE, 1);
   expect(local.fileAttrsCurrent(FILE, DIR)).toBe(false);
+  local.setXattrNames(FILE, []); // an answer that arrives after the node went is not kept
+  nodes.remember(DIR, "f", attrsOf(FILE));
+  expect(local.fileAttrsCurrent(FILE, DIR)).toBe(false);
+  expect(local.xattrNames(FILE)).toBeUndefined();
+  expect(local.xattrAbsent(FILE, "security.capability")).toBe(false);
 });
 
 test("absent names answer locally only in a known listing of a watched directory", () => {
   let live = true;
-  const local = new LocalAnswers(() => live);
+  const local = new LocalAnswers(() => live, tableWithFile());
   expect(local.knownAbsent(DIR, "x")).toBe(false);
   local.listed(DIR, ["a"]);
   expect(local.knownAbsent(DIR, "x")).toBe(true);
@@ -65,7 +87,7 @@ test("absent names answer locally only in a known listing of a watched directory
 
 test("a name this mount removed from a watched directory it never listed is absent until an event, a new entry or the watch ends it", () => {
   let live = true;
-  const local = new LocalAnswers(() => live);
+  const local = new LocalAnswers(() => live, tableWithFile());
   local.removed(DIR, "db-journal");
   expect(local.knownAbsent(DIR, "db-journal")).toBe(true);
   expect(local.knownAbsent(DIR, "other")).toBe(false); // never seen: metad answers
@@ -94,7 +116,7 @@ test("a name this mount removed from a watched directory it never listed is abse
 });
 
 test("names removed are kept up to their limit and their expiry", () => {
-  const local = new LocalAnswers(() => true);
+  const local = new LocalAnswers(() => true, tableWithFile());
   for (let i = 0; i < LIMITS.fuseRemovedNamesMax; i++) local.removed(DIR, `f${i}`);
   expect(local.knownAbsent(DIR, "f0")).toBe(true);
   local.removed(DIR, "one-more"); // past the budget: the old ones go

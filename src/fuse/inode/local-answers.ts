@@ -1,5 +1,6 @@
 import { LIMITS, utf8Length, type InodeAttrs } from "../../types/index.ts";
 import type { Invalidation } from "./event-rules.ts";
+import type { Node } from "./node-table.ts";
 
 // Questions a live mount can answer without asking metad, because what it knows is kept current
 // by its own replies and by watch events (anything changed elsewhere arrives as an invalidation,
@@ -32,14 +33,17 @@ export class LocalAnswers {
   private readonly removedNames = new Map<number, Map<string, number>>();
   private removedCount = 0;
   private readonly freshDirs = new Set<number>();
-  private readonly freshFiles = new Set<number>();
-  /** Attribute names of inodes whose whole list is known (empty: none). */
-  private readonly xattrs = new Map<number, ReadonlySet<string>>();
   /** Answers given without a round trip; for stats and tests. */
   readonly counts = { negativeLookups: 0, dirGetattrs: 0, fileGetattrs: 0, xattrMisses: 0 };
 
-  /** `live(nodeid)`: the directory is watched right now, so changes to it reach us. */
-  constructor(private readonly live: (nodeid: number) => boolean) {}
+  /**
+   * `live(nodeid)`: the directory is watched right now, so changes to it reach us. What is known
+   * of one inode (fresh attributes, attribute names) is kept on its node, and goes with it.
+   */
+  constructor(
+    private readonly live: (nodeid: number) => boolean,
+    private readonly nodes: { get(nodeid: number): Node | undefined },
+  ) {}
 
   // --- listings ---
 
@@ -174,19 +178,22 @@ export class LocalAnswers {
 
   /** The file's attributes just came from metad. */
   fileFresh(nodeid: number): void {
-    if (this.freshFiles.size < LIMITS.fuseFreshFilesMax) this.freshFiles.add(nodeid);
+    const node = this.nodes.get(nodeid);
+    if (node) node.attrsFresh = true;
   }
 
   /** A request of ours may have changed the file at metad without telling us its new attributes. */
   fileStale(nodeid: number): void {
-    this.freshFiles.delete(nodeid);
+    const node = this.nodes.get(nodeid);
+    if (node) node.attrsFresh = false;
   }
 
   /** The file's cached attributes are current: fresh, and the scope its events land in is watched. */
   fileAttrsCurrent(nodeid: number, attrScope: number): boolean {
-    if (!this.freshFiles.has(nodeid)) return false;
+    const node = this.nodes.get(nodeid);
+    if (!node?.attrsFresh) return false;
     if (!this.live(attrScope)) {
-      this.freshFiles.delete(nodeid);
+      node.attrsFresh = false;
       return false;
     }
     this.counts.fileGetattrs++;
@@ -197,7 +204,7 @@ export class LocalAnswers {
 
   /** True when `name` is known absent from the inode (its whole list is known). */
   xattrAbsent(nodeid: number, name: string): boolean {
-    const names = this.xattrs.get(nodeid);
+    const names = this.nodes.get(nodeid)?.xattrNames;
     if (!names || names.has(name)) return false;
     this.counts.xattrMisses++;
     return true;
@@ -205,14 +212,14 @@ export class LocalAnswers {
 
   /** The inode's whole list of attribute names, or undefined when not known. */
   xattrNames(nodeid: number): string[] | undefined {
-    const names = this.xattrs.get(nodeid);
+    const names = this.nodes.get(nodeid)?.xattrNames;
     return names ? [...names].sort() : undefined;
   }
 
   /** Records the whole list (`null`: not known any more, e.g. after our own set or remove). */
   setXattrNames(nodeid: number, names: Iterable<string> | null): void {
-    if (names === null) this.xattrs.delete(nodeid);
-    else if (this.xattrs.size < LIMITS.fuseKnownXattrListsMax || this.xattrs.has(nodeid)) this.xattrs.set(nodeid, new Set(names));
+    const node = this.nodes.get(nodeid);
+    if (node) node.xattrNames = names === null ? null : nameSet(names);
   }
 
   // --- forgetting ---
@@ -229,15 +236,24 @@ export class LocalAnswers {
     this.forgetListing(inval.nodeid);
     this.forgetRemoved(inval.nodeid);
     this.freshDirs.delete(inval.nodeid);
-    this.freshFiles.delete(inval.nodeid);
-    this.xattrs.delete(inval.nodeid);
+    const node = this.nodes.get(inval.nodeid);
+    if (!node) return;
+    node.attrsFresh = false;
+    node.xattrNames = null;
   }
 
+  /** The node is gone (what was known of the inode went with it); a directory's names go too. */
   dropped(nodeid: number): void {
     this.forgetListing(nodeid);
     this.forgetRemoved(nodeid);
     this.freshDirs.delete(nodeid);
-    this.freshFiles.delete(nodeid);
-    this.xattrs.delete(nodeid);
   }
+}
+
+/** Nearly every known list is empty (each file this mount creates): those share one set. */
+const NO_NAMES: ReadonlySet<string> = new Set();
+
+function nameSet(names: Iterable<string>): ReadonlySet<string> {
+  const set = new Set(names);
+  return set.size === 0 ? NO_NAMES : set;
 }

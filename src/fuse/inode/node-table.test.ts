@@ -62,6 +62,24 @@ describe("NodeTable", () => {
     expect(nodes.get(2)!.attrs.nlink).toBe(2);
   });
 
+  test("a hard-linked file: renaming either name keeps both, and dropping it forgets every name", () => {
+    const nodes = new NodeTable(1, attrsOf(1, "dir"));
+    nodes.remember(1, "a", attrsOf(2));
+    nodes.remember(1, "b", attrsOf(2, "file", { nlink: 2, version: 2 }));
+    nodes.moved({ parent: 1, name: "a" }, { parent: 1, name: "c" });
+    expect(nodes.linkOf(nodes.get(2)!)).toEqual({ parent: 1, name: "b" });
+    nodes.moved({ parent: 1, name: "b" }, { parent: 1, name: "d" });
+    expect(nodes.linkOf(nodes.get(2)!)).toEqual({ parent: 1, name: "d" });
+    nodes.removed(1, "d");
+    expect(nodes.linkOf(nodes.get(2)!)).toEqual({ parent: 1, name: "c" });
+    nodes.remember(1, "e", attrsOf(2, "file", { nlink: 2, version: 3 }));
+    nodes.forget(2, 3);
+    expect(nodes.get(2)).toBeUndefined();
+    expect(nodes.childOf(1, "c")).toBeUndefined();
+    expect(nodes.childOf(1, "e")).toBeUndefined();
+    expect(nodes.namesIn(1)).toEqual([]);
+  });
+
   test("attributes only move forward in commit version", () => {
     const nodes = new NodeTable(1, attrsOf(1, "dir"));
     const node = nodes.remember(1, "a", attrsOf(2, "file", { version: 5, sizeBytes: 50 }));

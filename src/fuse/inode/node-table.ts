@@ -13,11 +13,22 @@ export interface Node {
   lookups: number;
   /** Open file or directory handles; a node with handles outlives its last FORGET. */
   handles: number;
-  /** Every (parent, name) this node is known under; the newest is `primary`. */
-  links: Set<string>;
+  /** The newest (parent, name) this node is known under (a linkKey). */
   primary: string | null;
+  /**
+   * Its other names, only for a file with several hard links: tens of thousands of nodes live at
+   * once (the kernel's dentry cache), so the common single name costs no Set.
+   */
+  otherLinks: Set<string> | null;
   /** The newest attributes seen in a reply; the version and generation filter our own events. */
   attrs: InodeAttrs;
+  /**
+   * What LocalAnswers knows about this inode, kept here rather than in maps by node id (a map
+   * entry costs more than the fact): its attributes came from metad and nothing changed them
+   * since; its whole list of extended attribute names (null: not known).
+   */
+  attrsFresh: boolean;
+  xattrNames: ReadonlySet<string> | null;
   /**
    * The generation a publish of ours in flight will commit (its prepare's): its event may come
    * before its reply, and is our own change all the same.
@@ -49,7 +60,7 @@ export class NodeTable {
 
   /** `rootInode` is the NoKV directory shown as the mount root (a snapshot's may not be 1). */
   constructor(readonly rootInode: number, rootAttrs: InodeAttrs) {
-    this.nodes.set(FUSE_ROOT_ID, { nodeid: FUSE_ROOT_ID, inode: rootInode, type: "dir", lookups: 1, handles: 0, links: new Set(), primary: null, attrs: rootAttrs });
+    this.nodes.set(FUSE_ROOT_ID, { nodeid: FUSE_ROOT_ID, inode: rootInode, type: "dir", lookups: 1, handles: 0, primary: null, otherLinks: null, attrs: rootAttrs, attrsFresh: false, xattrNames: null });
   }
 
   /** FUSE node ids equal NoKV inode numbers, except that the mount root is always node 1. */
@@ -105,16 +116,18 @@ export class NodeTable {
     const nodeid = this.nodeidOf(attrs.inode);
     let node = this.nodes.get(nodeid);
     if (!node) {
-      node = { nodeid, inode: attrs.inode, type: attrs.type, lookups: 0, handles: 0, links: new Set(), primary: null, attrs };
+      node = { nodeid, inode: attrs.inode, type: attrs.type, lookups: 0, handles: 0, primary: null, otherLinks: null, attrs, attrsFresh: false, xattrNames: null };
       this.nodes.set(nodeid, node);
     }
     this.update(node, attrs);
     const key = linkKey(parent, name);
     const previous = this.children.get(key);
-    if (previous !== undefined && previous !== nodeid) this.nodes.get(previous)?.links.delete(key);
+    if (previous !== undefined && previous !== nodeid) {
+      const other = this.nodes.get(previous);
+      if (other) unlink(other, key);
+    }
     this.children.set(key, nodeid);
-    node.links.add(key);
-    node.primary = key;
+    makePrimary(node, key);
     return node;
   }
 
@@ -138,7 +151,7 @@ export class NodeTable {
   private dropIfUnused(node: Node): void {
     if (node.lookups > 0 || node.handles > 0 || node.nodeid === FUSE_ROOT_ID) return;
     this.nodes.delete(node.nodeid);
-    for (const key of node.links) if (this.children.get(key) === node.nodeid) this.children.delete(key);
+    for (const key of linksOf(node)) if (this.children.get(key) === node.nodeid) this.children.delete(key);
     this.onDrop(node);
   }
 
@@ -165,9 +178,8 @@ export class NodeTable {
     this.children.set(toKey, nodeid);
     const node = this.nodes.get(nodeid);
     if (!node) return;
-    node.links.delete(fromKey);
-    node.links.add(toKey);
-    if (node.primary === fromKey || node.primary === null) node.primary = toKey;
+    if (node.primary === null) node.primary = toKey;
+    else relink(node, fromKey, toKey);
   }
 
   exchanged(a: { parent: number; name: string }, b: { parent: number; name: string }): void {
@@ -182,9 +194,7 @@ export class NodeTable {
       this.children.set(newKey, id);
       const node = this.nodes.get(id);
       if (!node) continue;
-      node.links.delete(oldKey);
-      node.links.add(newKey);
-      if (node.primary === oldKey) node.primary = newKey;
+      relink(node, oldKey, newKey);
     }
   }
 
@@ -216,7 +226,39 @@ export class NodeTable {
   }
 }
 
+function linksOf(node: Node): string[] {
+  const links = node.otherLinks ? [...node.otherLinks] : [];
+  if (node.primary !== null) links.push(node.primary);
+  return links;
+}
+
+/** `key` becomes the node's newest name; the one it had stays among the others. */
+function makePrimary(node: Node, key: string): void {
+  if (node.primary === key) return;
+  if (node.primary !== null) (node.otherLinks ??= new Set()).add(node.primary);
+  node.otherLinks?.delete(key);
+  node.primary = key;
+}
+
+/** The node lost the name `key`; the primary falls to another name it has, if any. */
 function unlink(node: Node, key: string): void {
-  node.links.delete(key);
-  if (node.primary === key) node.primary = node.links.values().next().value ?? null;
+  if (node.primary !== key) {
+    node.otherLinks?.delete(key);
+    return;
+  }
+  const next = node.otherLinks?.values().next().value;
+  node.primary = next ?? null;
+  if (next !== undefined) node.otherLinks!.delete(next);
+  if (node.otherLinks?.size === 0) node.otherLinks = null;
+}
+
+/** The name `from` is now `to` (a rename): the primary stays the primary. */
+function relink(node: Node, from: string, to: string): void {
+  if (node.primary === from) {
+    node.primary = to;
+    node.otherLinks?.delete(to);
+    return;
+  }
+  node.otherLinks?.delete(from);
+  if (node.primary !== to) (node.otherLinks ??= new Set()).add(to);
 }

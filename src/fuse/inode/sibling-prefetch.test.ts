@@ -7,7 +7,7 @@ const DIR = 1;
 
 function fileNode(nodeid: number, sizeBytes = 100, generation = 1): Node {
   const attrs = { type: "file", sizeBytes, generation, inode: nodeid, version: 1, nlink: 1 } as unknown as InodeAttrs;
-  return { nodeid, inode: nodeid, type: "file", lookups: 1, handles: 0, links: new Set(), primary: null, attrs } as unknown as Node;
+  return { nodeid, inode: nodeid, type: "file", lookups: 1, handles: 0, primary: null, otherLinks: null, attrs, attrsFresh: false, xattrNames: null } as unknown as Node;
 }
 
 function setup(count: number) {

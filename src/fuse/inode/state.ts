@@ -62,10 +62,6 @@ export function ownerOf(ctx: RequestContext, mode?: number): OwnerArgs {
 }
 
 /**
- * Records `name` in `parent` as a new kernel reference and builds its entry reply. The kernel now
- * caches an entry of `parent`, so a live mount watches `parent` for changes to it.
- */
-/**
  * A command of ours made `name` (with `attrs`) in directory `parent`: the parent's listing gains
  * it, its attributes follow from the child's, and a new inode has no extended attributes.
  */
@@ -91,6 +87,10 @@ export function childCommitted(state: FsState, parent: number, child: InodeAttrs
   if (dir && state.local.isFresh(parent)) state.nodes.update(dir, LocalAnswers.parentAfter(dir.attrs, child, newSubdirs));
 }
 
+/**
+ * Records `name` in `parent` as a new kernel reference and builds its entry reply. The kernel now
+ * caches an entry of `parent`, so a live mount watches `parent` for changes to it.
+ */
 export function replyEntry(state: FsState, parent: number, name: string, attrs: InodeAttrs): EntryOut {
   const node = state.nodes.remember(parent, name, attrs);
   state.sawDir(parent);

@@ -1,13 +1,17 @@
 import { expect, test } from "bun:test";
 import { LIMITS } from "../../types/index.ts";
 import { LocalAnswers } from "./local-answers.ts";
+import { NodeTable } from "./node-table.ts";
+import { attrsOf } from "./testing.ts";
 import type { NodeSource } from "./source.ts";
 import { XattrPages } from "./xattr-pages.ts";
 
 function setup() {
   const asked: number[][] = [];
   const source = { xattrNames: async (inodes: number[]) => (asked.push(inodes), inodes.map((i) => [i, i === 11 ? ["user.k"] : []] as [number, string[]])) } as unknown as NodeSource;
-  const local = new LocalAnswers(() => true);
+  const nodes = new NodeTable(1, attrsOf(1, "dir"));
+  for (const n of [10, 11, 12, 13]) nodes.remember(1, `f${n}`, attrsOf(n));
+  const local = new LocalAnswers(() => true, nodes);
   return { asked, local, pages: new XattrPages(source, local) };
 }
 
