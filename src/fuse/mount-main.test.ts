@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { parseMountArgs } from "./mount-main.ts";
+import { LIMITS } from "../types/index.ts";
+import { connectOptions, parseMountArgs } from "./mount-main.ts";
 
 describe("nokv-fs mount arguments", () => {
   test("defaults, and every flag", () => {
@@ -12,6 +13,12 @@ describe("nokv-fs mount arguments", () => {
   test("--cache-dir and --cache-max-bytes pass to the SDK connection", () => {
     expect(parseMountArgs(["/mnt/x", "--cache-dir", "/var/cache/nokv", "--cache-max-bytes", "2GiB"])).toMatchObject({ cacheDir: "/var/cache/nokv", cacheMaxBytes: 2 * 1024 ** 3 });
     expect(() => parseMountArgs(["/mnt/x", "--cache-max-bytes", "big"])).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(connectOptions(parseMountArgs(["/mnt/x", "--cache-dir", "/c"]))).toMatchObject({ mount: "default", cacheDir: "/c" });
+  });
+
+  test("the in-process block cache is the mount's small one: the kernel's page cache keeps what files read", () => {
+    expect(connectOptions(parseMountArgs(["/mnt/x"])).cacheBytes).toBe(LIMITS.fuseBlockCacheBytes);
+    expect(LIMITS.fuseBlockCacheBytes).toBeLessThan(LIMITS.blockCacheDefaultBytes);
   });
 
   test("mistakes are EINVAL with the usage", () => {

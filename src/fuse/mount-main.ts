@@ -1,7 +1,7 @@
 import { writeSync } from "node:fs";
 import { resolve } from "node:path";
-import { connect, parseByteSize, type NoKVClient } from "../sdk/index.ts";
-import { FsError } from "../types/index.ts";
+import { connect, parseByteSize, type ConnectOptions, type NoKVClient } from "../sdk/index.ts";
+import { FsError, LIMITS } from "../types/index.ts";
 import { FuseMount } from "./kernel/index.ts";
 import { fusermountPath, fusermountUnmount } from "./kernel/fusermount.ts";
 import { MNT_DETACH, errnoName, sysGetuid, sysUmount2 } from "./kernel/libc.ts";
@@ -62,16 +62,25 @@ async function openSource(client: NoKVClient, args: MountArgs): Promise<NodeSour
   return new SnapshotSource(await client.openSnapshot(args.snapshot));
 }
 
+/**
+ * The mount's SDK connection: a small in-process block cache (LIMITS.fuseBlockCacheBytes), since
+ * the kernel's page cache already keeps what files read, and the node cache as the flags say.
+ */
+export function connectOptions(args: MountArgs): ConnectOptions {
+  return {
+    mount: args.mount,
+    cacheBytes: LIMITS.fuseBlockCacheBytes,
+    ...(args.cacheDir === undefined ? {} : { cacheDir: args.cacheDir }),
+    ...(args.cacheMaxBytes === undefined ? {} : { cacheMaxBytes: args.cacheMaxBytes }),
+  };
+}
+
 /** Mounts and serves; resolves with the exit code once the mount has ended. */
 export async function runMount(argv: readonly string[]): Promise<number> {
   const args = parseMountArgs(argv);
   // Fail before connecting anywhere when this user cannot mount at all.
   if (sysGetuid() !== 0 && fusermountPath() === null) throw new FsError("EPERM", "mounting needs root or fusermount3 (apt-get install fuse3)");
-  const client = await connect(args.server, {
-    mount: args.mount,
-    ...(args.cacheDir === undefined ? {} : { cacheDir: args.cacheDir }),
-    ...(args.cacheMaxBytes === undefined ? {} : { cacheMaxBytes: args.cacheMaxBytes }),
-  });
+  const client = await connect(args.server, connectOptions(args));
   let mount: FuseMount | null = null;
   const nokv = await createNoKVFs(await openSource(client, args)).catch(async (err) => {
     await client.close();
