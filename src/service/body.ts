@@ -37,6 +37,7 @@ export function dropBodyMutations(
   generation: number,
   body: StoredBody,
   keep: ReadonlySet<string> = new Set(),
+  keys: ReadonlySet<string> = blockKeysOf(body.chunks),
 ): Mutation[] {
   const out: Mutation[] = [];
   for (const chunk of body.chunks) {
@@ -45,7 +46,7 @@ export function dropBodyMutations(
   if (body.summary) {
     out.push({ family: "manifest", op: "delete", key: { mount, inode, generation, chunkIndex: SUMMARY_CHUNK_INDEX } });
   }
-  for (const key of blockKeysOf(body.chunks)) {
+  for (const key of keys) {
     if (!keep.has(key)) out.push({ family: "blockref", op: "add", key: { mount, objectKey: key }, value: { delta: -1 } });
   }
   return out;
@@ -55,8 +56,8 @@ export function dropBodyMutations(
  * A new body generation's reference on each block it names (once per block, however often named);
  * `shared` holds blocks whose reference the generation takes over from the one it replaces.
  */
-export function addBodyRefMutations(mount: MountId, chunks: readonly ChunkManifest[], shared: ReadonlySet<string> = new Set()): Mutation[] {
-  return [...blockKeysOf(chunks)].filter((key) => !shared.has(key)).map((objectKey) => ({ family: "blockref", op: "add", key: { mount, objectKey }, value: { delta: 1 } }));
+export function addBodyRefMutations(mount: MountId, chunks: readonly ChunkManifest[], shared: ReadonlySet<string> = new Set(), keys: ReadonlySet<string> = blockKeysOf(chunks)): Mutation[] {
+  return [...keys].filter((key) => !shared.has(key)).map((objectKey) => ({ family: "blockref", op: "add", key: { mount, objectKey }, value: { delta: 1 } }));
 }
 
 /** The chunks of a body cut to `sizeBytes`: blocks past it dropped, a block across it shortened. */

@@ -88,6 +88,15 @@ describe("patch publish", () => {
     expect(errnoOf(() => patch(next.generation, () => manifest(2 * BLOCK, [fresh(other, 0), blocks[1]!])))).toBe("EINVAL");
     // A shared block moved to another slot, or grown.
     expect(errnoOf(() => patch(next.generation, (prep) => manifest(2 * BLOCK, [fresh(prep, 0), { ...blocks[1]!, offsetInChunk: 0 }])))).toBe("EINVAL");
+    // A shared block whose checksums differ from the base's (other CRCs, none, or an extra field).
+    const base = blocks[1]!.checksum!;
+    for (const checksum of [{ ...base, crc32: "0".repeat(base.crc32.length) }, undefined, { ...base, note: "x" }]) {
+      const changed = () => patch(next.generation, (prep) => manifest(2 * BLOCK, [fresh(prep, 0), { ...blocks[1]!, checksum } as BlockRef]));
+      expect(changed).toThrow(/with a checksum other than the base's/);
+    }
+    // The same checksum in another key order is the same.
+    const reordered = { crc32: base.crc32, objectSizeBytes: base.objectSizeBytes, segmentSizeBytes: base.segmentSizeBytes };
+    expect(patch(next.generation, (prep) => manifest(2 * BLOCK, [fresh(prep, 0), { ...blocks[1]!, checksum: reordered }])).sizeBytes).toBe(2 * BLOCK);
     // Without the generation it patched.
     const prep = pub().prepare({ mount: m, parent: ROOT_INODE, name: "f", blockSizeBytes: BLOCK });
     expect(errnoOf(() => pub().publish({ mount: m, prepareId: prep.prepareId, parent: ROOT_INODE, name: "f", manifest: manifest(BLOCK, [fresh(prep, 0)]), replace: true, patch: true }))).toBe("EINVAL");

@@ -150,8 +150,11 @@ export class Publisher {
     }
     // Blocks the new generation shares with the old keep the old one's reference; only the
     // blocks it replaced lose theirs (and go to GC), only new blocks gain one.
-    const shared = sharedKeys(base.chunks, manifest.chunks);
-    if (current) command.mutations.push(...dropBodyMutations(mount, inode, current.generation, base, shared));
+    // Each body's keys are gathered once (a large file names hundreds of blocks at every publish).
+    const baseKeys = blockKeysOf(base.chunks);
+    const newKeys = blockKeysOf(manifest.chunks);
+    const shared = new Set([...newKeys].filter((key) => baseKeys.has(key)));
+    if (current) command.mutations.push(...dropBodyMutations(mount, inode, current.generation, base, shared, baseKeys));
     command.mutations.push(current ? { family: "inode", op: "put", key: { mount, inode }, value } : { family: "inode", op: "insert", key: { mount, inode }, value });
     if (existing?.inode !== inode) {
       const dentry = { inode, type: "file" as const };
@@ -160,7 +163,7 @@ export class Publisher {
     for (const chunk of manifest.chunks) {
       command.mutations.push({ family: "manifest", op: "insert", key: { mount, inode, generation, chunkIndex: chunk.chunkIndex }, value: { kind: "chunk", chunk } });
     }
-    command.mutations.push(...addBodyRefMutations(mount, manifest.chunks, shared));
+    command.mutations.push(...addBodyRefMutations(mount, manifest.chunks, shared, newKeys));
     command.mutations.push(
       { family: "manifest", op: "insert", key: { mount, inode, generation, chunkIndex: SUMMARY_CHUNK_INDEX }, value: { kind: "summary", summary: manifest.summary } },
       { family: "staged", op: "delete", key: { mount, prepareId: args.prepareId } },
@@ -245,14 +248,6 @@ export class Publisher {
     const row = this.core.store.getManifest({ mount, inode: attrs.inode, generation: attrs.generation, chunkIndex: SUMMARY_CHUNK_INDEX }, at);
     return row?.kind === "summary" ? row.summary.chunkSizeBytes : LIMITS.chunkSizeBytes;
   }
-}
-
-/** Block keys both bodies name. */
-function sharedKeys(oldChunks: readonly ChunkManifest[], newChunks: readonly ChunkManifest[]): Set<string> {
-  const old = blockKeysOf(oldChunks);
-  const out = new Set<string>();
-  for (const key of blockKeysOf(newChunks)) if (old.has(key)) out.add(key);
-  return out;
 }
 
 /** The ranges of one chunk's blocks that fall inside [start, end), in output order. */
