@@ -32,6 +32,17 @@ function appliedPosition(metad: Metad): number {
   return metad.cluster!.status().shards.find((s) => s.shard === MOUNT)?.applied ?? 0;
 }
 
+/** Metad.start with what it printed to stderr meanwhile; the outcome is the Metad or what it threw. */
+async function startCapturing(config: MetadConfig): Promise<{ outcome: unknown; said: string }> {
+  const errors = spyOn(console, "error").mockImplementation(() => {});
+  try {
+    const outcome = await Metad.start(config).catch((err: unknown) => err);
+    return { outcome, said: errors.mock.calls.map((c) => c.join(" ")).join("\n") };
+  } finally {
+    errors.mockRestore();
+  }
+}
+
 describe.skipIf(skip !== null)("a replica whose start races a log trim", () => {
   let dir: string;
   let etcd: EtcdCluster;
@@ -63,17 +74,22 @@ describe.skipIf(skip !== null)("a replica whose start races a log trim", () => {
     rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
-  test("joining finds the database behind the trimmed log: metad starts again from the newest checkpoint", async () => {
-    for (let i = 0; i < 5; i++) await client.writeFile(`/before-${i}`, String(i));
-    const dataDir = join(dir, "r1");
-    const config: MetadConfig = {
+  /** Replica `replicaId` in its own data directory, with a hook run before each join. */
+  function replicaConfig(replicaId: string, beforeJoin?: () => Promise<void>): MetadConfig {
+    return {
       ...DEFAULT_CONFIG,
       port: 0,
-      dataDir,
+      dataDir: join(dir, replicaId),
       objectsUrl: `file://${join(dir, "objects")}`,
       gcIntervalMs: 0,
-      cluster: { etcd: etcd.endpoints, replicaId: "r1", root: ROOT, checkpointIntervalMs: 0 },
+      cluster: { etcd: etcd.endpoints, replicaId, root: ROOT, checkpointIntervalMs: 0, ...(beforeJoin ? { beforeJoin } : {}) },
     };
+  }
+
+  test("joining finds the database behind the trimmed log: metad starts again from the newest checkpoint", async () => {
+    for (let i = 0; i < 5; i++) await client.writeFile(`/before-${i}`, String(i));
+    const config = replicaConfig("r1");
+    const dataDir = config.dataDir;
     const log = new ShardLog(etcdClient, ROOT, MOUNT);
     const first = await Metad.start(config);
     await until("r1 caught up", async () => appliedPosition(first) >= (await log.tail()).last);
@@ -83,26 +99,16 @@ describe.skipIf(skip !== null)("a replica whose start races a log trim", () => {
     // Nothing was written since: the check at start finds the database current. Then, in the
     // window before joining, the leader writes on and trims the log past it.
     let windows = 0;
-    const errors = spyOn(console, "error").mockImplementation(() => {});
-    let metad: Metad;
-    let said = "";
-    try {
-      metad = await Metad.start({
-        ...config,
-        cluster: {
-          ...config.cluster!,
-          beforeJoin: async () => {
-            if (windows++ > 0) return;
-            expect((await log.tail()).trimmedThrough).toBeLessThanOrEqual(stoppedAt);
-            for (let i = 0; i < 5; i++) await client.writeFile(`/in-window-${i}`, String(i));
-            await until("the log trimmed past r1", async () => (await log.tail()).trimmedThrough > stoppedAt);
-          },
-        },
-      });
-    } finally {
-      said = errors.mock.calls.map((c) => c.join(" ")).join("\n");
-      errors.mockRestore();
-    }
+    const { outcome, said } = await startCapturing(
+      replicaConfig("r1", async () => {
+        if (windows++ > 0) return;
+        expect((await log.tail()).trimmedThrough).toBeLessThanOrEqual(stoppedAt);
+        for (let i = 0; i < 5; i++) await client.writeFile(`/in-window-${i}`, String(i));
+        await until("the log trimmed past r1", async () => (await log.tail()).trimmedThrough > stoppedAt);
+      }),
+    );
+    if (!(outcome instanceof Metad)) throw outcome;
+    const metad = outcome;
     expect(windows).toBe(2);
     expect(said).toContain("starting again to restore the newest checkpoint (attempt 2 of");
     expect(said).toContain("restoring the newest checkpoint");
@@ -123,43 +129,23 @@ describe.skipIf(skip !== null)("a replica whose start races a log trim", () => {
 
   test(`a start that loses the race every time gives up after clusterJoinAttemptsMax (${LIMITS.clusterJoinAttemptsMax}) starts, naming why`, async () => {
     const log = new ShardLog(etcdClient, ROOT, MOUNT);
-    const dataDir = join(dir, "r2");
     let windows = 0;
-    const errors = spyOn(console, "error").mockImplementation(() => {});
-    let outcome: unknown;
-    let said = "";
-    try {
-      outcome = await Metad.start({
-        ...DEFAULT_CONFIG,
-        port: 0,
-        dataDir,
-        objectsUrl: `file://${join(dir, "objects")}`,
-        gcIntervalMs: 0,
-        cluster: {
-          etcd: etcd.endpoints,
-          replicaId: "r2",
-          root: ROOT,
-          checkpointIntervalMs: 0,
-          // Each start's database holds at most what the log holds now; the trim passes that.
-          beforeJoin: async () => {
-            windows++;
-            const last = (await log.tail()).last;
-            for (let i = 0; i < 3; i++) await client.writeFile(`/lost-${windows}-${i}`, String(i));
-            await until("the log trimmed past this start", async () => (await log.tail()).trimmedThrough > last);
-          },
-        },
-      }).catch((err: unknown) => err);
-    } finally {
-      said = errors.mock.calls.map((c) => c.join(" ")).join("\n");
-      errors.mockRestore();
-    }
+    // Each start's database holds at most what the log holds now; the trim passes that.
+    const { outcome, said } = await startCapturing(
+      replicaConfig("r2", async () => {
+        windows++;
+        const last = (await log.tail()).last;
+        for (let i = 0; i < 3; i++) await client.writeFile(`/lost-${windows}-${i}`, String(i));
+        await until("the log trimmed past this start", async () => (await log.tail()).trimmedThrough > last);
+      }),
+    );
     if (outcome instanceof Metad) await outcome.stop();
     expect(outcome).toBeInstanceOf(StartupError);
     expect((outcome as StartupError).message).toMatch(/cannot join the cluster.*ESTALE|cannot join the cluster.*trimmed/);
     expect(windows).toBe(LIMITS.clusterJoinAttemptsMax);
     expect(said).toContain(`attempt ${LIMITS.clusterJoinAttemptsMax} of ${LIMITS.clusterJoinAttemptsMax}`);
     // Nothing is left holding the data directory: a start without the race serves.
-    const metad = await Metad.start({ ...DEFAULT_CONFIG, port: 0, dataDir, objectsUrl: `file://${join(dir, "objects")}`, gcIntervalMs: 0, cluster: { etcd: etcd.endpoints, replicaId: "r2", root: ROOT, checkpointIntervalMs: 0 } });
+    const metad = await Metad.start(replicaConfig("r2"));
     await metad.stop();
   }, 90_000);
 });
