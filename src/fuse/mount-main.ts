@@ -126,7 +126,7 @@ function printStats(mount: FuseMount, nokv: NoKVFs, client: NoKVClient): void {
   const local = nokv.state.local.counts;
   const ahead = nokv.state.prefetch.counts;
   const published = nokv.state.published.counts;
-  lines.push(`nokv-fs: answered locally: ${local.negativeLookups} absent names, ${local.dirGetattrs} dir and ${local.fileGetattrs} file getattrs, ${local.xattrMisses} xattrs; files fetched ahead ${ahead.fetched}, reads served from them ${ahead.served}; own small files kept after close ${published.kept}, reads served from them ${published.served}\n`);
+  lines.push(`nokv-fs: answered locally: ${local.negativeLookups} absent names, ${local.dirGetattrs} dir and ${local.fileGetattrs} file getattrs, ${local.xattrMisses} xattrs; files fetched ahead ${ahead.fetched}, reads served from them ${ahead.served}, stored in the kernel's page cache ${ahead.stored}; own small files kept after close ${published.kept}, reads served from them ${published.served}\n`);
   // Synchronously: the process exits right after, and a buffered write to a pipe would be lost.
   writeSync(2, lines.join(""));
 }

@@ -26,7 +26,7 @@ export interface NoKVFs {
   readonly state: FsState;
   /** Null for snapshot mounts: nothing changes, so nothing is watched. */
   readonly invalidator: Invalidator | null;
-  /** Connects invalidation to the mounted device. */
+  /** Connects invalidation, and stores of fetched bytes, to the mounted device. */
   attach(notifier: Notifier): void;
   close(): Promise<void>;
 }
@@ -39,9 +39,13 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
   const files = new Handles<FileHandle>();
   const watchable = source.watch ? (source as NodeSource & Required<Pick<NodeSource, "watch">>) : null;
   let invalidator: Invalidator | null = null;
+  let notifier: Notifier | null = null;
+  const bodies = new Bodies(source, nodes, new BufferPools([LIMITS.fuseWriteBlockBytes, LIMITS.fuseWideBlockBytes], LIMITS.fuseWriteBufferPoolBytes));
   const prefetch = new SiblingPrefetch(
     (node, sizeBytes, generation) => source.read(node.inode, { offsetBytes: 0, lengthBytes: sizeBytes, generation }),
     (nodeid) => nodes.get(nodeid),
+    // Never over a body this mount is writing: the kernel may hold its unwritten pages.
+    (node, bytes) => notifier !== null && !bodies.openForWrite(node) && !bodies.loaded(node) && notifier.notifyStore(node.nodeid, 0, bytes),
   );
   const published = new PublishedBodies();
   const local = new LocalAnswers((nodeid) => invalidator?.isLive(nodeid) ?? false, nodes);
@@ -68,7 +72,7 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     nodes,
     files,
     dirs: new Handles<DirHandle>(),
-    bodies: new Bodies(source, nodes, new BufferPools([LIMITS.fuseWriteBlockBytes, LIMITS.fuseWideBlockBytes], LIMITS.fuseWriteBufferPoolBytes)),
+    bodies,
     orphans: new Set(),
     prefetch,
     published,
@@ -110,7 +114,10 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
     fs,
     state,
     invalidator,
-    attach: (notifier) => invalidator?.attach(notifier),
+    attach: (attached) => {
+      notifier = attached;
+      invalidator?.attach(attached);
+    },
     close: async () => {
       await invalidator?.close();
       await source.close?.();

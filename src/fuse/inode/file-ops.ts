@@ -48,6 +48,9 @@ export function fileOps(state: FsState): Pick<RawFileSystem, FileOps> {
       await killSuidGid(state, node, kill);
       const out = openHandle(node, writable, truncate);
       if (truncate) await truncateOnOpen(node);
+      // A file whose bytes were stored in the kernel ahead of time sends no READ, so its open is
+      // what moves the prefetch window on through the listing (after this reply, as for reads).
+      else if (!writable) setImmediate(() => state.prefetch.ahead(node));
       return out;
     },
     async create(ctx, parent, name, mode, flags, kill) {

@@ -86,3 +86,43 @@ test("listing order is kept for at most fusePrefetchListedMax files across direc
   past.ahead(fileNode(7));
   expect(reads).toContain(8);
 });
+
+test("fetched bytes are stored into the kernel once they arrive, unless a change or a new generation came first", async () => {
+  const nodes = new Map<number, Node>();
+  const pending = new Map<number, (bytes: Uint8Array) => void>();
+  const stored: Array<[number, number]> = [];
+  const prefetch = new SiblingPrefetch(
+    (node) => new Promise<Uint8Array>((resolve) => pending.set(node.nodeid, resolve)),
+    (nodeid) => nodes.get(nodeid),
+    (node, bytes) => (stored.push([node.nodeid, bytes.byteLength]), true),
+  );
+  prefetch.listingStarted(DIR);
+  for (let i = 10; i < 15; i++) {
+    nodes.set(i, fileNode(i));
+    prefetch.listed(DIR, nodes.get(i)!);
+  }
+  prefetch.ahead(nodes.get(10)!);
+  // 11 arrives as fetched; 12 changed before its bytes arrived; 13 moved to a new generation;
+  // 14's bytes are not the size the kernel was told.
+  prefetch.changed(12);
+  nodes.get(13)!.attrs = { ...nodes.get(13)!.attrs, generation: 2 };
+  for (const nodeid of [11, 12, 13]) pending.get(nodeid)!(new Uint8Array(100).fill(nodeid));
+  pending.get(14)!(new Uint8Array(99));
+  await Bun.sleep(0);
+  expect(stored).toEqual([[11, 100]]);
+  expect(prefetch.counts.stored).toBe(1);
+  // Stored or not, a READ that still comes is served from the fetch.
+  expect(await prefetch.take(nodes.get(11)!, 0, 100)).toEqual(new Uint8Array(100).fill(11));
+});
+
+test("a store the kernel side refused is not counted, and the fetch still serves the read", async () => {
+  const node = fileNode(11);
+  const prefetch = new SiblingPrefetch(async (n, sizeBytes) => new Uint8Array(sizeBytes).fill(n.nodeid), (nodeid) => (nodeid === 11 ? node : undefined), () => false);
+  prefetch.listingStarted(DIR);
+  prefetch.listed(DIR, fileNode(10));
+  prefetch.listed(DIR, node);
+  prefetch.ahead(fileNode(10));
+  await Bun.sleep(0);
+  expect(prefetch.counts.stored).toBe(0);
+  expect(await prefetch.take(node, 0, 100)).toEqual(new Uint8Array(100).fill(11));
+});

@@ -63,6 +63,7 @@ export type OpcodeName = keyof typeof OPCODE;
 export const NOTIFY = {
   INVAL_INODE: 2,
   INVAL_ENTRY: 3,
+  STORE: 4,
 } as const;
 
 /** fuse_init_in/out flags (the low 32 bits; we negotiate nothing from flags2). */
@@ -142,6 +143,7 @@ export const SIZE = {
   direntHeader: 24,
   notifyInvalInode: 24,
   notifyInvalEntry: 16,
+  notifyStore: 24,
   forgetOne: 16,
 } as const;
 
