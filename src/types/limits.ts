@@ -417,11 +417,6 @@ export const LIMITS = {
   /** FUSE: invalidations waiting for the kernel; past it they are dropped and timeouts take over. */
   fuseNotifyQueueMax: 65_536,
   /**
-   * FUSE: bytes of fetched small files waiting to be stored into the kernel's page cache; past it
-   * a fetch is kept for its READ instead (the store is a shortcut, never needed).
-   */
-  fuseNotifyStoreQueuedMaxBytes: 8 * 1024 * 1024,
-  /**
    * FUSE: the block size of bodies the mount writes (a file that already has blocks keeps its
    * own): an fsync uploads the blocks a write touched, so smaller blocks make small writes cheap.
    */

@@ -44,8 +44,9 @@ export async function createNoKVFs(source: NodeSource): Promise<NoKVFs> {
   const prefetch = new SiblingPrefetch(
     (node, sizeBytes, generation) => source.read(node.inode, { offsetBytes: 0, lengthBytes: sizeBytes, generation }),
     (nodeid) => nodes.get(nodeid),
-    // Never over a body this mount is writing: the kernel may hold its unwritten pages.
-    (node, bytes) => notifier !== null && !bodies.openForWrite(node) && !bodies.loaded(node) && notifier.notifyStore(node.nodeid, 0, bytes),
+    // Only a file nothing in this mount has open (see Notifier.notifyStore): no READ of it waits
+    // on this thread, and no writer's pages are in the kernel.
+    (node, bytes) => notifier !== null && node.handles === 0 && !bodies.openForWrite(node) && !bodies.loaded(node) && notifier.notifyStore(node.nodeid, 0, bytes),
   );
   const published = new PublishedBodies();
   const local = new LocalAnswers((nodeid) => invalidator?.isLive(nodeid) ?? false, nodes);

@@ -68,6 +68,7 @@ export class FuseMount {
         this.notifierThread.postMessage({ kind: "notify", bytes } satisfies NotifierMessage, [bytes]);
       },
       () => this.session.conn?.minor ?? null,
+      (frame) => (this.fdOpen ? sysWrite(this.fd, frame).errno : -1),
     );
     this.notifierThread.onmessage = (event: MessageEvent<NotifierAck>) => {
       if (event.data.kind === "written") this.notifier.written();

@@ -1,19 +1,25 @@
 import { expect, test } from "bun:test";
-import { LIMITS } from "../../types/index.ts";
 import { NOTIFY, SIZE } from "./abi.ts";
 import { Notifier } from "./notify.ts";
 
-function capture(minor: number | null = 31) {
-  const frames: Uint8Array[] = [];
-  const notifier = new Notifier((frame) => frames.push(frame), () => minor);
-  return { frames, notifier };
+function capture(minor: number | null = 31, errno = 0) {
+  const queued: Uint8Array[] = [];
+  const written: Uint8Array[] = [];
+  const notifier = new Notifier(
+    (frame) => queued.push(frame),
+    () => minor,
+    (frame) => (written.push(frame), errno),
+  );
+  return { queued, written, notifier };
 }
 
-test("a store is one NOTIFY_STORE frame: node id, offset, size, then the bytes", () => {
-  const { frames, notifier } = capture();
-  const bytes = new Uint8Array([1, 2, 3, 4, 5]);
-  expect(notifier.notifyStore(42, 4096, bytes)).toBe(true);
-  const frame = frames[0]!;
+test("a store is one NOTIFY_STORE frame written at once (node id, offset, size, then the bytes); invalidations queue", () => {
+  const { queued, written, notifier } = capture();
+  expect(notifier.notifyStore(42, 4096, new Uint8Array([1, 2, 3, 4, 5]))).toBe(true);
+  expect(notifier.notifyInvalInode(42, 0, 0)).toBe(true);
+  expect(written.length).toBe(1);
+  expect(queued.length).toBe(1);
+  const frame = written[0]!;
   const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   expect(v.getUint32(0, true)).toBe(frame.byteLength);
   expect(v.getInt32(4, true)).toBe(NOTIFY.STORE);
@@ -25,19 +31,9 @@ test("a store is one NOTIFY_STORE frame: node id, offset, size, then the bytes",
   expect([...frame.subarray(body + SIZE.notifyStore)]).toEqual([1, 2, 3, 4, 5]);
 });
 
-test("stores wait for the kernel within fuseNotifyStoreQueuedMaxBytes; invalidations are not held back by them", () => {
-  const { frames, notifier } = capture();
-  const piece = new Uint8Array(LIMITS.fuseNotifyStoreQueuedMaxBytes / 4);
-  for (let i = 0; i < 4; i++) expect(notifier.notifyStore(10 + i, 0, piece)).toBe(true);
-  expect(notifier.notifyStore(20, 0, new Uint8Array(1))).toBe(false);
-  expect(notifier.notifyInvalInode(20, 0, 0)).toBe(true);
-  // The first store was written: its bytes are free again, and the invalidation's ack frees none.
-  notifier.written();
-  expect(notifier.notifyStore(21, 0, piece)).toBe(true);
-  expect(notifier.notifyStore(22, 0, new Uint8Array(1))).toBe(false);
-  for (let i = 0; i < 6; i++) notifier.written();
-  expect(notifier.notifyStore(23, 0, new Uint8Array(LIMITS.fuseNotifyStoreQueuedMaxBytes))).toBe(true);
-  expect(frames.length).toBe(7);
+test("a store the kernel refused (the inode is not cached: ENOENT) reports false", () => {
+  const ENOENT = 2;
+  expect(capture(31, ENOENT).notifier.notifyStore(1, 0, new Uint8Array(1))).toBe(false);
 });
 
 test("no store before INIT or on a kernel older than 7.15", () => {

@@ -2,8 +2,10 @@ import { LIMITS } from "../../types/index.ts";
 import { NOTIFY, SIZE } from "./abi.ts";
 import { notifyFrame } from "./reply.ts";
 
-// Notifications: invalidations and stores of a file's bytes into the kernel's page cache. Explicit calls, checked against the minor negotiated at INIT and
-// bounded in how many may wait for the notifier thread. Each returns whether it was sent.
+// Notifications: explicit calls, checked against the minor negotiated at INIT. Invalidations go
+// through the notifier thread, bounded in how many may wait for it (one can block on a directory
+// lock). A store is written at once from the calling thread, so it lands before this mount
+// answers another request: see notifyStore. Each returns whether it was sent.
 
 const encoder = new TextEncoder();
 
@@ -14,25 +16,18 @@ const NOTIFY_STORE_MIN_MINOR = 15;
 
 export class Notifier {
   private queued = 0;
-  /** Sizes of the frames queued, oldest first (acks come in order), and the bytes of stores among them. */
-  private storeSizes: number[] = [];
-  private storeSizesHead = 0;
-  private queuedStoreBytes = 0;
   dropped = 0;
 
   constructor(
     private readonly post: (frame: Uint8Array) => void,
     private readonly negotiatedMinor: () => number | null,
+    /** Writes a frame to the device now; returns the write's errno (0: taken). */
+    private readonly writeNow: (frame: Uint8Array) => number = () => -1,
   ) {}
 
   /** The notifier thread finished one write. */
   written(): void {
     this.queued = Math.max(0, this.queued - 1);
-    if (this.storeSizesHead < this.storeSizes.length) this.queuedStoreBytes -= this.storeSizes[this.storeSizesHead++]!;
-    if (this.storeSizesHead > 1024 && this.storeSizesHead * 2 > this.storeSizes.length) {
-      this.storeSizes = this.storeSizes.slice(this.storeSizesHead);
-      this.storeSizesHead = 0;
-    }
   }
 
   /** Drops the kernel's cached entry `name` in directory `parentIno` (and a negative entry). */
@@ -61,31 +56,34 @@ export class Notifier {
 
   /**
    * Puts `bytes` into the kernel's page cache of `ino` from offsetBytes, so reads of them send no
-   * READ (files open with FOPEN_KEEP_CACHE keep them). The kernel grows its idea of the file's
-   * size if the bytes end past it: callers store only bytes of the size the kernel was told.
+   * READ (files open with FOPEN_KEEP_CACHE keep them); false if the kernel did not take them
+   * (it no longer caches the inode). Written from the calling thread, not queued: the kernel has
+   * the pages before this mount answers anything else, so no later change it answers (a write, a
+   * truncate) can land before them. Call it only for a file with no open handle in this mount:
+   * then no READ of it is in flight, none holds a page lock that only this thread's reply would
+   * release, and the write cannot block on one. The kernel grows its idea of the file's size when
+   * the bytes end past it: store only bytes of the size it was told.
    */
   notifyStore(ino: number, offsetBytes: number, bytes: Uint8Array): boolean {
-    if (this.queuedStoreBytes + bytes.byteLength > LIMITS.fuseNotifyStoreQueuedMaxBytes) return false;
+    const minor = this.negotiatedMinor();
+    if (minor === null || minor < NOTIFY_STORE_MIN_MINOR) return false;
     const body = new Uint8Array(SIZE.notifyStore + bytes.byteLength);
     const v = new DataView(body.buffer);
     v.setBigUint64(0, BigInt(ino), true);
     v.setBigUint64(8, BigInt(offsetBytes), true);
     v.setUint32(16, bytes.byteLength, true);
     body.set(bytes, SIZE.notifyStore);
-    if (!this.send(NOTIFY.STORE, body, NOTIFY_STORE_MIN_MINOR)) return false;
-    this.queuedStoreBytes += bytes.byteLength;
-    return true;
+    return this.writeNow(notifyFrame(NOTIFY.STORE, body)) === 0;
   }
 
-  private send(code: number, body: Uint8Array, minMinor = NOTIFY_INVAL_MIN_MINOR): boolean {
+  private send(code: number, body: Uint8Array): boolean {
     const minor = this.negotiatedMinor();
-    if (minor === null || minor < minMinor) return false;
+    if (minor === null || minor < NOTIFY_INVAL_MIN_MINOR) return false;
     if (this.queued >= LIMITS.fuseNotifyQueueMax) {
       this.dropped++;
       return false;
     }
     this.queued++;
-    this.storeSizes.push(code === NOTIFY.STORE ? body.byteLength - SIZE.notifyStore : 0);
     this.post(notifyFrame(code, body));
     return true;
   }
