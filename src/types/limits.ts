@@ -400,7 +400,14 @@ export const LIMITS = {
   /** FUSE: a directory whose lookups miss is listed in the background when it holds at most this many names. */
   fuseListingNamesMax: 10_000,
   /** FUSE: small files of a listing fetched ahead of a program reading them in order. */
-  fusePrefetchFilesAhead: 8,
+  fusePrefetchFilesAhead: 32,
+  /**
+   * FUSE: a file opened within this many listing places of the furthest one reached still counts
+   * as reading in order (parallel readers finish out of step); further off, nothing is fetched.
+   */
+  fusePrefetchOrderSlackFiles: 4,
+  /** FUSE: bytes of small files fetched ahead and held until read, all directories together. */
+  fusePrefetchHeldMaxBytes: 8 * 1024 * 1024,
   /** FUSE: files up to this size are fetched ahead (one read each). */
   fusePrefetchFileMaxBytes: 256 * 1024,
   /** FUSE: small files the mount published, kept to answer reads of them after the last close. */

@@ -10,7 +10,7 @@ function fileNode(nodeid: number, sizeBytes = 100, generation = 1): Node {
   return { nodeid, inode: nodeid, type: "file", lookups: 1, handles: 0, primary: null, otherLinks: null, attrs, attrsFresh: false, xattrNames: null } as unknown as Node;
 }
 
-function setup(count: number) {
+function setup(count: number, sizeBytes = 100) {
   const nodes = new Map<number, Node>();
   const reads: number[] = [];
   const prefetch = new SiblingPrefetch(async (node, sizeBytes) => {
@@ -19,7 +19,7 @@ function setup(count: number) {
   }, (nodeid) => nodes.get(nodeid));
   prefetch.listingStarted(DIR);
   for (let i = 10; i < 10 + count; i++) {
-    const node = fileNode(i);
+    const node = fileNode(i, sizeBytes);
     nodes.set(i, node);
     prefetch.listed(DIR, node);
   }
@@ -27,7 +27,7 @@ function setup(count: number) {
 }
 
 test("reading a listed file fetches the next few small files; their reads are served from it", async () => {
-  const { nodes, reads, prefetch } = setup(20);
+  const { nodes, reads, prefetch } = setup(LIMITS.fusePrefetchFilesAhead + 12);
   prefetch.ahead(nodes.get(10)!);
   expect(reads).toEqual(Array.from({ length: LIMITS.fusePrefetchFilesAhead }, (_, i) => 11 + i));
   const bytes = await prefetch.take(nodes.get(11)!, 0, 4096);
@@ -125,4 +125,37 @@ test("a store the kernel side refused is not counted, and the fetch still serves
   await Bun.sleep(0);
   expect(prefetch.counts.stored).toBe(0);
   expect(await prefetch.take(node, 0, 100)).toEqual(new Uint8Array(100).fill(11));
+});
+
+test("a program that leaves listing order gets no more fetches until it comes back to it", () => {
+  const ahead = LIMITS.fusePrefetchFilesAhead;
+  const { nodes, reads, prefetch } = setup(4 * ahead);
+  prefetch.ahead(nodes.get(10)!);
+  expect(reads.length).toBe(ahead);
+  // Opened and then read from its start: the same file asks once.
+  prefetch.ahead(nodes.get(10)!);
+  expect(reads.length).toBe(ahead);
+  // A shuffling reader jumps about: nothing more is fetched for it.
+  for (const far of [10 + 3 * ahead, 10 + 2 * ahead + 5, 10 + 3 * ahead + 7]) prefetch.ahead(nodes.get(far)!);
+  expect(reads.length).toBe(ahead);
+  // Parallel readers a little out of step still read in order: the window moves on.
+  prefetch.ahead(nodes.get(10 + LIMITS.fusePrefetchOrderSlackFiles)!);
+  expect(reads).toContain(10 + ahead + LIMITS.fusePrefetchOrderSlackFiles);
+  const count = reads.length;
+  prefetch.ahead(nodes.get(10 + 1)!);
+  expect(reads.length).toBe(count);
+});
+
+test("fetched bytes held are bounded by fusePrefetchHeldMaxBytes: the oldest go first", async () => {
+  const sizeBytes = LIMITS.fusePrefetchFileMaxBytes;
+  const perBound = Math.floor(LIMITS.fusePrefetchHeldMaxBytes / sizeBytes);
+  const { nodes, reads, prefetch } = setup(perBound + LIMITS.fusePrefetchFilesAhead + 2, sizeBytes);
+  prefetch.ahead(nodes.get(10)!);
+  prefetch.ahead(nodes.get(11)!);
+  prefetch.ahead(nodes.get(12)!);
+  const fetched = reads.length;
+  expect(fetched).toBeGreaterThan(perBound);
+  // Only the newest perBound fetches are still held: the first one went.
+  expect(prefetch.take(nodes.get(11)!, 0, 10)).toBeNull();
+  expect(await prefetch.take(nodes.get(reads[fetched - 1]!)!, 0, 10)).toEqual(new Uint8Array(10).fill(reads[fetched - 1]!));
 });

@@ -3,11 +3,15 @@ import type { Node } from "./node-table.ts";
 
 // Programs that read every file of a directory in listing order (tar, cp -r, grep -r, a data
 // loader) read small files one after another, each a read plan and an object fetch that a cold
-// disk makes slow. After a listing, the first read of a small file also fetches the next few
-// small files of that listing, so their bytes are ready when the program opens them. Bounded:
-// fusePrefetchFilesAhead files ahead, files of at most fusePrefetchFileMaxBytes, fetched bytes
-// kept until read to the end, superseded or invalidated, and listing order kept for at most
-// fusePrefetchListedMax files. Bytes come through the same verified read as any other.
+// disk makes slow. After a listing, the first file opened or read from its start also fetches the
+// next few small files of that listing, and so does each later one while the program keeps to
+// listing order (within fusePrefetchOrderSlackFiles of the furthest file it reached), so their
+// bytes are ready when it opens them. A program that opens the directory's files in another order
+// (a shuffling data loader) gets no fetches past its first file: each would be a read nobody
+// asked for. Bounded: fusePrefetchFilesAhead files ahead, files of at most
+// fusePrefetchFileMaxBytes, fetched bytes kept until read to the end, superseded or invalidated,
+// at most fusePrefetchHeldMaxBytes of them (the oldest go first), and listing order kept for at
+// most fusePrefetchListedMax files. Bytes come through the same verified read as any other.
 //
 // Fetched bytes are also stored into the kernel's page cache (FUSE_NOTIFY_STORE) as soon as they
 // arrive, while still the node's current generation: the program's open then finds every page
@@ -24,6 +28,7 @@ export type StorePages = (node: Node, bytes: Uint8Array) => boolean;
 
 interface Fetched {
   generation: number;
+  sizeBytes: number;
   bytes: Promise<Uint8Array | null>;
 }
 
@@ -31,8 +36,11 @@ export class SiblingPrefetch {
   /** Small files of each listed directory, in listing order. */
   private readonly order = new Map<number, number[]>();
   private readonly position = new Map<number, { dir: number; index: number }>();
+  /** Per listed directory, the furthest file (listing index) a program opened or read in order. */
+  private readonly reached = new Map<number, number>();
   private listedFiles = 0;
   private readonly fetched = new Map<number, Fetched>();
+  private heldBytes = 0;
   /** Files fetched, reads served from them, fetches stored into the kernel; for stats and tests. */
   readonly counts = { fetched: 0, served: 0, stored: 0 };
 
@@ -63,34 +71,43 @@ export class SiblingPrefetch {
     const entry = this.fetched.get(node.nodeid);
     if (!entry) return null;
     if (entry.generation !== node.attrs.generation) {
-      this.fetched.delete(node.nodeid);
+      this.forget(node.nodeid);
       return null;
     }
     return entry.bytes.then((bytes) => {
       if (bytes === null) return null;
       const endBytes = offsetBytes + lengthBytes;
-      if (endBytes >= bytes.byteLength) this.fetched.delete(node.nodeid);
+      if (endBytes >= bytes.byteLength && this.fetched.get(node.nodeid) === entry) this.forget(node.nodeid);
       this.counts.served++;
       return bytes.slice(offsetBytes, Math.min(endBytes, bytes.byteLength));
     });
   }
 
-  /** `node` is being read from its start: fetch the next small files of its listing. */
+  /** `node` was opened, or is being read from its start: fetch the next small files of its listing if it keeps to listing order. */
   ahead(node: Node): void {
     const at = this.position.get(node.nodeid);
     if (!at) return;
+    const furthest = this.reached.get(at.dir);
+    if (furthest !== undefined) {
+      const inOrder = at.index > furthest - LIMITS.fusePrefetchOrderSlackFiles && at.index <= furthest + LIMITS.fusePrefetchOrderSlackFiles;
+      if (!inOrder || at.index <= furthest) return;
+    }
+    this.reached.set(at.dir, at.index);
     const files = this.order.get(at.dir) ?? [];
     for (const nodeid of files.slice(at.index + 1, at.index + 1 + LIMITS.fusePrefetchFilesAhead)) {
       const sibling = this.nodeOf(nodeid);
       if (!sibling || this.fetched.has(nodeid) || sibling.attrs.sizeBytes === 0) continue;
-      const generation = sibling.attrs.generation;
+      const { generation, sizeBytes } = sibling.attrs;
       // A failed fetch leaves the read to the ordinary path.
-      const bytes = this.readWhole(sibling, sibling.attrs.sizeBytes, generation).catch(() => null);
-      const entry = { generation, bytes };
+      const bytes = this.readWhole(sibling, sizeBytes, generation).catch(() => null);
+      const entry = { generation, sizeBytes, bytes };
       this.fetched.set(nodeid, entry);
+      this.heldBytes += sizeBytes;
       this.counts.fetched++;
       void bytes.then((fetched) => this.stored(nodeid, entry, fetched));
-      if (this.fetched.size > 2 * LIMITS.fusePrefetchFilesAhead) this.fetched.delete(this.fetched.keys().next().value!);
+      while (this.heldBytes > LIMITS.fusePrefetchHeldMaxBytes || this.fetched.size > 2 * LIMITS.fusePrefetchFilesAhead) {
+        this.forget(this.fetched.keys().next().value!);
+      }
     }
   }
 
@@ -104,17 +121,25 @@ export class SiblingPrefetch {
 
   /** The file's body changed (an event, our own write): what was fetched is stale. */
   changed(nodeid: number): void {
-    this.fetched.delete(nodeid);
+    this.forget(nodeid);
   }
 
   /** The kernel forgot the node. */
   dropped(nodeid: number): void {
-    this.fetched.delete(nodeid);
+    this.forget(nodeid);
     this.position.delete(nodeid);
+    this.reached.delete(nodeid);
     const files = this.order.get(nodeid);
     if (!files) return;
     for (const file of files) this.position.delete(file);
     this.listedFiles -= files.length;
     this.order.delete(nodeid);
+  }
+
+  private forget(nodeid: number): void {
+    const entry = this.fetched.get(nodeid);
+    if (!entry) return;
+    this.fetched.delete(nodeid);
+    this.heldBytes -= entry.sizeBytes;
   }
 }
