@@ -87,7 +87,8 @@ export class SiblingPrefetch {
   ahead(node: Node): void {
     const at = this.position.get(node.nodeid);
     if (!at) return;
-    const furthest = this.reached.get(at.dir);
+    // The listing's first file starts a pass of its own (tar run again over a cached listing).
+    const furthest = at.index === 0 ? undefined : this.reached.get(at.dir);
     if (furthest !== undefined) {
       const inOrder = at.index > furthest - LIMITS.fusePrefetchOrderSlackFiles && at.index <= furthest + LIMITS.fusePrefetchOrderSlackFiles;
       if (!inOrder || at.index <= furthest) return;
