@@ -139,9 +139,13 @@ describe("inode layer over the SDK", () => {
   });
 
   test("GETATTR of a file read from metad answers locally until our change or an event from elsewhere", async () => {
+    const eventsBefore = nokv.invalidator!.counts.events;
     await client.writeFile("/attrs.txt", "abc");
     const entry = await lookupVisible(fs, ctx, 1, "attrs.txt");
     while (nokv.invalidator!.timeoutFor(1) === 0) await Bun.sleep(1);
+    // The writeFile's event arrives first: a late one would end the local answers below (a
+    // publish of another generation than the mount holds drops its attributes).
+    await until(async () => nokv.invalidator!.counts.events > eventsBefore);
     const before = nokv.state.local.counts.fileGetattrs;
     expect((await fs.getattr(ctx, entry.nodeid, undefined)).attr.sizeBytes).toBe(3);
     expect(nokv.state.local.counts.fileGetattrs).toBe(before + 1);
